@@ -1,0 +1,187 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import type { DriverRegistry } from './driver/index.js';
+import type { EventBus } from './events/event-bus.js';
+import type { EventInput, ResourceType, StratusEvent } from './events/event-types.js';
+import type { PhysicalNetwork, VlanRange } from './model/records.js';
+import type { StateMachine } from './model/state-machine.js';
+import { type CasResult, type CasTransition, casTransition } from './store/cas.js';
+import { json } from './store/codec.js';
+import type { Database } from './store/schema.js';
+import type { Store } from './store/store.js';
+
+/** Time source; tests inject a controllable one. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** A pino-compatible logger (only the methods Stratus calls). */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** On whose behalf an operation runs. Defaults to the root admin (account 2, user 2). */
+export interface Caller {
+  accountId: number;
+  userId: number;
+  domainId: number;
+  /** Account type ordinal (1 = root admin, 2 = domain admin, 0 = user). */
+  accountType: number;
+}
+
+export const ROOT_ADMIN: Caller = { accountId: 2, userId: 2, domainId: 1, accountType: 1 };
+
+/**
+ * Checks that a higher layer (IPAM, networks) adds to a lower one's operations, so the lower layer
+ * never imports the higher: e.g. the VLAN pool refuses to let a physical network's VLAN range
+ * shrink under an allocated VLAN. Each runs inside the operation's transaction.
+ */
+export class ResourceGuards {
+  private readonly vlanRangeChecks: Array<(w: Writer, net: PhysicalNetwork, ranges: VlanRange[]) => Promise<void>> = [];
+  private readonly physicalNetworkUserCounts: Array<(w: Writer, net: PhysicalNetwork) => Promise<number>> = [];
+
+  /** Registers a check run before a physical network's guest VLAN ranges change (throw to refuse). */
+  onVlanRangesChange(check: (w: Writer, net: PhysicalNetwork, ranges: VlanRange[]) => Promise<void>): void {
+    this.vlanRangeChecks.push(check);
+  }
+
+  /** Registers a counter of what still uses a physical network (guest networks, devices…). */
+  onPhysicalNetworkUsers(count: (w: Writer, net: PhysicalNetwork) => Promise<number>): void {
+    this.physicalNetworkUserCounts.push(count);
+  }
+
+  async beforeVlanRangesChange(w: Writer, net: PhysicalNetwork, ranges: VlanRange[]): Promise<void> {
+    for (const check of this.vlanRangeChecks) await check(w, net, ranges);
+  }
+
+  async physicalNetworkUsers(w: Writer, net: PhysicalNetwork): Promise<number> {
+    let n = 0;
+    for (const count of this.physicalNetworkUserCounts) n += await count(w, net);
+    return n;
+  }
+}
+
+/**
+ * What every service shares: the store, the event bus, the drivers, the clock and the logger.
+ * Writes go through {@link CloudContext.write}, which runs one transaction and delivers the
+ * events it recorded only after it commits.
+ */
+export class CloudContext {
+  constructor(
+    readonly store: Store,
+    readonly bus: EventBus,
+    readonly drivers: DriverRegistry,
+    readonly clock: Clock = systemClock,
+    readonly logger: Logger = silentLogger,
+    /** On whose behalf this context's services act. */
+    readonly caller: Caller = ROOT_ADMIN,
+    readonly hooks: ResourceGuards = new ResourceGuards(),
+  ) {}
+
+  /** The same cloud, acting on behalf of another caller. */
+  withCaller(caller: Caller): CloudContext {
+    return new CloudContext(this.store, this.bus, this.drivers, this.clock, this.logger, caller, this.hooks);
+  }
+
+  /** The root connection, for reads outside a transaction. */
+  get db(): Kysely<Database> {
+    return this.store.db;
+  }
+
+  async write<T>(fn: (w: Writer) => Promise<T>): Promise<T> {
+    const recorded: StratusEvent[] = [];
+    const result = await this.store.transaction((tx) => fn(new Writer(tx, this, this.caller, recorded)));
+    for (const event of recorded) this.bus.emit(event);
+    return result;
+  }
+}
+
+/** One transaction's view: its connection, its time, and the events it records. */
+export class Writer {
+  readonly now: number;
+
+  constructor(
+    readonly db: Transaction<Database>,
+    private readonly ctx: CloudContext,
+    readonly caller: Caller,
+    private readonly recorded: StratusEvent[],
+  ) {
+    this.now = ctx.clock.now();
+  }
+
+  /** Serialises check-then-write sections across processes (see Store.lock). */
+  lock(name: string): Promise<void> {
+    return this.ctx.store.lock(this.db, name);
+  }
+
+  /** Appends an event row in this transaction; it is delivered in-process after commit. */
+  async event(input: EventInput): Promise<StratusEvent> {
+    const values = {
+      uuid: randomUUID(),
+      type: input.type,
+      state: input.state ?? 'Completed',
+      level: input.level ?? 'INFO',
+      description: input.description,
+      userId: input.userId === undefined ? this.caller.userId : input.userId,
+      accountId: input.accountId === undefined ? this.caller.accountId : input.accountId,
+      domainId: input.domainId === undefined ? this.caller.domainId : input.domainId,
+      resourceType: input.resourceType ?? null,
+      resourceId: input.resourceId ?? null,
+      resourceUuid: input.resourceUuid ?? null,
+      startId: input.startId ?? null,
+      parameters: json(input.parameters ?? {}),
+      created: this.now,
+      archived: 0,
+    };
+    const { id } = await this.db.insertInto('events').values(values).returning('id').executeTakeFirstOrThrow();
+    const event: StratusEvent = {
+      ...values,
+      id: Number(id),
+      resourceType: values.resourceType as ResourceType | null,
+      state: values.state,
+      level: values.level,
+      parameters: input.parameters ?? {},
+      created: new Date(this.now),
+      archived: false,
+    };
+    this.recorded.push(event);
+    return event;
+  }
+
+  /**
+   * Compare-and-set state transition plus its event (`<PREFIX>.STATE.CHANGE`, e.g.
+   * `HOST.STATE.CHANGE`), in this transaction.
+   */
+  async transition<S extends string, E extends string>(
+    t: CasTransition<S, E> & {
+      resource: { type: ResourceType; uuid: string; accountId?: number | null; domainId?: number | null };
+      eventPrefix: string;
+    },
+  ): Promise<CasResult<S>> {
+    const result = await casTransition(this.db, t);
+    await this.event({
+      type: `${t.eventPrefix}.STATE.CHANGE`,
+      description: `${t.resource.type} ${t.resource.uuid}: ${result.from} --${t.event}--> ${result.to}`,
+      resourceType: t.resource.type,
+      resourceId: t.id,
+      resourceUuid: t.resource.uuid,
+      ...(t.resource.accountId !== undefined ? { accountId: t.resource.accountId } : {}),
+      ...(t.resource.domainId !== undefined ? { domainId: t.resource.domainId } : {}),
+      parameters: {
+        machine: (t.machine as StateMachine<S, E>).name,
+        column: t.column ?? 'state',
+        from: result.from,
+        event: t.event,
+        to: result.to,
+      },
+    });
+    return result;
+  }
+}

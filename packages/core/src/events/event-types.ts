@@ -1,0 +1,72 @@
+/**
+ * Event types, CloudStack's names verbatim where CloudStack has one (spec/operations.md §7), and
+ * `<RESOURCE>.STATE.CHANGE` for state-machine transitions.
+ */
+export type EventLevel = 'INFO' | 'WARN' | 'ERROR';
+
+/** Scheduled (async job submitted), Started, Completed, Created (resource created). */
+export type EventState = 'Scheduled' | 'Started' | 'Completed' | 'Created';
+
+/** The kinds of resource an event can be about. */
+export type ResourceType =
+  | 'Zone'
+  | 'Pod'
+  | 'Cluster'
+  | 'Host'
+  | 'StoragePool'
+  | 'ImageStore'
+  | 'PhysicalNetwork'
+  | 'TrafficType'
+  | 'ServiceOffering'
+  | 'DiskOffering'
+  | 'NetworkOffering'
+  | 'Template'
+  | 'Iso'
+  | 'Domain'
+  | 'Account'
+  | 'User'
+  | 'VirtualMachine'
+  | 'Volume'
+  | 'Snapshot'
+  | 'Network'
+  | 'IpAddress'
+  | 'AsyncJob'
+  | 'Configuration'
+  | 'HypervisorCapability';
+
+/** A typed event: what happened, to which resource, on whose behalf. */
+export interface StratusEvent {
+  id: number;
+  uuid: string;
+  type: string;
+  state: EventState;
+  level: EventLevel;
+  description: string;
+  userId: number | null;
+  accountId: number | null;
+  domainId: number | null;
+  resourceType: ResourceType | null;
+  resourceId: number | null;
+  resourceUuid: string | null;
+  /** Links Started/Completed to the Scheduled event of the same job. */
+  startId: number | null;
+  parameters: Record<string, unknown>;
+  created: Date;
+  archived: boolean;
+}
+
+/** What a service hands the event log; the rest is filled in. */
+export interface EventInput {
+  type: string;
+  description: string;
+  state?: EventState;
+  level?: EventLevel;
+  resourceType?: ResourceType;
+  resourceId?: number;
+  resourceUuid?: string;
+  accountId?: number | null;
+  domainId?: number | null;
+  userId?: number | null;
+  startId?: number;
+  parameters?: Record<string, unknown>;
+}

@@ -1,0 +1,310 @@
+import type {
+  ClusterType,
+  HostType,
+  HypervisorType,
+  ImageFormat,
+  IsolationMethod,
+  NetworkType,
+  OsCategory,
+  StoragePoolType,
+  StorageScope,
+  StorageType,
+  SystemVmType,
+  TemplateType,
+  TrafficType,
+} from './enums.js';
+import type {
+  AccountState,
+  AllocationState,
+  ClusterManagedState,
+  HostResourceState,
+  HostStatus,
+  PhysicalNetworkState,
+  StoragePoolState,
+  TemplateState,
+  VmState,
+  VolumeState,
+} from './state-machines/index.js';
+
+/**
+ * The records the services return. `id` is the internal numeric key (foreign keys use it);
+ * `uuid` is the stable external identity. `removed` is set once a record is deleted.
+ */
+export interface EntityBase {
+  id: number;
+  uuid: string;
+  created: Date;
+  removed: Date | null;
+}
+
+export interface Domain extends EntityBase {
+  name: string;
+  parentId: number | null;
+  /** `/` for ROOT, `/Comp1/sales/` below it. */
+  path: string;
+  level: number;
+  networkDomain: string | null;
+}
+
+export interface Account extends EntityBase {
+  accountName: string;
+  /** Ordinal, see {@link AccountType}. */
+  type: number;
+  domainId: number;
+  state: AccountState;
+  networkDomain: string | null;
+  updatedCount: number;
+}
+
+export interface User extends EntityBase {
+  username: string;
+  firstName: string | null;
+  lastName: string | null;
+  email: string | null;
+  timezone: string | null;
+  apiKey: string | null;
+  accountId: number;
+  domainId: number;
+  state: AccountState;
+  updatedCount: number;
+}
+
+export interface Zone extends EntityBase {
+  name: string;
+  networkType: NetworkType;
+  dns1: string;
+  dns2: string | null;
+  internalDns1: string;
+  internalDns2: string | null;
+  guestCidr: string | null;
+  networkDomain: string | null;
+  dedicatedDomainId: number | null;
+  localStorageEnabled: boolean;
+  securityGroupEnabled: boolean;
+  allocationState: AllocationState;
+  updatedCount: number;
+}
+
+export interface Pod extends EntityBase {
+  name: string;
+  zoneId: number;
+  gateway: string;
+  cidr: string;
+  /** Reserved system range (system VMs' management NICs). */
+  startIp: string;
+  endIp: string;
+  allocationState: AllocationState;
+}
+
+export interface Cluster extends EntityBase {
+  name: string;
+  podId: number;
+  zoneId: number;
+  hypervisorType: HypervisorType;
+  clusterType: ClusterType;
+  allocationState: AllocationState;
+  managedState: ClusterManagedState;
+  cpuOvercommitRatio: number;
+  memoryOvercommitRatio: number;
+  /** vCenter url/datacenter for VMware clusters (never the password). */
+  details: Record<string, string>;
+}
+
+export interface Host extends EntityBase {
+  name: string;
+  guid: string;
+  url: string;
+  type: HostType;
+  zoneId: number;
+  podId: number;
+  clusterId: number;
+  hypervisorType: HypervisorType;
+  hypervisorVersion: string | null;
+  privateIp: string | null;
+  publicIp: string | null;
+  storageIp: string | null;
+  /** Logical CPUs. */
+  cpus: number;
+  cpuSockets: number | null;
+  /** MHz per core; CPU capacity = cpus × speed. */
+  speed: number;
+  /** Bytes. */
+  totalMemory: number;
+  /** Bytes the hypervisor keeps for itself. */
+  reservedMemory: number;
+  hostTags: string[];
+  osCategoryPreference: OsCategory | null;
+  status: HostStatus;
+  resourceState: HostResourceState;
+  lastPinged: Date | null;
+  capabilities: Record<string, unknown>;
+  details: Record<string, unknown>;
+  updatedCount: number;
+}
+
+export interface StoragePool extends EntityBase {
+  name: string;
+  scope: StorageScope;
+  zoneId: number;
+  podId: number | null;
+  clusterId: number | null;
+  hostId: number | null;
+  hypervisorType: HypervisorType | null;
+  poolType: StoragePoolType;
+  hostAddress: string | null;
+  path: string;
+  url: string;
+  tags: string[];
+  capacityBytes: number;
+  usedBytes: number;
+  capacityIops: number | null;
+  status: StoragePoolState;
+  updatedCount: number;
+}
+
+export interface ImageStore extends EntityBase {
+  name: string;
+  url: string;
+  protocol: 'nfs';
+  zoneId: number;
+  role: 'Image';
+}
+
+export interface VlanRange {
+  start: number;
+  end: number;
+}
+
+export interface PhysicalNetwork extends EntityBase {
+  name: string;
+  zoneId: number;
+  isolationMethods: IsolationMethod[];
+  vlanRanges: VlanRange[];
+  tags: string[];
+  speed: string | null;
+  state: PhysicalNetworkState;
+  updatedCount: number;
+}
+
+export interface PhysicalNetworkTrafficType {
+  id: number;
+  uuid: string;
+  physicalNetworkId: number;
+  zoneId: number;
+  trafficType: TrafficType;
+  /** Per-hypervisor traffic label: KVM bridge, XenServer network name-label, VMware vSwitch. */
+  labels: Partial<Record<HypervisorType, string>>;
+  created: Date;
+}
+
+export interface ServiceOffering extends EntityBase {
+  name: string;
+  displayText: string;
+  cpuNumber: number;
+  /** MHz per core. */
+  cpuSpeed: number;
+  /** MiB. */
+  memory: number;
+  storageType: StorageType;
+  offerHa: boolean;
+  limitCpuUse: boolean;
+  /** Mbps; null = `vm.network.throttling.rate`. */
+  networkRate: number | null;
+  /** Storage tags the root-disk pool must carry. */
+  tags: string[];
+  hostTag: string | null;
+  domainId: number | null;
+  isSystem: boolean;
+  systemVmType: SystemVmType | null;
+  /** `Inactive`: deleted while in use, hidden from new deployments. */
+  state: 'Active' | 'Inactive';
+}
+
+export interface DiskOffering extends EntityBase {
+  name: string;
+  displayText: string;
+  /** Bytes; null when customized. */
+  diskSize: number | null;
+  customized: boolean;
+  tags: string[];
+  storageType: StorageType;
+  domainId: number | null;
+  state: 'Active' | 'Inactive';
+}
+
+export interface Template extends EntityBase {
+  name: string;
+  displayText: string;
+  url: string | null;
+  format: ImageFormat;
+  hypervisorType: HypervisorType | null;
+  osType: string;
+  osCategory: OsCategory;
+  isIso: boolean;
+  isPublic: boolean;
+  isFeatured: boolean;
+  isExtractable: boolean;
+  passwordEnabled: boolean;
+  sshKeyEnabled: boolean;
+  requiresHvm: boolean;
+  bits: 32 | 64;
+  bootable: boolean;
+  crossZones: boolean;
+  zoneId: number | null;
+  templateType: TemplateType;
+  checksum: string | null;
+  accountId: number;
+  domainId: number;
+  state: TemplateState;
+  updatedCount: number;
+}
+
+export interface HypervisorCapability {
+  id: number;
+  hypervisorType: HypervisorType;
+  hypervisorVersion: string;
+  maxHostsPerCluster: number;
+  /** null = unlimited. */
+  maxGuestsLimit: number | null;
+  maxDataVolumesLimit: number;
+}
+
+export interface VirtualMachine extends EntityBase {
+  instanceName: string;
+  hostName: string;
+  displayName: string;
+  type: string;
+  accountId: number;
+  domainId: number;
+  zoneId: number;
+  serviceOfferingId: number;
+  templateId: number | null;
+  hypervisorType: HypervisorType | null;
+  hostId: number | null;
+  lastHostId: number | null;
+  podIdToDeployIn: number | null;
+  haEnabled: boolean;
+  state: VmState;
+  powerState: 'PowerUnknown' | 'PowerOn' | 'PowerOff' | 'PowerReportMissing';
+  details: Record<string, unknown>;
+  updatedCount: number;
+}
+
+export interface Volume extends EntityBase {
+  name: string;
+  volumeType: 'ROOT' | 'DATADISK' | 'SWAP' | 'ISO' | 'UNKNOWN';
+  size: number;
+  zoneId: number;
+  podId: number | null;
+  poolId: number | null;
+  instanceId: number | null;
+  deviceId: number | null;
+  diskOfferingId: number | null;
+  templateId: number | null;
+  accountId: number;
+  domainId: number;
+  format: string | null;
+  path: string | null;
+  state: VolumeState;
+  updatedCount: number;
+}

@@ -1,0 +1,54 @@
+import type { CloudContext } from '../context.js';
+import type { EventListener } from '../events/event-bus.js';
+import type { ResourceType, StratusEvent } from '../events/event-types.js';
+import { isRootAdmin } from './permissions.js';
+
+export interface ListEventsFilter {
+  type?: string;
+  resourceType?: ResourceType;
+  resourceId?: number;
+  accountId?: number;
+  level?: 'INFO' | 'WARN' | 'ERROR';
+  /** Only events at or after this time. */
+  since?: Date;
+  /** Newest first, at most this many (default 500). */
+  limit?: number;
+}
+
+/**
+ * Reading the event log (CloudStack's listEvents) and subscribing to events as they commit.
+ * Non-admin callers see their own account's events only.
+ */
+export class EventService {
+  constructor(private readonly ctx: CloudContext) {}
+
+  /** Listens to one event type, or `'*'` for all; returns the unsubscribe function. */
+  on(type: string, listener: EventListener): () => void {
+    return this.ctx.bus.on(type, listener);
+  }
+
+  async list(filter: ListEventsFilter = {}): Promise<StratusEvent[]> {
+    let q = this.ctx.db.selectFrom('events').selectAll();
+    const accountId = isRootAdmin(this.ctx.caller) ? filter.accountId : this.ctx.caller.accountId;
+    if (accountId !== undefined) q = q.where('accountId', '=', accountId);
+    if (filter.type) q = q.where('type', '=', filter.type);
+    if (filter.resourceType) q = q.where('resourceType', '=', filter.resourceType);
+    if (filter.resourceId !== undefined) q = q.where('resourceId', '=', filter.resourceId);
+    if (filter.level) q = q.where('level', '=', filter.level);
+    if (filter.since) q = q.where('created', '>=', filter.since.getTime());
+    const rows = await q
+      .orderBy('id', 'desc')
+      .limit(filter.limit ?? 500)
+      .execute();
+    return rows.map((r) => ({
+      ...r,
+      id: Number(r.id),
+      state: r.state as StratusEvent['state'],
+      level: r.level as StratusEvent['level'],
+      resourceType: r.resourceType as ResourceType | null,
+      parameters: JSON.parse(r.parameters) as Record<string, unknown>,
+      created: new Date(Number(r.created)),
+      archived: r.archived === 1,
+    }));
+  }
+}

@@ -1,0 +1,294 @@
+import { randomUUID } from 'node:crypto';
+import type { CloudContext, Writer } from '../context.js';
+import { InvalidParameterError } from '../errors.js';
+import { STORAGE_TYPES, type StorageType, SYSTEM_VM_TYPES, type SystemVmType } from '../model/enums.js';
+import type { DiskOffering, ServiceOffering } from '../model/records.js';
+import { optionalString, parseTags, requireInteger, requireOneOf, requireString } from '../model/validate.js';
+import { bit, decoder, json } from '../store/codec.js';
+import { requireRootAdmin } from './permissions.js';
+import { Repo } from './repo.js';
+import { domainRepo } from './tenancy.js';
+
+export const serviceOfferingRepo = new Repo<ServiceOffering>(
+  'serviceOfferings',
+  'ServiceOffering',
+  decoder<ServiceOffering>({ bool: ['offerHa', 'limitCpuUse', 'isSystem'], json: ['tags'] }),
+);
+export const diskOfferingRepo = new Repo<DiskOffering>(
+  'diskOfferings',
+  'DiskOffering',
+  decoder<DiskOffering>({ bool: ['customized'], json: ['tags'] }),
+);
+
+const GiB = 1024 ** 3;
+
+export interface CreateServiceOfferingInput {
+  name: string;
+  displayText?: string;
+  /** Cores, ≥ 1. */
+  cpuNumber: number;
+  /** MHz per core. */
+  cpuSpeed: number;
+  /** MiB. */
+  memory: number;
+  storageType?: StorageType;
+  offerHa?: boolean;
+  limitCpuUse?: boolean;
+  /** Mbps; omitted = `vm.network.throttling.rate`. */
+  networkRate?: number;
+  /** Storage tags the root-disk pool must carry. */
+  tags?: string | string[];
+  hostTag?: string;
+  /** Visible only to this domain's subtree; omitted = public. */
+  domainId?: number;
+  systemVmType?: SystemVmType;
+}
+
+export interface CreateDiskOfferingInput {
+  name: string;
+  displayText?: string;
+  /** GB; omit with `customized: true` to let the user choose the size. */
+  diskSizeGb?: number;
+  customized?: boolean;
+  tags?: string | string[];
+  storageType?: StorageType;
+  domainId?: number;
+}
+
+/** Only the name and display text of an offering can change (spec/resource-model.md §6.1). */
+const MUTABLE = new Set(['name', 'displayText']);
+
+/**
+ * Compute and disk offerings (spec/resource-model.md §6.1–6.2). Offerings are immutable but for
+ * their name and display text; "editing" CPU or memory means a new offering. Deleting an offering
+ * still used by a VM or volume hides it (Inactive) instead of removing it.
+ */
+export class OfferingService {
+  constructor(private readonly ctx: CloudContext) {}
+
+  getServiceOffering(id: number): Promise<ServiceOffering> {
+    return serviceOfferingRepo.get(this.ctx.db, id);
+  }
+
+  listServiceOfferings(filter: { isSystem?: boolean; state?: 'Active' | 'Inactive' } = {}): Promise<ServiceOffering[]> {
+    return serviceOfferingRepo.list(this.ctx.db, {
+      state: filter.state ?? 'Active',
+      isSystem: filter.isSystem === undefined ? undefined : bit(filter.isSystem),
+    });
+  }
+
+  createServiceOffering(input: CreateServiceOfferingInput): Promise<ServiceOffering> {
+    return this.ctx.write(async (w) => {
+      requireRootAdmin(w.caller, 'create a service offering');
+      const name = requireString('name', input.name, { max: 255 });
+      if (input.domainId !== undefined) await domainRepo.get(w.db, input.domainId, 'domainId');
+      const systemVmType =
+        input.systemVmType === undefined ? null : requireOneOf('systemVmType', input.systemVmType, SYSTEM_VM_TYPES);
+      const row = await w.db
+        .insertInto('serviceOfferings')
+        .values({
+          uuid: randomUUID(),
+          name,
+          displayText: optionalString('displayText', input.displayText) ?? name,
+          cpuNumber: requireInteger('cpuNumber', input.cpuNumber, { min: 1, max: 1024 }),
+          cpuSpeed: requireInteger('cpuSpeed', input.cpuSpeed, { min: 1, max: 1_000_000 }),
+          memory: requireInteger('memory', input.memory, { min: 32, max: 64 * 1024 * 1024 }),
+          storageType: requireOneOf('storageType', input.storageType ?? 'shared', STORAGE_TYPES),
+          offerHa: bit(input.offerHa),
+          limitCpuUse: bit(input.limitCpuUse),
+          networkRate:
+            input.networkRate === undefined ? null : requireInteger('networkRate', input.networkRate, { min: 0 }),
+          tags: json(parseTags('tags', input.tags)),
+          hostTag: input.hostTag === undefined ? null : (parseTags('hostTag', input.hostTag)[0] ?? null),
+          domainId: input.domainId ?? null,
+          isSystem: bit(systemVmType !== null),
+          systemVmType,
+          state: 'Active',
+          created: w.now,
+          removed: null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      const offering = serviceOfferingRepo.decode(row);
+      await w.event({
+        type: 'SERVICE.OFFERING.CREATE',
+        description: `service offering ${name} (${offering.cpuNumber}×${offering.cpuSpeed} MHz, ${offering.memory} MiB) created`,
+        resourceType: 'ServiceOffering',
+        resourceId: offering.id,
+        resourceUuid: offering.uuid,
+      });
+      return offering;
+    });
+  }
+
+  updateServiceOffering(id: number, patch: Partial<CreateServiceOfferingInput>): Promise<ServiceOffering> {
+    return this.ctx.write(async (w) => {
+      requireRootAdmin(w.caller, 'update a service offering');
+      const offering = await serviceOfferingRepo.get(w.db, id);
+      const set = this.renames(patch);
+      await w.db.updateTable('serviceOfferings').set(set).where('id', '=', id).execute();
+      await w.event({
+        type: 'SERVICE.OFFERING.EDIT',
+        description: `service offering ${offering.name} updated`,
+        resourceType: 'ServiceOffering',
+        resourceId: id,
+        resourceUuid: offering.uuid,
+        parameters: set,
+      });
+      return serviceOfferingRepo.get(w.db, id);
+    });
+  }
+
+  /** Removed when unused; hidden from new deployments (Inactive) while a VM still uses it. */
+  deleteServiceOffering(id: number): Promise<void> {
+    return this.ctx.write(async (w) => {
+      requireRootAdmin(w.caller, 'delete a service offering');
+      const offering = await serviceOfferingRepo.get(w.db, id);
+      const users = await this.countLive(w, 'vmInstances', 'serviceOfferingId', id);
+      await this.retire(w, 'serviceOfferings', id, users);
+      await w.event({
+        type: 'SERVICE.OFFERING.DELETE',
+        description: `service offering ${offering.name} ${users > 0 ? `hidden (${users} VM(s) still use it)` : 'deleted'}`,
+        resourceType: 'ServiceOffering',
+        resourceId: id,
+        resourceUuid: offering.uuid,
+      });
+    });
+  }
+
+  getDiskOffering(id: number): Promise<DiskOffering> {
+    return diskOfferingRepo.get(this.ctx.db, id);
+  }
+
+  listDiskOfferings(filter: { state?: 'Active' | 'Inactive' } = {}): Promise<DiskOffering[]> {
+    return diskOfferingRepo.list(this.ctx.db, { state: filter.state ?? 'Active' });
+  }
+
+  createDiskOffering(input: CreateDiskOfferingInput): Promise<DiskOffering> {
+    return this.ctx.write(async (w) => {
+      requireRootAdmin(w.caller, 'create a disk offering');
+      const name = requireString('name', input.name, { max: 255 });
+      const customized = input.customized === true;
+      if (customized && input.diskSizeGb !== undefined)
+        throw new InvalidParameterError(
+          'diskSizeGb',
+          input.diskSizeGb,
+          'a customized offering leaves the size to the user',
+        );
+      if (!customized && input.diskSizeGb === undefined)
+        throw new InvalidParameterError(
+          'diskSizeGb',
+          input.diskSizeGb,
+          'a size is required unless the offering is customized',
+        );
+      if (input.domainId !== undefined) await domainRepo.get(w.db, input.domainId, 'domainId');
+      const row = await w.db
+        .insertInto('diskOfferings')
+        .values({
+          uuid: randomUUID(),
+          name,
+          displayText: optionalString('displayText', input.displayText) ?? name,
+          diskSize: customized
+            ? null
+            : requireInteger('diskSizeGb', input.diskSizeGb, { min: 1, max: 1_048_576 }) * GiB,
+          customized: bit(customized),
+          tags: json(parseTags('tags', input.tags)),
+          storageType: requireOneOf('storageType', input.storageType ?? 'shared', STORAGE_TYPES),
+          domainId: input.domainId ?? null,
+          state: 'Active',
+          created: w.now,
+          removed: null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      const offering = diskOfferingRepo.decode(row);
+      await w.event({
+        type: 'DISK.OFFERING.CREATE',
+        description: `disk offering ${name} created`,
+        resourceType: 'DiskOffering',
+        resourceId: offering.id,
+        resourceUuid: offering.uuid,
+      });
+      return offering;
+    });
+  }
+
+  updateDiskOffering(id: number, patch: Partial<CreateDiskOfferingInput>): Promise<DiskOffering> {
+    return this.ctx.write(async (w) => {
+      requireRootAdmin(w.caller, 'update a disk offering');
+      const offering = await diskOfferingRepo.get(w.db, id);
+      const set = this.renames(patch);
+      await w.db.updateTable('diskOfferings').set(set).where('id', '=', id).execute();
+      await w.event({
+        type: 'DISK.OFFERING.EDIT',
+        description: `disk offering ${offering.name} updated`,
+        resourceType: 'DiskOffering',
+        resourceId: id,
+        resourceUuid: offering.uuid,
+        parameters: set,
+      });
+      return diskOfferingRepo.get(w.db, id);
+    });
+  }
+
+  deleteDiskOffering(id: number): Promise<void> {
+    return this.ctx.write(async (w) => {
+      requireRootAdmin(w.caller, 'delete a disk offering');
+      const offering = await diskOfferingRepo.get(w.db, id);
+      const users = await this.countLive(w, 'volumes', 'diskOfferingId', id);
+      await this.retire(w, 'diskOfferings', id, users);
+      await w.event({
+        type: 'DISK.OFFERING.DELETE',
+        description: `disk offering ${offering.name} ${users > 0 ? `hidden (${users} volume(s) still use it)` : 'deleted'}`,
+        resourceType: 'DiskOffering',
+        resourceId: id,
+        resourceUuid: offering.uuid,
+      });
+    });
+  }
+
+  /** The only changes an offering takes: name and display text; anything else is refused. */
+  private renames(patch: object): { name?: string; displayText?: string } {
+    const set: { name?: string; displayText?: string } = {};
+    for (const [field, value] of Object.entries(patch)) {
+      if (value === undefined) continue;
+      if (!MUTABLE.has(field)) {
+        throw new InvalidParameterError(
+          field,
+          value,
+          'offerings are immutable except for name and displayText; create a new offering instead',
+        );
+      }
+      set[field as 'name' | 'displayText'] = requireString(field, value, { max: 255 });
+    }
+    return set;
+  }
+
+  private async countLive(
+    w: Writer,
+    table: 'vmInstances' | 'volumes',
+    column: 'serviceOfferingId' | 'diskOfferingId',
+    id: number,
+  ): Promise<number> {
+    const row = await w.db
+      .selectFrom(table)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where(column as never, '=', id as never)
+      .where('removed', 'is', null)
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
+  private async retire(
+    w: Writer,
+    table: 'serviceOfferings' | 'diskOfferings',
+    id: number,
+    users: number,
+  ): Promise<void> {
+    await w.db
+      .updateTable(table)
+      .set(users > 0 ? { state: 'Inactive' } : { state: 'Inactive', removed: w.now })
+      .where('id', '=', id)
+      .execute();
+  }
+}

@@ -1,0 +1,241 @@
+import { randomUUID } from 'node:crypto';
+import type { CloudContext } from '../context.js';
+import { InvalidParameterError, ResourceInUseError } from '../errors.js';
+import { NETWORK_TYPES, type NetworkType } from '../model/enums.js';
+import type { Zone } from '../model/records.js';
+import { ALLOCATION_STATES, type AllocationState } from '../model/state-machines/index.js';
+import {
+  optionalIpv4,
+  optionalString,
+  parseCidr,
+  rangesOverlap,
+  requireCidr,
+  requireIpv4,
+  requireOneOf,
+  requireString,
+} from '../model/validate.js';
+import { bit, decoder } from '../store/codec.js';
+import { requireRootAdmin } from './permissions.js';
+import { Repo } from './repo.js';
+import { domainRepo } from './tenancy.js';
+
+export const zoneRepo = new Repo<Zone>(
+  'zones',
+  'Zone',
+  decoder<Zone>({ bool: ['localStorageEnabled', 'securityGroupEnabled'] }),
+);
+
+export interface CreateZoneInput {
+  name: string;
+  networkType: NetworkType;
+  /** Guest DNS; at least dns1. */
+  dns1: string;
+  dns2?: string;
+  /** System-VM DNS; at least internalDns1. */
+  internalDns1: string;
+  internalDns2?: string;
+  /** Advanced zones only, e.g. `10.1.1.0/24`. */
+  guestCidr?: string;
+  networkDomain?: string;
+  /** A private zone, usable only by this domain and its sub-domains. */
+  dedicatedDomainId?: number;
+  localStorageEnabled?: boolean;
+  /** Basic zones only. */
+  securityGroupEnabled?: boolean;
+  /** Default Disabled, as CloudStack creates zones; enable once set up. */
+  allocationState?: AllocationState;
+}
+
+export type UpdateZoneInput = Partial<Omit<CreateZoneInput, 'networkType'>> & { networkType?: NetworkType };
+
+/**
+ * Zones (spec/resource-model.md §2.1): name unique cloud-wide, network type fixed at creation,
+ * guest and internal DNS required, guest CIDR for advanced zones only (changeable only while the
+ * zone has no VMs), optional dedication to a domain.
+ */
+export class ZoneService {
+  constructor(private readonly ctx: CloudContext) {}
+
+  get(id: number): Promise<Zone> {
+    return zoneRepo.get(this.ctx.db, id);
+  }
+
+  list(filter: { allocationState?: AllocationState; networkType?: NetworkType } = {}): Promise<Zone[]> {
+    return zoneRepo.list(this.ctx.db, filter);
+  }
+
+  create(input: CreateZoneInput): Promise<Zone> {
+    return this.ctx.write(async (w) => {
+      requireRootAdmin(w.caller, 'create a zone');
+      const name = requireString('name', input.name, { max: 255 });
+      const networkType = requireOneOf('networkType', input.networkType, NETWORK_TYPES);
+      const guestCidr = await this.checkGuestCidr(w.db, networkType, input.guestCidr, null);
+      if (networkType === 'Advanced' && input.securityGroupEnabled) {
+        throw new InvalidParameterError('securityGroupEnabled', true, 'security groups are a basic-zone feature');
+      }
+      if (input.dedicatedDomainId !== undefined)
+        await domainRepo.get(w.db, input.dedicatedDomainId, 'dedicatedDomainId');
+      await w.lock('zones');
+      if ((await zoneRepo.count(w.db, { name })) > 0)
+        throw new InvalidParameterError('name', name, 'a zone with this name already exists');
+      const row = await w.db
+        .insertInto('zones')
+        .values({
+          uuid: randomUUID(),
+          name,
+          networkType,
+          dns1: requireIpv4('dns1', input.dns1),
+          dns2: optionalIpv4('dns2', input.dns2),
+          internalDns1: requireIpv4('internalDns1', input.internalDns1),
+          internalDns2: optionalIpv4('internalDns2', input.internalDns2),
+          guestCidr,
+          networkDomain: optionalString('networkDomain', input.networkDomain),
+          dedicatedDomainId: input.dedicatedDomainId ?? null,
+          localStorageEnabled: bit(input.localStorageEnabled),
+          securityGroupEnabled: bit(networkType === 'Basic' && input.securityGroupEnabled),
+          allocationState: requireOneOf('allocationState', input.allocationState ?? 'Disabled', ALLOCATION_STATES),
+          created: w.now,
+          removed: null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+      const zone = zoneRepo.decode(row);
+      await w.event({
+        type: 'ZONE.CREATE',
+        description: `zone ${name} (${networkType}) created`,
+        resourceType: 'Zone',
+        resourceId: zone.id,
+        resourceUuid: zone.uuid,
+      });
+      return zone;
+    });
+  }
+
+  update(id: number, patch: UpdateZoneInput): Promise<Zone> {
+    return this.ctx.write(async (w) => {
+      requireRootAdmin(w.caller, 'update a zone');
+      const zone = await zoneRepo.get(w.db, id);
+      if (patch.networkType !== undefined && patch.networkType !== zone.networkType) {
+        throw new InvalidParameterError(
+          'networkType',
+          patch.networkType,
+          `a zone's network type cannot change (it is ${zone.networkType})`,
+        );
+      }
+      const set: Record<string, unknown> = {};
+      if (patch.name !== undefined && patch.name !== zone.name) {
+        const name = requireString('name', patch.name, { max: 255 });
+        await w.lock('zones');
+        if ((await zoneRepo.count(w.db, { name })) > 0)
+          throw new InvalidParameterError('name', name, 'a zone with this name already exists');
+        set.name = name;
+      }
+      if (patch.dns1 !== undefined) set.dns1 = requireIpv4('dns1', patch.dns1);
+      if (patch.dns2 !== undefined) set.dns2 = optionalIpv4('dns2', patch.dns2);
+      if (patch.internalDns1 !== undefined) set.internalDns1 = requireIpv4('internalDns1', patch.internalDns1);
+      if (patch.internalDns2 !== undefined) set.internalDns2 = optionalIpv4('internalDns2', patch.internalDns2);
+      if (patch.networkDomain !== undefined) set.networkDomain = optionalString('networkDomain', patch.networkDomain);
+      if (patch.localStorageEnabled !== undefined) set.localStorageEnabled = bit(patch.localStorageEnabled);
+      if (patch.allocationState !== undefined)
+        set.allocationState = requireOneOf('allocationState', patch.allocationState, ALLOCATION_STATES);
+      if (patch.dedicatedDomainId !== undefined) {
+        if (patch.dedicatedDomainId !== null) await domainRepo.get(w.db, patch.dedicatedDomainId, 'dedicatedDomainId');
+        set.dedicatedDomainId = patch.dedicatedDomainId;
+      }
+      if (patch.guestCidr !== undefined && patch.guestCidr !== zone.guestCidr) {
+        set.guestCidr = await this.checkGuestCidr(w.db, zone.networkType, patch.guestCidr, zone.id);
+        const vms = await w.db
+          .selectFrom('vmInstances')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('zoneId', '=', zone.id)
+          .where('removed', 'is', null)
+          .executeTakeFirst();
+        if (Number(vms?.n ?? 0) > 0) {
+          throw new InvalidParameterError(
+            'guestCidr',
+            patch.guestCidr,
+            `the guest CIDR can change only while the zone has no VMs (it has ${vms?.n})`,
+          );
+        }
+      }
+      if (Object.keys(set).length > 0) {
+        await w.db.updateTable('zones').set(set).where('id', '=', id).execute();
+        await w.event({
+          type: 'ZONE.EDIT',
+          description: `zone ${zone.name} updated`,
+          resourceType: 'Zone',
+          resourceId: zone.id,
+          resourceUuid: zone.uuid,
+          parameters: { changed: Object.keys(set) },
+        });
+      }
+      return zoneRepo.get(w.db, id);
+    });
+  }
+
+  /** A zone with pods, physical networks or secondary storage cannot be deleted. */
+  delete(id: number): Promise<void> {
+    return this.ctx.write(async (w) => {
+      requireRootAdmin(w.caller, 'delete a zone');
+      const zone = await zoneRepo.get(w.db, id);
+      for (const [table, what] of [
+        ['pods', 'pods'],
+        ['physicalNetworks', 'physical networks'],
+        ['imageStores', 'secondary storage'],
+      ] as const) {
+        const row = await w.db
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('zoneId', '=', id)
+          .where('removed', 'is', null)
+          .executeTakeFirst();
+        if (Number(row?.n ?? 0) > 0)
+          throw new ResourceInUseError(`zone ${zone.name} still has ${row?.n} ${what}`, { field: 'id', value: id });
+      }
+      await zoneRepo.markRemoved(w.db, id, w.now);
+      await w.event({
+        type: 'ZONE.DELETE',
+        description: `zone ${zone.name} deleted`,
+        resourceType: 'Zone',
+        resourceId: zone.id,
+        resourceUuid: zone.uuid,
+      });
+    });
+  }
+
+  private async checkGuestCidr(
+    db: CloudContext['db'],
+    networkType: NetworkType,
+    value: unknown,
+    zoneId: number | null,
+  ): Promise<string | null> {
+    if (networkType === 'Basic') {
+      if (value !== undefined && value !== null)
+        throw new InvalidParameterError(
+          'guestCidr',
+          value,
+          'basic zones have no zone guest CIDR (guest ranges are per pod)',
+        );
+      return null;
+    }
+    if (value === undefined || value === null)
+      throw new InvalidParameterError('guestCidr', value, 'advanced zones need a guest CIDR, e.g. 10.1.1.0/24');
+    const cidr = requireCidr('guestCidr', value, { maxPrefix: 29 });
+    const pods = await db
+      .selectFrom('pods')
+      .select(['name', 'cidr'])
+      .where('zoneId', '=', zoneId ?? -1)
+      .where('removed', 'is', null)
+      .execute();
+    for (const pod of pods) {
+      if (rangesOverlap(cidr, parseCidr(pod.cidr))) {
+        throw new InvalidParameterError(
+          'guestCidr',
+          value,
+          `overlaps the management CIDR ${pod.cidr} of pod ${pod.name}`,
+        );
+      }
+    }
+    return cidr.text;
+  }
+}

@@ -1,0 +1,79 @@
+import { sql, type Transaction } from 'kysely';
+import { ConcurrentModificationError, NotFoundError } from '../errors.js';
+import type { StateMachine } from '../model/state-machine.js';
+import type { Database } from './schema.js';
+
+/** Tables whose rows move through a state machine, and the column that holds the state. */
+export type StatefulTable =
+  | 'accounts'
+  | 'users'
+  | 'zones'
+  | 'hosts'
+  | 'storagePools'
+  | 'physicalNetworks'
+  | 'templates'
+  | 'vmInstances'
+  | 'volumes';
+
+export interface CasTransition<S extends string, E extends string> {
+  table: StatefulTable;
+  id: number;
+  machine: StateMachine<S, E>;
+  event: E;
+  /** The state column (default `state`; hosts have `status` and `resourceState`). */
+  column?: string;
+  /**
+   * What the caller read before deciding. When given, the transition succeeds only if the row
+   * still holds exactly this state and version; otherwise the row is read in this transaction.
+   */
+  expect?: { state: S; version: number };
+  /** Further columns to write in the same UPDATE. */
+  set?: Record<string, unknown>;
+}
+
+export interface CasResult<S extends string> {
+  from: S;
+  to: S;
+  /** The row's new version. */
+  version: number;
+}
+
+/**
+ * Moves one row through its state machine with compare-and-set on (state, updatedCount): the
+ * UPDATE matches only if nobody changed the row since it was read, so two writers can never
+ * both move the same record. Throws NoTransitionError for an illegal transition and
+ * ConcurrentModificationError when the row changed underneath.
+ */
+export async function casTransition<S extends string, E extends string>(
+  tx: Transaction<Database>,
+  t: CasTransition<S, E>,
+): Promise<CasResult<S>> {
+  const column = t.column ?? 'state';
+  let from: S;
+  let version: number;
+  if (t.expect) {
+    from = t.expect.state;
+    version = t.expect.version;
+  } else {
+    const row = (await tx
+      .selectFrom(t.table)
+      .select([sql.ref(column).as('current'), 'updatedCount'])
+      .where('id', '=', t.id)
+      .executeTakeFirst()) as { current: S; updatedCount: number } | undefined;
+    if (!row) throw new NotFoundError(t.machine.name, 'id', t.id);
+    from = row.current;
+    version = Number(row.updatedCount);
+  }
+  const to = t.machine.transition(from, t.event);
+  const result = await tx
+    .updateTable(t.table)
+    .set({ ...(t.set ?? {}), [column]: to, updatedCount: version + 1 } as never)
+    .where('id', '=', t.id)
+    .where(sql.ref(column), '=', from)
+    .where('updatedCount', '=', version)
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) !== 1) {
+    throw new ConcurrentModificationError(t.machine.name, t.id, { state: from, version });
+  }
+  return { from, to, version: version + 1 };
+}

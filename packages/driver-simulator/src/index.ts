@@ -1,0 +1,27 @@
+export { nameUuid } from './deterministic-id.js';
+export {
+  type FailNextOptions,
+  FaultInjector,
+  type FaultOperation,
+  type InjectedError,
+  type SimulatorCall,
+} from './fault-injector.js';
+export type { LatencySetting } from './latency.js';
+export { type OperationCount, OperationLog, type OperationLogEntry } from './operation-log.js';
+export { SimulatorDriver } from './simulator-driver.js';
+export { simulatorDriver } from './simulator-factory.js';
+export {
+  DEFAULT_HOST,
+  DEFAULT_POOL_CAPACITY_BYTES,
+  type SimulatorHostDefaults,
+  type SimulatorOptions,
+} from './simulator-options.js';
+export type {
+  SimHostView,
+  SimPoolView,
+  SimSecondaryObject,
+  SimSnapshot,
+  SimulatorStateView,
+  SimVmView,
+  SimVolume,
+} from './simulator-state.js';

@@ -1,0 +1,1806 @@
+import {
+  type BackupSnapshotOptions,
+  type CheckNetworkResult,
+  type ConnectTarget,
+  type ConsoleInfo,
+  type CreateVolumeOptions,
+  type DiskFormat,
+  type DiskSpec,
+  DriverError,
+  type DriverErrorCode,
+  type DriverErrorScope,
+  type HealthCheckResult,
+  type HostRef,
+  type HostReport,
+  type HostStats,
+  type HypervisorCapabilities,
+  type HypervisorDriver,
+  type HypervisorOperation,
+  type HypervisorTypeName,
+  InvalidParameterError,
+  type InvestigationResult,
+  type MigrateVmOptions,
+  type MigrateVmResult,
+  type MigrateVolumeOptions,
+  type NetworkCleanupResult,
+  type NetworkSetupResult,
+  type NicSpec,
+  type OperationContext,
+  type PingOptions,
+  type PingReport,
+  type PoolRef,
+  type PoolSpec,
+  type ResizeVolumeOptions,
+  type RevertVmSnapshotResult,
+  type ScaleVmSpec,
+  type SecondaryStoreRef,
+  type SnapshotBackupResult,
+  type SnapshotRef,
+  type SnapshotResult,
+  type SnapshotSpec,
+  type StagedTemplate,
+  type StartVmResult,
+  type StopVmOptions,
+  type StoragePoolReport,
+  type StorageStats,
+  type TemplateResult,
+  type TemplateSpec,
+  type TemplateTarget,
+  type TrafficLabelCheck,
+  type VmPowerReport,
+  type VmRuntimeState,
+  type VmSnapshotResult,
+  type VmSnapshotSpec,
+  type VmSpec,
+  type VmStats,
+  type VolumeRef,
+  type VolumeResult,
+  type VolumeSpec,
+} from '@stratus/core';
+import { nameUuid } from './deterministic-id.js';
+import { FaultInjector } from './fault-injector.js';
+import { type HypervisorProfile, profileFor } from './hypervisor-profile.js';
+import { KeyedLock } from './keyed-lock.js';
+import { delay, latencyOf, throwIfAborted } from './latency.js';
+import { OperationLog } from './operation-log.js';
+import {
+  dropIfUnused,
+  ensureNetwork,
+  hasNetwork,
+  labelResolves,
+  networkNameOf,
+  unplugAll,
+  vifOf,
+} from './sim-network.js';
+import { parseSimUrl, type SimHostRequest } from './sim-url.js';
+import {
+  DEFAULT_HOST,
+  DEFAULT_POOL_CAPACITY_BYTES,
+  type SimulatorHostDefaults,
+  type SimulatorOptions,
+} from './simulator-options.js';
+import {
+  emptyState,
+  type SimHost,
+  type SimPool,
+  type SimSecondaryStore,
+  type SimSnapshot,
+  type SimulatorStateView,
+  type SimVm,
+  type SimVolume,
+  usedMemory,
+  viewOf,
+} from './simulator-state.js';
+
+/** What a call is about, for the log and for fault matching. */
+interface CallTarget {
+  host?: HostRef;
+  destination?: HostRef;
+  vm?: string;
+}
+
+/** Per-call notes the body leaves for the log. */
+interface CallRecord {
+  note?: string;
+}
+
+interface RunOptions {
+  /** Serialize on this key (one in-flight mutation per VM, one copy per template and pool). */
+  lock?: string;
+  /** Report progress 0 and 100. */
+  long?: boolean;
+}
+
+const CONSOLE_BASE_PORT = 5900;
+
+const hostScope = (guid: string): DriverErrorScope => ({ kind: 'host', ref: guid });
+const poolScope = (uuid: string): DriverErrorScope => ({ kind: 'pool', ref: uuid });
+
+function fail(code: DriverErrorCode, message: string, scope?: DriverErrorScope): DriverError {
+  return new DriverError(code, `simulator: ${message}`, scope === undefined ? {} : { scope });
+}
+
+/** JSON with sorted keys, for "same spec" comparisons. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : v,
+  );
+}
+
+const isVolumeDisk = (d: DiskSpec): boolean => d.type === 'ROOT' || d.type === 'DATADISK';
+
+/**
+ * An in-memory hypervisor implementing the full {@link HypervisorDriver} contract, like CloudStack's own
+ * Simulator hypervisor: hosts discovered from `sim://` URLs, VMs with power states, pools, volumes, staged
+ * templates, snapshots and per-host network plumbing, validated the way a hypervisor would. Deterministic
+ * (identities derived from names, no randomness) and, at zero latency, timer-free.
+ *
+ * Test hooks: {@link faults} (fault injection), {@link setHostDown}, {@link powerOffVm},
+ * {@link defineForeignVm}, {@link setGuestIgnoresShutdown}, {@link inspect} and the {@link log}.
+ */
+export class SimulatorDriver implements HypervisorDriver {
+  readonly type: HypervisorTypeName;
+  /** Fault injection: make chosen calls fail. */
+  readonly faults = new FaultInjector();
+  /** Every call answered, with counts per operation. */
+  readonly log: OperationLog;
+
+  private readonly state = emptyState();
+  private readonly profile: HypervisorProfile;
+  private readonly caps: HypervisorCapabilities;
+  private readonly hostDefaults: SimulatorHostDefaults;
+  private readonly locks = new KeyedLock();
+  private hostCount = 0;
+
+  constructor(private readonly options: SimulatorOptions = {}) {
+    this.type = options.type ?? 'Simulator';
+    this.profile = profileFor(this.type);
+    this.caps = { ...this.profile.capabilities, ...options.capabilities };
+    this.hostDefaults = { ...DEFAULT_HOST, ...options.defaults };
+    this.log = new OperationLog(options.logLimit ?? 10_000);
+  }
+
+  capabilities(): HypervisorCapabilities {
+    return { ...this.caps, poolTypes: [...this.caps.poolTypes], diskFormats: [...this.caps.diskFormats] };
+  }
+
+  // ── Test hooks ───────────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Take a host down (or bring it back). A down host answers `ping` with `reachable: false` and every other call
+   * with `Unreachable`. `crash: true` also powers off its VMs (power loss); otherwise they keep running behind
+   * the partition, which `investigate` reports.
+   */
+  setHostDown(host: string, down = true, options: { crash?: boolean } = {}): void {
+    const h = this.findHost(host);
+    h.down = down;
+    if (down && options.crash === true) {
+      for (const name of h.vms) {
+        const vm = this.state.vms.get(name);
+        if (vm !== undefined) this.powerOff(h, vm);
+      }
+    }
+  }
+
+  /** The VM powers off by itself (guest shutdown or crash); the next `ping` reports `PowerOff`. */
+  powerOffVm(vmName: string): void {
+    const vm = this.state.vms.get(vmName);
+    const h = vm === undefined ? undefined : this.state.hosts.get(vm.host);
+    if (vm === undefined || h === undefined) throw fail('NotFound', `no VM named ${vmName}`);
+    this.powerOff(h, vm, false);
+  }
+
+  /** Define a VM on a host behind core's back (a "foreign" VM, reported by `ping`). */
+  defineForeignVm(host: string, name: string, options: { memoryBytes?: number; running?: boolean } = {}): void {
+    const h = this.findHost(host);
+    if (this.state.vms.has(name)) throw fail('AlreadyExists', `a VM named ${name} exists`);
+    const memory = options.memoryBytes ?? 1024 ** 3;
+    const spec: VmSpec = {
+      name,
+      uuid: nameUuid(`foreign:${name}`),
+      type: 'User',
+      cpus: 1,
+      cpuMhz: 1000,
+      minRamBytes: memory,
+      maxRamBytes: memory,
+      bootOrder: ['hd'],
+      osType: 'Other',
+      bootArgs: '',
+      vncPassword: '',
+      disks: [],
+      nics: [],
+      details: {},
+    };
+    const vm = this.newVm(h, spec, true);
+    if (options.running !== false) {
+      vm.power = 'running';
+      vm.consolePort = this.freeConsolePort(h);
+    }
+  }
+
+  /** The guest ignores ACPI shutdown: a graceful `stopVm` waits `timeoutMs`, then pulls the cord. */
+  setGuestIgnoresShutdown(vmName: string, ignores = true): void {
+    const vm = this.state.vms.get(vmName);
+    if (vm === undefined) throw fail('NotFound', `no VM named ${vmName}`);
+    vm.ignoresShutdown = ignores;
+  }
+
+  /** A deep copy of the whole simulated state. */
+  inspect(): SimulatorStateView {
+    return viewOf(this.state, this.type, this.log.counts());
+  }
+
+  // ── Hosts ────────────────────────────────────────────────────────────────────────────────────────────
+
+  connect(target: ConnectTarget, ctx?: OperationContext): Promise<HostReport[]> {
+    return this.run(
+      'connect',
+      {},
+      [target],
+      ctx,
+      () => {
+        const required = this.options.credentials;
+        if (required !== undefined) {
+          const given = target.credentials;
+          if (
+            given === undefined ||
+            given.username !== required.username ||
+            given.password !== required.password ||
+            given.privateKey !== required.privateKey
+          ) {
+            throw fail('AuthFailed', `authentication failed for ${target.url}`);
+          }
+        }
+        return parseSimUrl(target.url, this.hostDefaults).map((req) => this.report(this.discover(req, target)));
+      },
+      { long: true },
+    );
+  }
+
+  disconnect(host: HostRef, ctx?: OperationContext): Promise<void> {
+    return this.run('disconnect', { host }, [host], ctx, () => {
+      const h = this.state.hosts.get(host.guid);
+      if (h !== undefined) h.connected = false;
+    });
+  }
+
+  ping(host: HostRef, options?: PingOptions): Promise<PingReport> {
+    return this.run('ping', { host }, [host, options], options, () => {
+      const h = this.state.hosts.get(host.guid);
+      if (h === undefined || !h.connected || h.down) return { reachable: false, healthy: false, vmStates: {} };
+      const vmStates: Record<string, VmPowerReport> = {};
+      for (const name of h.vms) {
+        const vm = this.state.vms.get(name);
+        if (vm !== undefined)
+          vmStates[name] = { powerState: vm.power === 'running' ? 'PowerOn' : 'PowerOff', host: h.guid };
+      }
+      for (const name of options?.expectedVms ?? []) {
+        vmStates[name] ??= { powerState: 'PowerReportMissing', host: h.guid };
+      }
+      return {
+        reachable: true,
+        healthy: true,
+        vmStates,
+        gatewayAccessible: true,
+        vnetAccessible: true,
+        hostHealthCheckResult: true,
+      };
+    });
+  }
+
+  getHostStats(host: HostRef, ctx?: OperationContext): Promise<HostStats> {
+    return this.run('getHostStats', { host }, [host], ctx, () => {
+      const h = this.liveHost(host);
+      let vcpus = 0;
+      let rx = 0;
+      let tx = 0;
+      for (const name of h.vms) {
+        const vm = this.state.vms.get(name);
+        if (vm === undefined) continue;
+        rx += vm.counters.rx;
+        tx += vm.counters.tx;
+        if (vm.power === 'running') vcpus += vm.spec.cpus;
+      }
+      return {
+        cpuUtilizationPercent: Math.min(100, (vcpus * 25) / h.cpus),
+        totalMemoryBytes: h.memoryBytes,
+        freeMemoryBytes: Math.max(0, h.memoryBytes - usedMemory(this.state, h)),
+        networkRxBytes: rx,
+        networkTxBytes: tx,
+        loadAverage: vcpus * 0.25,
+      };
+    });
+  }
+
+  checkHealth(host: HostRef, ctx?: OperationContext): Promise<HealthCheckResult> {
+    return this.run('checkHealth', { host }, [host], ctx, () => {
+      this.liveHost(host);
+      return { healthy: true };
+    });
+  }
+
+  // ── VM lifecycle ─────────────────────────────────────────────────────────────────────────────────────
+
+  startVm(host: HostRef, spec: VmSpec, ctx?: OperationContext): Promise<StartVmResult> {
+    return this.run(
+      'startVm',
+      { host, vm: spec.name },
+      [host, spec],
+      ctx,
+      (rec) => {
+        const h = this.liveHost(host);
+        this.validateSpec(spec);
+        if (h.maintenance) throw fail('InvalidState', `host ${h.name} is in maintenance`, hostScope(h.guid));
+        const existing = this.state.vms.get(spec.name);
+        if (existing !== undefined) {
+          if (existing.power === 'running' && existing.host !== h.guid) {
+            throw fail('AlreadyExists', `VM ${spec.name} is running on another host`, hostScope(h.guid));
+          }
+          if (existing.foreign)
+            throw fail('AlreadyExists', `a foreign VM named ${spec.name} exists`, hostScope(h.guid));
+          if (existing.power === 'running') {
+            if (canonical(existing.spec) !== canonical(spec)) {
+              throw fail('AlreadyExists', `VM ${spec.name} is running with a different spec`, hostScope(h.guid));
+            }
+            rec.note = 'already running';
+            return { console: this.console(h, existing) };
+          }
+        }
+        if (spec.cpus > h.cpus) {
+          throw fail(
+            'InsufficientCapacity',
+            `VM ${spec.name} wants ${spec.cpus} vCPUs, host ${h.name} has ${h.cpus}`,
+            hostScope(h.guid),
+          );
+        }
+        const free = h.memoryBytes - usedMemory(this.state, h, spec.name);
+        if (spec.maxRamBytes > free) {
+          throw fail(
+            'InsufficientCapacity',
+            `host ${h.name} has ${free} bytes of memory free, VM ${spec.name} needs ${spec.maxRamBytes}`,
+            hostScope(h.guid),
+          );
+        }
+        this.validateDisks(h, spec.name, spec.disks);
+        this.validateNics(h, spec.nics);
+
+        // All checks passed: mutate.
+        let vm = existing;
+        if (vm !== undefined && vm.host !== h.guid) {
+          this.state.hosts.get(vm.host)?.vms.delete(vm.name);
+          vm.host = h.guid;
+          h.vms.add(vm.name);
+        }
+        const copy = structuredClone(spec);
+        const previous = vm?.spec.disks ?? [];
+        if (vm === undefined) vm = this.newVm(h, copy, false);
+        else vm.spec = copy;
+        this.attachDisks(vm, previous, copy.disks);
+        for (const nic of copy.nics) ensureNetwork(this.profile, h, nic).network.vifs.add(vifOf(vm.name, nic));
+        vm.power = 'running';
+        vm.consolePort = this.freeConsolePort(h);
+        return { console: this.console(h, vm) };
+      },
+      { lock: `vm:${spec.name}`, long: true },
+    );
+  }
+
+  stopVm(host: HostRef, vmName: string, options?: StopVmOptions): Promise<void> {
+    return this.run(
+      'stopVm',
+      { host, vm: vmName },
+      [host, vmName, options],
+      options,
+      async (rec) => {
+        const h = this.liveHost(host);
+        const vm = this.state.vms.get(vmName);
+        if (vm === undefined || vm.host !== h.guid) {
+          rec.note = 'not on host';
+          return;
+        }
+        if (vm.power === 'stopped') {
+          rec.note = 'already stopped';
+          return;
+        }
+        if (vm.ignoresShutdown && options?.force !== true) {
+          const wait = options?.timeoutMs ?? 0;
+          if (wait > 0) await delay(wait, options?.signal, 'stopVm');
+          rec.note = 'guest ignored shutdown; powered off';
+        }
+        this.powerOff(h, vm);
+      },
+      { lock: `vm:${vmName}` },
+    );
+  }
+
+  rebootVm(host: HostRef, vmName: string, ctx?: OperationContext): Promise<void> {
+    return this.run(
+      'rebootVm',
+      { host, vm: vmName },
+      [host, vmName],
+      ctx,
+      () => {
+        const h = this.liveHost(host);
+        const vm = this.vmOn(h, vmName);
+        if (vm.power !== 'running') throw fail('InvalidState', `VM ${vmName} is not running`, hostScope(h.guid));
+      },
+      { lock: `vm:${vmName}` },
+    );
+  }
+
+  destroyVm(host: HostRef, vmName: string, ctx?: OperationContext): Promise<void> {
+    return this.run(
+      'destroyVm',
+      { host, vm: vmName },
+      [host, vmName],
+      ctx,
+      (rec) => {
+        const h = this.liveHost(host);
+        const vm = this.state.vms.get(vmName);
+        if (vm === undefined || vm.host !== h.guid) {
+          rec.note = 'not on host';
+          return;
+        }
+        this.powerOff(h, vm);
+        this.attachDisks(vm, vm.spec.disks, []);
+        h.vms.delete(vmName);
+        this.state.vms.delete(vmName);
+      },
+      { lock: `vm:${vmName}` },
+    );
+  }
+
+  getVmState(host: HostRef, vmName: string, ctx?: OperationContext): Promise<VmRuntimeState> {
+    return this.run('getVmState', { host, vm: vmName }, [host, vmName], ctx, () => {
+      const h = this.liveHost(host);
+      const vm = this.state.vms.get(vmName);
+      if (vm === undefined || vm.host !== h.guid) return 'missing';
+      return vm.power;
+    });
+  }
+
+  prepareMigration(destination: HostRef, spec: VmSpec, ctx?: OperationContext): Promise<void> {
+    return this.run('prepareMigration', { host: destination, vm: spec.name }, [destination, spec], ctx, () => {
+      const h = this.liveHost(destination);
+      if (h.maintenance) throw fail('InvalidState', `host ${h.name} is in maintenance`, hostScope(h.guid));
+      this.validateNics(h, spec.nics);
+      for (const disk of spec.disks) {
+        if (isVolumeDisk(disk) && disk.poolRef !== undefined) this.visiblePool(h, disk.poolRef.uuid);
+      }
+      for (const nic of spec.nics) ensureNetwork(this.profile, h, nic);
+    });
+  }
+
+  migrateVm(
+    source: HostRef,
+    vmName: string,
+    destination: HostRef,
+    options?: MigrateVmOptions,
+  ): Promise<MigrateVmResult> {
+    return this.run(
+      'migrateVm',
+      { host: source, destination, vm: vmName },
+      [source, vmName, destination, options],
+      options,
+      (rec) => {
+        const src = this.liveHost(source);
+        const dst = this.liveHost(destination);
+        const vm = this.state.vms.get(vmName);
+        if (vm?.host === dst.guid) {
+          rec.note = 'already on destination';
+          return { hostGuid: dst.guid };
+        }
+        if (vm === undefined || vm.host !== src.guid) {
+          throw fail('NotFound', `VM ${vmName} is not on host ${src.name}`, hostScope(src.guid));
+        }
+        const live = options?.live ?? true;
+        if (vm.power === 'running' && !live) {
+          throw fail(
+            'InvalidState',
+            `VM ${vmName} is running; an offline migration needs it stopped`,
+            hostScope(src.guid),
+          );
+        }
+        if (vm.power === 'running' && !this.caps.liveMigration) throw this.unsupported('live migration');
+        if (src.group !== dst.group) {
+          throw fail('InvalidState', `host ${dst.name} is not in the cluster of host ${src.name}`, hostScope(dst.guid));
+        }
+        if (dst.maintenance) throw fail('InvalidState', `host ${dst.name} is in maintenance`, hostScope(dst.guid));
+        for (const disk of vm.spec.disks) {
+          if (!isVolumeDisk(disk)) continue;
+          const volume = this.state.volumes.get(disk.volumeUuid);
+          if (volume !== undefined && !this.state.pools.get(volume.pool)?.hosts.has(dst.guid)) {
+            throw fail(
+              'InvalidState',
+              `volume ${volume.uuid} is on pool ${volume.pool}, which host ${dst.name} does not see`,
+              hostScope(dst.guid),
+            );
+          }
+        }
+        if (vm.power === 'running') {
+          const free = dst.memoryBytes - usedMemory(this.state, dst);
+          if (vm.spec.maxRamBytes > free) {
+            throw fail(
+              'InsufficientCapacity',
+              `host ${dst.name} has ${free} bytes of memory free`,
+              hostScope(dst.guid),
+            );
+          }
+          const missing = vm.spec.nics.filter((nic) => !hasNetwork(this.profile, dst, nic));
+          if (missing.length > 0) {
+            throw fail(
+              'InvalidState',
+              `network ${networkNameOf(this.profile, missing[0] as NicSpec)} is not plumbed on host ${dst.name} (prepareMigration first)`,
+              hostScope(dst.guid),
+            );
+          }
+        }
+        const running = vm.power === 'running';
+        unplugAll(src, vmName, this.caps.networkCleanup);
+        src.vms.delete(vmName);
+        dst.vms.add(vmName);
+        vm.host = dst.guid;
+        if (running) {
+          for (const nic of vm.spec.nics) ensureNetwork(this.profile, dst, nic).network.vifs.add(vifOf(vmName, nic));
+          vm.consolePort = this.freeConsolePort(dst);
+        }
+        return { hostGuid: dst.guid };
+      },
+      { lock: `vm:${vmName}`, long: true },
+    );
+  }
+
+  migrateVolume(
+    host: HostRef,
+    volume: VolumeRef,
+    destination: PoolRef,
+    options?: MigrateVolumeOptions,
+  ): Promise<VolumeResult> {
+    return this.run(
+      'migrateVolume',
+      { host, ...(options?.vmName !== undefined ? { vm: options.vmName } : {}) },
+      [host, volume, destination, options],
+      options,
+      (rec) => {
+        const h = this.liveHost(host);
+        const vol = this.volume(volume.uuid);
+        const to = this.visiblePool(h, destination.uuid);
+        if (vol.pool === to.uuid) {
+          rec.note = 'already on pool';
+          return this.volumeResult(vol);
+        }
+        this.visiblePool(h, vol.pool);
+        const owner = vol.attachedTo === null ? undefined : this.state.vms.get(vol.attachedTo);
+        if (owner?.power === 'running' && !this.caps.storageMigration) throw this.unsupported('live storage migration');
+        this.reserve(to, vol.sizeBytes);
+        this.release(this.pool(vol.pool), vol.sizeBytes);
+        vol.pool = to.uuid;
+        if (owner !== undefined) {
+          owner.spec = {
+            ...owner.spec,
+            disks: owner.spec.disks.map((d) =>
+              d.volumeUuid === vol.uuid ? { ...d, poolRef: { uuid: to.uuid, type: to.type } } : d,
+            ),
+          };
+        }
+        return this.volumeResult(vol);
+      },
+      { lock: `volume:${volume.uuid}`, long: true },
+    );
+  }
+
+  scaleVm(host: HostRef, vmName: string, size: ScaleVmSpec, ctx?: OperationContext): Promise<void> {
+    return this.run(
+      'scaleVm',
+      { host, vm: vmName },
+      [host, vmName, size],
+      ctx,
+      () => {
+        if (!this.caps.scaleVm) throw this.unsupported('scaleVm');
+        const h = this.liveHost(host);
+        const vm = this.vmOn(h, vmName);
+        if (vm.power !== 'running') throw fail('InvalidState', `VM ${vmName} is not running`, hostScope(h.guid));
+        if (size.cpus > h.cpus) {
+          throw fail('InsufficientCapacity', `host ${h.name} has ${h.cpus} CPUs`, hostScope(h.guid));
+        }
+        const free = h.memoryBytes - usedMemory(this.state, h, vmName);
+        if (size.maxRamBytes > free) {
+          throw fail('InsufficientCapacity', `host ${h.name} has ${free} bytes of memory free`, hostScope(h.guid));
+        }
+        vm.spec = { ...vm.spec, ...size };
+      },
+      { lock: `vm:${vmName}` },
+    );
+  }
+
+  plugNic(host: HostRef, vmName: string, nic: NicSpec, ctx?: OperationContext): Promise<void> {
+    return this.run(
+      'plugNic',
+      { host, vm: vmName },
+      [host, vmName, nic],
+      ctx,
+      (rec) => {
+        if (!this.caps.hotPlugNic) throw this.unsupported('NIC hot-plug');
+        const h = this.liveHost(host);
+        const vm = this.vmOn(h, vmName);
+        const same = vm.spec.nics.find((n) => n.deviceId === nic.deviceId);
+        if (same !== undefined) {
+          if (canonical(same) !== canonical(nic)) {
+            throw fail('AlreadyExists', `VM ${vmName} has another NIC at device ${nic.deviceId}`, hostScope(h.guid));
+          }
+          rec.note = 'already plugged';
+          return;
+        }
+        this.validateNics(h, [nic]);
+        vm.spec = { ...vm.spec, nics: [...vm.spec.nics, structuredClone(nic)] };
+        if (vm.power === 'running') ensureNetwork(this.profile, h, nic).network.vifs.add(vifOf(vmName, nic));
+      },
+      { lock: `vm:${vmName}` },
+    );
+  }
+
+  unplugNic(host: HostRef, vmName: string, nic: NicSpec, ctx?: OperationContext): Promise<void> {
+    return this.run(
+      'unplugNic',
+      { host, vm: vmName },
+      [host, vmName, nic],
+      ctx,
+      (rec) => {
+        if (!this.caps.hotPlugNic) throw this.unsupported('NIC hot-unplug');
+        const h = this.liveHost(host);
+        const vm = this.vmOn(h, vmName);
+        const plugged = vm.spec.nics.find((n) => n.deviceId === nic.deviceId);
+        if (plugged === undefined) {
+          rec.note = 'not plugged';
+          return;
+        }
+        vm.spec = { ...vm.spec, nics: vm.spec.nics.filter((n) => n !== plugged) };
+        const network = h.networks.get(networkNameOf(this.profile, plugged));
+        if (network !== undefined) {
+          network.vifs.delete(vifOf(vmName, plugged));
+          dropIfUnused(h, network, this.caps.networkCleanup);
+        }
+      },
+      { lock: `vm:${vmName}` },
+    );
+  }
+
+  getVmStats(host: HostRef, vmNames: readonly string[], ctx?: OperationContext): Promise<Record<string, VmStats>> {
+    return this.run('getVmStats', { host }, [host, vmNames], ctx, () => {
+      const h = this.liveHost(host);
+      const out: Record<string, VmStats> = {};
+      for (const name of vmNames) {
+        const vm = this.state.vms.get(name);
+        if (vm === undefined || vm.host !== h.guid) continue;
+        const running = vm.power === 'running';
+        if (running) {
+          const nics = vm.spec.nics.length;
+          const disks = vm.spec.disks.filter(isVolumeDisk).length;
+          vm.counters.rx += 1_000_000 * nics;
+          vm.counters.tx += 500_000 * nics;
+          vm.counters.readBytes += 4 * 1024 ** 2 * disks;
+          vm.counters.writeBytes += 2 * 1024 ** 2 * disks;
+          vm.counters.ops += 100 * disks;
+        }
+        out[name] = {
+          cpuUtilizationPercent: running ? 25 : 0,
+          memoryBytes: vm.spec.maxRamBytes,
+          memoryUsedBytes: running ? Math.floor(vm.spec.maxRamBytes / 2) : 0,
+          diskReadBytes: vm.counters.readBytes,
+          diskWriteBytes: vm.counters.writeBytes,
+          diskReadOps: vm.counters.ops,
+          diskWriteOps: Math.floor(vm.counters.ops / 2),
+          networkRxBytes: vm.counters.rx,
+          networkTxBytes: vm.counters.tx,
+        };
+      }
+      return out;
+    });
+  }
+
+  getConsole(host: HostRef, vmName: string, ctx?: OperationContext): Promise<ConsoleInfo> {
+    return this.run('getConsole', { host, vm: vmName }, [host, vmName], ctx, () => {
+      const h = this.liveHost(host);
+      const vm = this.vmOn(h, vmName);
+      if (vm.power !== 'running') throw fail('InvalidState', `VM ${vmName} is not running`, hostScope(h.guid));
+      return this.console(h, vm);
+    });
+  }
+
+  createVmSnapshot(
+    host: HostRef,
+    vmName: string,
+    snapshot: VmSnapshotSpec,
+    ctx?: OperationContext,
+  ): Promise<VmSnapshotResult> {
+    return this.run(
+      'createVmSnapshot',
+      { host, vm: vmName },
+      [host, vmName, snapshot],
+      ctx,
+      (rec) => {
+        if (!this.caps.vmSnapshots) throw this.unsupported('VM snapshots');
+        if (snapshot.withMemory && !this.caps.vmSnapshotsWithMemory) throw this.unsupported('VM snapshots with memory');
+        const h = this.liveHost(host);
+        const vm = this.vmOn(h, vmName);
+        const existing = vm.snapshots.get(snapshot.uuid);
+        if (existing !== undefined) {
+          if (existing.withMemory !== snapshot.withMemory || existing.name !== snapshot.name) {
+            throw fail('AlreadyExists', `VM snapshot ${snapshot.uuid} exists with a different spec`, hostScope(h.guid));
+          }
+          rec.note = 'already exists';
+        } else {
+          if (snapshot.withMemory && vm.power !== 'running') {
+            throw fail('InvalidState', `VM ${vmName} must be running for a memory snapshot`, hostScope(h.guid));
+          }
+          vm.snapshots.set(snapshot.uuid, {
+            uuid: snapshot.uuid,
+            name: snapshot.name,
+            withMemory: snapshot.withMemory,
+            spec: structuredClone(vm.spec),
+          });
+        }
+        return { uuid: snapshot.uuid, sizeBytes: snapshot.withMemory ? vm.spec.maxRamBytes : 0 };
+      },
+      { lock: `vm:${vmName}`, long: true },
+    );
+  }
+
+  deleteVmSnapshot(host: HostRef, vmName: string, snapshotUuid: string, ctx?: OperationContext): Promise<void> {
+    return this.run(
+      'deleteVmSnapshot',
+      { host, vm: vmName },
+      [host, vmName, snapshotUuid],
+      ctx,
+      () => {
+        if (!this.caps.vmSnapshots) throw this.unsupported('VM snapshots');
+        const h = this.liveHost(host);
+        const vm = this.state.vms.get(vmName);
+        if (vm !== undefined && vm.host === h.guid) vm.snapshots.delete(snapshotUuid);
+      },
+      { lock: `vm:${vmName}` },
+    );
+  }
+
+  revertVmSnapshot(
+    host: HostRef,
+    vmName: string,
+    snapshotUuid: string,
+    ctx?: OperationContext,
+  ): Promise<RevertVmSnapshotResult> {
+    return this.run(
+      'revertVmSnapshot',
+      { host, vm: vmName },
+      [host, vmName, snapshotUuid],
+      ctx,
+      () => {
+        if (!this.caps.vmSnapshots) throw this.unsupported('VM snapshots');
+        const h = this.liveHost(host);
+        const vm = this.vmOn(h, vmName);
+        const snap = vm.snapshots.get(snapshotUuid);
+        if (snap === undefined)
+          throw fail('NotFound', `VM ${vmName} has no snapshot ${snapshotUuid}`, hostScope(h.guid));
+        if (!snap.withMemory) {
+          if (vm.power === 'running') {
+            throw fail(
+              'InvalidState',
+              `VM ${vmName} must be stopped to revert to a disk-only snapshot`,
+              hostScope(h.guid),
+            );
+          }
+          return { powerState: 'PowerOff' };
+        }
+        if (vm.power !== 'running') {
+          const free = h.memoryBytes - usedMemory(this.state, h, vmName);
+          if (snap.spec.maxRamBytes > free) {
+            throw fail('InsufficientCapacity', `host ${h.name} has ${free} bytes of memory free`, hostScope(h.guid));
+          }
+          vm.power = 'running';
+          vm.consolePort = this.freeConsolePort(h);
+          for (const nic of vm.spec.nics) ensureNetwork(this.profile, h, nic).network.vifs.add(vifOf(vmName, nic));
+        }
+        return { powerState: 'PowerOn' };
+      },
+      { lock: `vm:${vmName}`, long: true },
+    );
+  }
+
+  // ── Storage ──────────────────────────────────────────────────────────────────────────────────────────
+
+  createStoragePool(host: HostRef, pool: PoolSpec, ctx?: OperationContext): Promise<StoragePoolReport> {
+    return this.run('createStoragePool', { host }, [host, pool], ctx, () => {
+      const h = this.liveHost(host);
+      let p = this.state.pools.get(pool.uuid);
+      if (p?.localTo !== undefined) {
+        if (p.localTo !== h.guid) {
+          throw fail('InvalidState', `pool ${pool.uuid} is local to another host`, hostScope(h.guid));
+        }
+      } else if (p !== undefined) {
+        if (p.type !== pool.type || p.path !== pool.path || p.server !== pool.server) {
+          throw fail(
+            'AlreadyExists',
+            `pool ${pool.uuid} exists with a different type or location`,
+            poolScope(pool.uuid),
+          );
+        }
+      } else {
+        if (!this.caps.poolTypes.includes(pool.type)) throw this.unsupported(`pool type ${pool.type}`);
+        const configured = Number(pool.details?.capacityBytes);
+        p = {
+          uuid: pool.uuid,
+          name: pool.name,
+          type: pool.type,
+          ...(pool.server !== undefined ? { server: pool.server } : {}),
+          path: pool.path,
+          capacityBytes:
+            Number.isFinite(configured) && configured > 0
+              ? configured
+              : (this.options.pools?.capacityBytes ?? DEFAULT_POOL_CAPACITY_BYTES),
+          usedBytes: 0,
+          hosts: new Set(),
+          templates: new Map(),
+        };
+        this.state.pools.set(p.uuid, p);
+      }
+      p.hosts.add(h.guid);
+      return {
+        capacityBytes: p.capacityBytes,
+        availableBytes: p.capacityBytes - p.usedBytes,
+        templates: [...p.templates.keys()],
+      };
+    });
+  }
+
+  deleteStoragePool(host: HostRef, pool: PoolRef, ctx?: OperationContext): Promise<void> {
+    return this.run('deleteStoragePool', { host }, [host, pool], ctx, (rec) => {
+      const h = this.liveHost(host);
+      const p = this.state.pools.get(pool.uuid);
+      if (p === undefined || !p.hosts.has(h.guid)) {
+        rec.note = 'not on host';
+        return;
+      }
+      for (const name of h.vms) {
+        const vm = this.state.vms.get(name);
+        if (vm?.power !== 'running') continue;
+        const uses = vm.spec.disks.some(
+          (d) => isVolumeDisk(d) && this.state.volumes.get(d.volumeUuid)?.pool === p.uuid,
+        );
+        if (uses) throw fail('InvalidState', `running VM ${name} has a volume on pool ${p.uuid}`, poolScope(p.uuid));
+      }
+      if (p.localTo !== undefined) {
+        rec.note = 'local pool stays';
+        return;
+      }
+      p.hosts.delete(h.guid);
+      if (p.hosts.size === 0 && p.usedBytes === 0) this.state.pools.delete(p.uuid);
+    });
+  }
+
+  getStorageStats(host: HostRef, pool: PoolRef, ctx?: OperationContext): Promise<StorageStats> {
+    return this.run('getStorageStats', { host }, [host, pool], ctx, () => {
+      const p = this.visiblePool(this.liveHost(host), pool.uuid);
+      return { capacityBytes: p.capacityBytes, usedBytes: p.usedBytes, availableBytes: p.capacityBytes - p.usedBytes };
+    });
+  }
+
+  copyTemplateToPrimary(
+    host: HostRef,
+    template: TemplateSpec,
+    pool: PoolRef,
+    ctx?: OperationContext,
+  ): Promise<StagedTemplate> {
+    return this.run(
+      'copyTemplateToPrimary',
+      { host },
+      [host, template, pool],
+      ctx,
+      (rec) => {
+        const h = this.liveHost(host);
+        const p = this.visiblePool(h, pool.uuid);
+        let staged = p.templates.get(template.uuid);
+        if (staged !== undefined) {
+          rec.note = 'already staged';
+        } else {
+          if (!this.caps.diskFormats.includes(template.format))
+            throw this.unsupported(`template format ${template.format}`);
+          const physical = template.physicalSizeBytes ?? template.sizeBytes;
+          this.reserve(p, physical);
+          staged = {
+            templateUuid: template.uuid,
+            path: template.uuid,
+            format: template.format,
+            sizeBytes: template.sizeBytes,
+            physicalSizeBytes: physical,
+            copies: 1,
+          };
+          p.templates.set(template.uuid, staged);
+          rec.note = 'copied';
+        }
+        return {
+          templateUuid: staged.templateUuid,
+          poolUuid: p.uuid,
+          path: staged.path,
+          sizeBytes: staged.sizeBytes,
+          physicalSizeBytes: staged.physicalSizeBytes,
+        };
+      },
+      { lock: `template:${template.uuid}@${pool.uuid}`, long: true },
+    );
+  }
+
+  createVolume(host: HostRef, volume: VolumeSpec, options?: CreateVolumeOptions): Promise<VolumeResult> {
+    return this.run(
+      'createVolume',
+      { host },
+      [host, volume, options],
+      options,
+      (rec) => {
+        const h = this.liveHost(host);
+        const p = this.visiblePool(h, volume.pool.uuid);
+        const from = options?.fromTemplate;
+        const existing = this.state.volumes.get(volume.uuid);
+        if (existing !== undefined) {
+          const same =
+            existing.pool === p.uuid &&
+            existing.format === volume.format &&
+            existing.type === volume.type &&
+            existing.fromTemplate === from?.templateUuid &&
+            (existing.sizeBytes === volume.sizeBytes || from !== undefined);
+          if (!same)
+            throw fail('AlreadyExists', `volume ${volume.uuid} exists with a different spec`, poolScope(p.uuid));
+          rec.note = 'already exists';
+          return this.volumeResult(existing);
+        }
+        let size = volume.sizeBytes;
+        if (from !== undefined) {
+          const staged = p.templates.get(from.templateUuid);
+          if (staged === undefined) {
+            throw fail('NotFound', `template ${from.templateUuid} is not staged on pool ${p.uuid}`, poolScope(p.uuid));
+          }
+          size = Math.max(size, staged.sizeBytes);
+        }
+        return this.volumeResult(
+          this.addVolume(p, volume, size, from === undefined ? {} : { fromTemplate: from.templateUuid }),
+        );
+      },
+      { lock: `volume:${volume.uuid}`, long: options?.fromTemplate !== undefined },
+    );
+  }
+
+  deleteVolume(host: HostRef, volume: VolumeRef, ctx?: OperationContext): Promise<void> {
+    return this.run(
+      'deleteVolume',
+      { host },
+      [host, volume],
+      ctx,
+      (rec) => {
+        this.liveHost(host);
+        const vol = this.state.volumes.get(volume.uuid);
+        if (vol === undefined) {
+          rec.note = 'not found';
+          return;
+        }
+        if (vol.attachedTo !== null) {
+          throw fail('InvalidState', `volume ${vol.uuid} is attached to VM ${vol.attachedTo}`, poolScope(vol.pool));
+        }
+        this.release(this.pool(vol.pool), vol.sizeBytes);
+        this.state.volumes.delete(vol.uuid);
+      },
+      { lock: `volume:${volume.uuid}` },
+    );
+  }
+
+  resizeVolume(
+    host: HostRef,
+    volume: VolumeRef,
+    newSizeBytes: number,
+    options?: ResizeVolumeOptions,
+  ): Promise<VolumeResult> {
+    return this.run(
+      'resizeVolume',
+      { host, ...(options?.vmName !== undefined ? { vm: options.vmName } : {}) },
+      [host, volume, newSizeBytes, options],
+      options,
+      () => {
+        if (!this.caps.volumeResize) throw this.unsupported('volume resize');
+        const h = this.liveHost(host);
+        const vol = this.volume(volume.uuid);
+        const p = this.visiblePool(h, vol.pool);
+        if (newSizeBytes < vol.sizeBytes) throw this.unsupported(`shrinking volume ${vol.uuid}`);
+        this.reserve(p, newSizeBytes - vol.sizeBytes);
+        vol.sizeBytes = newSizeBytes;
+        const owner = vol.attachedTo === null ? undefined : this.state.vms.get(vol.attachedTo);
+        if (owner !== undefined) {
+          owner.spec = {
+            ...owner.spec,
+            disks: owner.spec.disks.map((d) => (d.volumeUuid === vol.uuid ? { ...d, sizeBytes: newSizeBytes } : d)),
+          };
+        }
+        return this.volumeResult(vol);
+      },
+      { lock: `volume:${volume.uuid}` },
+    );
+  }
+
+  attachVolume(host: HostRef, vmName: string, disk: DiskSpec, ctx?: OperationContext): Promise<void> {
+    return this.run(
+      'attachVolume',
+      { host, vm: vmName },
+      [host, vmName, disk],
+      ctx,
+      (rec) => {
+        if (!isVolumeDisk(disk)) throw new InvalidParameterError('disk.type', disk.type, 'use attachIso for an ISO');
+        const h = this.liveHost(host);
+        const vm = this.vmOn(h, vmName);
+        const current = vm.spec.disks.find((d) => d.volumeUuid === disk.volumeUuid);
+        if (current !== undefined) {
+          if (current.deviceId !== disk.deviceId) {
+            throw fail(
+              'AlreadyExists',
+              `volume ${disk.volumeUuid} is attached at device ${current.deviceId}`,
+              hostScope(h.guid),
+            );
+          }
+          rec.note = 'already attached';
+          return;
+        }
+        if (vm.power === 'running' && !this.caps.hotPlugDisk) throw this.unsupported('disk hot-plug');
+        this.validateDisks(h, vmName, [disk]);
+        if (vm.spec.disks.some((d) => d.deviceId === disk.deviceId)) {
+          throw fail('AlreadyExists', `VM ${vmName} has another disk at device ${disk.deviceId}`, hostScope(h.guid));
+        }
+        const previous = vm.spec.disks;
+        vm.spec = { ...vm.spec, disks: [...previous, structuredClone(disk)] };
+        this.attachDisks(vm, previous, vm.spec.disks);
+      },
+      { lock: `vm:${vmName}` },
+    );
+  }
+
+  detachVolume(host: HostRef, vmName: string, disk: DiskSpec, ctx?: OperationContext): Promise<void> {
+    return this.run(
+      'detachVolume',
+      { host, vm: vmName },
+      [host, vmName, disk],
+      ctx,
+      (rec) => {
+        const h = this.liveHost(host);
+        const vm = this.vmOn(h, vmName);
+        const current = vm.spec.disks.find((d) => isVolumeDisk(d) && d.volumeUuid === disk.volumeUuid);
+        if (current === undefined) {
+          rec.note = 'not attached';
+          return;
+        }
+        if (vm.power === 'running') {
+          if (current.type === 'ROOT') {
+            throw fail('InvalidState', `cannot detach the root disk of running VM ${vmName}`, hostScope(h.guid));
+          }
+          if (!this.caps.hotPlugDisk) throw this.unsupported('disk hot-unplug');
+        }
+        const previous = vm.spec.disks;
+        vm.spec = { ...vm.spec, disks: previous.filter((d) => d !== current) };
+        this.attachDisks(vm, previous, vm.spec.disks);
+      },
+      { lock: `vm:${vmName}` },
+    );
+  }
+
+  attachIso(host: HostRef, vmName: string, iso: DiskSpec, ctx?: OperationContext): Promise<void> {
+    return this.run(
+      'attachIso',
+      { host, vm: vmName },
+      [host, vmName, iso],
+      ctx,
+      (rec) => {
+        if (iso.type !== 'ISO') throw new InvalidParameterError('iso.type', iso.type, 'attachIso takes an ISO disk');
+        const h = this.liveHost(host);
+        const vm = this.vmOn(h, vmName);
+        const inserted = vm.spec.disks.find((d) => d.type === 'ISO');
+        if (inserted !== undefined) {
+          if (inserted.volumeUuid !== iso.volumeUuid) {
+            throw fail(
+              'AlreadyExists',
+              `VM ${vmName} has ISO ${inserted.volumeUuid} inserted; detach it first`,
+              hostScope(h.guid),
+            );
+          }
+          rec.note = 'already inserted';
+          return;
+        }
+        this.validateDisks(h, vmName, [iso]);
+        vm.spec = { ...vm.spec, disks: [...vm.spec.disks, structuredClone(iso)] };
+      },
+      { lock: `vm:${vmName}` },
+    );
+  }
+
+  detachIso(host: HostRef, vmName: string, iso: DiskSpec, ctx?: OperationContext): Promise<void> {
+    return this.run(
+      'detachIso',
+      { host, vm: vmName },
+      [host, vmName, iso],
+      ctx,
+      (rec) => {
+        const h = this.liveHost(host);
+        const vm = this.vmOn(h, vmName);
+        if (!vm.spec.disks.some((d) => d.type === 'ISO')) rec.note = 'none inserted';
+        vm.spec = { ...vm.spec, disks: vm.spec.disks.filter((d) => d.type !== 'ISO') };
+      },
+      { lock: `vm:${vmName}` },
+    );
+  }
+
+  createSnapshot(host: HostRef, snapshot: SnapshotSpec, ctx?: OperationContext): Promise<SnapshotResult> {
+    return this.run(
+      'createSnapshot',
+      { host, ...(snapshot.vmName !== undefined ? { vm: snapshot.vmName } : {}) },
+      [host, snapshot],
+      ctx,
+      (rec) => {
+        const h = this.liveHost(host);
+        const vol = this.volume(snapshot.volume.uuid);
+        const p = this.visiblePool(h, vol.pool);
+        const existing = this.state.snapshots.get(snapshot.uuid);
+        if (existing !== undefined) {
+          if (existing.volume !== vol.uuid) {
+            throw fail('AlreadyExists', `snapshot ${snapshot.uuid} exists for another volume`, poolScope(p.uuid));
+          }
+          rec.note = 'already exists';
+          return this.snapshotResult(existing);
+        }
+        let parentUuid: string | undefined;
+        if (this.caps.incrementalSnapshots) {
+          for (const s of this.state.snapshots.values()) if (s.volume === vol.uuid) parentUuid = s.uuid;
+        }
+        this.reserve(p, vol.sizeBytes);
+        const snap: SimSnapshot = {
+          uuid: snapshot.uuid,
+          name: snapshot.name,
+          volume: vol.uuid,
+          primaryPool: p.uuid,
+          primaryPath: `${vol.path}/snapshots/${snapshot.uuid}`,
+          physicalSizeBytes: vol.sizeBytes,
+          ...(parentUuid !== undefined ? { parentUuid } : {}),
+        };
+        this.state.snapshots.set(snap.uuid, snap);
+        return this.snapshotResult(snap);
+      },
+      { lock: `snapshot:${snapshot.uuid}` },
+    );
+  }
+
+  backupSnapshot(
+    host: HostRef,
+    snapshot: SnapshotRef,
+    store: SecondaryStoreRef,
+    options?: BackupSnapshotOptions,
+  ): Promise<SnapshotBackupResult> {
+    return this.run(
+      'backupSnapshot',
+      { host },
+      [host, snapshot, store, options],
+      options,
+      (rec) => {
+        this.liveHost(host);
+        const snap = this.snapshot(snapshot.uuid);
+        const secondary = this.secondary(store);
+        let removedFromPrimary = false;
+        if (snap.backup === undefined) {
+          if (snap.primaryPool === null) throw fail('NotFound', `snapshot ${snap.uuid} has no copy to back up`);
+          const ext = this.profile.defaultFormat;
+          const path = `snapshots/${snap.volume}/${snap.uuid}.${ext}`;
+          secondary.objects.set(path, {
+            kind: 'snapshot',
+            uuid: snap.uuid,
+            format: ext,
+            sizeBytes: snap.physicalSizeBytes,
+            physicalSizeBytes: snap.physicalSizeBytes,
+          });
+          snap.backup = { store: secondary.uuid, path };
+        } else {
+          rec.note = 'already backed up';
+        }
+        if (options?.keepOnPrimary !== true && snap.primaryPool !== null) {
+          this.release(this.pool(snap.primaryPool), snap.physicalSizeBytes);
+          snap.primaryPool = null;
+          removedFromPrimary = true;
+        }
+        return {
+          store: { uuid: secondary.uuid, url: secondary.url },
+          path: snap.backup.path,
+          physicalSizeBytes: snap.physicalSizeBytes,
+          removedFromPrimary,
+        };
+      },
+      { lock: `snapshot:${snapshot.uuid}`, long: true },
+    );
+  }
+
+  deleteSnapshot(host: HostRef, snapshot: SnapshotRef, ctx?: OperationContext): Promise<void> {
+    return this.run(
+      'deleteSnapshot',
+      { host },
+      [host, snapshot],
+      ctx,
+      (rec) => {
+        this.liveHost(host);
+        const snap = this.state.snapshots.get(snapshot.uuid);
+        if (snap === undefined) {
+          rec.note = 'not found';
+          return;
+        }
+        if (snap.primaryPool !== null) {
+          const p = this.state.pools.get(snap.primaryPool);
+          if (p !== undefined) this.release(p, snap.physicalSizeBytes);
+        }
+        if (snap.backup !== undefined) this.state.secondary.get(snap.backup.store)?.objects.delete(snap.backup.path);
+        this.state.snapshots.delete(snap.uuid);
+      },
+      { lock: `snapshot:${snapshot.uuid}` },
+    );
+  }
+
+  createVolumeFromSnapshot(
+    host: HostRef,
+    snapshot: SnapshotRef,
+    volume: VolumeSpec,
+    ctx?: OperationContext,
+  ): Promise<VolumeResult> {
+    return this.run(
+      'createVolumeFromSnapshot',
+      { host },
+      [host, snapshot, volume],
+      ctx,
+      (rec) => {
+        const h = this.liveHost(host);
+        const snap = this.snapshot(snapshot.uuid);
+        const p = this.visiblePool(h, volume.pool.uuid);
+        const existing = this.state.volumes.get(volume.uuid);
+        if (existing !== undefined) {
+          if (existing.fromSnapshot !== snap.uuid || existing.pool !== p.uuid) {
+            throw fail('AlreadyExists', `volume ${volume.uuid} exists with a different spec`, poolScope(p.uuid));
+          }
+          rec.note = 'already exists';
+          return this.volumeResult(existing);
+        }
+        const size = Math.max(volume.sizeBytes, snap.physicalSizeBytes);
+        return this.volumeResult(this.addVolume(p, volume, size, { fromSnapshot: snap.uuid }));
+      },
+      { lock: `volume:${volume.uuid}`, long: true },
+    );
+  }
+
+  createTemplateFromVolume(
+    host: HostRef,
+    volume: VolumeRef,
+    template: TemplateTarget,
+    ctx?: OperationContext,
+  ): Promise<TemplateResult> {
+    return this.run(
+      'createTemplateFromVolume',
+      { host },
+      [host, volume, template],
+      ctx,
+      () => {
+        this.liveHost(host);
+        const vol = this.volume(volume.uuid);
+        const owner = vol.attachedTo === null ? undefined : this.state.vms.get(vol.attachedTo);
+        if (owner?.power === 'running') {
+          throw fail('InvalidState', `volume ${vol.uuid} belongs to running VM ${owner.name}; stop it first`);
+        }
+        return this.writeTemplate(template, template.format ?? vol.format, vol.sizeBytes);
+      },
+      { lock: `template:${template.uuid}`, long: true },
+    );
+  }
+
+  createTemplateFromSnapshot(
+    host: HostRef,
+    snapshot: SnapshotRef,
+    template: TemplateTarget,
+    ctx?: OperationContext,
+  ): Promise<TemplateResult> {
+    return this.run(
+      'createTemplateFromSnapshot',
+      { host },
+      [host, snapshot, template],
+      ctx,
+      () => {
+        this.liveHost(host);
+        const snap = this.snapshot(snapshot.uuid);
+        return this.writeTemplate(template, template.format ?? this.profile.defaultFormat, snap.physicalSizeBytes);
+      },
+      { lock: `template:${template.uuid}`, long: true },
+    );
+  }
+
+  // ── Network plumbing ─────────────────────────────────────────────────────────────────────────────────
+
+  checkNetwork(
+    host: HostRef,
+    labels: readonly TrafficLabelCheck[],
+    ctx?: OperationContext,
+  ): Promise<CheckNetworkResult> {
+    return this.run('checkNetwork', { host }, [host, labels], ctx, () => {
+      const h = this.liveHost(host);
+      const unresolved = labels.filter((l) => !labelResolves(h, l.label)).map((l) => ({ ...l }));
+      return { ok: unresolved.length === 0, unresolved };
+    });
+  }
+
+  setupNetwork(host: HostRef, nic: NicSpec, ctx?: OperationContext): Promise<NetworkSetupResult> {
+    return this.run('setupNetwork', { host }, [host, nic], ctx, () => {
+      const h = this.liveHost(host);
+      this.validateNics(h, [nic]);
+      const { network, created } = ensureNetwork(this.profile, h, nic);
+      return { name: network.name, created };
+    });
+  }
+
+  cleanupNetwork(host: HostRef, nic: NicSpec, ctx?: OperationContext): Promise<NetworkCleanupResult> {
+    return this.run('cleanupNetwork', { host }, [host, nic], ctx, () => {
+      const h = this.liveHost(host);
+      const network = h.networks.get(networkNameOf(this.profile, nic));
+      return { removed: network !== undefined && dropIfUnused(h, network, this.caps.networkCleanup) };
+    });
+  }
+
+  // ── Maintenance and HA ───────────────────────────────────────────────────────────────────────────────
+
+  prepareMaintenance(host: HostRef, ctx?: OperationContext): Promise<void> {
+    return this.run('prepareMaintenance', { host }, [host], ctx, () => {
+      const h = this.liveHost(host);
+      if (this.caps.connectionUnit === 'pool') {
+        const others = [...this.state.hosts.values()].filter(
+          (o) => o.group === h.group && o.guid !== h.guid && o.connected && !o.down && !o.maintenance,
+        );
+        if (others.length === 0) {
+          throw fail('InvalidState', `host ${h.name} is the last live member of its pool`, hostScope(h.guid));
+        }
+      }
+      h.maintenance = true;
+    });
+  }
+
+  cancelMaintenance(host: HostRef, ctx?: OperationContext): Promise<void> {
+    return this.run('cancelMaintenance', { host }, [host], ctx, () => {
+      this.liveHost(host).maintenance = false;
+    });
+  }
+
+  investigate(host: HostRef, vmName: string, ctx?: OperationContext): Promise<InvestigationResult> {
+    return this.run('investigate', { host, vm: vmName }, [host, vmName], ctx, () => {
+      if (!this.caps.investigate) throw this.unsupported('investigate');
+      const h = this.knownHost(host);
+      const vm = this.state.vms.get(vmName);
+      if (vm === undefined || vm.host !== h.guid) return 'stopped';
+      return vm.power;
+    });
+  }
+
+  fence(host: HostRef, vmName: string, ctx?: OperationContext): Promise<boolean> {
+    return this.run('fence', { host, vm: vmName }, [host, vmName], ctx, () => {
+      if (!this.caps.fence) throw this.unsupported('fence');
+      const h = this.knownHost(host);
+      const vm = this.state.vms.get(vmName);
+      if (vm !== undefined && vm.host === h.guid) this.powerOff(h, vm);
+      return true;
+    });
+  }
+
+  // ── Machinery ────────────────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * Runs one call: abort check, simulated latency, injected faults, then the body; logs the outcome.
+   * Without latency and without a contended lock no timer and no extra await is involved.
+   */
+  private run<T>(
+    operation: HypervisorOperation,
+    target: CallTarget,
+    args: readonly unknown[],
+    ctx: OperationContext | undefined,
+    body: (rec: CallRecord) => T | Promise<T>,
+    options: RunOptions = {},
+  ): Promise<T> {
+    const rec: CallRecord = {};
+    const exec = async (): Promise<T> => {
+      const signal = ctx?.signal;
+      throwIfAborted(signal, operation);
+      if (options.long === true) ctx?.onProgress?.(0, `${operation} started`);
+      const ms = latencyOf(this.options.latencyMs, operation);
+      if (ms > 0) await delay(ms, signal, operation);
+      const fault = this.faults.take({
+        operation,
+        ...this.describe('host', target.host),
+        ...this.describe('destination', target.destination),
+        ...(target.vm !== undefined ? { vm: target.vm } : {}),
+        args,
+      });
+      if (fault !== undefined) {
+        rec.note = 'injected fault';
+        throw fault;
+      }
+      const result = await body(rec);
+      if (options.long === true) ctx?.onProgress?.(100, `${operation} done`);
+      return result;
+    };
+    const promise = options.lock === undefined ? exec() : this.locks.run(options.lock, exec);
+    const entry = {
+      operation,
+      ...(target.host !== undefined ? { host: target.host.guid } : {}),
+      ...(target.vm !== undefined ? { vm: target.vm } : {}),
+    };
+    return promise.then(
+      (result) => {
+        this.log.record({ ...entry, outcome: 'ok', ...(rec.note !== undefined ? { note: rec.note } : {}) });
+        return result;
+      },
+      (error: unknown) => {
+        const errorCode =
+          error instanceof DriverError ? error.driverCode : ((error as { code?: string } | null)?.code ?? 'Error');
+        this.log.record({
+          ...entry,
+          outcome: 'error',
+          errorCode,
+          ...(rec.note !== undefined ? { note: rec.note } : {}),
+        });
+        throw error;
+      },
+    );
+  }
+
+  private describe(
+    key: 'host' | 'destination',
+    ref: HostRef | undefined,
+  ): Record<string, { guid: string; name: string }> {
+    if (ref === undefined) return {};
+    const name = this.state.hosts.get(ref.guid)?.name ?? ref.name ?? ref.guid;
+    return { [key]: { guid: ref.guid, name } };
+  }
+
+  private unsupported(what: string): DriverError {
+    return fail('Unsupported', `${what} is not supported by this ${this.type} simulator`);
+  }
+
+  private findHost(idOrName: string): SimHost {
+    const byGuid = this.state.hosts.get(idOrName);
+    if (byGuid !== undefined) return byGuid;
+    for (const h of this.state.hosts.values()) if (h.name === idOrName) return h;
+    throw fail('NotFound', `no host ${idOrName}`);
+  }
+
+  private knownHost(ref: HostRef): SimHost {
+    const h = this.state.hosts.get(ref.guid);
+    if (h === undefined) throw fail('NotFound', `unknown host ${ref.guid}`, hostScope(ref.guid));
+    return h;
+  }
+
+  private liveHost(ref: HostRef): SimHost {
+    const h = this.knownHost(ref);
+    if (!h.connected) throw fail('Unreachable', `host ${h.name} is not connected`, hostScope(h.guid));
+    if (h.down) throw fail('Unreachable', `host ${h.name} does not answer`, hostScope(h.guid));
+    return h;
+  }
+
+  private vmOn(h: SimHost, vmName: string): SimVm {
+    const vm = this.state.vms.get(vmName);
+    if (vm === undefined || vm.host !== h.guid)
+      throw fail('NotFound', `VM ${vmName} is not on host ${h.name}`, hostScope(h.guid));
+    return vm;
+  }
+
+  private pool(uuid: string): SimPool {
+    const p = this.state.pools.get(uuid);
+    if (p === undefined) throw fail('NotFound', `no pool ${uuid}`, poolScope(uuid));
+    return p;
+  }
+
+  private visiblePool(h: SimHost, uuid: string): SimPool {
+    const p = this.pool(uuid);
+    if (!p.hosts.has(h.guid)) {
+      throw fail('InvalidState', `pool ${uuid} is not available on host ${h.name}`, hostScope(h.guid));
+    }
+    return p;
+  }
+
+  private volume(uuid: string): SimVolume {
+    const v = this.state.volumes.get(uuid);
+    if (v === undefined) throw fail('NotFound', `no volume ${uuid}`);
+    return v;
+  }
+
+  private snapshot(uuid: string): SimSnapshot {
+    const s = this.state.snapshots.get(uuid);
+    if (s === undefined) throw fail('NotFound', `no snapshot ${uuid}`);
+    return s;
+  }
+
+  private secondary(store: SecondaryStoreRef): SimSecondaryStore {
+    let s = this.state.secondary.get(store.uuid);
+    if (s === undefined) {
+      s = { uuid: store.uuid, url: store.url, objects: new Map() };
+      this.state.secondary.set(s.uuid, s);
+    }
+    return s;
+  }
+
+  private reserve(p: SimPool, bytes: number): void {
+    if (p.usedBytes + bytes > p.capacityBytes) {
+      throw fail(
+        'InsufficientCapacity',
+        `pool ${p.uuid} has ${p.capacityBytes - p.usedBytes} bytes free, ${bytes} needed`,
+        poolScope(p.uuid),
+      );
+    }
+    p.usedBytes += bytes;
+  }
+
+  private release(p: SimPool, bytes: number): void {
+    p.usedBytes = Math.max(0, p.usedBytes - bytes);
+  }
+
+  private addVolume(
+    p: SimPool,
+    spec: VolumeSpec,
+    sizeBytes: number,
+    origin: { fromTemplate?: string; fromSnapshot?: string },
+  ): SimVolume {
+    if (!this.caps.diskFormats.includes(spec.format)) throw this.unsupported(`disk format ${spec.format}`);
+    this.reserve(p, sizeBytes);
+    const vol: SimVolume = {
+      uuid: spec.uuid,
+      name: spec.name,
+      type: spec.type,
+      pool: p.uuid,
+      path: spec.uuid,
+      sizeBytes,
+      format: spec.format,
+      ...origin,
+      attachedTo: null,
+    };
+    this.state.volumes.set(vol.uuid, vol);
+    return vol;
+  }
+
+  private volumeResult(v: SimVolume): VolumeResult {
+    return { uuid: v.uuid, poolUuid: v.pool, path: v.path, sizeBytes: v.sizeBytes, format: v.format };
+  }
+
+  private snapshotResult(s: SimSnapshot): SnapshotResult {
+    return {
+      uuid: s.uuid,
+      path: s.primaryPath,
+      physicalSizeBytes: s.physicalSizeBytes,
+      ...(s.parentUuid !== undefined ? { parentUuid: s.parentUuid } : {}),
+    };
+  }
+
+  private writeTemplate(target: TemplateTarget, format: DiskFormat, sizeBytes: number): TemplateResult {
+    const store = this.secondary(target.store);
+    const path = `template/tmpl/${target.uuid}/${target.uuid}.${format}`;
+    const existing = store.objects.get(path);
+    if (existing === undefined) {
+      store.objects.set(path, { kind: 'template', uuid: target.uuid, format, sizeBytes, physicalSizeBytes: sizeBytes });
+    }
+    const obj = existing ?? { sizeBytes, physicalSizeBytes: sizeBytes };
+    return {
+      uuid: target.uuid,
+      store: { uuid: store.uuid, url: store.url },
+      path,
+      format,
+      sizeBytes: obj.sizeBytes,
+      physicalSizeBytes: obj.physicalSizeBytes,
+    };
+  }
+
+  private discover(req: SimHostRequest, target: ConnectTarget): SimHost {
+    const guid = nameUuid(`host:${req.name}`);
+    const known = this.state.hosts.get(guid);
+    if (known !== undefined) {
+      if (known.down) throw fail('Unreachable', `host ${known.name} does not answer`, hostScope(guid));
+      known.connected = true;
+      return known;
+    }
+    const index = this.hostCount++;
+    const cluster = req.pooled ? req.cluster : (target.clusterRef ?? req.cluster);
+    const group = req.pooled ? `pool:${req.cluster}` : cluster !== undefined ? `cluster:${cluster}` : `host:${guid}`;
+    const h: SimHost = {
+      guid,
+      name: req.name,
+      ip: req.ip ?? `10.1.${Math.floor(index / 250)}.${(index % 250) + 1}`,
+      url: `sim://${req.name}`,
+      group,
+      ...(req.pooled ? { poolUuid: nameUuid(`pool:${req.cluster}`) } : {}),
+      cpus: req.cpus,
+      cpuSockets: req.cpuSockets,
+      cpuMhz: req.cpuMhz,
+      memoryBytes: req.memoryBytes,
+      reservedMemoryBytes: req.reservedMemoryBytes,
+      hostTags: [...new Set([...req.hostTags, ...(target.hostTags ?? [])])],
+      trafficLabels: req.trafficLabels,
+      connected: true,
+      down: false,
+      maintenance: false,
+      networks: new Map(),
+      vms: new Set(),
+    };
+    if (req.localStorageBytes > 0) {
+      const uuid = nameUuid(`local:${req.name}`);
+      h.localPoolUuid = uuid;
+      this.state.pools.set(uuid, {
+        uuid,
+        name: `${req.name}-local`,
+        type: this.profile.localPool.type,
+        path: this.profile.localPool.path,
+        capacityBytes: req.localStorageBytes,
+        usedBytes: 0,
+        hosts: new Set([guid]),
+        localTo: guid,
+        templates: new Map(),
+      });
+    }
+    this.state.hosts.set(guid, h);
+    return h;
+  }
+
+  private report(h: SimHost): HostReport {
+    const local = h.localPoolUuid === undefined ? undefined : this.state.pools.get(h.localPoolUuid);
+    return {
+      guid: h.guid,
+      name: h.name,
+      ip: h.ip,
+      url: h.url,
+      cpus: h.cpus,
+      cpuSockets: h.cpuSockets,
+      cpuMhz: h.cpuMhz,
+      memoryBytes: h.memoryBytes,
+      reservedMemoryBytes: h.reservedMemoryBytes,
+      hypervisorType: this.type,
+      hypervisorVersion: this.options.hypervisorVersion ?? this.profile.version,
+      capabilities: {
+        hvm: true,
+        cpuModel: 'Stratus Simulated CPU',
+        cpuFlags: ['vmx', 'sse4_2', 'avx2'],
+        uefi: true,
+        gpuGroups: [],
+      },
+      ...(h.poolUuid !== undefined ? { poolUuid: h.poolUuid } : {}),
+      hostTags: [...h.hostTags],
+      details: {
+        os: 'Stratus Simulator',
+        kernel: 'sim',
+        cpuModel: 'Stratus Simulated CPU',
+        networkBackend: 'bridge',
+        group: h.group,
+      },
+      localStorage:
+        local === undefined
+          ? []
+          : [
+              {
+                uuid: local.uuid,
+                name: local.name,
+                path: local.path,
+                type: local.type,
+                capacityBytes: local.capacityBytes,
+                availableBytes: local.capacityBytes - local.usedBytes,
+              },
+            ],
+    };
+  }
+
+  private newVm(h: SimHost, spec: VmSpec, foreign: boolean): SimVm {
+    const vm: SimVm = {
+      name: spec.name,
+      host: h.guid,
+      power: 'stopped',
+      spec,
+      foreign,
+      consolePort: null,
+      ignoresShutdown: false,
+      snapshots: new Map(),
+      counters: { cpuSeconds: 0, rx: 0, tx: 0, readBytes: 0, writeBytes: 0, ops: 0 },
+    };
+    this.state.vms.set(vm.name, vm);
+    h.vms.add(vm.name);
+    return vm;
+  }
+
+  /** Powers a VM off; `unplug` (the default) also removes its VIFs, as a stop command does. */
+  private powerOff(h: SimHost, vm: SimVm, unplug = true): void {
+    vm.power = 'stopped';
+    vm.consolePort = null;
+    if (unplug) unplugAll(h, vm.name, this.caps.networkCleanup);
+  }
+
+  private freeConsolePort(h: SimHost): number {
+    const used = new Set<number>();
+    for (const name of h.vms) {
+      const port = this.state.vms.get(name)?.consolePort;
+      if (port !== null && port !== undefined) used.add(port);
+    }
+    let port = CONSOLE_BASE_PORT;
+    while (used.has(port)) port += 1;
+    return port;
+  }
+
+  private console(h: SimHost, vm: SimVm): ConsoleInfo {
+    const port = vm.consolePort ?? CONSOLE_BASE_PORT;
+    switch (this.caps.console) {
+      case 'rfb':
+        return { protocol: 'rfb', host: h.ip, url: `https://${h.ip}/console?ref=${vm.spec.uuid}` };
+      case 'webmks':
+        return {
+          protocol: 'webmks',
+          host: h.ip,
+          port: 443,
+          url: `wss://${h.ip}/ticket/${nameUuid(`ticket:${vm.name}:${port}`)}`,
+          ticket: nameUuid(`ticket:${vm.name}:${port}`),
+        };
+      default:
+        return { protocol: 'vnc', host: h.ip, port, password: vm.spec.vncPassword };
+    }
+  }
+
+  private validateSpec(spec: VmSpec): void {
+    if (spec.name.trim() === '') throw new InvalidParameterError('spec.name', spec.name, 'a VM needs a name');
+    if (!Number.isInteger(spec.cpus) || spec.cpus < 1) {
+      throw new InvalidParameterError('spec.cpus', spec.cpus, 'must be a positive integer');
+    }
+    if (!(spec.maxRamBytes > 0) || spec.minRamBytes > spec.maxRamBytes) {
+      throw new InvalidParameterError('spec.maxRamBytes', spec.maxRamBytes, 'must be positive and ≥ minRamBytes');
+    }
+  }
+
+  /** Every volume disk exists, sits on a pool the host sees and is not attached to another VM; ISOs are staged. */
+  private validateDisks(h: SimHost, vmName: string, disks: readonly DiskSpec[]): void {
+    for (const disk of disks) {
+      if (isVolumeDisk(disk)) {
+        const vol = this.state.volumes.get(disk.volumeUuid);
+        if (vol === undefined) {
+          const scope = disk.poolRef === undefined ? undefined : poolScope(disk.poolRef.uuid);
+          throw fail('NotFound', `volume ${disk.volumeUuid} does not exist`, scope);
+        }
+        this.visiblePool(h, vol.pool);
+        if (vol.attachedTo !== null && vol.attachedTo !== vmName) {
+          throw fail('InvalidState', `volume ${vol.uuid} is attached to VM ${vol.attachedTo}`, poolScope(vol.pool));
+        }
+      } else if (disk.poolRef !== undefined) {
+        const p = this.visiblePool(h, disk.poolRef.uuid);
+        if (!p.templates.has(disk.volumeUuid)) {
+          throw fail('NotFound', `ISO ${disk.volumeUuid} is not staged on pool ${p.uuid}`, poolScope(p.uuid));
+        }
+      }
+    }
+  }
+
+  /** Every NIC's traffic label resolves on the host. */
+  private validateNics(h: SimHost, nics: readonly NicSpec[]): void {
+    for (const nic of nics) {
+      if (!labelResolves(h, nic.trafficLabel)) {
+        throw fail(
+          'NotFound',
+          `traffic label ${nic.trafficLabel} does not resolve on host ${h.name}`,
+          hostScope(h.guid),
+        );
+      }
+    }
+  }
+
+  /** Moves the VM's volume attachments from the `previous` disk list to `next`. */
+  private attachDisks(vm: SimVm, previous: readonly DiskSpec[], next: readonly DiskSpec[]): void {
+    const wanted = new Set(next.filter(isVolumeDisk).map((d) => d.volumeUuid));
+    for (const disk of previous) {
+      const volume = this.state.volumes.get(disk.volumeUuid);
+      if (volume?.attachedTo === vm.name && !wanted.has(volume.uuid)) volume.attachedTo = null;
+    }
+    for (const uuid of wanted) {
+      const volume = this.state.volumes.get(uuid);
+      if (volume !== undefined) volume.attachedTo = vm.name;
+    }
+  }
+}

@@ -1,0 +1,22 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    alias: {
+      '@stratus/core': src('core'),
+      '@stratus/allocator': src('allocator'),
+      '@stratus/driver-simulator': src('driver-simulator'),
+      '@stratus/testkit': src('testkit'),
+    },
+  },
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    reporters: ['default'],
+    globalSetup: ['packages/testkit/src/harness/global-setup.ts'],
+  },
+});
