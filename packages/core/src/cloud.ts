@@ -1,9 +1,29 @@
+import type { Allocator } from './allocation/allocator-contract.js';
+import { ExcludeList } from './allocation/exclude-list.js';
+import { CapacityService } from './capacity/capacity-service.js';
 import type { Caller, Clock, Logger } from './context.js';
 import { CloudContext, ResourceGuards, silentLogger, systemClock } from './context.js';
 import { DriverRegistry } from './driver/driver-registry.js';
 import type { HypervisorDriver } from './driver/hypervisor-driver.js';
 import type { NetworkDeviceDriver } from './driver/network-device-driver.js';
+import { ResourceUnavailableError } from './errors.js';
 import { EventBus } from './events/event-bus.js';
+import type { GuestVlanService } from './ipam/guest-vlans.js';
+import { IpAllocator } from './ipam/ip-allocator.js';
+import { PublicIpRangeService } from './ipam/ip-ranges.js';
+import { createNetworkLayer, type NetworkLayer } from './network/network-layer.js';
+import { HostReconciler } from './orchestration/host-reconciler.js';
+import type { ImageStoreDriver } from './orchestration/image-store-driver.js';
+import { JobService } from './orchestration/jobs.js';
+import { ManagementServer } from './orchestration/management-server.js';
+import { SnapshotService } from './orchestration/snapshots.js';
+import { SshKeyPairService } from './orchestration/ssh-keypairs.js';
+import { defaultPoolChooser } from './orchestration/storage-common.js';
+import { TemplateStorageService } from './orchestration/templates-storage.js';
+import { VirtualMachineService } from './orchestration/virtual-machines.js';
+import { PlacementIndex } from './orchestration/vm-placement.js';
+import { VmVolumes } from './orchestration/vm-volumes.js';
+import { VolumeService } from './orchestration/volumes.js';
 import { HypervisorCapabilityService } from './resources/capabilities.js';
 import { ClusterService } from './resources/clusters.js';
 import { EventService } from './resources/events.js';
@@ -26,9 +46,32 @@ export interface CloudOptions {
   hypervisors?: HypervisorDriver[];
   /** Firewall and load-balancer devices (SRX, F5, NetScaler). */
   networkDevices?: NetworkDeviceDriver[];
+  /**
+   * Places VMs and their disks: `verticalAllocator()`, `horizontalAllocator()`, … from
+   * `@stratus/allocator`, or your own. Required for deploying and starting VMs.
+   */
+  allocator?: Allocator;
+  /**
+   * Secondary storage I/O (template downloads): `localImageStoreDriver({ root })` for a mounted
+   * NFS export, `simulatedImageStore()` from `@stratus/driver-simulator`, or your own.
+   */
+  imageStore?: ImageStoreDriver;
   clock?: Clock;
   /** pino-compatible; secrets are never logged. */
   logger?: Logger;
+}
+
+/**
+ * What one process keeps for a cloud, shared by every caller's view of it: this process's
+ * management-server identity, the placement index, the job queues, the IPAM and VLAN indexes.
+ */
+interface CloudRuntime {
+  server: ManagementServer;
+  placement: PlacementIndex;
+  imageStore: ImageStoreDriver;
+  jobs: JobService;
+  network: NetworkLayer;
+  ips: IpAllocator;
 }
 
 /**
@@ -49,8 +92,27 @@ export class Cloud {
   readonly settings: SettingsService;
   readonly capabilities: HypervisorCapabilityService;
   readonly events: EventService;
+  readonly capacity: CapacityService;
+  readonly publicIpRanges: PublicIpRangeService;
+  readonly guestVlans: GuestVlanService;
+  /** Network offerings, guest networks, public IPs, rules, security groups, VPCs, zone readiness. */
+  readonly network: NetworkLayer;
+  readonly jobs: JobService;
+  readonly sshKeyPairs: SshKeyPairService;
+  /** Template copies on secondary and primary storage: download, readiness per zone, staging. */
+  readonly templateStorage: TemplateStorageService;
+  readonly volumes: VolumeService;
+  readonly snapshots: SnapshotService;
+  /** Virtual machines: deploy, start, stop, reboot, destroy, recover, expunge, migrate… */
+  readonly vms: VirtualMachineService;
+  /** Pings hosts and reconciles VM power states. */
+  readonly reconciler: HostReconciler;
 
-  constructor(readonly context: CloudContext) {
+  constructor(
+    readonly context: CloudContext,
+    private readonly runtime: CloudRuntime,
+    network: NetworkLayer = runtime.network,
+  ) {
     this.zones = new ZoneService(context);
     this.pods = new PodService(context);
     this.clusters = new ClusterService(context);
@@ -64,6 +126,29 @@ export class Cloud {
     this.settings = new SettingsService(context);
     this.capabilities = new HypervisorCapabilityService(context);
     this.events = new EventService(context);
+    this.capacity = new CapacityService(context, this.settings);
+    this.publicIpRanges = new PublicIpRangeService(context, runtime.ips);
+    this.network = network;
+    this.guestVlans = this.network.deps.vlans;
+    this.jobs = runtime.jobs.withContext(context);
+    this.sshKeyPairs = new SshKeyPairService(context);
+    this.templateStorage = new TemplateStorageService(context, this.jobs, runtime.imageStore);
+    const allocator = runtime.placement.allocator;
+    this.volumes = new VolumeService(context, this.jobs, this.templateStorage, this.capacity, {
+      chooser: defaultPoolChooser(allocator?.storagePoolAllocator, () => new ExcludeList()),
+    });
+    this.snapshots = new SnapshotService(context, this.jobs, this.capacity);
+    this.vms = new VirtualMachineService(
+      context,
+      this.jobs,
+      runtime.placement,
+      this.capacity,
+      this.network.networks,
+      this.network.offerings,
+      new VmVolumes(this.volumes, this.templateStorage),
+      this.settings,
+    );
+    this.reconciler = new HostReconciler(context, this.vms, runtime.placement, this.settings);
   }
 
   get store(): Store {
@@ -74,18 +159,24 @@ export class Cloud {
     return this.context.drivers;
   }
 
-  /** The same cloud acting on behalf of `caller` (permissions and event ownership follow it). */
-  as(caller: Caller): Cloud {
-    return new Cloud(this.context.withCaller(caller));
+  /** This process's management-server identity (its jobs are recovered by others if it dies). */
+  get managementServer(): ManagementServer {
+    return this.runtime.server;
   }
 
-  /** Closes the store. */
-  close(): Promise<void> {
-    return this.context.store.close();
+  /** The same cloud acting on behalf of `caller` (permissions and event ownership follow it). */
+  as(caller: Caller): Cloud {
+    return new Cloud(this.context.withCaller(caller), this.runtime, this.runtime.network.as(caller));
+  }
+
+  /** Stops this process's heartbeat and closes the store. */
+  async close(): Promise<void> {
+    await this.runtime.server.stop().catch(() => undefined);
+    await this.context.store.close();
   }
 }
 
-/** Opens (and migrates) the store and wires the drivers into a {@link Cloud}. */
+/** Opens (and migrates) the store and wires the drivers and the allocator into a {@link Cloud}. */
 export async function createCloud(options: CloudOptions): Promise<Cloud> {
   await options.store.migrate();
   const logger = options.logger ?? silentLogger;
@@ -93,15 +184,40 @@ export async function createCloud(options: CloudOptions): Promise<Cloud> {
   for (const driver of options.hypervisors ?? []) drivers.registerHypervisor(driver);
   for (const device of options.networkDevices ?? []) drivers.registerNetworkDevice(device);
   const bus = new EventBus((error, event) => logger.error({ err: error, event: event.type }, 'event listener failed'));
-  return new Cloud(
-    new CloudContext(
-      options.store,
-      bus,
-      drivers,
-      options.clock ?? systemClock,
-      logger,
-      undefined,
-      new ResourceGuards(),
-    ),
+  const context = new CloudContext(
+    options.store,
+    bus,
+    drivers,
+    options.clock ?? systemClock,
+    logger,
+    undefined,
+    new ResourceGuards(),
+  );
+  const server = new ManagementServer(context);
+  await server.start();
+  const ips = new IpAllocator(context);
+  const network = createNetworkLayer(context, { ips });
+  context.hooks.onZoneEnable((w, zone) => network.readiness.requireReady(zone.id, w.db));
+  const runtime: CloudRuntime = {
+    server,
+    placement: new PlacementIndex(context, options.allocator),
+    imageStore: options.imageStore ?? unconfiguredImageStore,
+    jobs: new JobService(context, server),
+    network,
+    ips,
+  };
+  return new Cloud(context, runtime);
+}
+
+/** Without an image store, template downloads fail with a clear error. */
+function unconfigured(operation: string): never {
+  throw new ResourceUnavailableError(
+    `no image store is configured (createCloud({ imageStore })); cannot ${operation}`,
+    { field: 'imageStore' },
   );
 }
+const unconfiguredImageStore: ImageStoreDriver = {
+  download: async () => unconfigured('download a template'),
+  delete: async () => unconfigured('delete from secondary storage'),
+  stat: async () => unconfigured('read secondary storage'),
+};

@@ -1,9 +1,10 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { DriverRegistry } from './driver/index.js';
 import type { EventBus } from './events/event-bus.js';
 import type { EventInput, ResourceType, StratusEvent } from './events/event-types.js';
-import type { PhysicalNetwork, VlanRange } from './model/records.js';
+import type { PhysicalNetwork, VlanRange, Zone } from './model/records.js';
 import type { StateMachine } from './model/state-machine.js';
 import { type CasResult, type CasTransition, casTransition } from './store/cas.js';
 import { json } from './store/codec.js';
@@ -46,6 +47,16 @@ export const ROOT_ADMIN: Caller = { accountId: 2, userId: 2, domainId: 1, accoun
 export class ResourceGuards {
   private readonly vlanRangeChecks: Array<(w: Writer, net: PhysicalNetwork, ranges: VlanRange[]) => Promise<void>> = [];
   private readonly physicalNetworkUserCounts: Array<(w: Writer, net: PhysicalNetwork) => Promise<number>> = [];
+  private readonly zoneEnableChecks: Array<(w: Writer, zone: Zone) => Promise<void>> = [];
+
+  /** Registers a check run before a zone is enabled (throw to refuse, e.g. "no public IP range"). */
+  onZoneEnable(check: (w: Writer, zone: Zone) => Promise<void>): void {
+    this.zoneEnableChecks.push(check);
+  }
+
+  async beforeZoneEnable(w: Writer, zone: Zone): Promise<void> {
+    for (const check of this.zoneEnableChecks) await check(w, zone);
+  }
 
   /** Registers a check run before a physical network's guest VLAN ranges change (throw to refuse). */
   onVlanRangesChange(check: (w: Writer, net: PhysicalNetwork, ranges: VlanRange[]) => Promise<void>): void {
@@ -90,18 +101,38 @@ export class CloudContext {
     return new CloudContext(this.store, this.bus, this.drivers, this.clock, this.logger, caller, this.hooks);
   }
 
-  /** The root connection, for reads outside a transaction. */
+  /**
+   * Where to read: inside a {@link write} (in its async flow) the transaction's own connection —
+   * so a read sees the transaction's writes and never waits for the connection the transaction
+   * holds (SQLite has one) — otherwise the root connection.
+   */
   get db(): Kysely<Database> {
-    return this.store.db;
+    const active = activeWriter.getStore();
+    return active?.open ? active.db : this.store.db;
   }
 
+  /**
+   * Runs `fn` in one transaction and delivers its events after commit. A `write` inside another
+   * (in the same async flow) joins the outer transaction: its rows and events commit, or roll
+   * back, with the outer one.
+   */
   async write<T>(fn: (w: Writer) => Promise<T>): Promise<T> {
+    const outer = activeWriter.getStore();
+    if (outer?.open) return fn(outer.as(this.caller));
     const recorded: StratusEvent[] = [];
-    const result = await this.store.transaction((tx) => fn(new Writer(tx, this, this.caller, recorded)));
+    const committed: Array<() => void> = [];
+    const result = await this.store.transaction((tx) => {
+      const writer = new Writer(tx, this, this.caller, recorded, committed);
+      return activeWriter.run(writer, () => fn(writer)).finally(() => writer.close());
+    });
+    for (const callback of committed) callback();
     for (const event of recorded) this.bus.emit(event);
     return result;
   }
 }
+
+/** The writer whose transaction the current async flow runs in, if any. */
+const activeWriter = new AsyncLocalStorage<Writer>();
 
 /** One transaction's view: its connection, its time, and the events it records. */
 export class Writer {
@@ -112,8 +143,31 @@ export class Writer {
     private readonly ctx: CloudContext,
     readonly caller: Caller,
     private readonly recorded: StratusEvent[],
+    private readonly committed: Array<() => void> = [],
   ) {
     this.now = ctx.clock.now();
+  }
+
+  private isOpen = true;
+
+  /** Whether the transaction is still running (work the transaction started may outlive it). */
+  get open(): boolean {
+    return this.isOpen;
+  }
+
+  close(): void {
+    this.isOpen = false;
+  }
+
+  /** This transaction, acting for another caller (a nested write). */
+  as(caller: Caller): Writer {
+    if (caller === this.caller) return this;
+    return new Writer(this.db, this.ctx, caller, this.recorded, this.committed);
+  }
+
+  /** Runs `callback` once this transaction has committed (never if it rolls back). */
+  afterCommit(callback: () => void): void {
+    this.committed.push(callback);
   }
 
   /** Serialises check-then-write sections across processes (see Store.lock). */

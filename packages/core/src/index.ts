@@ -3,17 +3,22 @@
  * allocator contracts, and the services an embedding control plane calls.
  */
 
+export * from './allocation/index.js';
+export * from './capacity/index.js';
 export * from './cloud.js';
 export * from './context.js';
 export * from './driver/index.js';
 export * from './errors.js';
 export * from './events/event-bus.js';
 export * from './events/event-types.js';
+export * from './ipam/index.js';
 export * from './model/enums.js';
 export * from './model/records.js';
 export * from './model/state-machine.js';
 export * from './model/state-machines/index.js';
 export * as validate from './model/validate.js';
+export * from './network/index.js';
+export * from './orchestration/index.js';
 export * from './resources/capabilities.js';
 export * from './resources/clusters.js';
 export * from './resources/events.js';

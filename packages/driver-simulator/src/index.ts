@@ -8,6 +8,14 @@ export {
 } from './fault-injector.js';
 export type { LatencySetting } from './latency.js';
 export { type OperationCount, OperationLog, type OperationLogEntry } from './operation-log.js';
+export {
+  type ImageStoreOperation,
+  type SimImageDownloadRequest,
+  type SimImageObject,
+  SimulatedImageStore,
+  type SimulatedImageStoreOptions,
+  simulatedImageStore,
+} from './simulated-image-store.js';
 export { SimulatorDriver } from './simulator-driver.js';
 export { simulatorDriver } from './simulator-factory.js';
 export {

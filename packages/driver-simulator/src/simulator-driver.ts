@@ -4,11 +4,8 @@ import {
   type ConnectTarget,
   type ConsoleInfo,
   type CreateVolumeOptions,
-  type DiskFormat,
   type DiskSpec,
   DriverError,
-  type DriverErrorCode,
-  type DriverErrorScope,
   type HealthCheckResult,
   type HostRef,
   type HostReport,
@@ -72,25 +69,10 @@ import {
   unplugAll,
   vifOf,
 } from './sim-network.js';
-import { parseSimUrl, type SimHostRequest } from './sim-url.js';
-import {
-  DEFAULT_HOST,
-  DEFAULT_POOL_CAPACITY_BYTES,
-  type SimulatorHostDefaults,
-  type SimulatorOptions,
-} from './simulator-options.js';
-import {
-  emptyState,
-  type SimHost,
-  type SimPool,
-  type SimSecondaryStore,
-  type SimSnapshot,
-  type SimulatorStateView,
-  type SimVm,
-  type SimVolume,
-  usedMemory,
-  viewOf,
-} from './simulator-state.js';
+import { parseSimUrl } from './sim-url.js';
+import { DEFAULT_HOST, type SimulatorHostDefaults, type SimulatorOptions } from './simulator-options.js';
+import { type SimSnapshot, type SimState, type SimulatorStateView, usedMemory, viewOf } from './simulator-state.js';
+import { fail, hostScope, isVolumeDisk, poolScope, SimulatorWorld } from './simulator-world.js';
 
 /** What a call is about, for the log and for fault matching. */
 interface CallTarget {
@@ -111,15 +93,6 @@ interface RunOptions {
   long?: boolean;
 }
 
-const CONSOLE_BASE_PORT = 5900;
-
-const hostScope = (guid: string): DriverErrorScope => ({ kind: 'host', ref: guid });
-const poolScope = (uuid: string): DriverErrorScope => ({ kind: 'pool', ref: uuid });
-
-function fail(code: DriverErrorCode, message: string, scope?: DriverErrorScope): DriverError {
-  return new DriverError(code, `simulator: ${message}`, scope === undefined ? {} : { scope });
-}
-
 /** JSON with sorted keys, for "same spec" comparisons. */
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
@@ -130,8 +103,6 @@ function canonical(value: unknown): string {
       : v,
   );
 }
-
-const isVolumeDisk = (d: DiskSpec): boolean => d.type === 'ROOT' || d.type === 'DATADISK';
 
 /**
  * An in-memory hypervisor implementing the full {@link HypervisorDriver} contract, like CloudStack's own
@@ -149,12 +120,12 @@ export class SimulatorDriver implements HypervisorDriver {
   /** Every call answered, with counts per operation. */
   readonly log: OperationLog;
 
-  private readonly state = emptyState();
+  private readonly world: SimulatorWorld;
+  private readonly state: SimState;
   private readonly profile: HypervisorProfile;
   private readonly caps: HypervisorCapabilities;
   private readonly hostDefaults: SimulatorHostDefaults;
   private readonly locks = new KeyedLock();
-  private hostCount = 0;
 
   constructor(private readonly options: SimulatorOptions = {}) {
     this.type = options.type ?? 'Simulator';
@@ -162,6 +133,8 @@ export class SimulatorDriver implements HypervisorDriver {
     this.caps = { ...this.profile.capabilities, ...options.capabilities };
     this.hostDefaults = { ...DEFAULT_HOST, ...options.defaults };
     this.log = new OperationLog(options.logLimit ?? 10_000);
+    this.world = new SimulatorWorld(this.type, this.profile, this.caps, options);
+    this.state = this.world.state;
   }
 
   capabilities(): HypervisorCapabilities {
@@ -176,12 +149,12 @@ export class SimulatorDriver implements HypervisorDriver {
    * the partition, which `investigate` reports.
    */
   setHostDown(host: string, down = true, options: { crash?: boolean } = {}): void {
-    const h = this.findHost(host);
+    const h = this.world.findHost(host);
     h.down = down;
     if (down && options.crash === true) {
       for (const name of h.vms) {
         const vm = this.state.vms.get(name);
-        if (vm !== undefined) this.powerOff(h, vm);
+        if (vm !== undefined) this.world.powerOff(h, vm, false);
       }
     }
   }
@@ -191,12 +164,12 @@ export class SimulatorDriver implements HypervisorDriver {
     const vm = this.state.vms.get(vmName);
     const h = vm === undefined ? undefined : this.state.hosts.get(vm.host);
     if (vm === undefined || h === undefined) throw fail('NotFound', `no VM named ${vmName}`);
-    this.powerOff(h, vm, false);
+    this.world.powerOff(h, vm, false);
   }
 
   /** Define a VM on a host behind core's back (a "foreign" VM, reported by `ping`). */
   defineForeignVm(host: string, name: string, options: { memoryBytes?: number; running?: boolean } = {}): void {
-    const h = this.findHost(host);
+    const h = this.world.findHost(host);
     if (this.state.vms.has(name)) throw fail('AlreadyExists', `a VM named ${name} exists`);
     const memory = options.memoryBytes ?? 1024 ** 3;
     const spec: VmSpec = {
@@ -215,10 +188,10 @@ export class SimulatorDriver implements HypervisorDriver {
       nics: [],
       details: {},
     };
-    const vm = this.newVm(h, spec, true);
+    const vm = this.world.newVm(h, spec, true);
     if (options.running !== false) {
       vm.power = 'running';
-      vm.consolePort = this.freeConsolePort(h);
+      vm.consolePort = this.world.freeConsolePort(h);
     }
   }
 
@@ -255,7 +228,9 @@ export class SimulatorDriver implements HypervisorDriver {
             throw fail('AuthFailed', `authentication failed for ${target.url}`);
           }
         }
-        return parseSimUrl(target.url, this.hostDefaults).map((req) => this.report(this.discover(req, target)));
+        return parseSimUrl(target.url, this.hostDefaults).map((req) =>
+          this.world.report(this.world.discover(req, target)),
+        );
       },
       { long: true },
     );
@@ -294,7 +269,7 @@ export class SimulatorDriver implements HypervisorDriver {
 
   getHostStats(host: HostRef, ctx?: OperationContext): Promise<HostStats> {
     return this.run('getHostStats', { host }, [host], ctx, () => {
-      const h = this.liveHost(host);
+      const h = this.world.liveHost(host);
       let vcpus = 0;
       let rx = 0;
       let tx = 0;
@@ -318,7 +293,7 @@ export class SimulatorDriver implements HypervisorDriver {
 
   checkHealth(host: HostRef, ctx?: OperationContext): Promise<HealthCheckResult> {
     return this.run('checkHealth', { host }, [host], ctx, () => {
-      this.liveHost(host);
+      this.world.liveHost(host);
       return { healthy: true };
     });
   }
@@ -332,8 +307,8 @@ export class SimulatorDriver implements HypervisorDriver {
       [host, spec],
       ctx,
       (rec) => {
-        const h = this.liveHost(host);
-        this.validateSpec(spec);
+        const h = this.world.liveHost(host);
+        this.world.validateSpec(spec);
         if (h.maintenance) throw fail('InvalidState', `host ${h.name} is in maintenance`, hostScope(h.guid));
         const existing = this.state.vms.get(spec.name);
         if (existing !== undefined) {
@@ -347,7 +322,7 @@ export class SimulatorDriver implements HypervisorDriver {
               throw fail('AlreadyExists', `VM ${spec.name} is running with a different spec`, hostScope(h.guid));
             }
             rec.note = 'already running';
-            return { console: this.console(h, existing) };
+            return { console: this.world.console(h, existing) };
           }
         }
         if (spec.cpus > h.cpus) {
@@ -365,8 +340,8 @@ export class SimulatorDriver implements HypervisorDriver {
             hostScope(h.guid),
           );
         }
-        this.validateDisks(h, spec.name, spec.disks);
-        this.validateNics(h, spec.nics);
+        this.world.validateDisks(h, spec.name, spec.disks);
+        this.world.validateNics(h, spec.nics);
 
         // All checks passed: mutate.
         let vm = existing;
@@ -377,13 +352,13 @@ export class SimulatorDriver implements HypervisorDriver {
         }
         const copy = structuredClone(spec);
         const previous = vm?.spec.disks ?? [];
-        if (vm === undefined) vm = this.newVm(h, copy, false);
+        if (vm === undefined) vm = this.world.newVm(h, copy, false);
         else vm.spec = copy;
-        this.attachDisks(vm, previous, copy.disks);
+        this.world.attachDisks(vm, previous, copy.disks);
         for (const nic of copy.nics) ensureNetwork(this.profile, h, nic).network.vifs.add(vifOf(vm.name, nic));
         vm.power = 'running';
-        vm.consolePort = this.freeConsolePort(h);
-        return { console: this.console(h, vm) };
+        vm.consolePort = this.world.freeConsolePort(h);
+        return { console: this.world.console(h, vm) };
       },
       { lock: `vm:${spec.name}`, long: true },
     );
@@ -396,7 +371,7 @@ export class SimulatorDriver implements HypervisorDriver {
       [host, vmName, options],
       options,
       async (rec) => {
-        const h = this.liveHost(host);
+        const h = this.world.liveHost(host);
         const vm = this.state.vms.get(vmName);
         if (vm === undefined || vm.host !== h.guid) {
           rec.note = 'not on host';
@@ -404,6 +379,7 @@ export class SimulatorDriver implements HypervisorDriver {
         }
         if (vm.power === 'stopped') {
           rec.note = 'already stopped';
+          this.world.powerOff(h, vm);
           return;
         }
         if (vm.ignoresShutdown && options?.force !== true) {
@@ -411,7 +387,7 @@ export class SimulatorDriver implements HypervisorDriver {
           if (wait > 0) await delay(wait, options?.signal, 'stopVm');
           rec.note = 'guest ignored shutdown; powered off';
         }
-        this.powerOff(h, vm);
+        this.world.powerOff(h, vm);
       },
       { lock: `vm:${vmName}` },
     );
@@ -424,8 +400,8 @@ export class SimulatorDriver implements HypervisorDriver {
       [host, vmName],
       ctx,
       () => {
-        const h = this.liveHost(host);
-        const vm = this.vmOn(h, vmName);
+        const h = this.world.liveHost(host);
+        const vm = this.world.vmOn(h, vmName);
         if (vm.power !== 'running') throw fail('InvalidState', `VM ${vmName} is not running`, hostScope(h.guid));
       },
       { lock: `vm:${vmName}` },
@@ -439,14 +415,14 @@ export class SimulatorDriver implements HypervisorDriver {
       [host, vmName],
       ctx,
       (rec) => {
-        const h = this.liveHost(host);
+        const h = this.world.liveHost(host);
         const vm = this.state.vms.get(vmName);
         if (vm === undefined || vm.host !== h.guid) {
           rec.note = 'not on host';
           return;
         }
-        this.powerOff(h, vm);
-        this.attachDisks(vm, vm.spec.disks, []);
+        this.world.powerOff(h, vm);
+        this.world.attachDisks(vm, vm.spec.disks, []);
         h.vms.delete(vmName);
         this.state.vms.delete(vmName);
       },
@@ -456,7 +432,7 @@ export class SimulatorDriver implements HypervisorDriver {
 
   getVmState(host: HostRef, vmName: string, ctx?: OperationContext): Promise<VmRuntimeState> {
     return this.run('getVmState', { host, vm: vmName }, [host, vmName], ctx, () => {
-      const h = this.liveHost(host);
+      const h = this.world.liveHost(host);
       const vm = this.state.vms.get(vmName);
       if (vm === undefined || vm.host !== h.guid) return 'missing';
       return vm.power;
@@ -465,11 +441,11 @@ export class SimulatorDriver implements HypervisorDriver {
 
   prepareMigration(destination: HostRef, spec: VmSpec, ctx?: OperationContext): Promise<void> {
     return this.run('prepareMigration', { host: destination, vm: spec.name }, [destination, spec], ctx, () => {
-      const h = this.liveHost(destination);
+      const h = this.world.liveHost(destination);
       if (h.maintenance) throw fail('InvalidState', `host ${h.name} is in maintenance`, hostScope(h.guid));
-      this.validateNics(h, spec.nics);
+      this.world.validateNics(h, spec.nics);
       for (const disk of spec.disks) {
-        if (isVolumeDisk(disk) && disk.poolRef !== undefined) this.visiblePool(h, disk.poolRef.uuid);
+        if (isVolumeDisk(disk) && disk.poolRef !== undefined) this.world.visiblePool(h, disk.poolRef.uuid);
       }
       for (const nic of spec.nics) ensureNetwork(this.profile, h, nic);
     });
@@ -487,8 +463,8 @@ export class SimulatorDriver implements HypervisorDriver {
       [source, vmName, destination, options],
       options,
       (rec) => {
-        const src = this.liveHost(source);
-        const dst = this.liveHost(destination);
+        const src = this.world.liveHost(source);
+        const dst = this.world.liveHost(destination);
         const vm = this.state.vms.get(vmName);
         if (vm?.host === dst.guid) {
           rec.note = 'already on destination';
@@ -505,7 +481,7 @@ export class SimulatorDriver implements HypervisorDriver {
             hostScope(src.guid),
           );
         }
-        if (vm.power === 'running' && !this.caps.liveMigration) throw this.unsupported('live migration');
+        if (vm.power === 'running' && !this.caps.liveMigration) throw this.world.unsupported('live migration');
         if (src.group !== dst.group) {
           throw fail('InvalidState', `host ${dst.name} is not in the cluster of host ${src.name}`, hostScope(dst.guid));
         }
@@ -546,7 +522,7 @@ export class SimulatorDriver implements HypervisorDriver {
         vm.host = dst.guid;
         if (running) {
           for (const nic of vm.spec.nics) ensureNetwork(this.profile, dst, nic).network.vifs.add(vifOf(vmName, nic));
-          vm.consolePort = this.freeConsolePort(dst);
+          vm.consolePort = this.world.freeConsolePort(dst);
         }
         return { hostGuid: dst.guid };
       },
@@ -566,18 +542,19 @@ export class SimulatorDriver implements HypervisorDriver {
       [host, volume, destination, options],
       options,
       (rec) => {
-        const h = this.liveHost(host);
-        const vol = this.volume(volume.uuid);
-        const to = this.visiblePool(h, destination.uuid);
+        const h = this.world.liveHost(host);
+        const vol = this.world.volume(volume.uuid);
+        const to = this.world.visiblePool(h, destination.uuid);
         if (vol.pool === to.uuid) {
           rec.note = 'already on pool';
-          return this.volumeResult(vol);
+          return this.world.volumeResult(vol);
         }
-        this.visiblePool(h, vol.pool);
+        this.world.visiblePool(h, vol.pool);
         const owner = vol.attachedTo === null ? undefined : this.state.vms.get(vol.attachedTo);
-        if (owner?.power === 'running' && !this.caps.storageMigration) throw this.unsupported('live storage migration');
-        this.reserve(to, vol.sizeBytes);
-        this.release(this.pool(vol.pool), vol.sizeBytes);
+        if (owner?.power === 'running' && !this.caps.storageMigration)
+          throw this.world.unsupported('live storage migration');
+        this.world.reserve(to, vol.sizeBytes);
+        this.world.release(this.world.pool(vol.pool), vol.sizeBytes);
         vol.pool = to.uuid;
         if (owner !== undefined) {
           owner.spec = {
@@ -587,7 +564,7 @@ export class SimulatorDriver implements HypervisorDriver {
             ),
           };
         }
-        return this.volumeResult(vol);
+        return this.world.volumeResult(vol);
       },
       { lock: `volume:${volume.uuid}`, long: true },
     );
@@ -600,9 +577,9 @@ export class SimulatorDriver implements HypervisorDriver {
       [host, vmName, size],
       ctx,
       () => {
-        if (!this.caps.scaleVm) throw this.unsupported('scaleVm');
-        const h = this.liveHost(host);
-        const vm = this.vmOn(h, vmName);
+        if (!this.caps.scaleVm) throw this.world.unsupported('scaleVm');
+        const h = this.world.liveHost(host);
+        const vm = this.world.vmOn(h, vmName);
         if (vm.power !== 'running') throw fail('InvalidState', `VM ${vmName} is not running`, hostScope(h.guid));
         if (size.cpus > h.cpus) {
           throw fail('InsufficientCapacity', `host ${h.name} has ${h.cpus} CPUs`, hostScope(h.guid));
@@ -624,9 +601,9 @@ export class SimulatorDriver implements HypervisorDriver {
       [host, vmName, nic],
       ctx,
       (rec) => {
-        if (!this.caps.hotPlugNic) throw this.unsupported('NIC hot-plug');
-        const h = this.liveHost(host);
-        const vm = this.vmOn(h, vmName);
+        if (!this.caps.hotPlugNic) throw this.world.unsupported('NIC hot-plug');
+        const h = this.world.liveHost(host);
+        const vm = this.world.vmOn(h, vmName);
         const same = vm.spec.nics.find((n) => n.deviceId === nic.deviceId);
         if (same !== undefined) {
           if (canonical(same) !== canonical(nic)) {
@@ -635,7 +612,7 @@ export class SimulatorDriver implements HypervisorDriver {
           rec.note = 'already plugged';
           return;
         }
-        this.validateNics(h, [nic]);
+        this.world.validateNics(h, [nic]);
         vm.spec = { ...vm.spec, nics: [...vm.spec.nics, structuredClone(nic)] };
         if (vm.power === 'running') ensureNetwork(this.profile, h, nic).network.vifs.add(vifOf(vmName, nic));
       },
@@ -650,9 +627,9 @@ export class SimulatorDriver implements HypervisorDriver {
       [host, vmName, nic],
       ctx,
       (rec) => {
-        if (!this.caps.hotPlugNic) throw this.unsupported('NIC hot-unplug');
-        const h = this.liveHost(host);
-        const vm = this.vmOn(h, vmName);
+        if (!this.caps.hotPlugNic) throw this.world.unsupported('NIC hot-unplug');
+        const h = this.world.liveHost(host);
+        const vm = this.world.vmOn(h, vmName);
         const plugged = vm.spec.nics.find((n) => n.deviceId === nic.deviceId);
         if (plugged === undefined) {
           rec.note = 'not plugged';
@@ -671,7 +648,7 @@ export class SimulatorDriver implements HypervisorDriver {
 
   getVmStats(host: HostRef, vmNames: readonly string[], ctx?: OperationContext): Promise<Record<string, VmStats>> {
     return this.run('getVmStats', { host }, [host, vmNames], ctx, () => {
-      const h = this.liveHost(host);
+      const h = this.world.liveHost(host);
       const out: Record<string, VmStats> = {};
       for (const name of vmNames) {
         const vm = this.state.vms.get(name);
@@ -704,10 +681,10 @@ export class SimulatorDriver implements HypervisorDriver {
 
   getConsole(host: HostRef, vmName: string, ctx?: OperationContext): Promise<ConsoleInfo> {
     return this.run('getConsole', { host, vm: vmName }, [host, vmName], ctx, () => {
-      const h = this.liveHost(host);
-      const vm = this.vmOn(h, vmName);
+      const h = this.world.liveHost(host);
+      const vm = this.world.vmOn(h, vmName);
       if (vm.power !== 'running') throw fail('InvalidState', `VM ${vmName} is not running`, hostScope(h.guid));
-      return this.console(h, vm);
+      return this.world.console(h, vm);
     });
   }
 
@@ -723,10 +700,11 @@ export class SimulatorDriver implements HypervisorDriver {
       [host, vmName, snapshot],
       ctx,
       (rec) => {
-        if (!this.caps.vmSnapshots) throw this.unsupported('VM snapshots');
-        if (snapshot.withMemory && !this.caps.vmSnapshotsWithMemory) throw this.unsupported('VM snapshots with memory');
-        const h = this.liveHost(host);
-        const vm = this.vmOn(h, vmName);
+        if (!this.caps.vmSnapshots) throw this.world.unsupported('VM snapshots');
+        if (snapshot.withMemory && !this.caps.vmSnapshotsWithMemory)
+          throw this.world.unsupported('VM snapshots with memory');
+        const h = this.world.liveHost(host);
+        const vm = this.world.vmOn(h, vmName);
         const existing = vm.snapshots.get(snapshot.uuid);
         if (existing !== undefined) {
           if (existing.withMemory !== snapshot.withMemory || existing.name !== snapshot.name) {
@@ -757,8 +735,8 @@ export class SimulatorDriver implements HypervisorDriver {
       [host, vmName, snapshotUuid],
       ctx,
       () => {
-        if (!this.caps.vmSnapshots) throw this.unsupported('VM snapshots');
-        const h = this.liveHost(host);
+        if (!this.caps.vmSnapshots) throw this.world.unsupported('VM snapshots');
+        const h = this.world.liveHost(host);
         const vm = this.state.vms.get(vmName);
         if (vm !== undefined && vm.host === h.guid) vm.snapshots.delete(snapshotUuid);
       },
@@ -778,9 +756,9 @@ export class SimulatorDriver implements HypervisorDriver {
       [host, vmName, snapshotUuid],
       ctx,
       () => {
-        if (!this.caps.vmSnapshots) throw this.unsupported('VM snapshots');
-        const h = this.liveHost(host);
-        const vm = this.vmOn(h, vmName);
+        if (!this.caps.vmSnapshots) throw this.world.unsupported('VM snapshots');
+        const h = this.world.liveHost(host);
+        const vm = this.world.vmOn(h, vmName);
         const snap = vm.snapshots.get(snapshotUuid);
         if (snap === undefined)
           throw fail('NotFound', `VM ${vmName} has no snapshot ${snapshotUuid}`, hostScope(h.guid));
@@ -800,7 +778,7 @@ export class SimulatorDriver implements HypervisorDriver {
             throw fail('InsufficientCapacity', `host ${h.name} has ${free} bytes of memory free`, hostScope(h.guid));
           }
           vm.power = 'running';
-          vm.consolePort = this.freeConsolePort(h);
+          vm.consolePort = this.world.freeConsolePort(h);
           for (const nic of vm.spec.nics) ensureNetwork(this.profile, h, nic).network.vifs.add(vifOf(vmName, nic));
         }
         return { powerState: 'PowerOn' };
@@ -813,7 +791,7 @@ export class SimulatorDriver implements HypervisorDriver {
 
   createStoragePool(host: HostRef, pool: PoolSpec, ctx?: OperationContext): Promise<StoragePoolReport> {
     return this.run('createStoragePool', { host }, [host, pool], ctx, () => {
-      const h = this.liveHost(host);
+      const h = this.world.liveHost(host);
       let p = this.state.pools.get(pool.uuid);
       if (p?.localTo !== undefined) {
         if (p.localTo !== h.guid) {
@@ -828,18 +806,14 @@ export class SimulatorDriver implements HypervisorDriver {
           );
         }
       } else {
-        if (!this.caps.poolTypes.includes(pool.type)) throw this.unsupported(`pool type ${pool.type}`);
-        const configured = Number(pool.details?.capacityBytes);
+        if (!this.caps.poolTypes.includes(pool.type)) throw this.world.unsupported(`pool type ${pool.type}`);
         p = {
           uuid: pool.uuid,
           name: pool.name,
           type: pool.type,
           ...(pool.server !== undefined ? { server: pool.server } : {}),
           path: pool.path,
-          capacityBytes:
-            Number.isFinite(configured) && configured > 0
-              ? configured
-              : (this.options.pools?.capacityBytes ?? DEFAULT_POOL_CAPACITY_BYTES),
+          capacityBytes: this.world.poolCapacity(pool.details),
           usedBytes: 0,
           hosts: new Set(),
           templates: new Map(),
@@ -857,7 +831,7 @@ export class SimulatorDriver implements HypervisorDriver {
 
   deleteStoragePool(host: HostRef, pool: PoolRef, ctx?: OperationContext): Promise<void> {
     return this.run('deleteStoragePool', { host }, [host, pool], ctx, (rec) => {
-      const h = this.liveHost(host);
+      const h = this.world.liveHost(host);
       const p = this.state.pools.get(pool.uuid);
       if (p === undefined || !p.hosts.has(h.guid)) {
         rec.note = 'not on host';
@@ -882,7 +856,7 @@ export class SimulatorDriver implements HypervisorDriver {
 
   getStorageStats(host: HostRef, pool: PoolRef, ctx?: OperationContext): Promise<StorageStats> {
     return this.run('getStorageStats', { host }, [host, pool], ctx, () => {
-      const p = this.visiblePool(this.liveHost(host), pool.uuid);
+      const p = this.world.visiblePool(this.world.liveHost(host), pool.uuid);
       return { capacityBytes: p.capacityBytes, usedBytes: p.usedBytes, availableBytes: p.capacityBytes - p.usedBytes };
     });
   }
@@ -899,16 +873,16 @@ export class SimulatorDriver implements HypervisorDriver {
       [host, template, pool],
       ctx,
       (rec) => {
-        const h = this.liveHost(host);
-        const p = this.visiblePool(h, pool.uuid);
+        const h = this.world.liveHost(host);
+        const p = this.world.visiblePool(h, pool.uuid);
         let staged = p.templates.get(template.uuid);
         if (staged !== undefined) {
           rec.note = 'already staged';
         } else {
           if (!this.caps.diskFormats.includes(template.format))
-            throw this.unsupported(`template format ${template.format}`);
+            throw this.world.unsupported(`template format ${template.format}`);
           const physical = template.physicalSizeBytes ?? template.sizeBytes;
-          this.reserve(p, physical);
+          this.world.reserve(p, physical);
           staged = {
             templateUuid: template.uuid,
             path: template.uuid,
@@ -939,8 +913,8 @@ export class SimulatorDriver implements HypervisorDriver {
       [host, volume, options],
       options,
       (rec) => {
-        const h = this.liveHost(host);
-        const p = this.visiblePool(h, volume.pool.uuid);
+        const h = this.world.liveHost(host);
+        const p = this.world.visiblePool(h, volume.pool.uuid);
         const from = options?.fromTemplate;
         const existing = this.state.volumes.get(volume.uuid);
         if (existing !== undefined) {
@@ -953,7 +927,7 @@ export class SimulatorDriver implements HypervisorDriver {
           if (!same)
             throw fail('AlreadyExists', `volume ${volume.uuid} exists with a different spec`, poolScope(p.uuid));
           rec.note = 'already exists';
-          return this.volumeResult(existing);
+          return this.world.volumeResult(existing);
         }
         let size = volume.sizeBytes;
         if (from !== undefined) {
@@ -963,8 +937,8 @@ export class SimulatorDriver implements HypervisorDriver {
           }
           size = Math.max(size, staged.sizeBytes);
         }
-        return this.volumeResult(
-          this.addVolume(p, volume, size, from === undefined ? {} : { fromTemplate: from.templateUuid }),
+        return this.world.volumeResult(
+          this.world.addVolume(p, volume, size, from === undefined ? {} : { fromTemplate: from.templateUuid }),
         );
       },
       { lock: `volume:${volume.uuid}`, long: options?.fromTemplate !== undefined },
@@ -978,7 +952,7 @@ export class SimulatorDriver implements HypervisorDriver {
       [host, volume],
       ctx,
       (rec) => {
-        this.liveHost(host);
+        this.world.liveHost(host);
         const vol = this.state.volumes.get(volume.uuid);
         if (vol === undefined) {
           rec.note = 'not found';
@@ -987,7 +961,7 @@ export class SimulatorDriver implements HypervisorDriver {
         if (vol.attachedTo !== null) {
           throw fail('InvalidState', `volume ${vol.uuid} is attached to VM ${vol.attachedTo}`, poolScope(vol.pool));
         }
-        this.release(this.pool(vol.pool), vol.sizeBytes);
+        this.world.release(this.world.pool(vol.pool), vol.sizeBytes);
         this.state.volumes.delete(vol.uuid);
       },
       { lock: `volume:${volume.uuid}` },
@@ -1006,12 +980,12 @@ export class SimulatorDriver implements HypervisorDriver {
       [host, volume, newSizeBytes, options],
       options,
       () => {
-        if (!this.caps.volumeResize) throw this.unsupported('volume resize');
-        const h = this.liveHost(host);
-        const vol = this.volume(volume.uuid);
-        const p = this.visiblePool(h, vol.pool);
-        if (newSizeBytes < vol.sizeBytes) throw this.unsupported(`shrinking volume ${vol.uuid}`);
-        this.reserve(p, newSizeBytes - vol.sizeBytes);
+        if (!this.caps.volumeResize) throw this.world.unsupported('volume resize');
+        const h = this.world.liveHost(host);
+        const vol = this.world.volume(volume.uuid);
+        const p = this.world.visiblePool(h, vol.pool);
+        if (newSizeBytes < vol.sizeBytes) throw this.world.unsupported(`shrinking volume ${vol.uuid}`);
+        this.world.reserve(p, newSizeBytes - vol.sizeBytes);
         vol.sizeBytes = newSizeBytes;
         const owner = vol.attachedTo === null ? undefined : this.state.vms.get(vol.attachedTo);
         if (owner !== undefined) {
@@ -1020,7 +994,7 @@ export class SimulatorDriver implements HypervisorDriver {
             disks: owner.spec.disks.map((d) => (d.volumeUuid === vol.uuid ? { ...d, sizeBytes: newSizeBytes } : d)),
           };
         }
-        return this.volumeResult(vol);
+        return this.world.volumeResult(vol);
       },
       { lock: `volume:${volume.uuid}` },
     );
@@ -1034,8 +1008,8 @@ export class SimulatorDriver implements HypervisorDriver {
       ctx,
       (rec) => {
         if (!isVolumeDisk(disk)) throw new InvalidParameterError('disk.type', disk.type, 'use attachIso for an ISO');
-        const h = this.liveHost(host);
-        const vm = this.vmOn(h, vmName);
+        const h = this.world.liveHost(host);
+        const vm = this.world.vmOn(h, vmName);
         const current = vm.spec.disks.find((d) => d.volumeUuid === disk.volumeUuid);
         if (current !== undefined) {
           if (current.deviceId !== disk.deviceId) {
@@ -1048,14 +1022,14 @@ export class SimulatorDriver implements HypervisorDriver {
           rec.note = 'already attached';
           return;
         }
-        if (vm.power === 'running' && !this.caps.hotPlugDisk) throw this.unsupported('disk hot-plug');
-        this.validateDisks(h, vmName, [disk]);
+        if (vm.power === 'running' && !this.caps.hotPlugDisk) throw this.world.unsupported('disk hot-plug');
+        this.world.validateDisks(h, vmName, [disk]);
         if (vm.spec.disks.some((d) => d.deviceId === disk.deviceId)) {
           throw fail('AlreadyExists', `VM ${vmName} has another disk at device ${disk.deviceId}`, hostScope(h.guid));
         }
         const previous = vm.spec.disks;
         vm.spec = { ...vm.spec, disks: [...previous, structuredClone(disk)] };
-        this.attachDisks(vm, previous, vm.spec.disks);
+        this.world.attachDisks(vm, previous, vm.spec.disks);
       },
       { lock: `vm:${vmName}` },
     );
@@ -1068,8 +1042,8 @@ export class SimulatorDriver implements HypervisorDriver {
       [host, vmName, disk],
       ctx,
       (rec) => {
-        const h = this.liveHost(host);
-        const vm = this.vmOn(h, vmName);
+        const h = this.world.liveHost(host);
+        const vm = this.world.vmOn(h, vmName);
         const current = vm.spec.disks.find((d) => isVolumeDisk(d) && d.volumeUuid === disk.volumeUuid);
         if (current === undefined) {
           rec.note = 'not attached';
@@ -1079,11 +1053,11 @@ export class SimulatorDriver implements HypervisorDriver {
           if (current.type === 'ROOT') {
             throw fail('InvalidState', `cannot detach the root disk of running VM ${vmName}`, hostScope(h.guid));
           }
-          if (!this.caps.hotPlugDisk) throw this.unsupported('disk hot-unplug');
+          if (!this.caps.hotPlugDisk) throw this.world.unsupported('disk hot-unplug');
         }
         const previous = vm.spec.disks;
         vm.spec = { ...vm.spec, disks: previous.filter((d) => d !== current) };
-        this.attachDisks(vm, previous, vm.spec.disks);
+        this.world.attachDisks(vm, previous, vm.spec.disks);
       },
       { lock: `vm:${vmName}` },
     );
@@ -1097,8 +1071,8 @@ export class SimulatorDriver implements HypervisorDriver {
       ctx,
       (rec) => {
         if (iso.type !== 'ISO') throw new InvalidParameterError('iso.type', iso.type, 'attachIso takes an ISO disk');
-        const h = this.liveHost(host);
-        const vm = this.vmOn(h, vmName);
+        const h = this.world.liveHost(host);
+        const vm = this.world.vmOn(h, vmName);
         const inserted = vm.spec.disks.find((d) => d.type === 'ISO');
         if (inserted !== undefined) {
           if (inserted.volumeUuid !== iso.volumeUuid) {
@@ -1111,7 +1085,7 @@ export class SimulatorDriver implements HypervisorDriver {
           rec.note = 'already inserted';
           return;
         }
-        this.validateDisks(h, vmName, [iso]);
+        this.world.validateDisks(h, vmName, [iso]);
         vm.spec = { ...vm.spec, disks: [...vm.spec.disks, structuredClone(iso)] };
       },
       { lock: `vm:${vmName}` },
@@ -1125,8 +1099,8 @@ export class SimulatorDriver implements HypervisorDriver {
       [host, vmName, iso],
       ctx,
       (rec) => {
-        const h = this.liveHost(host);
-        const vm = this.vmOn(h, vmName);
+        const h = this.world.liveHost(host);
+        const vm = this.world.vmOn(h, vmName);
         if (!vm.spec.disks.some((d) => d.type === 'ISO')) rec.note = 'none inserted';
         vm.spec = { ...vm.spec, disks: vm.spec.disks.filter((d) => d.type !== 'ISO') };
       },
@@ -1141,22 +1115,22 @@ export class SimulatorDriver implements HypervisorDriver {
       [host, snapshot],
       ctx,
       (rec) => {
-        const h = this.liveHost(host);
-        const vol = this.volume(snapshot.volume.uuid);
-        const p = this.visiblePool(h, vol.pool);
+        const h = this.world.liveHost(host);
+        const vol = this.world.volume(snapshot.volume.uuid);
+        const p = this.world.visiblePool(h, vol.pool);
         const existing = this.state.snapshots.get(snapshot.uuid);
         if (existing !== undefined) {
           if (existing.volume !== vol.uuid) {
             throw fail('AlreadyExists', `snapshot ${snapshot.uuid} exists for another volume`, poolScope(p.uuid));
           }
           rec.note = 'already exists';
-          return this.snapshotResult(existing);
+          return this.world.snapshotResult(existing);
         }
         let parentUuid: string | undefined;
         if (this.caps.incrementalSnapshots) {
           for (const s of this.state.snapshots.values()) if (s.volume === vol.uuid) parentUuid = s.uuid;
         }
-        this.reserve(p, vol.sizeBytes);
+        this.world.reserve(p, vol.sizeBytes);
         const snap: SimSnapshot = {
           uuid: snapshot.uuid,
           name: snapshot.name,
@@ -1167,7 +1141,7 @@ export class SimulatorDriver implements HypervisorDriver {
           ...(parentUuid !== undefined ? { parentUuid } : {}),
         };
         this.state.snapshots.set(snap.uuid, snap);
-        return this.snapshotResult(snap);
+        return this.world.snapshotResult(snap);
       },
       { lock: `snapshot:${snapshot.uuid}` },
     );
@@ -1185,9 +1159,9 @@ export class SimulatorDriver implements HypervisorDriver {
       [host, snapshot, store, options],
       options,
       (rec) => {
-        this.liveHost(host);
-        const snap = this.snapshot(snapshot.uuid);
-        const secondary = this.secondary(store);
+        this.world.liveHost(host);
+        const snap = this.world.snapshot(snapshot.uuid);
+        const secondary = this.world.secondary(store);
         let removedFromPrimary = false;
         if (snap.backup === undefined) {
           if (snap.primaryPool === null) throw fail('NotFound', `snapshot ${snap.uuid} has no copy to back up`);
@@ -1205,7 +1179,7 @@ export class SimulatorDriver implements HypervisorDriver {
           rec.note = 'already backed up';
         }
         if (options?.keepOnPrimary !== true && snap.primaryPool !== null) {
-          this.release(this.pool(snap.primaryPool), snap.physicalSizeBytes);
+          this.world.release(this.world.pool(snap.primaryPool), snap.physicalSizeBytes);
           snap.primaryPool = null;
           removedFromPrimary = true;
         }
@@ -1227,7 +1201,7 @@ export class SimulatorDriver implements HypervisorDriver {
       [host, snapshot],
       ctx,
       (rec) => {
-        this.liveHost(host);
+        this.world.liveHost(host);
         const snap = this.state.snapshots.get(snapshot.uuid);
         if (snap === undefined) {
           rec.note = 'not found';
@@ -1235,7 +1209,7 @@ export class SimulatorDriver implements HypervisorDriver {
         }
         if (snap.primaryPool !== null) {
           const p = this.state.pools.get(snap.primaryPool);
-          if (p !== undefined) this.release(p, snap.physicalSizeBytes);
+          if (p !== undefined) this.world.release(p, snap.physicalSizeBytes);
         }
         if (snap.backup !== undefined) this.state.secondary.get(snap.backup.store)?.objects.delete(snap.backup.path);
         this.state.snapshots.delete(snap.uuid);
@@ -1256,19 +1230,19 @@ export class SimulatorDriver implements HypervisorDriver {
       [host, snapshot, volume],
       ctx,
       (rec) => {
-        const h = this.liveHost(host);
-        const snap = this.snapshot(snapshot.uuid);
-        const p = this.visiblePool(h, volume.pool.uuid);
+        const h = this.world.liveHost(host);
+        const snap = this.world.snapshot(snapshot.uuid);
+        const p = this.world.visiblePool(h, volume.pool.uuid);
         const existing = this.state.volumes.get(volume.uuid);
         if (existing !== undefined) {
           if (existing.fromSnapshot !== snap.uuid || existing.pool !== p.uuid) {
             throw fail('AlreadyExists', `volume ${volume.uuid} exists with a different spec`, poolScope(p.uuid));
           }
           rec.note = 'already exists';
-          return this.volumeResult(existing);
+          return this.world.volumeResult(existing);
         }
         const size = Math.max(volume.sizeBytes, snap.physicalSizeBytes);
-        return this.volumeResult(this.addVolume(p, volume, size, { fromSnapshot: snap.uuid }));
+        return this.world.volumeResult(this.world.addVolume(p, volume, size, { fromSnapshot: snap.uuid }));
       },
       { lock: `volume:${volume.uuid}`, long: true },
     );
@@ -1286,13 +1260,13 @@ export class SimulatorDriver implements HypervisorDriver {
       [host, volume, template],
       ctx,
       () => {
-        this.liveHost(host);
-        const vol = this.volume(volume.uuid);
+        this.world.liveHost(host);
+        const vol = this.world.volume(volume.uuid);
         const owner = vol.attachedTo === null ? undefined : this.state.vms.get(vol.attachedTo);
         if (owner?.power === 'running') {
           throw fail('InvalidState', `volume ${vol.uuid} belongs to running VM ${owner.name}; stop it first`);
         }
-        return this.writeTemplate(template, template.format ?? vol.format, vol.sizeBytes);
+        return this.world.writeTemplate(template, template.format ?? vol.format, vol.sizeBytes);
       },
       { lock: `template:${template.uuid}`, long: true },
     );
@@ -1310,9 +1284,13 @@ export class SimulatorDriver implements HypervisorDriver {
       [host, snapshot, template],
       ctx,
       () => {
-        this.liveHost(host);
-        const snap = this.snapshot(snapshot.uuid);
-        return this.writeTemplate(template, template.format ?? this.profile.defaultFormat, snap.physicalSizeBytes);
+        this.world.liveHost(host);
+        const snap = this.world.snapshot(snapshot.uuid);
+        return this.world.writeTemplate(
+          template,
+          template.format ?? this.profile.defaultFormat,
+          snap.physicalSizeBytes,
+        );
       },
       { lock: `template:${template.uuid}`, long: true },
     );
@@ -1326,7 +1304,7 @@ export class SimulatorDriver implements HypervisorDriver {
     ctx?: OperationContext,
   ): Promise<CheckNetworkResult> {
     return this.run('checkNetwork', { host }, [host, labels], ctx, () => {
-      const h = this.liveHost(host);
+      const h = this.world.liveHost(host);
       const unresolved = labels.filter((l) => !labelResolves(h, l.label)).map((l) => ({ ...l }));
       return { ok: unresolved.length === 0, unresolved };
     });
@@ -1334,8 +1312,8 @@ export class SimulatorDriver implements HypervisorDriver {
 
   setupNetwork(host: HostRef, nic: NicSpec, ctx?: OperationContext): Promise<NetworkSetupResult> {
     return this.run('setupNetwork', { host }, [host, nic], ctx, () => {
-      const h = this.liveHost(host);
-      this.validateNics(h, [nic]);
+      const h = this.world.liveHost(host);
+      this.world.validateNics(h, [nic]);
       const { network, created } = ensureNetwork(this.profile, h, nic);
       return { name: network.name, created };
     });
@@ -1343,7 +1321,7 @@ export class SimulatorDriver implements HypervisorDriver {
 
   cleanupNetwork(host: HostRef, nic: NicSpec, ctx?: OperationContext): Promise<NetworkCleanupResult> {
     return this.run('cleanupNetwork', { host }, [host, nic], ctx, () => {
-      const h = this.liveHost(host);
+      const h = this.world.liveHost(host);
       const network = h.networks.get(networkNameOf(this.profile, nic));
       return { removed: network !== undefined && dropIfUnused(h, network, this.caps.networkCleanup) };
     });
@@ -1353,7 +1331,7 @@ export class SimulatorDriver implements HypervisorDriver {
 
   prepareMaintenance(host: HostRef, ctx?: OperationContext): Promise<void> {
     return this.run('prepareMaintenance', { host }, [host], ctx, () => {
-      const h = this.liveHost(host);
+      const h = this.world.liveHost(host);
       if (this.caps.connectionUnit === 'pool') {
         const others = [...this.state.hosts.values()].filter(
           (o) => o.group === h.group && o.guid !== h.guid && o.connected && !o.down && !o.maintenance,
@@ -1368,14 +1346,14 @@ export class SimulatorDriver implements HypervisorDriver {
 
   cancelMaintenance(host: HostRef, ctx?: OperationContext): Promise<void> {
     return this.run('cancelMaintenance', { host }, [host], ctx, () => {
-      this.liveHost(host).maintenance = false;
+      this.world.liveHost(host).maintenance = false;
     });
   }
 
   investigate(host: HostRef, vmName: string, ctx?: OperationContext): Promise<InvestigationResult> {
     return this.run('investigate', { host, vm: vmName }, [host, vmName], ctx, () => {
-      if (!this.caps.investigate) throw this.unsupported('investigate');
-      const h = this.knownHost(host);
+      if (!this.caps.investigate) throw this.world.unsupported('investigate');
+      const h = this.world.knownHost(host);
       const vm = this.state.vms.get(vmName);
       if (vm === undefined || vm.host !== h.guid) return 'stopped';
       return vm.power;
@@ -1384,10 +1362,10 @@ export class SimulatorDriver implements HypervisorDriver {
 
   fence(host: HostRef, vmName: string, ctx?: OperationContext): Promise<boolean> {
     return this.run('fence', { host, vm: vmName }, [host, vmName], ctx, () => {
-      if (!this.caps.fence) throw this.unsupported('fence');
-      const h = this.knownHost(host);
+      if (!this.caps.fence) throw this.world.unsupported('fence');
+      const h = this.world.knownHost(host);
       const vm = this.state.vms.get(vmName);
-      if (vm !== undefined && vm.host === h.guid) this.powerOff(h, vm);
+      if (vm !== undefined && vm.host === h.guid) this.world.powerOff(h, vm);
       return true;
     });
   }
@@ -1460,347 +1438,5 @@ export class SimulatorDriver implements HypervisorDriver {
     if (ref === undefined) return {};
     const name = this.state.hosts.get(ref.guid)?.name ?? ref.name ?? ref.guid;
     return { [key]: { guid: ref.guid, name } };
-  }
-
-  private unsupported(what: string): DriverError {
-    return fail('Unsupported', `${what} is not supported by this ${this.type} simulator`);
-  }
-
-  private findHost(idOrName: string): SimHost {
-    const byGuid = this.state.hosts.get(idOrName);
-    if (byGuid !== undefined) return byGuid;
-    for (const h of this.state.hosts.values()) if (h.name === idOrName) return h;
-    throw fail('NotFound', `no host ${idOrName}`);
-  }
-
-  private knownHost(ref: HostRef): SimHost {
-    const h = this.state.hosts.get(ref.guid);
-    if (h === undefined) throw fail('NotFound', `unknown host ${ref.guid}`, hostScope(ref.guid));
-    return h;
-  }
-
-  private liveHost(ref: HostRef): SimHost {
-    const h = this.knownHost(ref);
-    if (!h.connected) throw fail('Unreachable', `host ${h.name} is not connected`, hostScope(h.guid));
-    if (h.down) throw fail('Unreachable', `host ${h.name} does not answer`, hostScope(h.guid));
-    return h;
-  }
-
-  private vmOn(h: SimHost, vmName: string): SimVm {
-    const vm = this.state.vms.get(vmName);
-    if (vm === undefined || vm.host !== h.guid)
-      throw fail('NotFound', `VM ${vmName} is not on host ${h.name}`, hostScope(h.guid));
-    return vm;
-  }
-
-  private pool(uuid: string): SimPool {
-    const p = this.state.pools.get(uuid);
-    if (p === undefined) throw fail('NotFound', `no pool ${uuid}`, poolScope(uuid));
-    return p;
-  }
-
-  private visiblePool(h: SimHost, uuid: string): SimPool {
-    const p = this.pool(uuid);
-    if (!p.hosts.has(h.guid)) {
-      throw fail('InvalidState', `pool ${uuid} is not available on host ${h.name}`, hostScope(h.guid));
-    }
-    return p;
-  }
-
-  private volume(uuid: string): SimVolume {
-    const v = this.state.volumes.get(uuid);
-    if (v === undefined) throw fail('NotFound', `no volume ${uuid}`);
-    return v;
-  }
-
-  private snapshot(uuid: string): SimSnapshot {
-    const s = this.state.snapshots.get(uuid);
-    if (s === undefined) throw fail('NotFound', `no snapshot ${uuid}`);
-    return s;
-  }
-
-  private secondary(store: SecondaryStoreRef): SimSecondaryStore {
-    let s = this.state.secondary.get(store.uuid);
-    if (s === undefined) {
-      s = { uuid: store.uuid, url: store.url, objects: new Map() };
-      this.state.secondary.set(s.uuid, s);
-    }
-    return s;
-  }
-
-  private reserve(p: SimPool, bytes: number): void {
-    if (p.usedBytes + bytes > p.capacityBytes) {
-      throw fail(
-        'InsufficientCapacity',
-        `pool ${p.uuid} has ${p.capacityBytes - p.usedBytes} bytes free, ${bytes} needed`,
-        poolScope(p.uuid),
-      );
-    }
-    p.usedBytes += bytes;
-  }
-
-  private release(p: SimPool, bytes: number): void {
-    p.usedBytes = Math.max(0, p.usedBytes - bytes);
-  }
-
-  private addVolume(
-    p: SimPool,
-    spec: VolumeSpec,
-    sizeBytes: number,
-    origin: { fromTemplate?: string; fromSnapshot?: string },
-  ): SimVolume {
-    if (!this.caps.diskFormats.includes(spec.format)) throw this.unsupported(`disk format ${spec.format}`);
-    this.reserve(p, sizeBytes);
-    const vol: SimVolume = {
-      uuid: spec.uuid,
-      name: spec.name,
-      type: spec.type,
-      pool: p.uuid,
-      path: spec.uuid,
-      sizeBytes,
-      format: spec.format,
-      ...origin,
-      attachedTo: null,
-    };
-    this.state.volumes.set(vol.uuid, vol);
-    return vol;
-  }
-
-  private volumeResult(v: SimVolume): VolumeResult {
-    return { uuid: v.uuid, poolUuid: v.pool, path: v.path, sizeBytes: v.sizeBytes, format: v.format };
-  }
-
-  private snapshotResult(s: SimSnapshot): SnapshotResult {
-    return {
-      uuid: s.uuid,
-      path: s.primaryPath,
-      physicalSizeBytes: s.physicalSizeBytes,
-      ...(s.parentUuid !== undefined ? { parentUuid: s.parentUuid } : {}),
-    };
-  }
-
-  private writeTemplate(target: TemplateTarget, format: DiskFormat, sizeBytes: number): TemplateResult {
-    const store = this.secondary(target.store);
-    const path = `template/tmpl/${target.uuid}/${target.uuid}.${format}`;
-    const existing = store.objects.get(path);
-    if (existing === undefined) {
-      store.objects.set(path, { kind: 'template', uuid: target.uuid, format, sizeBytes, physicalSizeBytes: sizeBytes });
-    }
-    const obj = existing ?? { sizeBytes, physicalSizeBytes: sizeBytes };
-    return {
-      uuid: target.uuid,
-      store: { uuid: store.uuid, url: store.url },
-      path,
-      format,
-      sizeBytes: obj.sizeBytes,
-      physicalSizeBytes: obj.physicalSizeBytes,
-    };
-  }
-
-  private discover(req: SimHostRequest, target: ConnectTarget): SimHost {
-    const guid = nameUuid(`host:${req.name}`);
-    const known = this.state.hosts.get(guid);
-    if (known !== undefined) {
-      if (known.down) throw fail('Unreachable', `host ${known.name} does not answer`, hostScope(guid));
-      known.connected = true;
-      return known;
-    }
-    const index = this.hostCount++;
-    const cluster = req.pooled ? req.cluster : (target.clusterRef ?? req.cluster);
-    const group = req.pooled ? `pool:${req.cluster}` : cluster !== undefined ? `cluster:${cluster}` : `host:${guid}`;
-    const h: SimHost = {
-      guid,
-      name: req.name,
-      ip: req.ip ?? `10.1.${Math.floor(index / 250)}.${(index % 250) + 1}`,
-      url: `sim://${req.name}`,
-      group,
-      ...(req.pooled ? { poolUuid: nameUuid(`pool:${req.cluster}`) } : {}),
-      cpus: req.cpus,
-      cpuSockets: req.cpuSockets,
-      cpuMhz: req.cpuMhz,
-      memoryBytes: req.memoryBytes,
-      reservedMemoryBytes: req.reservedMemoryBytes,
-      hostTags: [...new Set([...req.hostTags, ...(target.hostTags ?? [])])],
-      trafficLabels: req.trafficLabels,
-      connected: true,
-      down: false,
-      maintenance: false,
-      networks: new Map(),
-      vms: new Set(),
-    };
-    if (req.localStorageBytes > 0) {
-      const uuid = nameUuid(`local:${req.name}`);
-      h.localPoolUuid = uuid;
-      this.state.pools.set(uuid, {
-        uuid,
-        name: `${req.name}-local`,
-        type: this.profile.localPool.type,
-        path: this.profile.localPool.path,
-        capacityBytes: req.localStorageBytes,
-        usedBytes: 0,
-        hosts: new Set([guid]),
-        localTo: guid,
-        templates: new Map(),
-      });
-    }
-    this.state.hosts.set(guid, h);
-    return h;
-  }
-
-  private report(h: SimHost): HostReport {
-    const local = h.localPoolUuid === undefined ? undefined : this.state.pools.get(h.localPoolUuid);
-    return {
-      guid: h.guid,
-      name: h.name,
-      ip: h.ip,
-      url: h.url,
-      cpus: h.cpus,
-      cpuSockets: h.cpuSockets,
-      cpuMhz: h.cpuMhz,
-      memoryBytes: h.memoryBytes,
-      reservedMemoryBytes: h.reservedMemoryBytes,
-      hypervisorType: this.type,
-      hypervisorVersion: this.options.hypervisorVersion ?? this.profile.version,
-      capabilities: {
-        hvm: true,
-        cpuModel: 'Stratus Simulated CPU',
-        cpuFlags: ['vmx', 'sse4_2', 'avx2'],
-        uefi: true,
-        gpuGroups: [],
-      },
-      ...(h.poolUuid !== undefined ? { poolUuid: h.poolUuid } : {}),
-      hostTags: [...h.hostTags],
-      details: {
-        os: 'Stratus Simulator',
-        kernel: 'sim',
-        cpuModel: 'Stratus Simulated CPU',
-        networkBackend: 'bridge',
-        group: h.group,
-      },
-      localStorage:
-        local === undefined
-          ? []
-          : [
-              {
-                uuid: local.uuid,
-                name: local.name,
-                path: local.path,
-                type: local.type,
-                capacityBytes: local.capacityBytes,
-                availableBytes: local.capacityBytes - local.usedBytes,
-              },
-            ],
-    };
-  }
-
-  private newVm(h: SimHost, spec: VmSpec, foreign: boolean): SimVm {
-    const vm: SimVm = {
-      name: spec.name,
-      host: h.guid,
-      power: 'stopped',
-      spec,
-      foreign,
-      consolePort: null,
-      ignoresShutdown: false,
-      snapshots: new Map(),
-      counters: { cpuSeconds: 0, rx: 0, tx: 0, readBytes: 0, writeBytes: 0, ops: 0 },
-    };
-    this.state.vms.set(vm.name, vm);
-    h.vms.add(vm.name);
-    return vm;
-  }
-
-  /** Powers a VM off; `unplug` (the default) also removes its VIFs, as a stop command does. */
-  private powerOff(h: SimHost, vm: SimVm, unplug = true): void {
-    vm.power = 'stopped';
-    vm.consolePort = null;
-    if (unplug) unplugAll(h, vm.name, this.caps.networkCleanup);
-  }
-
-  private freeConsolePort(h: SimHost): number {
-    const used = new Set<number>();
-    for (const name of h.vms) {
-      const port = this.state.vms.get(name)?.consolePort;
-      if (port !== null && port !== undefined) used.add(port);
-    }
-    let port = CONSOLE_BASE_PORT;
-    while (used.has(port)) port += 1;
-    return port;
-  }
-
-  private console(h: SimHost, vm: SimVm): ConsoleInfo {
-    const port = vm.consolePort ?? CONSOLE_BASE_PORT;
-    switch (this.caps.console) {
-      case 'rfb':
-        return { protocol: 'rfb', host: h.ip, url: `https://${h.ip}/console?ref=${vm.spec.uuid}` };
-      case 'webmks':
-        return {
-          protocol: 'webmks',
-          host: h.ip,
-          port: 443,
-          url: `wss://${h.ip}/ticket/${nameUuid(`ticket:${vm.name}:${port}`)}`,
-          ticket: nameUuid(`ticket:${vm.name}:${port}`),
-        };
-      default:
-        return { protocol: 'vnc', host: h.ip, port, password: vm.spec.vncPassword };
-    }
-  }
-
-  private validateSpec(spec: VmSpec): void {
-    if (spec.name.trim() === '') throw new InvalidParameterError('spec.name', spec.name, 'a VM needs a name');
-    if (!Number.isInteger(spec.cpus) || spec.cpus < 1) {
-      throw new InvalidParameterError('spec.cpus', spec.cpus, 'must be a positive integer');
-    }
-    if (!(spec.maxRamBytes > 0) || spec.minRamBytes > spec.maxRamBytes) {
-      throw new InvalidParameterError('spec.maxRamBytes', spec.maxRamBytes, 'must be positive and ≥ minRamBytes');
-    }
-  }
-
-  /** Every volume disk exists, sits on a pool the host sees and is not attached to another VM; ISOs are staged. */
-  private validateDisks(h: SimHost, vmName: string, disks: readonly DiskSpec[]): void {
-    for (const disk of disks) {
-      if (isVolumeDisk(disk)) {
-        const vol = this.state.volumes.get(disk.volumeUuid);
-        if (vol === undefined) {
-          const scope = disk.poolRef === undefined ? undefined : poolScope(disk.poolRef.uuid);
-          throw fail('NotFound', `volume ${disk.volumeUuid} does not exist`, scope);
-        }
-        this.visiblePool(h, vol.pool);
-        if (vol.attachedTo !== null && vol.attachedTo !== vmName) {
-          throw fail('InvalidState', `volume ${vol.uuid} is attached to VM ${vol.attachedTo}`, poolScope(vol.pool));
-        }
-      } else if (disk.poolRef !== undefined) {
-        const p = this.visiblePool(h, disk.poolRef.uuid);
-        if (!p.templates.has(disk.volumeUuid)) {
-          throw fail('NotFound', `ISO ${disk.volumeUuid} is not staged on pool ${p.uuid}`, poolScope(p.uuid));
-        }
-      }
-    }
-  }
-
-  /** Every NIC's traffic label resolves on the host. */
-  private validateNics(h: SimHost, nics: readonly NicSpec[]): void {
-    for (const nic of nics) {
-      if (!labelResolves(h, nic.trafficLabel)) {
-        throw fail(
-          'NotFound',
-          `traffic label ${nic.trafficLabel} does not resolve on host ${h.name}`,
-          hostScope(h.guid),
-        );
-      }
-    }
-  }
-
-  /** Moves the VM's volume attachments from the `previous` disk list to `next`. */
-  private attachDisks(vm: SimVm, previous: readonly DiskSpec[], next: readonly DiskSpec[]): void {
-    const wanted = new Set(next.filter(isVolumeDisk).map((d) => d.volumeUuid));
-    for (const disk of previous) {
-      const volume = this.state.volumes.get(disk.volumeUuid);
-      if (volume?.attachedTo === vm.name && !wanted.has(volume.uuid)) volume.attachedTo = null;
-    }
-    for (const uuid of wanted) {
-      const volume = this.state.volumes.get(uuid);
-      if (volume !== undefined) volume.attachedTo = vm.name;
-    }
   }
 }

@@ -24,6 +24,18 @@ describe('network plumbing', () => {
     });
   });
 
+  it('a VM that shut down by itself leaves an empty bridge until core stops it', async () => {
+    const sim = new SimulatorDriver();
+    const host = await addHost(sim, 'sim://h1');
+    await sim.startVm(host, vmSpec('a', { nics: [nic(0, 7)] }));
+    sim.powerOffVm('a');
+    expect(sim.inspect().hosts[host.guid]?.networks).toEqual({
+      'brcloudbr1-7': { label: 'cloudbr1', vlan: 7, vifs: [] },
+    });
+    await sim.stopVm(host, 'a');
+    expect(sim.inspect().hosts[host.guid]?.networks).toEqual({});
+  });
+
   it('setupNetwork creates lazily and idempotently; cleanupNetwork removes only unused objects', async () => {
     const sim = new SimulatorDriver();
     const host = await addHost(sim, 'sim://h1');

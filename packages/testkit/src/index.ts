@@ -1,1 +1,8 @@
-export {};
+/**
+ * @stratus/testkit — conformance suites every implementation runs (one suite, many
+ * implementations) and the harness that starts real peers for integration tests.
+ */
+
+export * from './driver-conformance.js';
+export * from './harness/postgres.js';
+export * from './store-conformance.js';

@@ -32,7 +32,14 @@ export type ResourceType =
   | 'IpAddress'
   | 'AsyncJob'
   | 'Configuration'
-  | 'HypervisorCapability';
+  | 'HypervisorCapability'
+  | 'Nic'
+  | 'FirewallRule'
+  | 'LoadBalancer'
+  | 'SecurityGroup'
+  | 'Vpc'
+  | 'NetworkAcl'
+  | 'PrivateGateway';
 
 /** A typed event: what happened, to which resource, on whose behalf. */
 export interface StratusEvent {

@@ -104,9 +104,23 @@ export class HostService {
         return hosts;
       });
     } catch (error) {
-      // Release what connect took: the driver forgets hosts core did not accept.
+      // Release what connect took: the driver forgets hosts core did not accept, but never a host
+      // core already manages (adding a host twice must leave the live one connected).
+      const managed = new Set<string>();
+      const guids = reports.map((r) => r.guid);
+      if (guids.length > 0) {
+        const rows = await this.ctx.db
+          .selectFrom('hosts')
+          .select('guid')
+          .where('guid', 'in', guids)
+          .where('removed', 'is', null)
+          .execute();
+        for (const row of rows) managed.add(row.guid);
+      }
       await Promise.allSettled(
-        reports.map((r) => driver.disconnect({ guid: r.guid, name: r.name, ip: r.ip, url: r.url ?? url })),
+        reports
+          .filter((r) => !managed.has(r.guid))
+          .map((r) => driver.disconnect({ guid: r.guid, name: r.name, ip: r.ip, url: r.url ?? url })),
       );
       throw error;
     }

@@ -165,7 +165,8 @@ export class PodService {
 
   private checkAddresses(input: { gateway: unknown; netmask: unknown; startIp: unknown; endIp?: unknown }) {
     const gateway = requireIpv4('gateway', input.gateway);
-    const cidr = cidrFromGatewayAndNetmask(gateway, requireIpv4('netmask', input.netmask), 'netmask');
+    const netmask = requireIpv4('netmask', input.netmask);
+    const cidr = cidrFromGatewayAndNetmask(gateway, netmask, 'netmask');
     if (cidr.prefix > 30)
       throw new InvalidParameterError('netmask', input.netmask, 'a pod subnet needs at least a /30');
     const usable = { first: cidr.first + 1, last: cidr.last - 1 };
@@ -190,21 +191,21 @@ export class PodService {
     if (gw >= range.first && gw <= range.last) {
       throw new InvalidParameterError('gateway', gateway, `must not lie in the reserved range ${startIp}-${endIp}`);
     }
-    return { gateway, cidr, startIp, endIp, range };
+    return { gateway, netmask, cidr, startIp, endIp, range };
   }
 
   private async checkConflicts(
     w: Writer,
     zoneId: number,
     guestCidr: string | null,
-    net: { cidr: Cidr; range: { first: number; last: number }; startIp: string; endIp: string },
+    net: { netmask: string; cidr: Cidr; range: { first: number; last: number }; startIp: string; endIp: string },
     selfId: number | null,
   ): Promise<void> {
     if (guestCidr && rangesOverlap(net.cidr, parseCidr(guestCidr))) {
       throw new InvalidParameterError(
         'netmask',
-        net.cidr.text,
-        `the pod CIDR overlaps the zone's guest CIDR ${guestCidr}`,
+        net.netmask,
+        `the pod CIDR ${net.cidr.text} overlaps the zone's guest CIDR ${guestCidr}`,
       );
     }
     const others = (await podRepo.list(w.db)).filter((p) => p.id !== selfId);
@@ -212,8 +213,8 @@ export class PodService {
       if (other.zoneId === zoneId && rangesOverlap(net.cidr, parseCidr(other.cidr))) {
         throw new InvalidParameterError(
           'netmask',
-          net.cidr.text,
-          `the pod CIDR overlaps ${other.cidr} of pod ${other.name} in the same zone`,
+          net.netmask,
+          `the pod CIDR ${net.cidr.text} overlaps ${other.cidr} of pod ${other.name} in the same zone`,
         );
       }
       const theirs = { first: ipv4ToInt(other.startIp), last: ipv4ToInt(other.endIp) };

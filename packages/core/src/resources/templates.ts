@@ -107,7 +107,10 @@ export class TemplateService {
     return templateRepo.get(this.ctx.db, id);
   }
 
-  /** Templates (or ISOs, with `isIso`) visible to the caller under `filter` (default executable). */
+  /**
+   * Templates (or ISOs, with `isIso`) visible to the caller under `filter` (default executable).
+   * System-VM templates show only under `all`.
+   */
   async list(options: { filter?: TemplateFilter; isIso?: boolean; zoneId?: number } = {}): Promise<Template[]> {
     const caller = this.ctx.caller;
     const filter = options.filter ?? 'executable';
@@ -127,6 +130,7 @@ export class TemplateService {
     );
     return all.filter((t) => {
       if (options.zoneId !== undefined && !t.crossZones && t.zoneId !== options.zoneId) return false;
+      if (t.templateType === 'SYSTEM' && filter !== 'all') return false;
       const own = t.accountId === caller.accountId;
       switch (filter) {
         case 'self':
@@ -175,6 +179,13 @@ export class TemplateService {
       if (!crossZones && input.zoneId === undefined)
         throw new InvalidParameterError('zoneId', input.zoneId, 'name a zone, or register with crossZones');
       if (input.zoneId !== undefined) await zoneRepo.get(w.db, input.zoneId, 'zoneId');
+      const templateType = requireOneOf('templateType', input.templateType ?? 'USER', TEMPLATE_TYPES);
+      if (templateType !== 'USER' && !isRootAdmin(w.caller)) {
+        throw new PermissionDeniedError(`only a root admin may register ${templateType} templates`, {
+          field: 'templateType',
+          value: templateType,
+        });
+      }
       if (input.isFeatured && !isRootAdmin(w.caller))
         throw new PermissionDeniedError('only a root admin may mark a template featured', {
           field: 'isFeatured',
@@ -211,7 +222,7 @@ export class TemplateService {
           bootable: bit(isIso && input.bootable !== false),
           crossZones: bit(crossZones),
           zoneId: input.zoneId ?? null,
-          templateType: requireOneOf('templateType', input.templateType ?? 'USER', TEMPLATE_TYPES),
+          templateType,
           checksum: optionalString('checksum', input.checksum),
           accountId: owner.id,
           domainId: owner.domainId,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { CloudContext } from '../context.js';
-import { InvalidParameterError, ResourceInUseError } from '../errors.js';
+import type { CloudContext, Writer } from '../context.js';
+import { InvalidParameterError, InvalidStateError, ResourceInUseError } from '../errors.js';
 import { NETWORK_TYPES, type NetworkType } from '../model/enums.js';
 import type { Zone } from '../model/records.js';
 import { ALLOCATION_STATES, type AllocationState } from '../model/state-machines/index.js';
@@ -100,6 +100,7 @@ export class ZoneService {
         .returningAll()
         .executeTakeFirstOrThrow();
       const zone = zoneRepo.decode(row);
+      if (zone.allocationState === 'Enabled') await this.checkReady(w, zone);
       await w.event({
         type: 'ZONE.CREATE',
         description: `zone ${name} (${networkType}) created`,
@@ -136,8 +137,10 @@ export class ZoneService {
       if (patch.internalDns2 !== undefined) set.internalDns2 = optionalIpv4('internalDns2', patch.internalDns2);
       if (patch.networkDomain !== undefined) set.networkDomain = optionalString('networkDomain', patch.networkDomain);
       if (patch.localStorageEnabled !== undefined) set.localStorageEnabled = bit(patch.localStorageEnabled);
-      if (patch.allocationState !== undefined)
+      if (patch.allocationState !== undefined) {
         set.allocationState = requireOneOf('allocationState', patch.allocationState, ALLOCATION_STATES);
+        if (set.allocationState === 'Enabled' && zone.allocationState !== 'Enabled') await this.checkReady(w, zone);
+      }
       if (patch.dedicatedDomainId !== undefined) {
         if (patch.dedicatedDomainId !== null) await domainRepo.get(w.db, patch.dedicatedDomainId, 'dedicatedDomainId');
         set.dedicatedDomainId = patch.dedicatedDomainId;
@@ -201,6 +204,60 @@ export class ZoneService {
         resourceUuid: zone.uuid,
       });
     });
+  }
+
+  /**
+   * A zone is enabled only once it can run system VMs (spec/resource-model.md §5): it has a
+   * physical network (exactly one in a basic zone), secondary storage, and for every hypervisor
+   * type among its clusters a system-VM template; higher layers add their own checks (a public IP
+   * range in an advanced zone) through `ResourceGuards.onZoneEnable`.
+   */
+  private async checkReady(w: Writer, zone: Zone): Promise<void> {
+    const count = async (table: 'physicalNetworks' | 'imageStores') =>
+      Number(
+        (
+          await w.db
+            .selectFrom(table)
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('zoneId', '=', zone.id)
+            .where('removed', 'is', null)
+            .executeTakeFirst()
+        )?.n ?? 0,
+      );
+    if ((await count('physicalNetworks')) === 0)
+      throw new InvalidStateError(`zone ${zone.name} has no physical network yet`, {
+        field: 'allocationState',
+        value: 'Enabled',
+      });
+    if ((await count('imageStores')) === 0)
+      throw new InvalidStateError(`zone ${zone.name} has no secondary storage yet`, {
+        field: 'allocationState',
+        value: 'Enabled',
+      });
+    const hypervisors = await w.db
+      .selectFrom('clusters')
+      .select('hypervisorType')
+      .distinct()
+      .where('zoneId', '=', zone.id)
+      .where('removed', 'is', null)
+      .execute();
+    for (const { hypervisorType } of hypervisors) {
+      const template = await w.db
+        .selectFrom('templates')
+        .select('id')
+        .where('templateType', '=', 'SYSTEM')
+        .where('hypervisorType', '=', hypervisorType)
+        .where('removed', 'is', null)
+        .where((eb) => eb.or([eb('zoneId', '=', zone.id), eb('crossZones', '=', 1)]))
+        .executeTakeFirst();
+      if (!template) {
+        throw new InvalidStateError(
+          `zone ${zone.name} has ${hypervisorType} clusters but no ${hypervisorType} system-VM template`,
+          { field: 'allocationState', value: 'Enabled' },
+        );
+      }
+    }
+    await this.ctx.hooks.beforeZoneEnable(w, zone);
   }
 
   private async checkGuestCidr(

@@ -5,6 +5,7 @@ import type { Database } from './schema.js';
 
 /** Tables whose rows move through a state machine, and the column that holds the state. */
 export type StatefulTable =
+  | 'asyncJobs'
   | 'accounts'
   | 'users'
   | 'zones'
@@ -13,7 +14,11 @@ export type StatefulTable =
   | 'physicalNetworks'
   | 'templates'
   | 'vmInstances'
-  | 'volumes';
+  | 'volumes'
+  | 'networks'
+  | 'nics'
+  | 'networkOfferings'
+  | 'vpcs';
 
 export interface CasTransition<S extends string, E extends string> {
   table: StatefulTable;

@@ -29,6 +29,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
+import { startKvmPeers } from './kvm-peers.js';
 import { PG_ENV, type PgFacts } from './pg-env.js';
 
 const PGBIN = '/usr/lib/postgresql/15/bin';
@@ -492,9 +493,23 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   exportFacts(project, facts);
 
+  // sshd + libvirtd (test driver) for the KVM driver's integration tests
+  let kvm: Awaited<ReturnType<typeof startKvmPeers>>;
+  try {
+    kvm = await startKvmPeers();
+  } catch (err) {
+    uninstall();
+    peer.stopSync();
+    throw err;
+  }
+  const stopKvm = (): void => kvm?.stopSync();
+  process.on('exit', stopKvm);
+
   return async () => {
     uninstall();
     clearEnv();
+    process.off('exit', stopKvm);
+    stopKvm();
     peer.stopSync();
   };
 }

@@ -2,6 +2,11 @@ import type { Migration } from 'kysely';
 import type { StoreEngine } from '../dialect.js';
 import { foundation } from './0001-foundation.js';
 import { seed } from './0002-seed.js';
+import { capacity } from './0003-capacity.js';
+import { ipam } from './0004-ipam.js';
+import { network } from './0005-network.js';
+import { orchestration } from './0006-orchestration.js';
+import { storage } from './0007-storage.js';
 
 /**
  * Every migration, in order. A migration's name never changes once released; new schema goes in a
@@ -11,5 +16,10 @@ export function migrations(engine: StoreEngine): Record<string, Migration> {
   return {
     '0001-foundation': foundation(engine),
     '0002-seed': seed(engine),
+    '0003-capacity': capacity(engine),
+    '0004-ipam': ipam(engine),
+    '0005-network': network(engine),
+    '0006-orchestration': orchestration(engine),
+    '0007-storage': storage(engine),
   };
 }

@@ -1,0 +1,53 @@
+/**
+ * bench/kvm: virsh operations per second over one kept SSH connection (the KVM driver's transport) versus a new
+ * SSH connection per command. Needs an SSH target: STRATUS_BENCH_SSH=user@host:port, STRATUS_BENCH_KEY=<key file>,
+ * STRATUS_BENCH_KNOWN_HOSTS=<file>, STRATUS_BENCH_LIBVIRT=<libvirt URI on the host> (default test:///default).
+ */
+import { readFileSync } from 'node:fs';
+import { SshSession, SshVirshTransport } from '../../packages/driver-kvm/src/index.js';
+
+const target = process.env.STRATUS_BENCH_SSH;
+const keyFile = process.env.STRATUS_BENCH_KEY;
+const knownHostsFile = process.env.STRATUS_BENCH_KNOWN_HOSTS;
+if (target === undefined || keyFile === undefined || knownHostsFile === undefined) {
+  console.error('set STRATUS_BENCH_SSH=user@host:port, STRATUS_BENCH_KEY and STRATUS_BENCH_KNOWN_HOSTS');
+  process.exit(2);
+}
+const m = /^([^@]+)@([^:]+):(\d+)$/.exec(target);
+if (m === null) throw new Error('STRATUS_BENCH_SSH must be user@host:port');
+const endpoint = {
+  username: m[1]!,
+  host: m[2]!,
+  port: Number(m[3]),
+  privateKey: readFileSync(keyFile, 'utf8'),
+  hostKey: { knownHostsFile },
+};
+const uri = process.env.STRATUS_BENCH_LIBVIRT ?? 'test:///default';
+const N = Number(process.env.STRATUS_BENCH_OPS ?? 40);
+const scope = { kind: 'host' as const, ref: target };
+
+async function kept(): Promise<number> {
+  const t = new SshVirshTransport(new SshSession(endpoint, scope), uri, scope);
+  await t.listDomains();
+  const t0 = performance.now();
+  for (let i = 0; i < N; i++) await t.virsh(['list', '--all', '--name']);
+  const s = (performance.now() - t0) / 1000;
+  await t.close();
+  return N / s;
+}
+
+async function perCommand(): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < N; i++) {
+    const t = new SshVirshTransport(new SshSession(endpoint, scope), uri, scope);
+    await t.virsh(['list', '--all', '--name']);
+    await t.close();
+  }
+  return N / ((performance.now() - t0) / 1000);
+}
+
+const a = await kept();
+const b = await perCommand();
+console.log(`kept connection:        ${a.toFixed(1)} ops/s (${N} × virsh list)`);
+console.log(`new connection per op:  ${b.toFixed(1)} ops/s`);
+console.log(`speed-up:               ${(a / b).toFixed(1)}×`);

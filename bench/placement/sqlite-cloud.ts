@@ -1,0 +1,213 @@
+import { randomUUID } from 'node:crypto';
+import type { CapacityDelta, DeployDestination, VmProfile } from '../../packages/allocator/src/core-api.js';
+import { CapacityService } from '../../packages/core/src/capacity/capacity-service.js';
+import { CloudContext } from '../../packages/core/src/context.js';
+import { DriverRegistry } from '../../packages/core/src/driver/driver-registry.js';
+import { EventBus } from '../../packages/core/src/events/event-bus.js';
+import { SettingsService } from '../../packages/core/src/settings/settings-service.js';
+import BetterSqlite3 from 'better-sqlite3';
+import { CompiledQuery, type DatabaseConnection, Kysely, SqliteDialect, SqliteDriver } from 'kysely';
+import type { Database } from '../../packages/core/src/store/schema.js';
+import { sqliteStore } from '../../packages/core/src/store/sqlite-store.js';
+import { Store } from '../../packages/core/src/store/store.js';
+import { cloudRows, SHAPE } from './synthetic-cloud.js';
+
+export interface SqliteWorld {
+  store: Store;
+  ctx: CloudContext;
+  capacity: CapacityService;
+  zoneId: number;
+}
+
+/**
+ * EXPERIMENT ONLY (BENCH_STMT_CACHE=1): the same store as `sqliteStore` (WAL, synchronous=NORMAL,
+ * BEGIN IMMEDIATE) but with better-sqlite3 statements cached by SQL text, to measure what a
+ * statement cache in packages/core/src/store/sqlite-store.ts would gain. Not the SDK's store.
+ */
+function statementCachingStore(file: string): Store {
+  const database = new BetterSqlite3(file);
+  database.pragma('busy_timeout = 10000');
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = NORMAL');
+  database.pragma('foreign_keys = ON');
+  const statements = new Map<string, BetterSqlite3.Statement>();
+  const prepare = database.prepare.bind(database);
+  const cached = new Proxy(database, {
+    get(target, prop, receiver) {
+      if (prop === 'prepare')
+        return (source: string) => {
+          let st = statements.get(source);
+          if (!st) {
+            st = prepare(source);
+            statements.set(source, st);
+          }
+          return st;
+        };
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  class ImmediateDriver extends SqliteDriver {
+    override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+      await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    }
+  }
+  class ImmediateDialect extends SqliteDialect {
+    override createDriver() {
+      return new ImmediateDriver({ database: cached });
+    }
+  }
+  const kysely = new Kysely<Database>({ dialect: new ImmediateDialect({ database: cached }) });
+  return new Store({ engine: 'sqlite', kysely });
+}
+
+/** Writes the synthetic cloud into a SQLite file (plain inserts, one transaction). */
+export async function seedSqlite(file: string): Promise<SqliteWorld> {
+  const store = process.env.BENCH_STMT_CACHE === '1' ? statementCachingStore(file) : sqliteStore({ file });
+  await store.migrate();
+  const ctx = new CloudContext(store, new EventBus(), new DriverRegistry());
+  const rows = cloudRows();
+  const now = Date.now();
+  const base = () => ({ uuid: randomUUID(), created: now, removed: null });
+  let zoneId = 0;
+  await store.transaction(async (tx) => {
+    const z = await tx
+      .insertInto('zones')
+      .values({
+        ...base(),
+        name: 'bench',
+        networkType: 'Advanced',
+        dns1: '8.8.8.8',
+        dns2: null,
+        internalDns1: '10.0.0.2',
+        internalDns2: null,
+        guestCidr: null,
+        networkDomain: null,
+        dedicatedDomainId: null,
+        localStorageEnabled: 0,
+        securityGroupEnabled: 0,
+        allocationState: 'Enabled',
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    zoneId = Number(z.id);
+    for (let p = 1; p <= SHAPE.pods; p++) {
+      await tx
+        .insertInto('pods')
+        .values({
+          ...base(),
+          id: p,
+          name: `pod${p}`,
+          zoneId,
+          gateway: `10.${p}.0.1`,
+          cidr: `10.${p}.0.0/24`,
+          startIp: `10.${p}.0.10`,
+          endIp: `10.${p}.0.20`,
+          allocationState: 'Enabled',
+        } as never)
+        .execute();
+    }
+    for (let c = 1; c <= SHAPE.pods * SHAPE.clustersPerPod; c++) {
+      await tx
+        .insertInto('clusters')
+        .values({
+          ...base(),
+          id: c,
+          name: `c${c}`,
+          podId: Math.ceil(c / SHAPE.clustersPerPod),
+          zoneId,
+          hypervisorType: 'KVM',
+          clusterType: 'CloudManaged',
+          allocationState: 'Enabled',
+          managedState: 'Managed',
+          cpuOvercommitRatio: 2,
+          memoryOvercommitRatio: 1,
+          details: '{}',
+        } as never)
+        .execute();
+    }
+    for (const h of rows.hosts) {
+      const guid = randomUUID();
+      await tx
+        .insertInto('hosts')
+        .values({
+          ...base(),
+          id: h.id,
+          name: `h${h.id}`,
+          guid,
+          url: `kvm://${guid}`,
+          type: 'Routing',
+          zoneId,
+          podId: h.podId,
+          clusterId: h.clusterId,
+          hypervisorType: 'KVM',
+          hypervisorVersion: null,
+          privateIp: null,
+          publicIp: null,
+          storageIp: null,
+          cpus: h.cpus,
+          cpuSockets: 1,
+          speed: h.speed,
+          totalMemory: h.memoryMiB * 2 ** 20,
+          reservedMemory: 0,
+          hostTags: JSON.stringify(h.tags),
+          osCategoryPreference: null,
+          status: 'Up',
+          resourceState: 'Enabled',
+          lastPinged: null,
+          capabilities: '{}',
+          details: '{}',
+        } as never)
+        .execute();
+    }
+    for (const p of rows.pools) {
+      await tx
+        .insertInto('storagePools')
+        .values({
+          ...base(),
+          id: p.id,
+          name: `p${p.id}`,
+          scope: 'CLUSTER',
+          zoneId,
+          podId: p.podId,
+          clusterId: p.clusterId,
+          hostId: null,
+          hypervisorType: null,
+          poolType: 'NetworkFilesystem',
+          hostAddress: '10.9.0.1',
+          path: `/p${p.id}`,
+          url: `nfs://10.9.0.1/p${p.id}`,
+          tags: '[]',
+          capacityBytes: p.bytes,
+          usedBytes: 0,
+          capacityIops: null,
+          status: 'Up',
+        } as never)
+        .execute();
+    }
+  });
+  return { store, ctx, capacity: new CapacityService(ctx, new SettingsService(ctx)), zoneId };
+}
+
+/** Commits one placement's reservations (host + root disk) in one transaction. */
+export function bookToSqlite(world: SqliteWorld, vm: VmProfile, dest: DeployDestination): Promise<CapacityDelta[]> {
+  return world.ctx.write(async (w) => {
+    const deltas = await world.capacity.bookStart(w, {
+      vmId: vm.id!,
+      accountId: vm.accountId,
+      hostId: dest.hostId,
+      demand: vm.demand,
+    });
+    for (const d of vm.disks) {
+      deltas.push(
+        ...(await world.capacity.allocateStorage(w, {
+          volumeId: d.id,
+          poolId: dest.pools.get(d.id)!,
+          accountId: vm.accountId,
+          bytes: d.size,
+        })),
+      );
+    }
+    return deltas;
+  });
+}

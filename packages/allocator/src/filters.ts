@@ -1,0 +1,135 @@
+import {
+  type ClusterState,
+  capacityFit,
+  cpuCapability,
+  type Dedication,
+  type DeploymentPlan,
+  type ExcludeList,
+  type HostState,
+  hostAvailability,
+  ownReservation,
+  type PlacementState,
+  type ReasonCode,
+  tagsSubset,
+  type VmProfile,
+} from './core-api.js';
+import type { Rng } from './rng.js';
+
+/** Everything a filter, scorer or ordering sees for one placement. */
+export interface PlacementContext {
+  readonly state: PlacementState;
+  readonly vm: VmProfile;
+  readonly plan: DeploymentPlan;
+  /** The avoid set of this attempt (persisted across `start.retry` attempts by the caller). */
+  readonly avoid: ExcludeList;
+  readonly rng: Rng;
+  /** True while evaluating the VM's last host (its own reservation counts). */
+  lastHost?: boolean;
+}
+
+/**
+ * A host predicate: returns `null` to keep the host, or the reason code that drops it (a built-in
+ * code from spec/allocation.md §11.2 or any custom string). Filters run in order; the first
+ * rejection stops work on that host and is what the explanation reports.
+ */
+export interface HostFilter {
+  readonly name: string;
+  test(ctx: PlacementContext, host: HostState, cluster: ClusterState): ReasonCode | null;
+}
+
+/** Shorthand for a filter from a function. */
+export function hostFilter(name: string, test: HostFilter['test']): HostFilter {
+  return { name, test };
+}
+
+/** May the VM use a resource with this dedication (§9.1)? */
+export function dedicationAllows(vm: VmProfile, d: Dedication | null): boolean {
+  if (!d) return true;
+  const mine = d.accountId !== null ? d.accountId === vm.accountId : d.domainId === vm.domainId;
+  if ((vm.type ?? 'User') === 'DomainRouter') return mine;
+  return vm.explicitDedication === true && mine;
+}
+
+/** Up and Enabled only (§6.2 step 1). */
+export const availabilityFilter = hostFilter('availability', (_ctx, host) => hostAvailability(host));
+
+/** Hosts in the avoid set (own id, cluster, pod or zone). */
+export const avoidFilter = hostFilter('avoid', (ctx, host) => {
+  const r = ctx.avoid.hostReason(host);
+  return r === undefined ? null : 'AVOIDED_AFTER_FAILURE';
+});
+
+/** Explicit dedication of the host (cluster/pod dedication is judged at cluster level). */
+export const dedicationFilter = hostFilter('dedication', (ctx, host) =>
+  dedicationAllows(ctx.vm, host.dedication) ? null : 'DEDICATED_ELSEWHERE',
+);
+
+/**
+ * `ha.tag`: hosts carrying it take only HA restarts (pitfall 12); an HA restart with `ha.tag` set
+ * uses only such hosts.
+ */
+export const haTagFilter = hostFilter('ha-tag', (ctx, host) => {
+  const tag = ctx.state.settings.haTag;
+  if (!tag) return null;
+  const has = host.tags.has(tag);
+  if (ctx.vm.haRestart) return has ? null : 'TAG_MISMATCH';
+  return has ? 'HA_HOST_RESERVED' : null;
+});
+
+/** Offering (and template) host tags ⊆ host tags (§8). */
+export const hostTagFilter = hostFilter('host-tags', (ctx, host) =>
+  tagsSubset(ctx.vm.hostTags, host.tags) ? null : 'TAG_MISMATCH',
+);
+
+/** Templates needing HVM skip hosts that cannot run it (`xenserver.check.hvm`). */
+export const hvmFilter = hostFilter('hvm', (ctx, host) =>
+  ctx.vm.requiresHvm && ctx.state.settings.checkHvm && !host.hvm ? 'NOT_HVM' : null,
+);
+
+/**
+ * Implicit dedication (§5.5): never a host holding another account's strict-implicit VMs; a
+ * strict-implicit VM never shares a host with other accounts' VMs.
+ */
+export const implicitDedicationFilter = hostFilter('implicit-dedication', (ctx, host) => {
+  for (const [account, mode] of host.implicitAccounts) {
+    if (account !== ctx.vm.accountId && mode === 'Strict') return 'DEDICATED_ELSEWHERE';
+  }
+  if (ctx.vm.implicitDedication === 'Strict') {
+    for (const account of host.accountVms.keys()) if (account !== ctx.vm.accountId) return 'DEDICATED_ELSEWHERE';
+    for (const account of host.implicitAccounts.keys()) if (account !== ctx.vm.accountId) return 'DEDICATED_ELSEWHERE';
+  }
+  return null;
+});
+
+/** Max guests per host (§10); `null` = unlimited. */
+export const maxGuestsFilter = hostFilter('max-guests', (_ctx, host) =>
+  host.maxGuests !== null && host.vmCount >= host.maxGuests ? 'MAX_GUESTS' : null,
+);
+
+/** Cores and per-core speed (§2.2, pitfall 2). */
+export const cpuCapabilityFilter = hostFilter('cpu-capability', (ctx, host) => cpuCapability(host, ctx.vm.demand));
+
+/**
+ * CPU MHz and memory after over-provisioning, counting reserved capacity; on the VM's last host its
+ * own reservation is used first (pitfall 7).
+ */
+export const capacityFilter = hostFilter('capacity', (ctx, host, cluster) => {
+  const own = ctx.lastHost || ctx.vm.lastHostId === host.id ? ownReservation(ctx.state, host, ctx.vm.id) : undefined;
+  return capacityFit(host, cluster, ctx.vm.demand, own);
+});
+
+/** The standard host filters, in the order §6.2 applies them. */
+export function standardHostFilters(): HostFilter[] {
+  return [
+    availabilityFilter,
+    avoidFilter,
+    dedicationFilter,
+    haTagFilter,
+    hostTagFilter,
+    hvmFilter,
+    implicitDedicationFilter,
+    maxGuestsFilter,
+    cpuCapabilityFilter,
+    capacityFilter,
+  ];
+}

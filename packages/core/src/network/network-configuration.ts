@@ -1,0 +1,300 @@
+import type { CloudContext } from '../context.js';
+import type {
+  FirewallRuleConfig,
+  LoadBalancerConfig,
+  PortForwardingConfig,
+  StaticNatConfig,
+} from '../driver/network-device-driver.js';
+import { decodeIpAllocation, type IpAllocation } from '../ipam/records.js';
+import { zoneRepo } from '../resources/zones.js';
+import type { Db } from '../store/store.js';
+import type {
+  NetworkAclItemConfig,
+  NetworkElementRegistry,
+  NetworkProfile,
+  PublicIpAssociation,
+} from './network-element.js';
+import {
+  decodeLbMember,
+  decodeNetworkAclItem,
+  decodeStaticNat,
+  type Network,
+  type NetworkOffering,
+  type NetworkRule,
+  networkAclRepo,
+  networkOfferingRepo,
+  networkRepo,
+  networkRuleRepo,
+} from './records.js';
+
+/** `vlan://<id>` → id; null for untagged / none. */
+export function vlanOf(uri: string | null): number | null {
+  const m = uri ? /^vlan:\/\/(\d+)$/.exec(uri) : null;
+  return m ? Number(m[1]) : null;
+}
+
+/** The complete desired state of a network's services, read from the store. */
+export interface NetworkDesiredState {
+  ips: Array<PublicIpAssociation & { id: number; state: string }>;
+  firewall: FirewallRuleConfig[];
+  portForwarding: PortForwardingConfig[];
+  staticNat: StaticNatConfig[];
+  loadBalancers: LoadBalancerConfig[];
+  networkAcl: NetworkAclItemConfig[];
+}
+
+/**
+ * Builds what providers are told about a network — its profile and the full rule set — from the
+ * store, and pushes it to the elements of the network's offering. Every apply sends the full set
+ * (revoked rules flagged), so a repeated or partially failed apply converges (pitfall 16); after
+ * the elements confirm, `Add` rules become `Active`, `Revoke` rules are deleted and `Allocating`
+ * IPs become `Allocated`.
+ */
+export class NetworkConfigurator {
+  constructor(
+    private readonly ctx: CloudContext,
+    private readonly elements: NetworkElementRegistry,
+  ) {}
+
+  async profile(db: Db, net: Network, offering?: NetworkOffering): Promise<NetworkProfile> {
+    const zone = await zoneRepo.get(db, net.zoneId);
+    const off = offering ?? (await networkOfferingRepo.get(db, net.networkOfferingId));
+    const snat = await this.sourceNatIp(db, net);
+    return {
+      id: net.id,
+      uuid: net.uuid,
+      name: net.name,
+      zoneId: net.zoneId,
+      accountId: net.accountId,
+      vpcId: net.vpcId,
+      guestType: net.guestType,
+      cidr: net.cidr,
+      gateway: net.gateway,
+      netmask: net.netmask,
+      vlan: vlanOf(net.broadcastUri),
+      broadcastUri: net.broadcastUri,
+      dns: [zone.dns1, ...(zone.dns2 ? [zone.dns2] : [])],
+      networkDomain: net.networkDomain ?? zone.networkDomain,
+      sourceNatIp: snat?.ip ?? null,
+      egressDefaultAllow: off.egressDefaultPolicy === 'allow',
+    };
+  }
+
+  /** The network's source-NAT IP (a VPC tier uses its VPC's). */
+  async sourceNatIp(db: Db, net: Network): Promise<IpAllocation | undefined> {
+    let q = db.selectFrom('ipAllocations').selectAll().where('space', '=', 'public').where('sourceNat', '=', 1);
+    q = net.vpcId === null ? q.where('networkId', '=', net.id) : q.where('vpcId', '=', net.vpcId);
+    const row = await q.executeTakeFirst();
+    return row ? decodeIpAllocation(row) : undefined;
+  }
+
+  async desiredState(db: Db, net: Network): Promise<NetworkDesiredState> {
+    const ipRows = await db
+      .selectFrom('ipAllocations')
+      .innerJoin('ipRanges', 'ipRanges.id', 'ipAllocations.poolId')
+      .selectAll('ipAllocations')
+      .select('ipRanges.vlanTag as rangeVlanTag')
+      .where('ipAllocations.space', '=', 'public')
+      .where('ipAllocations.networkId', '=', net.id)
+      .orderBy('ipAllocations.address')
+      .execute();
+    const ipById = new Map<number, { ip: string; vlanTag: string }>();
+    const ips = ipRows.map((r) => {
+      const a = decodeIpAllocation(r);
+      ipById.set(a.id, { ip: a.ip, vlanTag: r.rangeVlanTag });
+      return {
+        id: a.id,
+        state: a.state,
+        ip: a.ip,
+        vlanTag: r.rangeVlanTag,
+        sourceNat: a.sourceNat,
+        add: a.state !== 'Releasing',
+      };
+    });
+    const publicVlan = (id: number | null) => {
+      const tag = id === null ? undefined : ipById.get(id)?.vlanTag;
+      const v = tag ? vlanOf(tag) : null;
+      return v === null ? {} : { publicVlanTag: v };
+    };
+    const rules = await networkRuleRepo.list(db, { networkId: net.id });
+    const off = await networkOfferingRepo.get(db, net.networkOfferingId);
+    const firewall: FirewallRuleConfig[] = rules
+      .filter((r) => r.purpose === 'Firewall')
+      .map((r) => ({
+        id: r.uuid,
+        publicIp: r.ipAllocationId === null ? '' : (ipById.get(r.ipAllocationId)?.ip ?? ''),
+        ...publicVlan(r.ipAllocationId),
+        protocol: r.protocol,
+        ...ports(r),
+        ...(r.icmpType !== null ? { icmpType: r.icmpType } : {}),
+        ...(r.icmpCode !== null ? { icmpCode: r.icmpCode } : {}),
+        sourceCidrs: r.cidrs,
+        direction: r.trafficType === 'Egress' ? 'egress' : 'ingress',
+        revoked: r.state === 'Revoke',
+        ...(r.trafficType === 'Egress'
+          ? {
+              ...(vlanOf(net.broadcastUri) !== null ? { guestVlanTag: vlanOf(net.broadcastUri) as number } : {}),
+              ...(net.cidr ? { guestCidr: net.cidr } : {}),
+              defaultEgressAllow: off.egressDefaultPolicy === 'allow',
+            }
+          : {}),
+      }));
+    const portForwarding: PortForwardingConfig[] = rules
+      .filter((r) => r.purpose === 'PortForwarding')
+      .map((r) => ({
+        publicIp: ipById.get(r.ipAllocationId ?? -1)?.ip ?? '',
+        publicPortStart: r.startPort ?? 0,
+        publicPortEnd: r.endPort ?? 0,
+        privateIp: r.privateIp ?? '',
+        privatePortStart: r.privateStartPort ?? 0,
+        privatePortEnd: r.privateEndPort ?? 0,
+        protocol: r.protocol === 'udp' ? 'udp' : 'tcp',
+        revoked: r.state === 'Revoke',
+        ...publicVlan(r.ipAllocationId),
+      }));
+    const nats = (
+      await db.selectFrom('staticNats').selectAll().where('networkId', '=', net.id).orderBy('id').execute()
+    ).map(decodeStaticNat);
+    const staticNat: StaticNatConfig[] = nats.map((n) => ({
+      publicIp: ipById.get(n.ipAllocationId)?.ip ?? '',
+      privateIp: n.privateIp,
+      revoked: false,
+      ...publicVlan(n.ipAllocationId),
+    }));
+    const lbRules = rules.filter((r) => r.purpose === 'LoadBalancing');
+    const members =
+      lbRules.length === 0
+        ? []
+        : (
+            await db
+              .selectFrom('lbMembers')
+              .selectAll()
+              .where(
+                'ruleId',
+                'in',
+                lbRules.map((r) => r.id),
+              )
+              .orderBy('id')
+              .execute()
+          ).map(decodeLbMember);
+    const loadBalancers: LoadBalancerConfig[] = lbRules.map((r) =>
+      lbConfig(r, ipById.get(r.ipAllocationId ?? -1)?.ip ?? '', members),
+    );
+    let networkAcl: NetworkAclItemConfig[] = [];
+    const acl = net.aclId === null ? undefined : await networkAclRepo.find(db, net.aclId);
+    if (acl && acl.vpcId === null) {
+      // Built-in lists: one catch-all item per direction.
+      const action = acl.name === 'default_allow' ? 'Allow' : 'Deny';
+      networkAcl = (['Ingress', 'Egress'] as const).map((trafficType) => ({
+        number: 1,
+        action,
+        trafficType,
+        protocol: 'all',
+        startPort: null,
+        endPort: null,
+        cidrs: ['0.0.0.0/0'],
+      }));
+    } else if (net.aclId !== null) {
+      networkAcl = (
+        await db.selectFrom('networkAclItems').selectAll().where('aclId', '=', net.aclId).orderBy('number').execute()
+      )
+        .map(decodeNetworkAclItem)
+        .map((i) => ({
+          number: i.number,
+          action: i.action,
+          trafficType: i.trafficType,
+          protocol: i.protocol,
+          startPort: i.startPort,
+          endPort: i.endPort,
+          cidrs: i.cidrs,
+        }));
+    }
+    return { ips, firewall, portForwarding, staticNat, loadBalancers, networkAcl };
+  }
+
+  /**
+   * Pushes the network's full configuration to its elements when it is implemented (or being
+   * implemented); a network that is not is left alone — the next implement re-applies everything
+   * from the store (pitfall 12). Returns whether anything was pushed.
+   */
+  async apply(networkId: number): Promise<boolean> {
+    const net = await networkRepo.get(this.ctx.db, networkId);
+    if (net.state !== 'Implemented' && net.state !== 'Implementing' && net.state !== 'Setup') return false;
+    const offering = await networkOfferingRepo.get(this.ctx.db, net.networkOfferingId);
+    const profile = await this.profile(this.ctx.db, net, offering);
+    const desired = await this.desiredState(this.ctx.db, net);
+    const services = (s: Parameters<NetworkElementRegistry['forService']>[1]) => this.elements.forService(offering, s);
+    const ipElements = new Set([
+      ...services('SourceNat'),
+      ...services('StaticNat'),
+      ...services('PortForwarding'),
+      ...services('Lb'),
+      ...services('Firewall'),
+    ]);
+    for (const e of ipElements) await e.applyIps?.(profile, desired.ips);
+    for (const e of services('Firewall')) await e.applyFirewallRules?.(profile, desired.firewall);
+    for (const e of services('PortForwarding')) await e.applyPortForwardingRules?.(profile, desired.portForwarding);
+    for (const e of services('StaticNat')) await e.applyStaticNats?.(profile, desired.staticNat);
+    for (const e of services('Lb')) await e.applyLoadBalancerRules?.(profile, desired.loadBalancers);
+    for (const e of services('NetworkACL')) await e.applyNetworkAcls?.(profile, desired.networkAcl);
+    await this.ctx.write(async (w) => {
+      await w.db
+        .updateTable('networkRules')
+        .set({ state: 'Active' })
+        .where('networkId', '=', networkId)
+        .where('state', '=', 'Add')
+        .execute();
+      const revoked = await w.db
+        .selectFrom('networkRules')
+        .select('id')
+        .where('networkId', '=', networkId)
+        .where('state', '=', 'Revoke')
+        .execute();
+      if (revoked.length > 0) {
+        const ids = revoked.map((r) => Number(r.id));
+        await w.db.deleteFrom('lbMembers').where('ruleId', 'in', ids).execute();
+        await w.db.deleteFrom('networkRules').where('id', 'in', ids).execute();
+      }
+      await w.db
+        .updateTable('ipAllocations')
+        .set((eb) => ({ state: 'Allocated', updatedCount: eb('updatedCount', '+', 1) }))
+        .where('space', '=', 'public')
+        .where('networkId', '=', networkId)
+        .where('state', '=', 'Allocating')
+        .execute();
+    });
+    return true;
+  }
+}
+
+function ports(r: NetworkRule): { portStart?: number; portEnd?: number } {
+  return r.startPort === null ? {} : { portStart: r.startPort, portEnd: r.endPort ?? r.startPort };
+}
+
+function lbConfig(r: NetworkRule, ip: string, members: ReturnType<typeof decodeLbMember>[]): LoadBalancerConfig {
+  return {
+    uuid: r.uuid,
+    srcIp: ip,
+    srcPort: r.startPort ?? 0,
+    protocol: r.protocol === 'udp' ? 'udp' : 'tcp',
+    algorithm: r.algorithm ?? 'roundrobin',
+    revoked: r.state === 'Revoke',
+    inline: false,
+    destinations: members
+      .filter((m) => m.ruleId === r.id)
+      .map((m) => ({ ip: m.ip, port: r.privateStartPort ?? r.startPort ?? 0, revoked: false })),
+    stickiness: r.stickiness ? [{ method: r.stickiness.method, params: r.stickiness.params }] : [],
+    healthChecks: r.healthCheck
+      ? [
+          {
+            pingPath: r.healthCheck.pingPath,
+            intervalS: r.healthCheck.intervalTime,
+            responseTimeS: r.healthCheck.responseTimeout,
+            healthyThreshold: r.healthCheck.healthyThreshold,
+            unhealthyThreshold: r.healthCheck.unhealthyThreshold,
+            revoked: false,
+          },
+        ]
+      : [],
+  };
+}

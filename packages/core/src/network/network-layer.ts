@@ -1,0 +1,51 @@
+import type { Caller, CloudContext } from '../context.js';
+import { GuestNetworkService } from './guest-networks.js';
+import type { NetworkElement } from './network-element.js';
+import { type NetworkDeps, type NetworkDepsOptions, networkDeps } from './network-layer-deps.js';
+import { NetworkOfferingService } from './network-offerings.js';
+import { NetworkRuleService } from './network-rules.js';
+import { PublicIpService } from './public-ips.js';
+import { SecurityGroupService } from './security-groups.js';
+import { VpcService } from './vpcs.js';
+import { ZoneReadinessService } from './zone-readiness.js';
+
+export interface NetworkLayerOptions extends NetworkDepsOptions {
+  /** Further elements (e.g. a VirtualRouterElement with a renderer, device-backed elements); they replace built-ins of the same provider. */
+  extraElements?: NetworkElement[];
+}
+
+/** The network layer's services over one context, sharing one set of IPAM/VLAN indexes and elements. */
+export interface NetworkLayer {
+  readonly deps: NetworkDeps;
+  readonly readiness: ZoneReadinessService;
+  readonly offerings: NetworkOfferingService;
+  readonly networks: GuestNetworkService;
+  readonly publicIps: PublicIpService;
+  readonly rules: NetworkRuleService;
+  readonly securityGroups: SecurityGroupService;
+  readonly vpcs: VpcService;
+  /** The same services acting on behalf of another caller (same indexes and elements). */
+  as(caller: Caller): NetworkLayer;
+}
+
+function build(ctx: CloudContext, deps: NetworkDeps): NetworkLayer {
+  const networks = new GuestNetworkService(ctx, deps);
+  return {
+    deps,
+    readiness: new ZoneReadinessService(ctx),
+    offerings: new NetworkOfferingService(ctx),
+    networks,
+    vpcs: new VpcService(ctx, deps, networks),
+    publicIps: new PublicIpService(ctx, deps),
+    rules: new NetworkRuleService(ctx, deps),
+    securityGroups: new SecurityGroupService(ctx),
+    as: (caller) => build(ctx.withCaller(caller), { ...deps }),
+  };
+}
+
+/** Wires the network layer: `createNetworkLayer(cloud.context)`. */
+export function createNetworkLayer(ctx: CloudContext, options: NetworkLayerOptions = {}): NetworkLayer {
+  const deps = networkDeps(ctx, options);
+  for (const e of options.extraElements ?? []) deps.elements.register(e);
+  return build(ctx, deps);
+}

@@ -1,0 +1,257 @@
+import type { NetworkState } from '../model/state-machines/network.js';
+import type { NetworkOfferingState } from '../model/state-machines/network-offering.js';
+import type { NicState } from '../model/state-machines/nic.js';
+import { Repo } from '../resources/repo.js';
+import { decoder } from '../store/codec.js';
+import type {
+  EgressPolicy,
+  GuestType,
+  LbAlgorithmName,
+  NetworkService,
+  OfferingAvailability,
+  RuleProtocol,
+  ServiceProviderMap,
+  StickinessMethod,
+} from './services.js';
+
+interface Entity {
+  id: number;
+  uuid: string;
+  created: Date;
+  removed: Date | null;
+}
+
+/** A network offering (networking.md §5). */
+export interface NetworkOffering extends Entity {
+  name: string;
+  displayText: string;
+  trafficType: string;
+  guestType: GuestType;
+  services: ServiceProviderMap;
+  capabilities: Partial<Record<NetworkService, Record<string, string>>>;
+  conserveMode: boolean;
+  specifyVlan: boolean;
+  specifyIpRanges: boolean;
+  availability: OfferingAvailability;
+  egressDefaultPolicy: EgressPolicy;
+  networkRate: number | null;
+  serviceOfferingId: number | null;
+  tags: string[];
+  forVpc: boolean;
+  persistent: boolean;
+  isDefault: boolean;
+  state: NetworkOfferingState;
+  updatedCount: number;
+}
+
+/** A guest network (resource-model.md §10). */
+export interface Network extends Entity {
+  name: string;
+  displayText: string;
+  zoneId: number;
+  physicalNetworkId: number;
+  networkOfferingId: number;
+  trafficType: string;
+  guestType: GuestType;
+  cidr: string | null;
+  gateway: string | null;
+  netmask: string | null;
+  broadcastDomainType: string;
+  broadcastUri: string | null;
+  specifiedVlan: number | null;
+  aclType: 'Account' | 'Domain';
+  networkDomain: string | null;
+  guruName: string;
+  specifyIpRanges: boolean;
+  restartRequired: boolean;
+  vpcId: number | null;
+  aclId: number | null;
+  accountId: number;
+  domainId: number;
+  idleSince: Date | null;
+  state: NetworkState;
+  updatedCount: number;
+}
+
+/** A NIC (resource-model.md §9). */
+export interface Nic extends Entity {
+  instanceId: number;
+  networkId: number;
+  deviceId: number;
+  ip4Address: string | null;
+  ipAllocationId: number | null;
+  netmask: string | null;
+  gateway: string | null;
+  macAddress: string;
+  isDefault: boolean;
+  broadcastUri: string | null;
+  isolationUri: string | null;
+  mode: string;
+  reservationStrategy: 'PlaceHolder' | 'Create' | 'Start' | 'Managed';
+  reserver: string | null;
+  reservationId: string | null;
+  state: NicState;
+  updatedCount: number;
+}
+
+export type RulePurpose = 'Firewall' | 'PortForwarding' | 'LoadBalancing';
+export type RuleState = 'Add' | 'Active' | 'Revoke';
+
+export interface StickinessPolicy {
+  name: string;
+  method: StickinessMethod;
+  params: Record<string, string>;
+}
+
+export interface HealthCheckPolicy {
+  pingPath: string;
+  responseTimeout: number;
+  intervalTime: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+}
+
+/** A firewall, port-forwarding or load-balancing rule (networking.md §8). */
+export interface NetworkRule extends Entity {
+  purpose: RulePurpose;
+  networkId: number;
+  ipAllocationId: number | null;
+  accountId: number;
+  domainId: number;
+  trafficType: 'Ingress' | 'Egress';
+  protocol: RuleProtocol;
+  startPort: number | null;
+  endPort: number | null;
+  icmpType: number | null;
+  icmpCode: number | null;
+  cidrs: string[];
+  vmId: number | null;
+  nicId: number | null;
+  privateIp: string | null;
+  privateStartPort: number | null;
+  privateEndPort: number | null;
+  name: string | null;
+  algorithm: LbAlgorithmName | null;
+  stickiness: StickinessPolicy | null;
+  healthCheck: HealthCheckPolicy | null;
+  state: RuleState;
+  updatedCount: number;
+}
+
+export interface StaticNat {
+  id: number;
+  ipAllocationId: number;
+  networkId: number;
+  vmId: number;
+  nicId: number;
+  privateIp: string;
+  created: Date;
+}
+
+export interface LbMember {
+  id: number;
+  ruleId: number;
+  vmId: number;
+  nicId: number;
+  ip: string;
+  created: Date;
+}
+
+export interface SecurityGroup extends Entity {
+  name: string;
+  description: string | null;
+  accountId: number;
+  domainId: number;
+}
+
+export interface SecurityGroupRule {
+  id: number;
+  uuid: string;
+  securityGroupId: number;
+  direction: 'ingress' | 'egress';
+  protocol: RuleProtocol;
+  startPort: number | null;
+  endPort: number | null;
+  icmpType: number | null;
+  icmpCode: number | null;
+  cidrs: string[];
+  groupRefs: number[];
+  created: Date;
+}
+
+export interface Vpc extends Entity {
+  name: string;
+  displayText: string;
+  zoneId: number;
+  cidr: string;
+  networkDomain: string | null;
+  accountId: number;
+  domainId: number;
+  state: 'Enabled' | 'Inactive';
+  updatedCount: number;
+}
+
+export interface NetworkAcl extends Entity {
+  name: string;
+  description: string | null;
+  vpcId: number | null;
+}
+
+export interface NetworkAclItem {
+  id: number;
+  uuid: string;
+  aclId: number;
+  number: number;
+  action: 'Allow' | 'Deny';
+  trafficType: 'Ingress' | 'Egress';
+  protocol: RuleProtocol;
+  startPort: number | null;
+  endPort: number | null;
+  icmpType: number | null;
+  icmpCode: number | null;
+  cidrs: string[];
+  created: Date;
+}
+
+export interface PrivateGateway extends Entity {
+  vpcId: number;
+  zoneId: number;
+  physicalNetworkId: number;
+  vlan: number;
+  ip: string;
+  gateway: string;
+  netmask: string;
+  staticRoutes: string[];
+}
+
+export const networkOfferingRepo = new Repo<NetworkOffering>(
+  'networkOfferings',
+  'NetworkOffering',
+  decoder<NetworkOffering>({
+    bool: ['conserveMode', 'specifyVlan', 'specifyIpRanges', 'forVpc', 'persistent', 'isDefault'],
+    json: ['services', 'capabilities', 'tags'],
+  }),
+);
+export const networkRepo = new Repo<Network>(
+  'networks',
+  'Network',
+  decoder<Network>({ bool: ['specifyIpRanges', 'restartRequired'], date: ['idleSince'] }),
+);
+export const nicRepo = new Repo<Nic>('nics', 'Nic', decoder<Nic>({ bool: ['isDefault'] }));
+export const networkRuleRepo = new Repo<NetworkRule>(
+  'networkRules',
+  'NetworkRule',
+  decoder<NetworkRule>({ json: ['cidrs', 'stickiness', 'healthCheck'] }),
+);
+export const securityGroupRepo = new Repo<SecurityGroup>('securityGroups', 'SecurityGroup', decoder<SecurityGroup>({}));
+export const vpcRepo = new Repo<Vpc>('vpcs', 'Vpc', decoder<Vpc>({}));
+export const networkAclRepo = new Repo<NetworkAcl>('networkAcls', 'NetworkAcl', decoder<NetworkAcl>({}));
+export const privateGatewayRepo = new Repo<PrivateGateway>(
+  'privateGateways',
+  'PrivateGateway',
+  decoder<PrivateGateway>({ json: ['staticRoutes'] }),
+);
+export const decodeStaticNat = decoder<StaticNat>({});
+export const decodeLbMember = decoder<LbMember>({});
+export const decodeSecurityGroupRule = decoder<SecurityGroupRule>({ json: ['cidrs', 'groupRefs'] });
+export const decodeNetworkAclItem = decoder<NetworkAclItem>({ json: ['cidrs'] });

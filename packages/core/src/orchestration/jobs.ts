@@ -1,0 +1,410 @@
+import { randomUUID } from 'node:crypto';
+import type { CloudContext, Writer } from '../context.js';
+import { NotFoundError, PermissionDeniedError, StratusError } from '../errors.js';
+import type { ResourceType } from '../events/event-types.js';
+import {
+  ASYNC_JOB_INITIAL_STATE,
+  ASYNC_JOB_STATUS_CODES,
+  ASYNC_JOB_TERMINAL_STATES,
+  type AsyncJobEvent,
+  type AsyncJobState,
+  asyncJobStateMachine,
+} from '../model/state-machines/index.js';
+import { isRootAdmin, requireAccess } from '../resources/permissions.js';
+import { json } from '../store/codec.js';
+import type { ManagementServer } from './management-server.js';
+
+/** A job as stored and reported (CloudStack's queryAsyncJobResult). */
+export interface Job<R = unknown> {
+  id: number;
+  uuid: string;
+  cmd: string;
+  status: AsyncJobState;
+  /** 0 pending, 1 succeeded, 2 failed, 3 cancelled. */
+  statusCode: number;
+  /** 0–100. */
+  progress: number;
+  progressMessage: string | null;
+  /** 0, or the error's httpCode when the job failed. */
+  resultCode: number;
+  /** The result on success; `{ errorcode, errortext, code }` on failure. */
+  result: R | JobError | null;
+  instanceType: string | null;
+  instanceId: number | null;
+  accountId: number | null;
+  userId: number | null;
+  executingMsid: string | null;
+  created: Date;
+  lastUpdated: Date;
+  completed: Date | null;
+}
+
+export interface JobError {
+  errorcode: number;
+  errortext: string;
+  /** The Stratus error code, e.g. INSUFFICIENT_CAPACITY. */
+  code: string;
+}
+
+/** What a running job's body gets. */
+export interface JobHandle {
+  readonly id: number;
+  readonly uuid: string;
+  /** Aborted when the job is cancelled. */
+  readonly signal: AbortSignal;
+  /** Records progress (0–100) and emits nothing else; cheap enough to call per step. */
+  progress(percent: number, message?: string): Promise<void>;
+}
+
+export interface JobSpec {
+  /** The command, e.g. `deployVirtualMachine`. */
+  cmd: string;
+  /** The parameters, stored with the job. */
+  info?: Record<string, unknown>;
+  /** The entity the job acts on; jobs on one entity run one at a time. */
+  instance?: { type: ResourceType; id: number; uuid?: string };
+  /** The event type for Scheduled/Started/Completed, e.g. `VM.START`. */
+  eventType: string;
+  description: string;
+}
+
+/** A submitted job: its id at once, its outcome later. */
+export interface SubmittedJob<R> {
+  id: number;
+  uuid: string;
+  /** Resolves with the result, rejects with the job's error. */
+  result: Promise<R>;
+}
+
+type Row = Awaited<ReturnType<typeof selectJob>>;
+
+function selectJob(ctx: CloudContext, id: number) {
+  return ctx.db.selectFrom('asyncJobs').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+function decode<R>(row: NonNullable<Row>): Job<R> {
+  const status = row.status as AsyncJobState;
+  return {
+    id: Number(row.id),
+    uuid: row.uuid,
+    cmd: row.cmd,
+    status,
+    statusCode: ASYNC_JOB_STATUS_CODES[status],
+    progress: Number(row.processStatus),
+    progressMessage: row.progressMessage,
+    resultCode: Number(row.resultCode),
+    result: row.result === null ? null : (JSON.parse(row.result) as R | JobError),
+    instanceType: row.instanceType,
+    instanceId: row.instanceId === null ? null : Number(row.instanceId),
+    accountId: row.accountId === null ? null : Number(row.accountId),
+    userId: row.userId === null ? null : Number(row.userId),
+    executingMsid: row.executingMsid,
+    created: new Date(Number(row.created)),
+    lastUpdated: new Date(Number(row.lastUpdated)),
+    completed: row.completed === null ? null : new Date(Number(row.completed)),
+  };
+}
+
+/** A job that failed because its executor died or it was cancelled. */
+export class JobAbortedError extends StratusError {
+  constructor(message: string) {
+    super('JOB_ABORTED', 530, message);
+  }
+}
+
+/**
+ * Asynchronous jobs (spec/operations.md §10): every long operation is a persisted job with a
+ * status, progress and result that can be awaited in-process or polled from anywhere; it emits
+ * Scheduled, Started and Completed events; jobs on one entity run one at a time in this process
+ * (and entity state changes are compare-and-set across processes).
+ */
+/** Per-process job bookkeeping, shared by every caller's view of the job service. */
+interface JobRuntime {
+  /** The tail of each entity's queue of jobs. */
+  queues: Map<string, Promise<unknown>>;
+  /** Abort controllers of the jobs running in this process. */
+  running: Map<number, AbortController>;
+}
+
+export class JobService {
+  private readonly queues: Map<string, Promise<unknown>>;
+  private readonly running: Map<number, AbortController>;
+
+  constructor(
+    private readonly ctx: CloudContext,
+    private readonly server: ManagementServer,
+    private readonly runtime: JobRuntime = { queues: new Map(), running: new Map() },
+  ) {
+    this.queues = runtime.queues;
+    this.running = runtime.running;
+  }
+
+  /** The same job service acting for another caller (same queues, same running jobs). */
+  withContext(ctx: CloudContext): JobService {
+    return new JobService(ctx, this.server, this.runtime);
+  }
+
+  /** Persists the job (Scheduled event) and runs `body` asynchronously. */
+  async submit<R>(spec: JobSpec, body: (job: JobHandle) => Promise<R>): Promise<SubmittedJob<R>> {
+    const { id, uuid, scheduledEventId } = await this.ctx.write(async (w) => {
+      const now = w.now;
+      const event = await w.event({
+        type: spec.eventType,
+        state: 'Scheduled',
+        description: spec.description,
+        ...(spec.instance
+          ? {
+              resourceType: spec.instance.type,
+              resourceId: spec.instance.id,
+              ...(spec.instance.uuid ? { resourceUuid: spec.instance.uuid } : {}),
+            }
+          : {}),
+      });
+      const row = await w.db
+        .insertInto('asyncJobs')
+        .values({
+          uuid: randomUUID(),
+          userId: w.caller.userId,
+          accountId: w.caller.accountId,
+          cmd: spec.cmd,
+          cmdInfo: json(spec.info ?? {}),
+          status: ASYNC_JOB_INITIAL_STATE,
+          processStatus: 0,
+          progressMessage: null,
+          resultCode: 0,
+          result: null,
+          instanceType: spec.instance?.type ?? null,
+          instanceId: spec.instance?.id ?? null,
+          initMsid: this.server.msid,
+          executingMsid: this.server.msid,
+          completeMsid: null,
+          scheduledEventId: event.id,
+          created: now,
+          lastUpdated: now,
+          completed: null,
+          removed: null,
+        })
+        .returning(['id', 'uuid'])
+        .executeTakeFirstOrThrow();
+      return { id: Number(row.id), uuid: row.uuid, scheduledEventId: event.id };
+    });
+
+    const controller = new AbortController();
+    this.running.set(id, controller);
+    const key = spec.instance ? `${spec.instance.type}:${spec.instance.id}` : `job:${id}`;
+    const previous = this.queues.get(key) ?? Promise.resolve();
+    const result = previous
+      .catch(() => undefined)
+      .then(() => this.execute(id, uuid, spec, scheduledEventId, controller, body));
+    const tail = result.catch(() => undefined);
+    this.queues.set(key, tail);
+    void tail.then(() => {
+      if (this.queues.get(key) === tail) this.queues.delete(key);
+    });
+    return { id, uuid, result };
+  }
+
+  private async execute<R>(
+    id: number,
+    uuid: string,
+    spec: JobSpec,
+    startId: number,
+    controller: AbortController,
+    body: (job: JobHandle) => Promise<R>,
+  ): Promise<R> {
+    const resource = spec.instance
+      ? {
+          resourceType: spec.instance.type,
+          resourceId: spec.instance.id,
+          ...(spec.instance.uuid ? { resourceUuid: spec.instance.uuid } : {}),
+        }
+      : {};
+    try {
+      if (controller.signal.aborted) throw new JobAbortedError(`job ${uuid} was cancelled before it started`);
+      await this.ctx.write((w) =>
+        w.event({ type: spec.eventType, state: 'Started', description: spec.description, startId, ...resource }),
+      );
+      const handle: JobHandle = {
+        id,
+        uuid,
+        signal: controller.signal,
+        progress: async (percent, message) => {
+          await this.ctx.db
+            .updateTable('asyncJobs')
+            .set({
+              processStatus: Math.max(0, Math.min(100, Math.round(percent))),
+              progressMessage: message ?? null,
+              lastUpdated: this.ctx.clock.now(),
+            })
+            .where('id', '=', id)
+            .where('status', '=', 'IN_PROGRESS')
+            .execute();
+        },
+      };
+      const value = await body(handle);
+      await this.finish(id, 'Succeed', { resultCode: 0, result: value ?? null }, (w) =>
+        w.event({
+          type: spec.eventType,
+          state: 'Completed',
+          description: `${spec.description}: succeeded`,
+          startId,
+          ...resource,
+        }),
+      );
+      return value;
+    } catch (error) {
+      const cancelled = controller.signal.aborted;
+      const failure = toJobError(error);
+      await this.finish(id, cancelled ? 'Cancel' : 'Fail', { resultCode: failure.errorcode, result: failure }, (w) =>
+        w.event({
+          type: spec.eventType,
+          state: 'Completed',
+          level: 'ERROR',
+          description: `${spec.description}: ${cancelled ? 'cancelled' : 'failed'}: ${failure.errortext}`,
+          startId,
+          ...resource,
+          parameters: { code: failure.code },
+        }),
+      ).catch((finishError: unknown) =>
+        this.ctx.logger.error({ err: finishError, job: uuid }, 'could not record job failure'),
+      );
+      throw error;
+    } finally {
+      this.running.delete(id);
+    }
+  }
+
+  private async finish(
+    id: number,
+    event: AsyncJobEvent,
+    outcome: { resultCode: number; result: unknown },
+    record: (w: Writer) => Promise<unknown>,
+  ) {
+    await this.ctx.write(async (w) => {
+      await w.transition({
+        table: 'asyncJobs',
+        id,
+        machine: asyncJobStateMachine,
+        event,
+        column: 'status',
+        set: {
+          resultCode: outcome.resultCode,
+          result: json(outcome.result),
+          processStatus: event === 'Succeed' ? 100 : undefined,
+          completed: w.now,
+          lastUpdated: w.now,
+          completeMsid: this.server.msid,
+        },
+        resource: { type: 'AsyncJob', uuid: String(id) },
+        eventPrefix: 'JOB',
+      });
+      await record(w);
+    });
+  }
+
+  /** The job, for its owner or an admin over the owner's domain. */
+  async get<R = unknown>(id: number): Promise<Job<R>> {
+    const row = await selectJob(this.ctx, id);
+    if (!row || row.removed !== null) throw new NotFoundError('AsyncJob', 'id', id);
+    const job = decode<R>(row);
+    if (job.accountId !== null && job.accountId !== this.ctx.caller.accountId) {
+      const owner = await this.ctx.db
+        .selectFrom('accounts')
+        .select('domainId')
+        .where('id', '=', job.accountId)
+        .executeTakeFirst();
+      await requireAccess(
+        this.ctx.db,
+        this.ctx.caller,
+        { accountId: job.accountId, domainId: Number(owner?.domainId ?? 1) },
+        'query a job',
+      );
+    }
+    return job;
+  }
+
+  /** Waits until the job is no longer IN_PROGRESS (polling the store, so it works across processes). */
+  async wait<R = unknown>(id: number, options: { intervalMs?: number; timeoutMs?: number } = {}): Promise<Job<R>> {
+    const deadline = Date.now() + (options.timeoutMs ?? 3_600_000);
+    for (;;) {
+      const job = await this.get<R>(id);
+      if (ASYNC_JOB_TERMINAL_STATES.has(job.status)) return job;
+      if (Date.now() > deadline)
+        throw new JobAbortedError(`job ${job.uuid} still running after ${options.timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 50));
+    }
+  }
+
+  /** The caller's recent jobs (all jobs for a root admin), newest first. */
+  async list(
+    filter: { status?: AsyncJobState; instanceType?: string; instanceId?: number; limit?: number } = {},
+  ): Promise<Job[]> {
+    let q = this.ctx.db.selectFrom('asyncJobs').selectAll().where('removed', 'is', null);
+    if (!isRootAdmin(this.ctx.caller)) q = q.where('accountId', '=', this.ctx.caller.accountId);
+    if (filter.status) q = q.where('status', '=', filter.status);
+    if (filter.instanceType) q = q.where('instanceType', '=', filter.instanceType);
+    if (filter.instanceId !== undefined) q = q.where('instanceId', '=', filter.instanceId);
+    const rows = await q
+      .orderBy('id', 'desc')
+      .limit(filter.limit ?? 100)
+      .execute();
+    return rows.map((r) => decode(r));
+  }
+
+  /**
+   * Cancels a job running in this process: its body sees `signal.aborted` and the job ends
+   * CANCELLED. A job of another process cannot be cancelled from here.
+   */
+  async cancel(id: number): Promise<void> {
+    const job = await this.get(id);
+    if (job.accountId !== this.ctx.caller.accountId && !isRootAdmin(this.ctx.caller))
+      throw new PermissionDeniedError('only the owner or an admin may cancel a job');
+    const controller = this.running.get(id);
+    if (!controller) throw new NotFoundError('running AsyncJob', 'id', id);
+    controller.abort(new JobAbortedError(`job ${job.uuid} cancelled`));
+  }
+
+  /**
+   * Fails the jobs whose executing process is gone (marked Down, or no heartbeat for
+   * `staleAfterMs`) and cancels jobs of this cloud stuck longer than `job.cancel.threshold.minutes`.
+   * Returns the jobs it ended. Entity state is brought back by the orchestrator's own recovery.
+   */
+  async recoverOrphans(staleAfterMs = 60_000): Promise<Job[]> {
+    const dead = await this.server.deadServers(staleAfterMs);
+    const ended: Job[] = [];
+    const stuck = await this.ctx.db
+      .selectFrom('asyncJobs')
+      .select(['id', 'executingMsid'])
+      .where('status', '=', 'IN_PROGRESS')
+      .execute();
+    for (const row of stuck) {
+      if (row.executingMsid === null || !dead.includes(row.executingMsid)) continue;
+      const failure: JobError = {
+        errorcode: 530,
+        errortext: `the management server ${row.executingMsid} running this job died`,
+        code: 'JOB_ABORTED',
+      };
+      await this.finish(Number(row.id), 'Fail', { resultCode: 530, result: failure }, async () => undefined);
+      ended.push(await this.get(Number(row.id)));
+    }
+    return ended;
+  }
+
+  /** Removes finished jobs older than `job.expire.minutes`. Returns how many. */
+  async purgeExpired(expireMinutes: number): Promise<number> {
+    const cutoff = this.ctx.clock.now() - expireMinutes * 60_000;
+    const result = await this.ctx.db
+      .updateTable('asyncJobs')
+      .set({ removed: this.ctx.clock.now() })
+      .where('status', '!=', 'IN_PROGRESS')
+      .where('completed', '<', cutoff)
+      .where('removed', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows);
+  }
+}
+
+export function toJobError(error: unknown): JobError {
+  if (error instanceof StratusError) return { errorcode: error.httpCode, errortext: error.message, code: error.code };
+  return { errorcode: 530, errortext: error instanceof Error ? error.message : String(error), code: 'INTERNAL_ERROR' };
+}

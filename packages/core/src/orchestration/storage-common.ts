@@ -1,0 +1,428 @@
+import { randomUUID } from 'node:crypto';
+import type { Transaction } from 'kysely';
+import type { StoragePoolAllocator } from '../allocation/allocator-contract.js';
+import type { ExcludeList } from '../allocation/exclude-list.js';
+import { CapacityIndex } from '../capacity/capacity-index.js';
+import { tagsSubset } from '../capacity/host-fit.js';
+import type { HostState, PoolState } from '../capacity/placement-state.js';
+import { poolFit } from '../capacity/pool-fit.js';
+import type { Writer } from '../context.js';
+import type { HostRef } from '../driver/operation-context.js';
+import type { PoolRef, SecondaryStoreRef } from '../driver/storage-spec.js';
+import type { DiskFormat } from '../driver/vm-spec.js';
+import { ConcurrentModificationError, NotFoundError, ResourceLimitError } from '../errors.js';
+import type { ResourceType } from '../events/event-types.js';
+import type { StorageType } from '../model/enums.js';
+import type { Volume } from '../model/records.js';
+import type { StateMachine } from '../model/state-machine.js';
+import { hostRef } from '../resources/hosts.js';
+import type { SettingsService } from '../settings/settings-service.js';
+import { decoder } from '../store/codec.js';
+import type { Database } from '../store/schema.js';
+import type { Db } from '../store/store.js';
+
+export const GiB = 1024 ** 3;
+
+/** A volume with the columns storage orchestration adds. */
+export interface VolumeRecord extends Volume {
+  hypervisorType: string | null;
+  destroyedAt: Date | null;
+  lastPoolId: number | null;
+}
+
+export const decodeVolume = decoder<VolumeRecord>({ date: ['destroyedAt'] });
+
+/** The VM columns storage operations read. */
+export interface VmRow {
+  id: number;
+  uuid: string;
+  instanceName: string;
+  hostName: string;
+  state: string;
+  zoneId: number;
+  accountId: number;
+  domainId: number;
+  hypervisorType: string | null;
+  hostId: number | null;
+  lastHostId: number | null;
+  type: string;
+}
+
+export async function getVolume(db: Db, id: number, field = 'volumeId'): Promise<VolumeRecord> {
+  const row = await db
+    .selectFrom('volumes')
+    .selectAll()
+    .where('id', '=', id)
+    .where('removed', 'is', null)
+    .executeTakeFirst();
+  if (!row) throw new NotFoundError('Volume', field, id);
+  return decodeVolume(row);
+}
+
+export async function getVm(db: Db, id: number, field = 'vmId'): Promise<VmRow> {
+  const row = await db
+    .selectFrom('vmInstances')
+    .selectAll()
+    .where('id', '=', id)
+    .where('removed', 'is', null)
+    .executeTakeFirst();
+  if (!row) throw new NotFoundError('VirtualMachine', field, id);
+  return {
+    id: Number(row.id),
+    uuid: row.uuid,
+    instanceName: row.instanceName,
+    hostName: row.hostName,
+    state: row.state,
+    zoneId: Number(row.zoneId),
+    accountId: Number(row.accountId),
+    domainId: Number(row.domainId),
+    hypervisorType: row.hypervisorType,
+    hostId: row.hostId === null ? null : Number(row.hostId),
+    lastHostId: row.lastHostId === null ? null : Number(row.lastHostId),
+    type: row.type,
+  };
+}
+
+/** A host's driver reference and hypervisor, for live (not removed) hosts. */
+export async function getHostRef(
+  db: Db,
+  hostId: number,
+): Promise<{
+  ref: HostRef;
+  hypervisorType: string;
+  clusterId: number;
+  status: string;
+  hypervisorVersion: string | null;
+}> {
+  const h = await db
+    .selectFrom('hosts')
+    .selectAll()
+    .where('id', '=', hostId)
+    .where('removed', 'is', null)
+    .executeTakeFirst();
+  if (!h) throw new NotFoundError('Host', 'hostId', hostId);
+  return {
+    ref: hostRef({ guid: h.guid, name: h.name, privateIp: h.privateIp, url: h.url }),
+    hypervisorType: h.hypervisorType,
+    clusterId: Number(h.clusterId),
+    status: h.status,
+    hypervisorVersion: h.hypervisorVersion,
+  };
+}
+
+export async function getPoolRow(db: Db, poolId: number, field = 'poolId') {
+  const p = await db
+    .selectFrom('storagePools')
+    .selectAll()
+    .where('id', '=', poolId)
+    .where('removed', 'is', null)
+    .executeTakeFirst();
+  if (!p) throw new NotFoundError('StoragePool', field, poolId);
+  return p;
+}
+
+export const poolRef = (p: { uuid: string; poolType: string }): PoolRef => ({ uuid: p.uuid, type: p.poolType });
+
+export const storeRef = (s: { uuid: string; url: string }): SecondaryStoreRef => ({ uuid: s.uuid, url: s.url });
+
+/** Whether a host (by cluster/zone/id) can use a pool: cluster pools → same cluster; zone-wide → same zone and hypervisor; local → that host. */
+export function hostReachesPool(
+  host: { id: number; clusterId: number; zoneId: number; hypervisorType: string },
+  pool: {
+    scope: string;
+    clusterId: number | null;
+    zoneId: number;
+    hostId: number | null;
+    hypervisorType: string | null;
+  },
+): boolean {
+  if (pool.scope === 'HOST') return pool.hostId === host.id;
+  if (pool.scope === 'CLUSTER') return pool.clusterId === host.clusterId;
+  return (
+    pool.zoneId === host.zoneId &&
+    (pool.hypervisorType === null || pool.hypervisorType === 'Any' || pool.hypervisorType === host.hypervisorType)
+  );
+}
+
+/** Up hosts that reach a pool, most recently pinged first. */
+export async function hostsReaching(
+  db: Db,
+  poolId: number,
+): Promise<Array<{ id: number; ref: HostRef; hypervisorType: string; clusterId: number }>> {
+  const pool = await getPoolRow(db, poolId);
+  const hosts = await db
+    .selectFrom('hosts')
+    .selectAll()
+    .where('zoneId', '=', Number(pool.zoneId))
+    .where('removed', 'is', null)
+    .where('status', '=', 'Up')
+    .where('type', '=', 'Routing')
+    .orderBy('id')
+    .execute();
+  return hosts
+    .filter((h) =>
+      hostReachesPool(
+        {
+          id: Number(h.id),
+          clusterId: Number(h.clusterId),
+          zoneId: Number(h.zoneId),
+          hypervisorType: h.hypervisorType,
+        },
+        {
+          scope: pool.scope,
+          clusterId: pool.clusterId === null ? null : Number(pool.clusterId),
+          zoneId: Number(pool.zoneId),
+          hostId: pool.hostId === null ? null : Number(pool.hostId),
+          hypervisorType: pool.hypervisorType,
+        },
+      ),
+    )
+    .map((h) => ({
+      id: Number(h.id),
+      ref: hostRef({ guid: h.guid, name: h.name, privateIp: h.privateIp, url: h.url }),
+      hypervisorType: h.hypervisorType,
+      clusterId: Number(h.clusterId),
+    }));
+}
+
+/** The driver disk format of an image format / hypervisor. */
+export function diskFormatOf(format: string | null | undefined, hypervisorType?: string | null): DiskFormat {
+  switch ((format ?? '').toUpperCase()) {
+    case 'QCOW2':
+      return 'qcow2';
+    case 'RAW':
+      return 'raw';
+    case 'VHD':
+    case 'VHDX':
+      return 'vhd';
+    case 'OVA':
+      return 'ova';
+    case 'VMDK':
+      return 'vmdk';
+    case 'ISO':
+      return 'iso';
+    default:
+      break;
+  }
+  switch ((hypervisorType ?? '').toLowerCase()) {
+    case 'xenserver':
+    case 'hyperv':
+      return 'vhd';
+    case 'vmware':
+      return 'vmdk';
+    case 'ovm':
+      return 'raw';
+    default:
+      return 'qcow2';
+  }
+}
+
+/** The image format (upper case, as templates store it) of a driver disk format. */
+export function imageFormatOf(format: DiskFormat): string {
+  return format.toUpperCase();
+}
+
+/** Tables whose rows this layer moves through a state machine with compare-and-set. */
+export type StorageStatefulTable = 'templateStoreRefs' | 'templatePoolRefs' | 'snapshots';
+
+/**
+ * Compare-and-set on (state, updatedCount) for the storage tables (cas.ts covers the older
+ * tables): moves one row, or throws ConcurrentModificationError / NoTransitionError.
+ */
+export async function casStorageRow<S extends string, E extends string>(
+  tx: Transaction<Database>,
+  t: { table: StorageStatefulTable; id: number; machine: StateMachine<S, E>; event: E; set?: Record<string, unknown> },
+): Promise<{ from: S; to: S; version: number }> {
+  const row = (await tx
+    .selectFrom(t.table)
+    .select(['state', 'updatedCount'])
+    .where('id', '=', t.id)
+    .executeTakeFirst()) as { state: S; updatedCount: number } | undefined;
+  if (!row) throw new NotFoundError(t.machine.name, 'id', t.id);
+  const from = row.state;
+  const version = Number(row.updatedCount);
+  const to = t.machine.transition(from, t.event);
+  const result = await tx
+    .updateTable(t.table)
+    .set({ ...(t.set ?? {}), state: to, updatedCount: version + 1 } as never)
+    .where('id', '=', t.id)
+    .where('state', '=', from)
+    .where('updatedCount', '=', version)
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) !== 1)
+    throw new ConcurrentModificationError(t.machine.name, t.id, { state: from, version });
+  return { from, to, version: version + 1 };
+}
+
+/** Records a `<PREFIX>.STATE.CHANGE` event for a storage-table transition. */
+export async function recordTransition(
+  w: Writer,
+  what: {
+    type: ResourceType;
+    id: number;
+    uuid?: string;
+    accountId?: number;
+    domainId?: number;
+    prefix: string;
+    machine: string;
+    event: string;
+  },
+  result: { from: string; to: string },
+): Promise<void> {
+  await w.event({
+    type: `${what.prefix}.STATE.CHANGE`,
+    description: `${what.type} ${what.uuid ?? what.id}: ${result.from} --${what.event}--> ${result.to}`,
+    resourceType: what.type,
+    resourceId: what.id,
+    ...(what.uuid ? { resourceUuid: what.uuid } : {}),
+    ...(what.accountId !== undefined ? { accountId: what.accountId } : {}),
+    ...(what.domainId !== undefined ? { domainId: what.domainId } : {}),
+    parameters: { machine: what.machine, from: result.from, event: what.event, to: result.to },
+  });
+}
+
+/**
+ * Account resource limits for volumes (spec/operations.md §12): `volume` (count of volumes not
+ * destroyed) and `primary_storage` (Σ their sizes, GiB limit). Serialised per account; root-admin
+ * accounts are exempt; -1 is unlimited. Counts are derived from the volumes table, so they change
+ * atomically with it.
+ */
+export async function checkVolumeLimits(
+  w: Writer,
+  settings: SettingsService,
+  accountId: number,
+  add: { volumes: number; bytes: number },
+): Promise<void> {
+  const account = await w.db
+    .selectFrom('accounts')
+    .select(['type', 'accountName'])
+    .where('id', '=', accountId)
+    .executeTakeFirst();
+  if (!account) throw new NotFoundError('Account', 'accountId', accountId);
+  if (Number(account.type) === 1) return;
+  await w.lock(`limits:account:${accountId}`);
+  const row = await w.db
+    .selectFrom('volumes')
+    .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.sum<number>('size').as('bytes')])
+    .where('accountId', '=', accountId)
+    .where('removed', 'is', null)
+    .where('state', 'not in', ['Destroy', 'Expunging', 'Expunged'])
+    .executeTakeFirst();
+  const count = Number(row?.n ?? 0);
+  const bytes = Number(row?.bytes ?? 0);
+  if (add.volumes > 0) {
+    const limit = await settings.get('max.account.volumes', { accountId }, w.db);
+    if (limit >= 0 && count + add.volumes > limit)
+      throw new ResourceLimitError(
+        `account ${account.accountName} has ${count} of ${limit} volumes (max.account.volumes)`,
+        { field: 'accountId', value: accountId },
+      );
+  }
+  if (add.bytes > 0) {
+    const limitGiB = await settings.get('max.account.primary.storage', { accountId }, w.db);
+    if (limitGiB >= 0 && bytes + add.bytes > limitGiB * GiB)
+      throw new ResourceLimitError(
+        `account ${account.accountName} would use ${bytes + add.bytes} of ${limitGiB} GiB primary storage (max.account.primary.storage)`,
+        {
+          field: 'accountId',
+          value: accountId,
+        },
+      );
+  }
+}
+
+/** What a pool must offer one disk. */
+export interface PoolRequest {
+  zoneId: number;
+  /** The host that must reach the pool. */
+  hostId: number;
+  sizeBytes: number;
+  tags: readonly string[];
+  storageType: StorageType;
+  accountId: number;
+  domainId: number;
+  /** Pools not to use. */
+  avoidPoolIds?: readonly number[];
+}
+
+/**
+ * Picks candidate pools for one disk (spec/storage.md §4.2), best first. Booking happens later in
+ * the caller's transaction (CapacityService.allocateStorage re-checks the space), so a chooser only
+ * reads. The default one uses the allocation layer's StoragePoolAllocator when given.
+ */
+export interface StoragePoolChooser {
+  choose(db: Db, request: PoolRequest): Promise<number[]>;
+}
+
+/**
+ * The default chooser: loads the placement state and asks `allocator` (the allocation layer's
+ * StoragePoolAllocator) for the pools of the host's scope; without one, filters reachable Up pools
+ * by tags (subset, no fallback) and space (allocation.md §2.4), least allocated first.
+ */
+export function defaultPoolChooser(
+  allocator?: StoragePoolAllocator,
+  makeAvoid?: () => ExcludeList,
+): StoragePoolChooser {
+  return {
+    async choose(db: Db, req: PoolRequest): Promise<number[]> {
+      const state = await CapacityIndex.load(db);
+      const host = state.hosts.get(req.hostId);
+      if (!host) throw new NotFoundError('Host', 'hostId', req.hostId);
+      const avoid = new Set(req.avoidPoolIds ?? []);
+      if (allocator && makeAvoid) {
+        const exclude = makeAvoid();
+        for (const id of avoid) exclude.addPool(id, 'AVOIDED_AFTER_FAILURE');
+        const disk = { id: 0, size: req.sizeBytes, tags: req.tags, storageType: req.storageType };
+        const vm = {
+          accountId: req.accountId,
+          domainId: req.domainId,
+          demand: { cpu: 1, memory: 1, cores: 1, speed: 1 },
+          hostTags: [],
+          hypervisorType: host.hypervisorType,
+          disks: [disk],
+        };
+        const pools = allocator.allocateToPool(
+          state,
+          disk,
+          vm,
+          { zoneId: req.zoneId, podId: host.podId, clusterId: host.clusterId, hostId: host.id, avoid: exclude },
+          exclude,
+          -1,
+        );
+        return pools.map((p) => p.id);
+      }
+      const candidates: PoolState[] = [];
+      for (const pool of state.pools.values()) {
+        if (avoid.has(pool.id) || !reachableState(host, pool)) continue;
+        if ((req.storageType === 'local') !== (pool.scope === 'HOST')) continue;
+        if (pool.status !== 'Up') continue;
+        if (!tagsSubset(req.tags, pool.tags)) continue;
+        if (poolFit(pool, req.sizeBytes) !== null) continue;
+        candidates.push(pool);
+      }
+      const scopeRank = (p: PoolState) => (p.scope === 'HOST' ? 0 : p.scope === 'CLUSTER' ? 1 : 2);
+      candidates.sort(
+        (a, b) =>
+          scopeRank(a) - scopeRank(b) ||
+          a.allocatedBytes / Math.max(1, a.capacityBytes) - b.allocatedBytes / Math.max(1, b.capacityBytes) ||
+          a.id - b.id,
+      );
+      return candidates.map((p) => p.id);
+    },
+  };
+}
+
+function reachableState(host: HostState, pool: PoolState): boolean {
+  return hostReachesPool(
+    { id: host.id, clusterId: host.clusterId, zoneId: host.zoneId, hypervisorType: host.hypervisorType },
+    {
+      scope: pool.scope,
+      clusterId: pool.clusterId,
+      zoneId: pool.zoneId,
+      hostId: pool.hostId,
+      hypervisorType: pool.hypervisorType,
+    },
+  );
+}
+
+export const newUuid = (): string => randomUUID();

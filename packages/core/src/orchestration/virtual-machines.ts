@@ -1,0 +1,870 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { CapacityService } from '../capacity/capacity-service.js';
+import { demandOf } from '../capacity/demand.js';
+import type { CloudContext, Writer } from '../context.js';
+import { InvalidParameterError, InvalidStateError, PermissionDeniedError, ResourceLimitError } from '../errors.js';
+import { AccountType } from '../model/enums.js';
+import type { Account, Host, VirtualMachine } from '../model/records.js';
+import { type VmEvent, vmStateMachine } from '../model/state-machines/index.js';
+import { requireHostName, requireInteger } from '../model/validate.js';
+import type { GuestNetworkService } from '../network/guest-networks.js';
+import type { NetworkOfferingService } from '../network/network-offerings.js';
+import { networkRepo } from '../network/records.js';
+import { hostRef, hostRepo } from '../resources/hosts.js';
+import { diskOfferingRepo, serviceOfferingRepo } from '../resources/offerings.js';
+import { isInSubtree, isRootAdmin, requireAccess } from '../resources/permissions.js';
+import { templateRepo } from '../resources/templates.js';
+import { accountRepo } from '../resources/tenancy.js';
+import { zoneRepo } from '../resources/zones.js';
+import type { SettingsService } from '../settings/settings-service.js';
+import { json } from '../store/codec.js';
+import type { JobService, SubmittedJob } from './jobs.js';
+import { sshKeyPairRepo } from './ssh-keypairs.js';
+import type { PlacementIndex } from './vm-placement.js';
+import { instanceName, type VmDetails, vmRepo } from './vm-records.js';
+import { VmStarter } from './vm-starter.js';
+import type { VmStorage } from './vm-storage.js';
+
+const GiB = 1024 ** 3;
+/** CloudStack accepts user data up to 32 KiB of base64 (POST). */
+const MAX_USER_DATA = 32_768;
+
+export interface DeployVmInput {
+  zoneId: number;
+  serviceOfferingId: number;
+  /** A template, or a bootable ISO (then `diskOfferingId` is required for the root disk). */
+  templateId: number;
+  diskOfferingId?: number;
+  /** GB, for a customized disk offering. */
+  dataDiskSizeGb?: number;
+  /** Advanced zones: the guest networks; default: the owner's default isolated network (created if absent). */
+  networkIds?: number[];
+  /** Which of `networkIds` is the default; default the first. */
+  defaultNetworkId?: number;
+  /** RFC 1123 label, unique on each network; default the instance name. */
+  hostName?: string;
+  displayName?: string;
+  group?: string;
+  /** Name of the owner's SSH key pair. */
+  keypair?: string;
+  /** base64. */
+  userData?: string;
+  /** Deploy on behalf of this account (admins). */
+  accountId?: number;
+  /** Default true. */
+  startVm?: boolean;
+  /** Root admin: this host, no fallback. */
+  hostId?: number;
+}
+
+const ACTIVE_STATES = ['Starting', 'Running', 'Stopping', 'Migrating', 'Stopped', 'Error'];
+
+/**
+ * Virtual machines (spec/operations.md §2): deploy, start, stop, reboot, destroy, recover,
+ * expunge, live migration, change of service offering, password reset and user data. Long
+ * operations are jobs; each moves the VM through its state machine by compare-and-set, and
+ * capacity, NICs and volumes move with the state in the same transactions.
+ */
+export class VirtualMachineService {
+  private readonly starter: VmStarter;
+
+  constructor(
+    private readonly ctx: CloudContext,
+    private readonly jobs: JobService,
+    private readonly placement: PlacementIndex,
+    private readonly capacity: CapacityService,
+    private readonly networks: GuestNetworkService,
+    private readonly networkOfferings: NetworkOfferingService,
+    private readonly storage: VmStorage,
+    private readonly settings: SettingsService,
+  ) {
+    this.starter = new VmStarter(ctx, placement, capacity, networks, storage, settings);
+  }
+
+  get(id: number): Promise<VirtualMachine> {
+    return vmRepo.get(this.ctx.db, id);
+  }
+
+  /** The caller's VMs (every VM for a root admin), optionally filtered. */
+  list(
+    filter: { zoneId?: number; hostId?: number; state?: string; accountId?: number } = {},
+  ): Promise<VirtualMachine[]> {
+    const accountId = isRootAdmin(this.ctx.caller) ? filter.accountId : this.ctx.caller.accountId;
+    return vmRepo.list(this.ctx.db, { zoneId: filter.zoneId, hostId: filter.hostId, state: filter.state, accountId });
+  }
+
+  /**
+   * Deploys a VM: validates and records it (Stopped, NICs and volumes Allocated) in one
+   * transaction, then starts it as a job unless `startVm` is false. A first start that fails
+   * leaves the VM in Error with everything it took released.
+   */
+  async deploy(input: DeployVmInput): Promise<SubmittedJob<VirtualMachine>> {
+    const vm = await this.ctx.write((w) => this.create(w, input));
+    if (input.startVm === false) {
+      return this.jobs.submit(
+        {
+          cmd: 'deployVirtualMachine',
+          info: { ...input },
+          instance: this.instance(vm),
+          eventType: 'VM.CREATE',
+          description: `deploy VM ${vm.instanceName}`,
+        },
+        async () => vm,
+      );
+    }
+    return this.jobs.submit(
+      {
+        cmd: 'deployVirtualMachine',
+        info: { ...input, userData: undefined },
+        instance: this.instance(vm),
+        eventType: 'VM.START',
+        description: `deploy VM ${vm.instanceName}`,
+      },
+      async (job) => {
+        try {
+          return await this.starter.start(vm.id, {
+            firstStart: true,
+            job,
+            ...(input.hostId !== undefined ? { hostId: input.hostId } : {}),
+          });
+        } catch (error) {
+          await this.releaseFailedDeploy(vm.id);
+          throw error;
+        }
+      },
+    );
+  }
+
+  /** Deploys and waits: the started VM, or the start's typed error. */
+  async deployAndWait(input: DeployVmInput): Promise<VirtualMachine> {
+    return (await this.deploy(input)).result;
+  }
+
+  private async create(w: Writer, input: DeployVmInput): Promise<VirtualMachine> {
+    const owner = await accountRepo.get(w.db, input.accountId ?? w.caller.accountId, 'accountId');
+    await requireAccess(w.db, w.caller, { accountId: owner.id, domainId: owner.domainId }, 'deploy a VM');
+    if (owner.state !== 'enabled')
+      throw new InvalidStateError(`account ${owner.accountName} is ${owner.state}`, {
+        field: 'accountId',
+        value: owner.id,
+      });
+    const zone = await zoneRepo.get(w.db, input.zoneId, 'zoneId');
+    if (zone.allocationState !== 'Enabled' && !isRootAdmin(w.caller))
+      throw new InvalidStateError(`zone ${zone.name} is disabled`, { field: 'zoneId', value: zone.id });
+    if (zone.dedicatedDomainId !== null && !(await isInSubtree(w.db, zone.dedicatedDomainId, owner.domainId))) {
+      throw new PermissionDeniedError(`zone ${zone.name} is dedicated to another domain`, {
+        field: 'zoneId',
+        value: zone.id,
+      });
+    }
+    const offering = await serviceOfferingRepo.get(w.db, input.serviceOfferingId, 'serviceOfferingId');
+    if (offering.state !== 'Active' || offering.isSystem)
+      throw new InvalidParameterError('serviceOfferingId', offering.id, 'the offering is not available for new VMs');
+    if (offering.domainId !== null && !(await isInSubtree(w.db, offering.domainId, owner.domainId))) {
+      throw new InvalidParameterError('serviceOfferingId', offering.id, 'the offering is not visible to the owner');
+    }
+    const template = await templateRepo.get(w.db, input.templateId, 'templateId');
+    const shared = await w.db
+      .selectFrom('templatePermissions')
+      .select('accountId')
+      .where('templateId', '=', template.id)
+      .where('accountId', '=', owner.id)
+      .executeTakeFirst();
+    if (
+      !(template.isPublic || template.isFeatured || template.accountId === owner.id || shared || isRootAdmin(w.caller))
+    ) {
+      throw new InvalidParameterError('templateId', template.id, 'the template is not visible to the owner');
+    }
+    if (template.templateType === 'SYSTEM')
+      throw new InvalidParameterError('templateId', template.id, 'system-VM templates are not for user VMs');
+    if (!template.crossZones && template.zoneId !== zone.id)
+      throw new InvalidParameterError('templateId', template.id, `the template is not registered in zone ${zone.name}`);
+    if (template.isIso && !template.bootable)
+      throw new InvalidParameterError('templateId', template.id, 'the ISO is not bootable');
+    if (template.isIso && input.diskOfferingId === undefined)
+      throw new InvalidParameterError(
+        'diskOfferingId',
+        undefined,
+        'an ISO deployment needs a disk offering for its root disk',
+      );
+    const hypervisorType = template.hypervisorType;
+    if (hypervisorType) {
+      const cluster = await w.db
+        .selectFrom('clusters')
+        .select('id')
+        .where('zoneId', '=', zone.id)
+        .where('hypervisorType', '=', hypervisorType)
+        .where('removed', 'is', null)
+        .executeTakeFirst();
+      if (!cluster)
+        throw new InvalidParameterError(
+          'templateId',
+          template.id,
+          `zone ${zone.name} has no ${hypervisorType} cluster`,
+        );
+    }
+    let dataDisk: { diskOfferingId: number; sizeBytes?: number } | undefined;
+    if (input.diskOfferingId !== undefined) {
+      const disk = await diskOfferingRepo.get(w.db, input.diskOfferingId, 'diskOfferingId');
+      if (disk.state !== 'Active')
+        throw new InvalidParameterError('diskOfferingId', disk.id, 'the disk offering is not available');
+      if (disk.customized && input.dataDiskSizeGb === undefined)
+        throw new InvalidParameterError('dataDiskSizeGb', undefined, 'the disk offering is customized: give a size');
+      if (!disk.customized && input.dataDiskSizeGb !== undefined)
+        throw new InvalidParameterError('dataDiskSizeGb', input.dataDiskSizeGb, 'the disk offering has a fixed size');
+      dataDisk = {
+        diskOfferingId: disk.id,
+        ...(disk.customized
+          ? { sizeBytes: requireInteger('dataDiskSizeGb', input.dataDiskSizeGb, { min: 1 }) * GiB }
+          : {}),
+      };
+    }
+    if (input.hostId !== undefined && !isRootAdmin(w.caller))
+      throw new PermissionDeniedError('only a root admin may choose the host', {
+        field: 'hostId',
+        value: input.hostId,
+      });
+    if (
+      input.keypair !== undefined &&
+      (await sshKeyPairRepo.count(w.db, { accountId: owner.id, name: input.keypair })) === 0
+    ) {
+      throw new InvalidParameterError(
+        'keypair',
+        input.keypair,
+        `account ${owner.accountName} has no SSH key pair of that name`,
+      );
+    }
+    if (input.userData !== undefined) checkUserData(input.userData);
+    if (input.hostName !== undefined) requireHostName('hostName', input.hostName);
+    await this.checkLimits(w, owner, offering);
+    const networkIds = await this.networksFor(w, zone.id, owner, input);
+
+    const suffix = await this.settings.get('instance.name', {}, w.db);
+    const details: VmDetails = {
+      ...(input.group ? { displayGroup: input.group } : {}),
+      ...(input.keypair ? { keypair: input.keypair } : {}),
+      ...(input.userData ? { userData: input.userData } : {}),
+    };
+    const row = await w.db
+      .insertInto('vmInstances')
+      .values({
+        uuid: randomUUID(),
+        instanceName: `pending-${randomUUID()}`,
+        hostName: input.hostName ?? '',
+        displayName: input.displayName ?? '',
+        type: 'User',
+        accountId: owner.id,
+        domainId: owner.domainId,
+        zoneId: zone.id,
+        serviceOfferingId: offering.id,
+        templateId: template.id,
+        hypervisorType,
+        hostId: null,
+        lastHostId: null,
+        podIdToDeployIn: null,
+        haEnabled: offering.offerHa ? 1 : 0,
+        state: 'Stopped',
+        powerState: 'PowerOff',
+        details: json(details),
+        created: w.now,
+        removed: null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const id = Number(row.id);
+    const name = instanceName(owner.id, id, suffix);
+    await w.db
+      .updateTable('vmInstances')
+      .set({ instanceName: name, hostName: input.hostName ?? name, displayName: input.displayName ?? name })
+      .where('id', '=', id)
+      .execute();
+    const vm = await vmRepo.get(w.db, id);
+    const defaultId = input.defaultNetworkId ?? networkIds[0]!;
+    if (!networkIds.includes(defaultId))
+      throw new InvalidParameterError('defaultNetworkId', defaultId, 'must be one of networkIds');
+    for (const [i, networkId] of networkIds.entries()) {
+      await this.networks.allocateNic(w, { vmId: id, networkId, isDefault: networkId === defaultId, deviceId: i });
+    }
+    await this.storage.allocate(w, vm, { template, ...(dataDisk ? { dataDisk } : {}) });
+    await w.event({
+      type: 'VM.CREATE',
+      description: `VM ${name} created`,
+      resourceType: 'VirtualMachine',
+      resourceId: id,
+      resourceUuid: vm.uuid,
+      accountId: owner.id,
+      domainId: owner.domainId,
+      parameters: { usage: true, serviceOfferingId: offering.id, templateId: template.id, zoneId: zone.id },
+    });
+    return vm;
+  }
+
+  /** The networks a new VM joins; an advanced zone's owner gets a default isolated network if none is given. */
+  private async networksFor(w: Writer, zoneId: number, owner: Account, input: DeployVmInput): Promise<number[]> {
+    if (input.networkIds && input.networkIds.length > 0) {
+      const unique = [...new Set(input.networkIds)];
+      if (unique.length !== input.networkIds.length)
+        throw new InvalidParameterError('networkIds', input.networkIds, 'a network is listed twice');
+      for (const id of unique) {
+        const net = await networkRepo.get(w.db, id, 'networkIds');
+        if (net.zoneId !== zoneId)
+          throw new InvalidParameterError('networkIds', id, `network ${net.name} is in another zone`);
+        if (net.aclType === 'Account' && net.accountId !== owner.id)
+          throw new InvalidParameterError('networkIds', id, `network ${net.name} belongs to another account`);
+      }
+      return unique;
+    }
+    const zone = await zoneRepo.get(w.db, zoneId);
+    if (zone.networkType === 'Basic') {
+      const shared = await w.db
+        .selectFrom('networks')
+        .select('id')
+        .where('zoneId', '=', zoneId)
+        .where('guestType', '=', 'Shared')
+        .where('removed', 'is', null)
+        .orderBy('id')
+        .executeTakeFirst();
+      if (!shared)
+        throw new InvalidStateError(`basic zone ${zone.name} has no shared guest network yet`, {
+          field: 'zoneId',
+          value: zoneId,
+        });
+      return [Number(shared.id)];
+    }
+    const existing = await w.db
+      .selectFrom('networks')
+      .select('id')
+      .where('zoneId', '=', zoneId)
+      .where('accountId', '=', owner.id)
+      .where('guestType', '=', 'Isolated')
+      .where('vpcId', 'is', null)
+      .where('removed', 'is', null)
+      .orderBy('id')
+      .executeTakeFirst();
+    if (existing) return [Number(existing.id)];
+    const offering = await this.networkOfferings.getByName('DefaultIsolatedNetworkOfferingWithSourceNatService', w.db);
+    const net = await this.networks.design(w, {
+      zoneId,
+      name: `${owner.accountName}-network`,
+      networkOfferingId: offering.id,
+      accountId: owner.id,
+    });
+    return [net.id];
+  }
+
+  /** `user_vm`, `cpu` and `memory` limits of the owner (root admins exempt; -1 unlimited). */
+  private async checkLimits(w: Writer, owner: Account, offering: { cpuNumber: number; memory: number }): Promise<void> {
+    if (owner.type === AccountType.ADMIN) return;
+    const row = await w.db
+      .selectFrom('vmInstances')
+      .innerJoin('serviceOfferings', 'serviceOfferings.id', 'vmInstances.serviceOfferingId')
+      .select((eb) => [
+        eb.fn.countAll<number>().as('vms'),
+        eb.fn.sum<number>('serviceOfferings.cpuNumber').as('cpus'),
+        eb.fn.sum<number>('serviceOfferings.memory').as('memory'),
+      ])
+      .where('vmInstances.accountId', '=', owner.id)
+      .where('vmInstances.removed', 'is', null)
+      .where('vmInstances.state', 'in', ACTIVE_STATES)
+      .executeTakeFirst();
+    const used = { vms: Number(row?.vms ?? 0), cpus: Number(row?.cpus ?? 0), memory: Number(row?.memory ?? 0) };
+    const checks = [
+      ['max.account.user.vms', used.vms, 1, 'user_vm'],
+      ['max.account.cpus', used.cpus, offering.cpuNumber, 'cpu'],
+      ['max.account.memory', used.memory, offering.memory, 'memory'],
+    ] as const;
+    for (const [key, count, add, type] of checks) {
+      const limit = await this.settings.get(key, { accountId: owner.id }, w.db);
+      if (limit >= 0 && count + add > limit) {
+        throw new ResourceLimitError(
+          `account ${owner.accountName} would have ${count + add} ${type} (limit ${limit}, ${key})`,
+          { field: 'accountId', value: owner.id, details: { type, limit, count } },
+        );
+      }
+    }
+  }
+
+  /** A first start failed: the VM stays in Error and gives back its NICs' addresses and its volumes. */
+  private async releaseFailedDeploy(vmId: number): Promise<void> {
+    const vm = await vmRepo.get(this.ctx.db, vmId);
+    await this.ctx.write(async (w) => {
+      for (const nic of await this.networks.listNics({ vmId })) await this.networks.deallocateNic(w, nic.id);
+      const deltas = await this.capacity.releaseVm(w, vmId);
+      w.afterCommit(() => this.placement.apply(deltas));
+    });
+    await this.storage.expunge(vm);
+  }
+
+  /** Starts a stopped VM (last host first), as a job. */
+  start(id: number, options: { hostId?: number } = {}): Promise<SubmittedJob<VirtualMachine>> {
+    return this.runJob(id, 'startVirtualMachine', 'VM.START', 'start', async (vm, job) => {
+      if (vm.state === 'Running') return vm;
+      if (vm.state !== 'Stopped')
+        throw new InvalidStateError(`VM ${vm.instanceName} is ${vm.state}`, { field: 'id', value: id });
+      if (options.hostId !== undefined && !isRootAdmin(this.ctx.caller))
+        throw new PermissionDeniedError('only a root admin may choose the host', {
+          field: 'hostId',
+          value: options.hostId,
+        });
+      return this.starter.start(id, { job, ...options });
+    });
+  }
+
+  /**
+   * Stops a VM: the driver shuts the guest down and powers it off if it does not stop in time;
+   * capacity moves from used to reserved on the host; NIC reservations are released.
+   * `forced` (root admin) marks it Stopped even when the host cannot be reached.
+   */
+  stop(id: number, options: { forced?: boolean } = {}): Promise<SubmittedJob<VirtualMachine>> {
+    return this.runJob(id, 'stopVirtualMachine', 'VM.STOP', 'stop', async (vm) => {
+      if (options.forced && !isRootAdmin(this.ctx.caller))
+        throw new PermissionDeniedError('only a root admin may force a stop', { field: 'forced', value: true });
+      return this.stopVm(vm, options.forced === true);
+    });
+  }
+
+  private async stopVm(vm: VirtualMachine, forced: boolean): Promise<VirtualMachine> {
+    if (vm.state === 'Stopped') return vm;
+    if (vm.state !== 'Running' && vm.state !== 'Stopping')
+      throw new InvalidStateError(`VM ${vm.instanceName} is ${vm.state}`, { field: 'id', value: vm.id });
+    const stopping = await this.ctx.write(async (w) => {
+      await this.move(w, vm, 'StopRequested', {});
+      return vmRepo.get(w.db, vm.id);
+    });
+    const host = await hostRepo.get(this.ctx.db, vm.hostId!);
+    try {
+      // Graceful first; the driver powers the VM off when the guest does not stop in its timeout.
+      await this.ctx.drivers.hypervisor(host.hypervisorType).stopVm(hostRef(host), vm.instanceName, { force: false });
+    } catch (error) {
+      if (!forced) {
+        await this.ctx.write((w) => this.move(w, stopping, 'OperationFailed', {}));
+        throw error;
+      }
+      this.ctx.logger.warn(
+        { err: error, vm: vm.uuid },
+        'forced stop: marking the VM stopped without reaching its host',
+      );
+    }
+    return this.markStopped(stopping, 'OperationSucceeded');
+  }
+
+  /**
+   * The VM is off on its host (a stop completed, or the host reported it powered off): Stopped,
+   * capacity used → reserved, NIC reservations released, event VM.STOP with usage.
+   */
+  async markStopped(vm: VirtualMachine, event: VmEvent): Promise<VirtualMachine> {
+    for (const nic of await this.networks.listNics({ vmId: vm.id })) {
+      if (nic.state === 'Reserved') await this.networks.stopNic(nic.id);
+    }
+    return this.ctx.write(async (w) => {
+      const current = await vmRepo.get(w.db, vm.id);
+      const deltas = await this.capacity.stopToReserved(w, vm.id);
+      await this.move(w, current, event, { hostId: null, powerState: 'PowerOff' });
+      await w.event({
+        type: 'VM.STOP',
+        description: `VM ${vm.instanceName} stopped`,
+        resourceType: 'VirtualMachine',
+        resourceId: vm.id,
+        resourceUuid: vm.uuid,
+        accountId: vm.accountId,
+        domainId: vm.domainId,
+        parameters: { usage: true, via: event },
+      });
+      w.afterCommit(() => this.placement.apply(deltas));
+      return vmRepo.get(w.db, vm.id);
+    });
+  }
+
+  /** Reboots in place: same host, no capacity change. */
+  reboot(id: number): Promise<SubmittedJob<VirtualMachine>> {
+    return this.runJob(id, 'rebootVirtualMachine', 'VM.REBOOT', 'reboot', async (vm) => {
+      if (vm.state !== 'Running')
+        throw new InvalidStateError(`VM ${vm.instanceName} is ${vm.state}; only a Running VM reboots`, {
+          field: 'id',
+          value: id,
+        });
+      const host = await hostRepo.get(this.ctx.db, vm.hostId!);
+      await this.ctx.drivers.hypervisor(host.hypervisorType).rebootVm(hostRef(host), vm.instanceName);
+      return vm;
+    });
+  }
+
+  /**
+   * Destroys a VM: a running one is stopped hard first; Destroyed keeps its NICs, addresses and
+   * rules for recovery; the ROOT volume is marked Destroy, data volumes are detached and kept;
+   * the reservation on the last host is released. `expunge` (root admin) goes on to expunge.
+   */
+  destroy(id: number, options: { expunge?: boolean } = {}): Promise<SubmittedJob<VirtualMachine>> {
+    return this.runJob(id, 'destroyVirtualMachine', 'VM.DESTROY', 'destroy', async (vm) => {
+      if (
+        options.expunge &&
+        !isRootAdmin(this.ctx.caller) &&
+        !(await this.settings.get('allow.user.expunge.recover.vm'))
+      ) {
+        throw new PermissionDeniedError('only a root admin may expunge', { field: 'expunge', value: true });
+      }
+      let current = vm;
+      if (current.state === 'Running' || current.state === 'Stopping') current = await this.stopVm(current, true);
+      if (current.state === 'Error') return options.expunge ? this.expungeVm(current) : current;
+      if (current.state !== 'Stopped')
+        throw new InvalidStateError(`VM ${vm.instanceName} is ${current.state}`, { field: 'id', value: id });
+      const destroyed = await this.ctx.write(async (w) => {
+        const deltas = await this.capacity.releaseVm(w, id);
+        await this.move(w, current, 'DestroyRequested', { hostId: null });
+        await this.storage.destroy(w, current);
+        await w.event({
+          type: 'VM.DESTROY',
+          description: `VM ${vm.instanceName} destroyed`,
+          resourceType: 'VirtualMachine',
+          resourceId: id,
+          resourceUuid: vm.uuid,
+          accountId: vm.accountId,
+          domainId: vm.domainId,
+          parameters: { usage: true },
+        });
+        w.afterCommit(() => this.placement.apply(deltas));
+        return vmRepo.get(w.db, id);
+      });
+      return options.expunge ? this.expungeVm(destroyed) : destroyed;
+    });
+  }
+
+  /** Undoes a destroy before expunge: Destroyed → Stopped, ROOT volume Ready again (limits re-checked). */
+  recover(id: number): Promise<VirtualMachine> {
+    return this.ctx.write(async (w) => {
+      const vm = await vmRepo.get(w.db, id);
+      if (!isRootAdmin(w.caller) && !(await this.settings.get('allow.user.expunge.recover.vm', {}, w.db))) {
+        throw new PermissionDeniedError('only a root admin may recover a VM', { field: 'id', value: id });
+      }
+      await requireAccess(w.db, w.caller, vm, 'recover a VM');
+      if (vm.state !== 'Destroyed')
+        throw new InvalidStateError(`VM ${vm.instanceName} is ${vm.state}; only a Destroyed VM can be recovered`, {
+          field: 'id',
+          value: id,
+        });
+      await this.checkLimits(
+        w,
+        await accountRepo.get(w.db, vm.accountId),
+        await serviceOfferingRepo.get(w.db, vm.serviceOfferingId),
+      );
+      await this.move(w, vm, 'RecoveryRequested', {});
+      await this.storage.recover(w, vm);
+      await w.event({
+        type: 'VM.RECOVER',
+        description: `VM ${vm.instanceName} recovered`,
+        resourceType: 'VirtualMachine',
+        resourceId: id,
+        resourceUuid: vm.uuid,
+        accountId: vm.accountId,
+        domainId: vm.domainId,
+        parameters: { usage: true },
+      });
+      return vmRepo.get(w.db, id);
+    });
+  }
+
+  /** Expunges a Destroyed or Error VM now (root admin, or users when allowed). */
+  expunge(id: number): Promise<SubmittedJob<VirtualMachine>> {
+    return this.runJob(id, 'expungeVirtualMachine', 'VM.EXPUNGE', 'expunge', async (vm) => {
+      if (!isRootAdmin(this.ctx.caller) && !(await this.settings.get('allow.user.expunge.recover.vm'))) {
+        throw new PermissionDeniedError('only a root admin may expunge', { field: 'id', value: id });
+      }
+      return this.expungeVm(vm);
+    });
+  }
+
+  /**
+   * Expunges what waited long enough: Destroyed VMs older than `expunge.delay` and VMs in Error.
+   * Call it every `expunge.interval`. A VM whose expunge fails stays Expunging and is retried.
+   */
+  async expungeDue(): Promise<VirtualMachine[]> {
+    const delayMs = (await this.settings.get('expunge.delay')) * 1000;
+    const cutoff = this.ctx.clock.now() - delayMs;
+    const due = await this.ctx.db
+      .selectFrom('vmInstances')
+      .innerJoin('events', (join) =>
+        join
+          .onRef('events.resourceId', '=', 'vmInstances.id')
+          .on('events.resourceType', '=', 'VirtualMachine')
+          .on('events.type', '=', 'VM.DESTROY'),
+      )
+      .select('vmInstances.id')
+      .where('vmInstances.state', '=', 'Destroyed')
+      .where('vmInstances.removed', 'is', null)
+      .where('events.created', '<=', cutoff)
+      .execute();
+    const errored = await this.ctx.db
+      .selectFrom('vmInstances')
+      .select('id')
+      .where('state', 'in', ['Error', 'Expunging'])
+      .where('removed', 'is', null)
+      .execute();
+    const out: VirtualMachine[] = [];
+    for (const id of new Set([...due, ...errored].map((r) => Number(r.id)))) {
+      try {
+        out.push(await this.expungeVm(await vmRepo.get(this.ctx.db, id)));
+      } catch (error) {
+        this.ctx.logger.warn({ err: error, vm: id }, 'expunge failed; it is retried on the next run');
+      }
+    }
+    return out;
+  }
+
+  private async expungeVm(vm: VirtualMachine): Promise<VirtualMachine> {
+    if (!['Destroyed', 'Error', 'Expunging', 'Stopped'].includes(vm.state)) {
+      throw new InvalidStateError(`VM ${vm.instanceName} is ${vm.state}; destroy it first`, {
+        field: 'id',
+        value: vm.id,
+      });
+    }
+    const expunging = await this.ctx.write(async (w) => {
+      const current = await vmRepo.get(w.db, vm.id);
+      await this.move(w, current, 'ExpungeOperation', {});
+      return vmRepo.get(w.db, vm.id);
+    });
+    if (vm.lastHostId !== null) {
+      const host = await hostRepo.find(this.ctx.db, vm.lastHostId);
+      if (host && this.ctx.drivers.hasHypervisor(host.hypervisorType)) {
+        await this.ctx.drivers.hypervisor(host.hypervisorType).destroyVm(hostRef(host), vm.instanceName);
+      }
+    }
+    await this.storage.expunge(expunging);
+    return this.ctx.write(async (w) => {
+      for (const nic of await this.networks.listNics({ vmId: vm.id })) await this.networks.deallocateNic(w, nic.id);
+      const deltas = await this.capacity.releaseVm(w, vm.id);
+      await w.db.updateTable('vmInstances').set({ removed: w.now }).where('id', '=', vm.id).execute();
+      await w.event({
+        type: 'VM.EXPUNGE',
+        description: `VM ${vm.instanceName} expunged`,
+        resourceType: 'VirtualMachine',
+        resourceId: vm.id,
+        resourceUuid: vm.uuid,
+        accountId: vm.accountId,
+        domainId: vm.domainId,
+      });
+      w.afterCommit(() => this.placement.apply(deltas));
+      return { ...expunging, removed: new Date(w.now) };
+    });
+  }
+
+  /**
+   * Live-migrates a running VM to another Up and Enabled host of its cluster (root admin): the
+   * destination's capacity is booked first; success releases the source, failure the destination.
+   */
+  migrate(id: number, destHostId: number): Promise<SubmittedJob<VirtualMachine>> {
+    return this.runJob(id, 'migrateVirtualMachine', 'VM.MIGRATE', 'migrate', async (vm) => {
+      if (!isRootAdmin(this.ctx.caller))
+        throw new PermissionDeniedError('only a root admin may migrate VMs', { field: 'id', value: id });
+      if (vm.state !== 'Running')
+        throw new InvalidStateError(`VM ${vm.instanceName} is ${vm.state}; only a Running VM migrates`, {
+          field: 'id',
+          value: id,
+        });
+      const source = await hostRepo.get(this.ctx.db, vm.hostId!);
+      const dest = await hostRepo.get(this.ctx.db, destHostId, 'hostId');
+      this.checkMigrationTarget(source, dest);
+      const offering = await serviceOfferingRepo.get(this.ctx.db, vm.serviceOfferingId);
+      const migrating = await this.ctx.write(async (w) => {
+        const deltas = await this.capacity.bookMigration(w, {
+          vmId: vm.id,
+          accountId: vm.accountId,
+          destHostId: dest.id,
+          demand: demandOf(offering),
+        });
+        await this.move(w, vm, 'MigrationRequested', {});
+        w.afterCommit(() => this.placement.apply(deltas));
+        return vmRepo.get(w.db, vm.id);
+      });
+      const driver = this.ctx.drivers.hypervisor(source.hypervisorType);
+      let succeeded = false;
+      try {
+        await driver.prepareMigration(hostRef(dest), await this.starter.runningSpec(migrating, dest));
+        await driver.migrateVm(hostRef(source), vm.instanceName, hostRef(dest), { live: true });
+        succeeded = true;
+      } finally {
+        await this.ctx.write(async (w) => {
+          const current = await vmRepo.get(w.db, vm.id);
+          const deltas = await this.capacity.finishMigration(w, vm.id, {
+            sourceHostId: source.id,
+            destHostId: dest.id,
+            succeeded,
+          });
+          await this.move(
+            w,
+            current,
+            succeeded ? 'OperationSucceeded' : 'OperationFailed',
+            succeeded ? { hostId: dest.id, lastHostId: dest.id } : {},
+          );
+          if (succeeded)
+            await w.event({
+              type: 'VM.MIGRATE',
+              description: `VM ${vm.instanceName} migrated from ${source.name} to ${dest.name}`,
+              resourceType: 'VirtualMachine',
+              resourceId: vm.id,
+              resourceUuid: vm.uuid,
+              accountId: vm.accountId,
+              domainId: vm.domainId,
+              parameters: { from: source.id, to: dest.id },
+            });
+          w.afterCommit(() => this.placement.apply(deltas));
+        });
+      }
+      return vmRepo.get(this.ctx.db, vm.id);
+    });
+  }
+
+  private checkMigrationTarget(source: Host, dest: Host): void {
+    if (dest.id === source.id) throw new InvalidParameterError('hostId', dest.id, 'the VM already runs there');
+    if (dest.clusterId !== source.clusterId)
+      throw new InvalidParameterError('hostId', dest.id, 'live migration stays inside the cluster');
+    if (dest.status !== 'Up' || dest.resourceState !== 'Enabled')
+      throw new InvalidParameterError('hostId', dest.id, `host ${dest.name} is ${dest.status}/${dest.resourceState}`);
+  }
+
+  /** Changes the service offering of a Stopped VM (same storage type, not a system offering). */
+  changeServiceOffering(id: number, serviceOfferingId: number): Promise<VirtualMachine> {
+    return this.ctx.write(async (w) => {
+      const vm = await vmRepo.get(w.db, id);
+      await requireAccess(w.db, w.caller, vm, 'change a VM');
+      if (vm.state !== 'Stopped')
+        throw new InvalidStateError(`VM ${vm.instanceName} is ${vm.state}; stop it first`, { field: 'id', value: id });
+      const current = await serviceOfferingRepo.get(w.db, vm.serviceOfferingId);
+      const next = await serviceOfferingRepo.get(w.db, serviceOfferingId, 'serviceOfferingId');
+      if (next.state !== 'Active' || next.isSystem)
+        throw new InvalidParameterError('serviceOfferingId', serviceOfferingId, 'the offering is not available');
+      if (next.storageType !== current.storageType)
+        throw new InvalidParameterError(
+          'serviceOfferingId',
+          serviceOfferingId,
+          `the VM uses ${current.storageType} storage; the offering ${next.storageType}`,
+        );
+      const owner = await accountRepo.get(w.db, vm.accountId);
+      await this.checkLimits(w, owner, {
+        cpuNumber: Math.max(0, next.cpuNumber - current.cpuNumber),
+        memory: Math.max(0, next.memory - current.memory),
+      });
+      await w.db
+        .updateTable('vmInstances')
+        .set({ serviceOfferingId: next.id, haEnabled: next.offerHa ? 1 : 0 })
+        .where('id', '=', id)
+        .execute();
+      await w.event({
+        type: 'VM.UPGRADE',
+        description: `VM ${vm.instanceName} now uses ${next.name}`,
+        resourceType: 'VirtualMachine',
+        resourceId: id,
+        resourceUuid: vm.uuid,
+        accountId: vm.accountId,
+        domainId: vm.domainId,
+        parameters: { from: current.id, to: next.id },
+      });
+      return vmRepo.get(w.db, id);
+    });
+  }
+
+  /**
+   * Resets the password of a Stopped VM whose template is password-enabled. The new password is
+   * returned once and never stored; the VM learns it from its router at the next boot.
+   */
+  async resetPassword(id: number): Promise<{ vm: VirtualMachine; password: string }> {
+    const password = randomBytes(9).toString('base64url');
+    const vm = await this.ctx.write(async (w) => {
+      const vm = await vmRepo.get(w.db, id);
+      await requireAccess(w.db, w.caller, vm, 'reset a VM password');
+      if (vm.state !== 'Stopped')
+        throw new InvalidStateError(`VM ${vm.instanceName} is ${vm.state}; stop it first`, { field: 'id', value: id });
+      const template = vm.templateId === null ? undefined : await templateRepo.find(w.db, vm.templateId);
+      if (!template?.passwordEnabled)
+        throw new InvalidParameterError('id', id, "the VM's template is not password-enabled");
+      const details: VmDetails = { ...(vm.details as VmDetails), passwordPending: true };
+      await w.db
+        .updateTable('vmInstances')
+        .set({ details: json(details) })
+        .where('id', '=', id)
+        .execute();
+      await w.event({
+        type: 'VM.RESETPASSWORD',
+        description: `password of VM ${vm.instanceName} reset`,
+        resourceType: 'VirtualMachine',
+        resourceId: id,
+        resourceUuid: vm.uuid,
+        accountId: vm.accountId,
+        domainId: vm.domainId,
+      });
+      return vmRepo.get(w.db, id);
+    });
+    return { vm, password };
+  }
+
+  /** Replaces the VM's user data (base64); the router serves it at `/latest/user-data`. */
+  updateUserData(id: number, userData: string): Promise<VirtualMachine> {
+    return this.ctx.write(async (w) => {
+      const vm = await vmRepo.get(w.db, id);
+      await requireAccess(w.db, w.caller, vm, 'update user data');
+      checkUserData(userData);
+      await w.db
+        .updateTable('vmInstances')
+        .set({ details: json({ ...(vm.details as VmDetails), userData }) })
+        .where('id', '=', id)
+        .execute();
+      await w.event({
+        type: 'VM.UPDATE',
+        description: `user data of VM ${vm.instanceName} updated`,
+        resourceType: 'VirtualMachine',
+        resourceId: id,
+        resourceUuid: vm.uuid,
+        accountId: vm.accountId,
+        domainId: vm.domainId,
+      });
+      return vmRepo.get(w.db, id);
+    });
+  }
+
+  /** Runs `body` as a job on the VM, for its owner or an admin over it. */
+  private async runJob(
+    id: number,
+    cmd: string,
+    eventType: string,
+    verb: string,
+    body: (vm: VirtualMachine, job: Parameters<Parameters<JobService['submit']>[1]>[0]) => Promise<VirtualMachine>,
+  ): Promise<SubmittedJob<VirtualMachine>> {
+    const vm = await vmRepo.get(this.ctx.db, id);
+    await requireAccess(this.ctx.db, this.ctx.caller, vm, `${verb} a VM`);
+    return this.jobs.submit(
+      { cmd, info: { id }, instance: this.instance(vm), eventType, description: `${verb} VM ${vm.instanceName}` },
+      async (job) => body(await vmRepo.get(this.ctx.db, id), job),
+    );
+  }
+
+  private instance(vm: VirtualMachine) {
+    return { type: 'VirtualMachine' as const, id: vm.id, uuid: vm.uuid };
+  }
+
+  private move(w: Writer, vm: VirtualMachine, event: VmEvent, set: Record<string, unknown>) {
+    return w.transition({
+      table: 'vmInstances',
+      id: vm.id,
+      machine: vmStateMachine,
+      event,
+      expect: { state: vm.state, version: vm.updatedCount },
+      set,
+      resource: { type: 'VirtualMachine', uuid: vm.uuid, accountId: vm.accountId, domainId: vm.domainId },
+      eventPrefix: 'VM',
+    });
+  }
+}
+
+function checkUserData(value: unknown): void {
+  if (
+    typeof value !== 'string' ||
+    value.length > MAX_USER_DATA ||
+    !/^[A-Za-z0-9+/]*={0,2}$/.test(value) ||
+    value.length % 4 !== 0
+  ) {
+    throw new InvalidParameterError(
+      'userData',
+      typeof value === 'string' ? `${value.slice(0, 32)}…` : value,
+      `must be base64, at most ${MAX_USER_DATA} characters`,
+    );
+  }
+}

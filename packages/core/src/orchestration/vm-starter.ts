@@ -1,0 +1,297 @@
+import { randomBytes } from 'node:crypto';
+import type { DeployDestination, VmProfile } from '../allocation/deployment-plan.js';
+import { ExcludeList } from '../allocation/exclude-list.js';
+import { CapacityConflictError, PlacementError } from '../allocation/placement-error.js';
+import type { CapacityService } from '../capacity/capacity-service.js';
+import { demandOf } from '../capacity/demand.js';
+import type { CloudContext, Writer } from '../context.js';
+import { DriverError } from '../driver/driver-error.js';
+import type { NicSpec, VmSpec } from '../driver/vm-spec.js';
+import { InsufficientCapacityError, StratusError } from '../errors.js';
+import type { Host, VirtualMachine } from '../model/records.js';
+import type { VmEvent } from '../model/state-machines/index.js';
+import { vmStateMachine } from '../model/state-machines/index.js';
+import type { GuestNetworkService } from '../network/guest-networks.js';
+import { type Nic, networkRepo } from '../network/records.js';
+import { hostRef, hostRepo } from '../resources/hosts.js';
+import { serviceOfferingRepo } from '../resources/offerings.js';
+import { templateRepo } from '../resources/templates.js';
+import type { SettingsService } from '../settings/settings-service.js';
+import type { JobHandle } from './jobs.js';
+import type { PlacementIndex } from './vm-placement.js';
+import { vmRepo, vmSpec } from './vm-records.js';
+import type { VmStorage } from './vm-storage.js';
+
+/** What one start attempt took, so a failure can give exactly that back. */
+interface Attempt {
+  destination: DeployDestination;
+  host: Host;
+  nicsStarted: number[];
+  volumesCreated: number[];
+}
+
+export interface StartOptions {
+  /** Root admin: this host and no other. */
+  hostId?: number;
+  /** The first start of a new VM: when it fails the VM ends in Error with everything released. */
+  firstStart?: boolean;
+  job?: JobHandle;
+}
+
+/**
+ * Starting a VM (spec/operations.md §2.3), in CloudStack's order: plan → reserve capacity →
+ * prepare networks (implementing an isolated network at its first VM) → create volumes → start on
+ * the host. A failed step gives back what the attempt took, avoids the failing host (or pool,
+ * cluster) and plans again, up to `start.retry` attempts with one shared avoid set.
+ */
+export class VmStarter {
+  constructor(
+    private readonly ctx: CloudContext,
+    private readonly placement: PlacementIndex,
+    private readonly capacity: CapacityService,
+    private readonly networks: GuestNetworkService,
+    private readonly storage: VmStorage,
+    private readonly settings: SettingsService,
+  ) {}
+
+  async start(vmId: number, options: StartOptions = {}): Promise<VirtualMachine> {
+    let vm = await vmRepo.get(this.ctx.db, vmId);
+    if (vm.state === 'Running') return vm;
+    const retries = await this.settings.get('start.retry');
+    const offering = await serviceOfferingRepo.get(this.ctx.db, vm.serviceOfferingId);
+    const template = vm.templateId === null ? null : ((await templateRepo.find(this.ctx.db, vm.templateId)) ?? null);
+    const avoid = new ExcludeList();
+    let lastError: unknown;
+
+    for (let attempt = 1; attempt <= retries; attempt++) {
+      if (options.job?.signal.aborted) throw options.job.signal.reason;
+      await options.job?.progress(((attempt - 1) * 100) / retries, `attempt ${attempt}: planning`);
+      const profile: VmProfile = {
+        id: vm.id,
+        accountId: vm.accountId,
+        domainId: vm.domainId,
+        type: vm.type,
+        demand: demandOf(offering),
+        hostTags: offering.hostTag ? [offering.hostTag] : [],
+        hypervisorType: vm.hypervisorType,
+        osCategory: template?.osCategory ?? null,
+        requiresHvm: template?.requiresHvm ?? true,
+        lastHostId: vm.lastHostId,
+        disks: await this.storage.diskProfiles(this.ctx.db, vm),
+      };
+      let destination: DeployDestination;
+      try {
+        destination = await this.placement.place(profile, {
+          zoneId: vm.zoneId,
+          avoid,
+          ...(options.hostId !== undefined ? { hostId: options.hostId } : {}),
+        });
+      } catch (error) {
+        lastError = error;
+        break; // nothing fits: more attempts would plan the same
+      }
+
+      // Book capacity with the state change, in one transaction.
+      let booked: VirtualMachine;
+      try {
+        booked = await this.ctx.write(async (w) => {
+          const current = await vmRepo.get(w.db, vm.id);
+          const event: VmEvent = current.state === 'Starting' ? 'OperationRetry' : 'StartRequested';
+          const deltas = await this.capacity.bookStart(w, {
+            vmId: vm.id,
+            accountId: vm.accountId,
+            hostId: destination.hostId,
+            demand: profile.demand,
+          });
+          await this.transition(w, current, event, { hostId: destination.hostId, podIdToDeployIn: destination.podId });
+          w.afterCommit(() => this.placement.apply(deltas));
+          return vmRepo.get(w.db, vm.id);
+        });
+      } catch (error) {
+        if (error instanceof CapacityConflictError) {
+          // Another process took the host's last capacity since our index saw it.
+          await this.placement.refreshHost(destination.hostId);
+          avoid.addHost(destination.hostId, error.reason);
+          lastError = error;
+          continue;
+        }
+        throw error;
+      }
+      vm = booked;
+
+      const host = await hostRepo.get(this.ctx.db, destination.hostId);
+      const taken: Attempt = { destination, host, nicsStarted: [], volumesCreated: [] };
+      try {
+        await options.job?.progress(
+          ((attempt - 1) * 100 + 30) / retries,
+          `attempt ${attempt}: networks on ${host.name}`,
+        );
+        const nicSpecs = await this.prepareNetworks(vm, host, taken);
+        await options.job?.progress(((attempt - 1) * 100 + 60) / retries, `attempt ${attempt}: volumes`);
+        const { disks, created } = await this.storage.prepare(vm, destination, host);
+        taken.volumesCreated = created;
+        await options.job?.progress(
+          ((attempt - 1) * 100 + 80) / retries,
+          `attempt ${attempt}: starting on ${host.name}`,
+        );
+        const driver = this.ctx.drivers.hypervisor(host.hypervisorType);
+        const vnc = randomBytes(6).toString('base64url');
+        await driver.startVm(
+          hostRef(host),
+          vmSpec(vm, offering, template, disks, nicSpecs, vnc),
+          options.job ? { signal: options.job.signal } : {},
+        );
+        return await this.ctx.write(async (w) => {
+          const current = await vmRepo.get(w.db, vm.id);
+          await this.transition(w, current, 'OperationSucceeded', { lastHostId: host.id, powerState: 'PowerOn' });
+          await w.event({
+            type: 'VM.START',
+            description: `VM ${vm.instanceName} started on ${host.name}`,
+            resourceType: 'VirtualMachine',
+            resourceId: vm.id,
+            resourceUuid: vm.uuid,
+            accountId: vm.accountId,
+            domainId: vm.domainId,
+            parameters: { hostId: host.id, usage: true },
+          });
+          return vmRepo.get(w.db, vm.id);
+        });
+      } catch (error) {
+        lastError = error;
+        this.ctx.logger.warn(
+          { err: error, vm: vm.uuid, host: host.uuid, attempt },
+          'start attempt failed; releasing and re-planning',
+        );
+        await this.giveBack(vm, taken);
+        avoidScope(avoid, error, taken);
+        vm = await vmRepo.get(this.ctx.db, vm.id);
+        if (options.job?.signal.aborted) break;
+      }
+    }
+    return this.failed(vm, lastError, options);
+  }
+
+  /** Implements the networks (first VM), reserves the NICs and describes them for the driver. */
+  private async prepareNetworks(vm: VirtualMachine, host: Host, taken: Attempt): Promise<NicSpec[]> {
+    const specs: NicSpec[] = [];
+    for (const nic of await this.networks.listNics({ vmId: vm.id })) {
+      taken.nicsStarted.push(nic.id);
+      specs.push(await this.nicSpec(await this.networks.startNic(nic.id, { podId: host.podId }), host));
+    }
+    return specs.sort((a, b) => a.deviceId - b.deviceId);
+  }
+
+  /**
+   * The start spec of a VM that already runs (its NICs reserved, its volumes created), as the
+   * destination of a live migration needs it.
+   */
+  async runningSpec(vm: VirtualMachine, host: Host): Promise<VmSpec> {
+    const offering = await serviceOfferingRepo.get(this.ctx.db, vm.serviceOfferingId);
+    const template = vm.templateId === null ? null : ((await templateRepo.find(this.ctx.db, vm.templateId)) ?? null);
+    const nics: NicSpec[] = [];
+    for (const nic of await this.networks.listNics({ vmId: vm.id })) nics.push(await this.nicSpec(nic, host));
+    const disks = await this.storage.diskSpecs(vm, host);
+    return vmSpec(
+      vm,
+      offering,
+      template,
+      disks,
+      nics.sort((a, b) => a.deviceId - b.deviceId),
+      '',
+    );
+  }
+
+  private async nicSpec(nic: Nic, host: Host): Promise<NicSpec> {
+    const net = await networkRepo.get(this.ctx.db, nic.networkId);
+    return {
+      deviceId: nic.deviceId,
+      mac: nic.macAddress,
+      ...(nic.ip4Address ? { ip: nic.ip4Address } : {}),
+      ...(nic.netmask ? { netmask: nic.netmask } : {}),
+      ...(nic.gateway ? { gateway: nic.gateway } : {}),
+      isDefault: nic.isDefault,
+      trafficType: 'Guest',
+      trafficLabel: await this.trafficLabel(net.physicalNetworkId, host.hypervisorType),
+      broadcastUri: nic.broadcastUri ?? 'vlan://untagged',
+      ...(nic.isolationUri ? { isolationUri: nic.isolationUri } : {}),
+    };
+  }
+
+  private async trafficLabel(physicalNetworkId: number, hypervisor: string): Promise<string> {
+    const row = await this.ctx.db
+      .selectFrom('physicalNetworkTrafficTypes')
+      .select('labels')
+      .where('physicalNetworkId', '=', physicalNetworkId)
+      .where('trafficType', '=', 'Guest')
+      .executeTakeFirst();
+    const labels = row ? (JSON.parse(row.labels) as Record<string, string>) : {};
+    return labels[hypervisor] ?? '';
+  }
+
+  /** Gives back what a failed attempt took: the host's VM, its volumes, NIC reservations, capacity. */
+  private async giveBack(vm: VirtualMachine, taken: Attempt): Promise<void> {
+    const driver = this.ctx.drivers.hypervisor(taken.host.hypervisorType);
+    await driver.destroyVm(hostRef(taken.host), vm.instanceName).catch((error: unknown) => {
+      this.ctx.logger.warn({ err: error, vm: vm.uuid }, 'could not remove a half-started VM from its host');
+    });
+    if (taken.volumesCreated.length > 0) await this.storage.undoPrepare(vm, taken.volumesCreated);
+    for (const nicId of taken.nicsStarted.reverse()) {
+      await this.networks.stopNic(nicId).catch(async (error: unknown) => {
+        // A NIC whose reservation never completed is still Allocated: nothing to release.
+        if (!(error instanceof StratusError && error.code === 'NO_TRANSITION')) throw error;
+      });
+    }
+    await this.ctx.write(async (w) => {
+      const deltas = await this.capacity.releaseFailedStart(w, vm.id, taken.host.id);
+      w.afterCommit(() => this.placement.apply(deltas));
+    });
+  }
+
+  /** Retries exhausted (or nothing fits): Starting → Stopped, or a new VM → Error with everything released. */
+  private async failed(vm: VirtualMachine, error: unknown, options: StartOptions): Promise<never> {
+    await this.ctx.write(async (w) => {
+      const current = await vmRepo.get(w.db, vm.id);
+      if (current.state === 'Starting')
+        await this.transition(w, current, 'OperationFailed', { hostId: null, powerState: 'PowerOff' });
+      if (options.firstStart) {
+        const stopped = await vmRepo.get(w.db, vm.id);
+        await this.transition(w, stopped, 'OperationFailedToError', {});
+      }
+    });
+    if (error instanceof StratusError) throw error;
+    throw new InsufficientCapacityError(
+      `could not start VM ${vm.instanceName}: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
+  }
+
+  private async transition(w: Writer, vm: VirtualMachine, event: VmEvent, set: Record<string, unknown>) {
+    return w.transition({
+      table: 'vmInstances',
+      id: vm.id,
+      machine: vmStateMachine,
+      event,
+      expect: { state: vm.state, version: vm.updatedCount },
+      set,
+      resource: { type: 'VirtualMachine', uuid: vm.uuid, accountId: vm.accountId, domainId: vm.domainId },
+      eventPrefix: 'VM',
+    });
+  }
+}
+
+/** Puts the scope a failure blames into the avoid set: the pool, cluster or host; by default the host. */
+function avoidScope(avoid: ExcludeList, error: unknown, taken: Attempt): void {
+  if (error instanceof DriverError && error.scope) {
+    const { kind } = error.scope;
+    if (kind === 'pool') {
+      for (const poolId of taken.destination.pools.values()) avoid.addPool(poolId, 'AVOIDED_AFTER_FAILURE');
+      return;
+    }
+    if (kind === 'cluster') {
+      avoid.addCluster(taken.destination.clusterId, 'AVOIDED_AFTER_FAILURE');
+      return;
+    }
+  }
+  if (error instanceof PlacementError) return;
+  avoid.addHost(taken.host.id, 'AVOIDED_AFTER_FAILURE');
+}

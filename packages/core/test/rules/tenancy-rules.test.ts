@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidParameterError, ResourceInUseError } from '../../src/errors.js';
+import { expectRejected } from './expect-rejected.js';
+import { openCloud } from './rule-fixtures.js';
+
+const invalid = (field: string, value: unknown) => ({
+  error: InvalidParameterError,
+  code: 'INVALID_PARAMETER',
+  httpCode: 431,
+  field,
+  value,
+});
+
+/** spec/resource-model.md §11, §13; spec/operations.md §11 — domains, accounts, users. */
+describe('tenancy rules', () => {
+  it('account names are unique within a domain (not across domains)', async () => {
+    const cloud = await openCloud();
+    await cloud.tenancy.createAccount({ accountName: 'acme', user: { username: 'alice' } });
+    await expectRejected(
+      cloud,
+      () => cloud.tenancy.createAccount({ accountName: 'acme', user: { username: 'bob' } }),
+      invalid('accountName', 'acme'),
+    );
+    const sales = await cloud.tenancy.createDomain({ name: 'sales' });
+    const other = await cloud.tenancy.createAccount({
+      accountName: 'acme',
+      domainId: sales.id,
+      user: { username: 'bob' },
+    });
+    expect(other.account.domainId).toBe(sales.id);
+  });
+
+  it('usernames are unique within a domain, across its accounts; a refused first user takes its account with it', async () => {
+    const cloud = await openCloud();
+    const { account } = await cloud.tenancy.createAccount({ accountName: 'acme', user: { username: 'alice' } });
+    await expectRejected(
+      cloud,
+      () => cloud.tenancy.createUser(account.id, { username: 'alice' }),
+      invalid('username', 'alice'),
+    );
+    // The account row is written before its first user: the whole creation must roll back.
+    await expectRejected(
+      cloud,
+      () => cloud.tenancy.createAccount({ accountName: 'globex', user: { username: 'alice' } }),
+      invalid('username', 'alice'),
+    );
+    const sales = await cloud.tenancy.createDomain({ name: 'sales' });
+    const elsewhere = await cloud.tenancy.createAccount({
+      accountName: 'globex',
+      domainId: sales.id,
+      user: { username: 'alice' },
+    });
+    expect(elsewhere.user.domainId).toBe(sales.id);
+  });
+
+  it('a domain name contains no "/" and is unique among its siblings', async () => {
+    const cloud = await openCloud();
+    await expectRejected(
+      cloud,
+      () => cloud.tenancy.createDomain({ name: 'Comp1/sales' }),
+      invalid('name', 'Comp1/sales'),
+    );
+    const comp1 = await cloud.tenancy.createDomain({ name: 'Comp1' });
+    await cloud.tenancy.createDomain({ name: 'sales', parentId: comp1.id });
+    await expectRejected(
+      cloud,
+      () => cloud.tenancy.createDomain({ name: 'sales', parentId: comp1.id }),
+      invalid('name', 'sales'),
+    );
+    // A cousin of the same name is fine.
+    expect((await cloud.tenancy.createDomain({ name: 'sales' })).path).toBe('/sales/');
+  });
+
+  it('the last user of an account cannot be deleted (the account goes instead)', async () => {
+    const cloud = await openCloud();
+    const { user } = await cloud.tenancy.createAccount({ accountName: 'acme', user: { username: 'alice' } });
+    await expectRejected(cloud, () => cloud.tenancy.deleteUser(user.id), {
+      error: ResourceInUseError,
+      code: 'RESOURCE_IN_USE',
+      httpCode: 536,
+      field: 'id',
+      value: user.id,
+    });
+  });
+
+  it('the ROOT domain cannot be deleted', async () => {
+    const cloud = await openCloud();
+    await expectRejected(cloud, () => cloud.tenancy.deleteDomain(1), invalid('id', 1));
+    await expectRejected(cloud, () => cloud.tenancy.deleteDomain(1, { cleanup: true }), invalid('id', 1));
+  });
+
+  it('a domain with accounts or sub-domains is deleted only with cleanup', async () => {
+    const cloud = await openCloud();
+    const comp1 = await cloud.tenancy.createDomain({ name: 'Comp1' });
+    await cloud.tenancy.createAccount({ accountName: 'acme', domainId: comp1.id, user: { username: 'alice' } });
+    const inUse = { error: ResourceInUseError, code: 'RESOURCE_IN_USE', httpCode: 536, field: 'id', value: comp1.id };
+    await expectRejected(cloud, () => cloud.tenancy.deleteDomain(comp1.id), inUse);
+    const comp2 = await cloud.tenancy.createDomain({ name: 'Comp2' });
+    await cloud.tenancy.createDomain({ name: 'sales', parentId: comp2.id });
+    await expectRejected(cloud, () => cloud.tenancy.deleteDomain(comp2.id), { ...inUse, value: comp2.id });
+  });
+});

@@ -1,0 +1,36 @@
+export {
+  type BridgeBackend,
+  cpuShares,
+  type DomainXmlOptions,
+  defaultBridge,
+  diskElement,
+  diskSerial,
+  domainXml,
+  interfaceElement,
+  vlanOf,
+} from './domain-xml.js';
+export {
+  defaultHostKeyPolicy,
+  type HostKeyPolicy,
+  hostVerifier,
+  knownHostKeys,
+  sha256Fingerprint,
+} from './host-key.js';
+export { KvmDriver, kvmDriver } from './kvm-driver.js';
+export type { KvmDriverOptions } from './kvm-options.js';
+export type {
+  DomainState,
+  DomainSummary,
+  HostFiles,
+  LibvirtTransport,
+  NodeInfo,
+  TransferProgress,
+  VirshOptions,
+} from './libvirt-transport.js';
+export { LocalVirshTransport } from './local-transport.js';
+export { NativeTransport, nativeBindingAvailable } from './native-transport.js';
+export { shellCommand, shellQuote } from './shell-quote.js';
+export { isConnectionLost, type SshEndpoint, SshSession } from './ssh-session.js';
+export { SshVirshTransport } from './ssh-transport.js';
+export { virshError, virshErrorCode } from './virsh-error.js';
+export { parseDomState, parseNodeInfo } from './virsh-transport.js';

@@ -1,0 +1,35 @@
+import type { BridgeBackend } from './domain-xml.js';
+import type { HostKeyPolicy } from './host-key.js';
+
+/** Options of {@link kvmDriver}. */
+export interface KvmDriverOptions {
+  /**
+   * `ssh` (default): virsh over one kept SSH connection per host; `ConnectTarget.url` is
+   * `ssh://user@host[:port]` or `qemu+ssh://user@host[:port]/system`, the key is `credentials.privateKey`.
+   * `native`: the `@unraid/libvirt` binding (optional dependency) on this machine; `ConnectTarget.url` is the
+   * libvirt URI itself (`qemu:///system`, `test+unix:///default?socket=…`, `qemu+ssh://…`).
+   */
+  mode?: 'ssh' | 'native';
+  /** The libvirt URI virsh opens on the host in `ssh` mode (default `qemu:///system`; `details.libvirtUri` overrides per host). */
+  libvirtUri?: string;
+  /** SSH host-key check (default: `~/.ssh/known_hosts`). `{ insecureSkipVerify: true }` turns it off. */
+  hostKey?: HostKeyPolicy;
+  /** `<domain type>`: `kvm` (default), `test` for libvirt's test driver, `lxc`. */
+  domainType?: string;
+  /** Linux bridges (default) or Open vSwitch. */
+  bridgeBackend?: BridgeBackend;
+  /** Traffic type → bridge label, reported as the host's traffic labels (default public `cloudbr0`, guest/management `cloudbr1`). */
+  trafficLabels?: Readonly<Record<string, string>>;
+  /** Graceful shutdown wait before `destroy` when `stopVm` gets no `timeoutMs` (default 30 s). */
+  shutdownTimeoutMs?: number;
+  /** Deadline of one virsh command (default 120 s). */
+  commandTimeoutMs?: number;
+  /** SSH connect deadline (default 10 s). */
+  connectTimeoutMs?: number;
+  /** SSH keepalive interval (default 5 s; three missed drop the connection). */
+  keepaliveIntervalMs?: number;
+  /** Fixed VNC port for every domain instead of autoport (the test driver needs one). */
+  vncPort?: number;
+  /** User for `qemu+ssh://` migration URIs (default: the SSH user of the destination). */
+  migrationUser?: string;
+}

@@ -1,0 +1,78 @@
+import type { DriverErrorScope } from '@stratus/core';
+import type { HostFiles, TransferProgress, VirshOptions } from './libvirt-transport.js';
+import { shellCommand } from './shell-quote.js';
+import type { SshSession } from './ssh-session.js';
+import { virshError } from './virsh-error.js';
+import { VirshTransport } from './virsh-transport.js';
+
+/** Host files over the session's kept SFTP connection. */
+class SftpFiles implements HostFiles {
+  constructor(private readonly session: SshSession) {}
+
+  async size(remotePath: string): Promise<number | undefined> {
+    const sftp = await this.session.sftp();
+    if ((await sftp.exists(remotePath)) !== '-') return undefined;
+    return (await sftp.stat(remotePath)).size;
+  }
+  async upload(localPath: string, remotePath: string, onProgress?: TransferProgress): Promise<void> {
+    const sftp = await this.session.sftp();
+    await sftp.fastPut(localPath, remotePath, {
+      ...(onProgress !== undefined
+        ? { step: (done: number, _c: number, total: number) => onProgress(done, total) }
+        : {}),
+    });
+  }
+  async download(remotePath: string, localPath: string, onProgress?: TransferProgress): Promise<void> {
+    const sftp = await this.session.sftp();
+    await sftp.fastGet(remotePath, localPath, {
+      ...(onProgress !== undefined
+        ? { step: (done: number, _c: number, total: number) => onProgress(done, total) }
+        : {}),
+    });
+  }
+  async rename(from: string, to: string): Promise<void> {
+    await (await this.session.sftp()).posixRename(from, to);
+  }
+  async remove(remotePath: string): Promise<void> {
+    await (await this.session.sftp()).delete(remotePath, true);
+  }
+}
+
+/**
+ * virsh over SSH, the default KVM transport (drivers.md §3.1): `virsh -c <uri> <args>` on the host, every word
+ * quoted for the remote shell, XML on stdin (`define /dev/stdin`), on the host's one kept SSH connection.
+ */
+export class SshVirshTransport extends VirshTransport {
+  readonly kind = 'ssh' as const;
+  readonly files: HostFiles;
+
+  constructor(
+    readonly session: SshSession,
+    /** The libvirt URI virsh opens on the host, e.g. `qemu:///system`. */
+    readonly libvirtUri: string,
+    scope: DriverErrorScope,
+    private readonly commandTimeoutMs = 120_000,
+  ) {
+    super(scope);
+    this.files = new SftpFiles(session);
+  }
+
+  /** The exact command line sent for `args` (exported for tests of the quoting). */
+  commandLine(args: readonly string[]): string {
+    return shellCommand(['virsh', '-q', '-c', this.libvirtUri, ...args]);
+  }
+
+  async virsh(args: readonly string[], options: VirshOptions = {}): Promise<string> {
+    const r = await this.session.exec(this.commandLine(args), {
+      ...(options.stdin !== undefined ? { stdin: options.stdin } : {}),
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      timeoutMs: options.timeoutMs ?? this.commandTimeoutMs,
+    });
+    if (r.code !== 0) throw virshError(args[0] ?? '', r.stderr, r.code, this.scope);
+    return r.stdout;
+  }
+
+  async close(): Promise<void> {
+    await this.session.close();
+  }
+}
