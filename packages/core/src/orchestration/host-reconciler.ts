@@ -54,11 +54,13 @@ export class HostReconciler {
         this.ctx.logger.warn({ err: error, host: host.uuid }, 'ping failed');
       }
       if (ping?.reachable) {
-        await this.hostEvent(
-          host,
-          host.status === 'Up' || host.status === 'Alert' || host.status === 'Disconnected' ? 'Ping' : 'AgentConnected',
-          report,
-        );
+        if (host.status === 'Up' || host.status === 'Alert' || host.status === 'Disconnected') {
+          await this.hostEvent(host, 'Ping', report);
+        } else {
+          // A host coming back reconnects: AgentConnected → Connecting, then Ready → Up.
+          await this.hostEvent(host, 'AgentConnected', report);
+          await this.hostEvent(await hostRepo.get(this.ctx.db, host.id), 'Ready', report);
+        }
         for (const vm of vms)
           await this.reconcileVm(vm, ping.vmStates[vm.instanceName]?.powerState ?? 'PowerReportMissing', report);
       } else {
@@ -80,7 +82,7 @@ export class HostReconciler {
         event,
         column: 'status',
         expect: { state: host.status, version: host.updatedCount },
-        set: event === 'Ping' ? { lastPinged: w.now } : {},
+        set: event === 'Ping' || event === 'Ready' ? { lastPinged: w.now } : {},
         resource: { type: 'Host', uuid: host.uuid },
         eventPrefix: 'HOST',
       });

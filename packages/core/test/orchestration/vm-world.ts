@@ -2,6 +2,7 @@ import { horizontalAllocator, verticalAllocator } from '@stratus/allocator';
 import { type SimulatorDriver, simulatedImageStore, simulatorDriver } from '@stratus/driver-simulator';
 import type { Allocator } from '../../src/allocation/allocator-contract.js';
 import { type Cloud, createCloud } from '../../src/cloud.js';
+import type { Clock } from '../../src/context.js';
 import type { Account, Host, ServiceOffering, StoragePool, Template, Zone } from '../../src/model/records.js';
 import { sqliteStore } from '../../src/store/sqlite-store.js';
 import type { Store } from '../../src/store/store.js';
@@ -32,6 +33,7 @@ export async function vmWorld(
     clusters?: number;
     hostsPerCluster?: number;
     sim?: SimulatorDriver;
+    clock?: Clock;
   } = {},
 ): Promise<VmWorld> {
   const sim = options.sim ?? simulatorDriver();
@@ -40,6 +42,7 @@ export async function vmWorld(
     hypervisors: [sim],
     allocator: options.allocator ?? verticalAllocator(),
     imageStore: simulatedImageStore(),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   const zone = await cloud.zones.create({
     name: 'z1',

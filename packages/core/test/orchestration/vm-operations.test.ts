@@ -1,0 +1,150 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  InvalidParameterError,
+  InvalidStateError,
+  NotFoundError,
+  PermissionDeniedError,
+  ResourceLimitError,
+} from '../../src/errors.js';
+import { expectRejected } from '../rules/expect-rejected.js';
+import { type VmWorld, vmWorld } from './vm-world.js';
+
+describe('VM operations', () => {
+  let world: VmWorld;
+  afterEach(async () => world?.cloud.close());
+
+  it('changes the service offering only while Stopped; the next start books the new size', async () => {
+    world = await vmWorld();
+    const { cloud, user, zone, template, small, big } = world;
+    const vm = await user.vms.deployAndWait({ zoneId: zone.id, serviceOfferingId: small.id, templateId: template.id });
+    await expectRejected(cloud, () => user.vms.changeServiceOffering(vm.id, big.id), {
+      error: InvalidStateError,
+      code: 'INVALID_STATE',
+      httpCode: 431,
+      field: 'id',
+      value: vm.id,
+    });
+    await (await user.vms.stop(vm.id)).result;
+    const changed = await user.vms.changeServiceOffering(vm.id, big.id);
+    expect(changed.serviceOfferingId).toBe(big.id);
+    const started = await (await user.vms.start(vm.id)).result;
+    expect(await cloud.capacity.hostCapacity(cloud.store.db, started.hostId!)).toMatchObject({
+      cpuUsed: 8000,
+      memoryUsed: 8192 * 1024 ** 2,
+    });
+    expect((await cloud.events.list({ type: 'VM.UPGRADE' })).length).toBe(1);
+  });
+
+  it('resets a password on a Stopped VM of a password-enabled template, returning it once and storing it nowhere', async () => {
+    world = await vmWorld();
+    const { cloud, user, zone, template, small } = world;
+    const vm = await user.vms.deployAndWait({ zoneId: zone.id, serviceOfferingId: small.id, templateId: template.id });
+    await expectRejected(cloud, () => user.vms.resetPassword(vm.id), {
+      error: InvalidStateError,
+      code: 'INVALID_STATE',
+      httpCode: 431,
+      field: 'id',
+      value: vm.id,
+    });
+    await (await user.vms.stop(vm.id)).result;
+    const { password, vm: after } = await user.vms.resetPassword(vm.id);
+    expect(password).toMatch(/^[A-Za-z0-9_-]{12}$/);
+    expect(JSON.stringify(after)).not.toContain(password);
+    const events = await cloud.events.list({ resourceType: 'VirtualMachine', resourceId: vm.id });
+    expect(JSON.stringify(events)).not.toContain(password);
+    expect(events.some((e) => e.type === 'VM.RESETPASSWORD')).toBe(true);
+  });
+
+  it('keeps user data (base64 only, bounded) and updates it', async () => {
+    world = await vmWorld();
+    const { cloud, user, zone, template, small } = world;
+    const data = Buffer.from('#cloud-config\npackages: [nginx]\n').toString('base64');
+    const vm = await user.vms.deployAndWait({
+      zoneId: zone.id,
+      serviceOfferingId: small.id,
+      templateId: template.id,
+      userData: data,
+    });
+    expect(vm.details.userData).toBe(data);
+    await expectRejected(cloud, () => user.vms.updateUserData(vm.id, 'not base64!'), {
+      error: InvalidParameterError,
+      code: 'INVALID_PARAMETER',
+      httpCode: 431,
+      field: 'userData',
+      value: 'not base64!…',
+    });
+    const next = Buffer.from('echo hi').toString('base64');
+    expect((await user.vms.updateUserData(vm.id, next)).details.userData).toBe(next);
+  });
+
+  it('refuses bad deploy input with a typed error and changes nothing', async () => {
+    world = await vmWorld();
+    const { cloud, user, zone, template, small, big } = world;
+    const base = { zoneId: zone.id, serviceOfferingId: small.id, templateId: template.id };
+    await expectRejected(cloud, () => user.vms.deploy({ ...base, zoneId: 999 }), {
+      error: NotFoundError,
+      code: 'NOT_FOUND',
+      httpCode: 431,
+      field: 'zoneId',
+      value: 999,
+    });
+    await expectRejected(cloud, () => user.vms.deploy({ ...base, hostName: '9-bad' }), {
+      error: InvalidParameterError,
+      code: 'INVALID_PARAMETER',
+      httpCode: 431,
+      field: 'hostName',
+      value: '9-bad',
+    });
+    await expectRejected(cloud, () => user.vms.deploy({ ...base, keypair: 'nope' }), {
+      error: InvalidParameterError,
+      code: 'INVALID_PARAMETER',
+      httpCode: 431,
+      field: 'keypair',
+      value: 'nope',
+    });
+    await expectRejected(cloud, () => user.vms.deploy({ ...base, hostId: world.hosts[0]!.id }), {
+      error: PermissionDeniedError,
+      code: 'PERMISSION_DENIED',
+      httpCode: 401,
+      field: 'hostId',
+      value: world.hosts[0]!.id,
+    });
+    await cloud.settings.set('max.account.cpus', 4);
+    await user.vms.deployAndWait({ ...base, serviceOfferingId: big.id });
+    await expectRejected(cloud, () => user.vms.deploy(base), {
+      error: ResourceLimitError,
+      code: 'ACCOUNT_RESOURCE_LIMIT',
+      httpCode: 532,
+      field: 'accountId',
+      value: world.account.id,
+    });
+  });
+
+  it('ends in Error with everything released when no host can take a new VM', async () => {
+    world = await vmWorld({ clusters: 1, hostsPerCluster: 1 });
+    const { cloud, user, zone, template } = world;
+    const huge = await cloud.offerings.createServiceOffering({
+      name: 'huge',
+      cpuNumber: 4,
+      cpuSpeed: 2000,
+      memory: 12 * 1024,
+    });
+    const first = await user.vms.deployAndWait({
+      zoneId: zone.id,
+      serviceOfferingId: huge.id,
+      templateId: template.id,
+    });
+    expect(first.state).toBe('Running');
+    const job = await user.vms.deploy({ zoneId: zone.id, serviceOfferingId: huge.id, templateId: template.id });
+    await expect(job.result).rejects.toMatchObject({ code: 'INSUFFICIENT_CAPACITY', httpCode: 533 });
+    const failed = (await cloud.vms.list({ state: 'Error' }))[0]!;
+    expect(await cloud.network.networks.listNics({ vmId: failed.id })).toEqual([]);
+    expect(await cloud.volumes.list({ instanceId: failed.id })).toEqual([]);
+    const status = await cloud.jobs.get(job.id);
+    expect(status).toMatchObject({ status: 'FAILED', statusCode: 2, resultCode: 533 });
+    expect(status.result).toMatchObject({ errorcode: 533, code: 'INSUFFICIENT_CAPACITY' });
+    expect((status.result as { errortext: string }).errortext).toBe(
+      `Unable to place VM ${failed.id}: 0/1 hosts available: 1 cluster CPU above disable threshold`,
+    );
+  });
+});
