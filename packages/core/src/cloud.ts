@@ -12,10 +12,12 @@ import type { GuestVlanService } from './ipam/guest-vlans.js';
 import { IpAllocator } from './ipam/ip-allocator.js';
 import { PublicIpRangeService } from './ipam/ip-ranges.js';
 import { createNetworkLayer, type NetworkLayer } from './network/network-layer.js';
+import { BackgroundTasks } from './orchestration/background-tasks.js';
 import { HostReconciler } from './orchestration/host-reconciler.js';
 import type { ImageStoreDriver } from './orchestration/image-store-driver.js';
 import { JobService } from './orchestration/jobs.js';
 import { ManagementServer } from './orchestration/management-server.js';
+import { Recovery, type RecoveryOptions, type RecoveryReport } from './orchestration/recovery.js';
 import { SnapshotService } from './orchestration/snapshots.js';
 import { SshKeyPairService } from './orchestration/ssh-keypairs.js';
 import { defaultPoolChooser } from './orchestration/storage-common.js';
@@ -107,6 +109,10 @@ export class Cloud {
   readonly vms: VirtualMachineService;
   /** Pings hosts and reconciles VM power states. */
   readonly reconciler: HostReconciler;
+  /** The periodic work of a management server; `tasks.start()` runs it on timers. */
+  readonly tasks: BackgroundTasks;
+  /** Crash recovery: settles what a dead management server left half-done (see {@link Cloud.recover}). */
+  readonly recovery: Recovery;
 
   constructor(
     readonly context: CloudContext,
@@ -145,10 +151,74 @@ export class Cloud {
       this.capacity,
       this.network.networks,
       this.network.offerings,
+      this.network.securityGroups,
       new VmVolumes(this.volumes, this.templateStorage),
       this.settings,
     );
     this.reconciler = new HostReconciler(context, this.vms, runtime.placement, this.settings);
+    const second = 1000;
+    this.tasks = new BackgroundTasks(context, this.settings, [
+      {
+        name: 'reconcile-hosts',
+        every: { key: 'ping.interval', unitMs: second },
+        run: () => this.reconciler.reconcile(),
+      },
+      {
+        name: 'recover-orphaned-jobs',
+        every: { key: 'ping.interval', unitMs: second },
+        run: () => this.jobs.recoverOrphans(),
+      },
+      {
+        name: 'network-gc',
+        every: { key: 'network.gc.interval', unitMs: second },
+        run: () => this.network.networks.collectGarbage(),
+      },
+      { name: 'expunge', every: { key: 'expunge.interval', unitMs: second }, run: () => this.vms.expungeDue() },
+      {
+        name: 'snapshot-policies',
+        every: { key: 'snapshot.poll.interval', unitMs: second },
+        run: () => this.snapshots.runDueSnapshotPolicies(),
+      },
+      {
+        name: 'expire-reservations',
+        every: { key: 'capacity.check.period', unitMs: 1 },
+        run: () =>
+          context.write(async (w) => {
+            const deltas = await this.capacity.expireReservations(w);
+            w.afterCommit(() => runtime.placement.apply(deltas));
+            return deltas.length;
+          }),
+      },
+      {
+        name: 'storage-cleanup',
+        every: { key: 'storage.cleanup.interval', unitMs: second },
+        run: () => this.volumes.runStorageCleanup(),
+      },
+      {
+        name: 'purge-jobs',
+        every: { key: 'job.expire.minutes', unitMs: 60 * second },
+        run: async () => this.jobs.purgeExpired(await this.settings.get('job.expire.minutes')),
+      },
+    ]);
+    this.recovery = new Recovery({
+      ctx: context,
+      server: runtime.server,
+      jobs: this.jobs,
+      vms: this.vms,
+      network: this.network,
+      volumes: this.volumes,
+      capacity: this.capacity,
+      placement: runtime.placement,
+    });
+  }
+
+  /**
+   * Brings every VM, volume, NIC and network to a stable state after a crash and rebuilds the
+   * capacity counters from the VMs' bookings. Run it at start-up; `{ assumeOthersDead: true }`
+   * when this process is the only writer (SQLite) and the previous one is known to be gone.
+   */
+  recover(options: RecoveryOptions = {}): Promise<RecoveryReport> {
+    return this.recovery.run(options);
   }
 
   get store(): Store {
@@ -169,8 +239,9 @@ export class Cloud {
     return new Cloud(this.context.withCaller(caller), this.runtime, this.runtime.network.as(caller));
   }
 
-  /** Stops this process's heartbeat and closes the store. */
+  /** Stops the background tasks and this process's heartbeat, and closes the store. */
   async close(): Promise<void> {
+    this.tasks.stop();
     await this.runtime.server.stop().catch(() => undefined);
     await this.context.store.close();
   }

@@ -1,3 +1,4 @@
+export * from './background-tasks.js';
 export * from './host-reconciler.js';
 export * from './image-store-driver.js';
 export * from './image-store-driver-local.js';

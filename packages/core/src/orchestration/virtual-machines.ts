@@ -9,6 +9,7 @@ import { type VmEvent, vmStateMachine } from '../model/state-machines/index.js';
 import { requireHostName, requireInteger } from '../model/validate.js';
 import type { GuestNetworkService } from '../network/guest-networks.js';
 import type { NetworkOfferingService } from '../network/network-offerings.js';
+import type { SecurityGroupService } from '../network/security-groups.js';
 import { networkRepo } from '../network/records.js';
 import { hostRef, hostRepo } from '../resources/hosts.js';
 import { diskOfferingRepo, serviceOfferingRepo } from '../resources/offerings.js';
@@ -49,6 +50,8 @@ export interface DeployVmInput {
   keypair?: string;
   /** base64. */
   userData?: string;
+  /** Security groups (zones with security groups); default: the owner's default group. Fixed for life. */
+  securityGroupIds?: number[];
   /** Deploy on behalf of this account (admins). */
   accountId?: number;
   /** Default true. */
@@ -75,6 +78,7 @@ export class VirtualMachineService {
     private readonly capacity: CapacityService,
     private readonly networks: GuestNetworkService,
     private readonly networkOfferings: NetworkOfferingService,
+    private readonly securityGroups: SecurityGroupService,
     private readonly storage: VmStorage,
     private readonly settings: SettingsService,
   ) {
@@ -99,7 +103,9 @@ export class VirtualMachineService {
    * leaves the VM in Error with everything it took released.
    */
   async deploy(input: DeployVmInput): Promise<SubmittedJob<VirtualMachine>> {
+    const mark = this.ctx.tracer.mark();
     const vm = await this.ctx.write((w) => this.create(w, input));
+    this.ctx.tracer.step('deploy.create', mark);
     if (input.startVm === false) {
       return this.jobs.submit(
         {
@@ -286,6 +292,10 @@ export class VirtualMachineService {
       await this.networks.allocateNic(w, { vmId: id, networkId, isDefault: networkId === defaultId, deviceId: i });
     }
     await this.storage.allocate(w, vm, { template, ...(dataDisk ? { dataDisk } : {}) });
+    if (zone.securityGroupEnabled) await this.securityGroups.joinAtDeploy(w, id, input.securityGroupIds);
+    else if (input.securityGroupIds !== undefined) {
+      throw new InvalidParameterError('securityGroupIds', input.securityGroupIds, `zone ${zone.name} has no security groups`);
+    }
     await w.event({
       type: 'VM.CREATE',
       description: `VM ${name} created`,
