@@ -9,6 +9,7 @@ export default defineConfig({
       '@stratus/core': src('core'),
       '@stratus/allocator': src('allocator'),
       '@stratus/driver-simulator': src('driver-simulator'),
+      '@stratus/driver-kvm': src('driver-kvm'),
       '@stratus/testkit': src('testkit'),
     },
   },
