@@ -14,7 +14,7 @@ import { SettingsService } from '../settings/settings-service.js';
 import { decoder, json } from '../store/codec.js';
 import { requireRootAdmin } from './permissions.js';
 import { podRepo } from './pods.js';
-import { Repo } from './repo.js';
+import { countLive, Repo } from './repo.js';
 
 export const clusterRepo = new Repo<Cluster>('clusters', 'Cluster', decoder<Cluster>({ json: ['details'] }));
 
@@ -187,17 +187,9 @@ export class ClusterService {
         ['hosts', 'host(s)'],
         ['storagePools', 'primary storage pool(s)'],
       ] as const) {
-        const row = await w.db
-          .selectFrom(table)
-          .select((eb) => eb.fn.countAll<number>().as('n'))
-          .where('clusterId', '=', id)
-          .where('removed', 'is', null)
-          .executeTakeFirst();
-        if (Number(row?.n ?? 0) > 0)
-          throw new ResourceInUseError(`cluster ${cluster.name} still has ${row?.n} ${what}`, {
-            field: 'id',
-            value: id,
-          });
+        const n = await countLive(w.db, table, { clusterId: id });
+        if (n > 0)
+          throw new ResourceInUseError(`cluster ${cluster.name} still has ${n} ${what}`, { field: 'id', value: id });
       }
       await clusterRepo.markRemoved(w.db, id, w.now);
       await w.event({

@@ -19,7 +19,7 @@ import { capabilityFor } from './capabilities.js';
 import { clusterRepo } from './clusters.js';
 import { requireRootAdmin } from './permissions.js';
 import { podRepo } from './pods.js';
-import { Repo } from './repo.js';
+import { countLive, Repo } from './repo.js';
 import { zoneRepo } from './zones.js';
 
 export const hostRepo = new Repo<Host>(
@@ -411,17 +411,13 @@ export class HostService {
         .where('removed', 'is', null)
         .execute();
       for (const pool of locals) {
-        const volumes = await w.db
-          .selectFrom('volumes')
-          .select((eb) => eb.fn.countAll<number>().as('n'))
-          .where('poolId', '=', Number(pool.id))
-          .where('removed', 'is', null)
-          .executeTakeFirst();
-        if (Number(volumes?.n ?? 0) > 0)
-          throw new ResourceInUseError(`host ${host.name}'s local storage still holds ${volumes?.n} volume(s)`, {
+        const volumes = await countLive(w.db, 'volumes', { poolId: Number(pool.id) });
+        if (volumes > 0) {
+          throw new ResourceInUseError(`host ${host.name}'s local storage still holds ${volumes} volume(s)`, {
             field: 'id',
             value: id,
           });
+        }
       }
       if (host.resourceState === 'Maintenance') await this.resourceIn(w, host, 'DeleteHost');
       await w.db
@@ -452,13 +448,7 @@ export class HostService {
   }
 
   /** VMs placed on the host (any state but Destroyed/Expunging/Error with no host). */
-  private async vmCount(w: Writer, hostId: number): Promise<number> {
-    const row = await w.db
-      .selectFrom('vmInstances')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('hostId', '=', hostId)
-      .where('removed', 'is', null)
-      .executeTakeFirst();
-    return Number(row?.n ?? 0);
+  private vmCount(w: Writer, hostId: number): Promise<number> {
+    return countLive(w.db, 'vmInstances', { hostId });
   }
 }

@@ -6,7 +6,7 @@ import type { DiskOffering, ServiceOffering } from '../model/records.js';
 import { optionalString, parseTags, requireInteger, requireOneOf, requireString } from '../model/validate.js';
 import { bit, decoder, json } from '../store/codec.js';
 import { requireRootAdmin } from './permissions.js';
-import { Repo } from './repo.js';
+import { countLive, Repo } from './repo.js';
 import { domainRepo } from './tenancy.js';
 
 export const serviceOfferingRepo = new Repo<ServiceOffering>(
@@ -144,7 +144,7 @@ export class OfferingService {
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'delete a service offering');
       const offering = await serviceOfferingRepo.get(w.db, id);
-      const users = await this.countLive(w, 'vmInstances', 'serviceOfferingId', id);
+      const users = await countLive(w.db, 'vmInstances', { serviceOfferingId: id });
       await this.retire(w, 'serviceOfferings', id, users);
       await w.event({
         type: 'SERVICE.OFFERING.DELETE',
@@ -235,7 +235,7 @@ export class OfferingService {
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'delete a disk offering');
       const offering = await diskOfferingRepo.get(w.db, id);
-      const users = await this.countLive(w, 'volumes', 'diskOfferingId', id);
+      const users = await countLive(w.db, 'volumes', { diskOfferingId: id });
       await this.retire(w, 'diskOfferings', id, users);
       await w.event({
         type: 'DISK.OFFERING.DELETE',
@@ -262,21 +262,6 @@ export class OfferingService {
       set[field as 'name' | 'displayText'] = requireString(field, value, { max: 255 });
     }
     return set;
-  }
-
-  private async countLive(
-    w: Writer,
-    table: 'vmInstances' | 'volumes',
-    column: 'serviceOfferingId' | 'diskOfferingId',
-    id: number,
-  ): Promise<number> {
-    const row = await w.db
-      .selectFrom(table)
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where(column as never, '=', id as never)
-      .where('removed', 'is', null)
-      .executeTakeFirst();
-    return Number(row?.n ?? 0);
   }
 
   private async retire(

@@ -16,7 +16,7 @@ import {
 } from '../model/validate.js';
 import { decoder } from '../store/codec.js';
 import { requireRootAdmin } from './permissions.js';
-import { Repo } from './repo.js';
+import { countLive, Repo } from './repo.js';
 import { zoneRepo } from './zones.js';
 
 export const podRepo = new Repo<Pod>('pods', 'Pod', decoder<Pod>({}));
@@ -144,14 +144,9 @@ export class PodService {
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'delete a pod');
       const pod = await podRepo.get(w.db, id);
-      const clusters = await w.db
-        .selectFrom('clusters')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('podId', '=', id)
-        .where('removed', 'is', null)
-        .executeTakeFirst();
-      if (Number(clusters?.n ?? 0) > 0)
-        throw new ResourceInUseError(`pod ${pod.name} still has ${clusters?.n} cluster(s)`, { field: 'id', value: id });
+      const clusters = await countLive(w.db, 'clusters', { podId: id });
+      if (clusters > 0)
+        throw new ResourceInUseError(`pod ${pod.name} still has ${clusters} cluster(s)`, { field: 'id', value: id });
       await podRepo.markRemoved(w.db, id, w.now);
       await w.event({
         type: 'POD.DELETE',

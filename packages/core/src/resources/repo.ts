@@ -58,18 +58,8 @@ export class Repo<Rec extends { id: number }> {
   }
 
   /** How many live rows match. */
-  async count(db: Db, filter: Record<string, unknown> = {}): Promise<number> {
-    let q = db
-      .selectFrom(this.table as never)
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('removed' as never, 'is', null as never);
-    for (const [column, value] of Object.entries(filter)) {
-      if (value === undefined) continue;
-      q =
-        value === null ? q.where(column as never, 'is', null as never) : q.where(column as never, '=', value as never);
-    }
-    const row = (await q.executeTakeFirst()) as { n: number | string } | undefined;
-    return Number(row?.n ?? 0);
+  count(db: Db, filter: Record<string, unknown> = {}): Promise<number> {
+    return countLive(db, this.table, filter);
   }
 
   /** Soft-deletes a row. */
@@ -80,4 +70,18 @@ export class Repo<Rec extends { id: number }> {
       .where('id' as never, '=', id as never)
       .execute();
   }
+}
+
+/** How many live (not soft-deleted) rows of `table` have every column = value of `filter`. */
+export async function countLive(db: Db, table: TableName, filter: Record<string, unknown>): Promise<number> {
+  let q = db
+    .selectFrom(table as never)
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('removed' as never, 'is', null as never);
+  for (const [column, value] of Object.entries(filter)) {
+    if (value === undefined) continue;
+    q = value === null ? q.where(column as never, 'is', null as never) : q.where(column as never, '=', value as never);
+  }
+  const row = (await q.executeTakeFirst()) as { n: number | string } | undefined;
+  return Number(row?.n ?? 0);
 }

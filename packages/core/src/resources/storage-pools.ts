@@ -17,7 +17,7 @@ import { decoder, json } from '../store/codec.js';
 import { clusterRepo } from './clusters.js';
 import { hostRef, hostRepo } from './hosts.js';
 import { requireRootAdmin } from './permissions.js';
-import { Repo } from './repo.js';
+import { countLive, Repo } from './repo.js';
 import { zoneRepo } from './zones.js';
 
 export const storagePoolRepo = new Repo<StoragePool>(
@@ -337,17 +337,13 @@ export class StoragePoolService {
       requireRootAdmin(w.caller, 'delete primary storage');
       const pool = await storagePoolRepo.get(w.db, id);
       if (pool.scope === 'HOST') throw new InvalidParameterError('id', id, 'local storage goes with its host');
-      const volumes = await w.db
-        .selectFrom('volumes')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('poolId', '=', id)
-        .where('removed', 'is', null)
-        .executeTakeFirst();
-      if (Number(volumes?.n ?? 0) > 0)
-        throw new ResourceInUseError(`primary storage ${pool.name} still holds ${volumes?.n} volume(s)`, {
+      const volumes = await countLive(w.db, 'volumes', { poolId: id });
+      if (volumes > 0) {
+        throw new ResourceInUseError(`primary storage ${pool.name} still holds ${volumes} volume(s)`, {
           field: 'id',
           value: id,
         });
+      }
       if (pool.status !== 'Maintenance') {
         throw new InvalidStateError(
           `primary storage ${pool.name} must be in Maintenance to be removed; it is ${pool.status}`,

@@ -7,7 +7,7 @@ import { type AccountEvent, accountStateMachine, userStateMachine } from '../mod
 import { optionalString, requireString } from '../model/validate.js';
 import { decoder } from '../store/codec.js';
 import { requireAccess, requireAdminOverDomain } from './permissions.js';
-import { Repo } from './repo.js';
+import { countLive, Repo } from './repo.js';
 
 export const ROOT_DOMAIN_ID = 1;
 /** The internal `system` account and user. */
@@ -260,17 +260,12 @@ export class TenancyService {
     if (account.id <= 2)
       throw new InvalidParameterError('id', id, 'the system and root admin accounts cannot be deleted');
     for (const table of ['vmInstances', 'volumes', 'templates'] as const) {
-      const row = await w.db
-        .selectFrom(table)
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('accountId', '=', id)
-        .where('removed', 'is', null)
-        .executeTakeFirst();
-      if (Number(row?.n ?? 0) > 0) {
-        throw new ResourceInUseError(
-          `account ${account.accountName} still owns ${row?.n} ${table}; remove them first`,
-          { field: 'id', value: id },
-        );
+      const n = await countLive(w.db, table, { accountId: id });
+      if (n > 0) {
+        throw new ResourceInUseError(`account ${account.accountName} still owns ${n} ${table}; remove them first`, {
+          field: 'id',
+          value: id,
+        });
       }
     }
     await w.db

@@ -16,7 +16,7 @@ import {
 } from '../model/validate.js';
 import { bit, decoder } from '../store/codec.js';
 import { requireRootAdmin } from './permissions.js';
-import { Repo } from './repo.js';
+import { countLive, Repo } from './repo.js';
 import { domainRepo } from './tenancy.js';
 
 export const zoneRepo = new Repo<Zone>(
@@ -147,17 +147,12 @@ export class ZoneService {
       }
       if (patch.guestCidr !== undefined && patch.guestCidr !== zone.guestCidr) {
         set.guestCidr = await this.checkGuestCidr(w.db, zone.networkType, patch.guestCidr, zone.id);
-        const vms = await w.db
-          .selectFrom('vmInstances')
-          .select((eb) => eb.fn.countAll<number>().as('n'))
-          .where('zoneId', '=', zone.id)
-          .where('removed', 'is', null)
-          .executeTakeFirst();
-        if (Number(vms?.n ?? 0) > 0) {
+        const vms = await countLive(w.db, 'vmInstances', { zoneId: zone.id });
+        if (vms > 0) {
           throw new InvalidParameterError(
             'guestCidr',
             patch.guestCidr,
-            `the guest CIDR can change only while the zone has no VMs (it has ${vms?.n})`,
+            `the guest CIDR can change only while the zone has no VMs (it has ${vms})`,
           );
         }
       }
@@ -186,14 +181,8 @@ export class ZoneService {
         ['physicalNetworks', 'physical networks'],
         ['imageStores', 'secondary storage'],
       ] as const) {
-        const row = await w.db
-          .selectFrom(table)
-          .select((eb) => eb.fn.countAll<number>().as('n'))
-          .where('zoneId', '=', id)
-          .where('removed', 'is', null)
-          .executeTakeFirst();
-        if (Number(row?.n ?? 0) > 0)
-          throw new ResourceInUseError(`zone ${zone.name} still has ${row?.n} ${what}`, { field: 'id', value: id });
+        const n = await countLive(w.db, table, { zoneId: id });
+        if (n > 0) throw new ResourceInUseError(`zone ${zone.name} still has ${n} ${what}`, { field: 'id', value: id });
       }
       await zoneRepo.markRemoved(w.db, id, w.now);
       await w.event({
@@ -213,17 +202,7 @@ export class ZoneService {
    * range in an advanced zone) through `ResourceGuards.onZoneEnable`.
    */
   private async checkReady(w: Writer, zone: Zone): Promise<void> {
-    const count = async (table: 'physicalNetworks' | 'imageStores') =>
-      Number(
-        (
-          await w.db
-            .selectFrom(table)
-            .select((eb) => eb.fn.countAll<number>().as('n'))
-            .where('zoneId', '=', zone.id)
-            .where('removed', 'is', null)
-            .executeTakeFirst()
-        )?.n ?? 0,
-      );
+    const count = (table: 'physicalNetworks' | 'imageStores') => countLive(w.db, table, { zoneId: zone.id });
     if ((await count('physicalNetworks')) === 0)
       throw new InvalidStateError(`zone ${zone.name} has no physical network yet`, {
         field: 'allocationState',
