@@ -1,0 +1,56 @@
+import type { Cloud, VirtualMachine } from '@stratus/core';
+import type { Tenant } from './tenants.js';
+
+/** One live migration the demo made. */
+export interface Migration {
+  vm: VirtualMachine;
+  fromHostId: number;
+  toHostId: number;
+}
+
+/** Stops every `every`-th VM of `vms` (graceful stop, by the owning tenant); returns them stopped. */
+export async function stopEvery(
+  tenants: readonly Tenant[],
+  vms: readonly VirtualMachine[],
+  every: number,
+): Promise<VirtualMachine[]> {
+  const stopped: VirtualMachine[] = [];
+  for (let i = every - 1; i < vms.length; i += every) {
+    const vm = vms[i]!;
+    const owner = tenants.find((t) => t.account.id === vm.accountId);
+    if (!owner) throw new Error(`VM ${vm.instanceName} belongs to no demo tenant`);
+    stopped.push(await (await owner.cloud.vms.stop(vm.id)).result);
+  }
+  return stopped;
+}
+
+/**
+ * Relieves the busiest host: live-migrates up to `count` of its running VMs with the given
+ * offering to the least busy other host of its cluster (live migration stays in the cluster; only
+ * a root admin migrates, so this runs on the admin's cloud).
+ */
+export async function relieveBusiestHost(
+  cloud: Cloud,
+  options: { zoneId: number; serviceOfferingId: number; count: number },
+): Promise<Migration[]> {
+  const running = await cloud.vms.list({ zoneId: options.zoneId, state: 'Running' });
+  const hosts = await cloud.hosts.list({ zoneId: options.zoneId });
+  const load = new Map<number, number>(hosts.map((h) => [h.id, 0]));
+  for (const vm of running) if (vm.hostId !== null) load.set(vm.hostId, (load.get(vm.hostId) ?? 0) + 1);
+  const byLoad = [...hosts].sort((a, b) => (load.get(b.id) ?? 0) - (load.get(a.id) ?? 0) || a.id - b.id);
+  const busiest = byLoad[0];
+  if (!busiest) return [];
+  const target = byLoad
+    .filter((h) => h.id !== busiest.id && h.clusterId === busiest.clusterId && h.status === 'Up')
+    .at(-1);
+  if (!target) return [];
+  const movable = running
+    .filter((vm) => vm.hostId === busiest.id && vm.serviceOfferingId === options.serviceOfferingId)
+    .slice(0, options.count);
+  const migrations: Migration[] = [];
+  for (const vm of movable) {
+    const moved = await (await cloud.vms.migrate(vm.id, target.id)).result;
+    migrations.push({ vm: moved, fromHostId: busiest.id, toHostId: target.id });
+  }
+  return migrations;
+}
