@@ -5,11 +5,8 @@ import { CloudContext } from '../../packages/core/src/context.js';
 import { DriverRegistry } from '../../packages/core/src/driver/driver-registry.js';
 import { EventBus } from '../../packages/core/src/events/event-bus.js';
 import { SettingsService } from '../../packages/core/src/settings/settings-service.js';
-import BetterSqlite3 from 'better-sqlite3';
-import { CompiledQuery, type DatabaseConnection, Kysely, SqliteDialect, SqliteDriver } from 'kysely';
-import type { Database } from '../../packages/core/src/store/schema.js';
 import { sqliteStore } from '../../packages/core/src/store/sqlite-store.js';
-import { Store } from '../../packages/core/src/store/store.js';
+import type { Store } from '../../packages/core/src/store/store.js';
 import { cloudRows, SHAPE } from './synthetic-cloud.js';
 
 export interface SqliteWorld {
@@ -19,51 +16,9 @@ export interface SqliteWorld {
   zoneId: number;
 }
 
-/**
- * EXPERIMENT ONLY (BENCH_STMT_CACHE=1): the same store as `sqliteStore` (WAL, synchronous=NORMAL,
- * BEGIN IMMEDIATE) but with better-sqlite3 statements cached by SQL text, to measure what a
- * statement cache in packages/core/src/store/sqlite-store.ts would gain. Not the SDK's store.
- */
-function statementCachingStore(file: string): Store {
-  const database = new BetterSqlite3(file);
-  database.pragma('busy_timeout = 10000');
-  database.pragma('journal_mode = WAL');
-  database.pragma('synchronous = NORMAL');
-  database.pragma('foreign_keys = ON');
-  const statements = new Map<string, BetterSqlite3.Statement>();
-  const prepare = database.prepare.bind(database);
-  const cached = new Proxy(database, {
-    get(target, prop, receiver) {
-      if (prop === 'prepare')
-        return (source: string) => {
-          let st = statements.get(source);
-          if (!st) {
-            st = prepare(source);
-            statements.set(source, st);
-          }
-          return st;
-        };
-      const v = Reflect.get(target, prop, receiver);
-      return typeof v === 'function' ? v.bind(target) : v;
-    },
-  });
-  class ImmediateDriver extends SqliteDriver {
-    override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-      await connection.executeQuery(CompiledQuery.raw('begin immediate'));
-    }
-  }
-  class ImmediateDialect extends SqliteDialect {
-    override createDriver() {
-      return new ImmediateDriver({ database: cached });
-    }
-  }
-  const kysely = new Kysely<Database>({ dialect: new ImmediateDialect({ database: cached }) });
-  return new Store({ engine: 'sqlite', kysely });
-}
-
 /** Writes the synthetic cloud into a SQLite file (plain inserts, one transaction). */
 export async function seedSqlite(file: string): Promise<SqliteWorld> {
-  const store = process.env.BENCH_STMT_CACHE === '1' ? statementCachingStore(file) : sqliteStore({ file });
+  const store = sqliteStore({ file });
   await store.migrate();
   const ctx = new CloudContext(store, new EventBus(), new DriverRegistry());
   const rows = cloudRows();

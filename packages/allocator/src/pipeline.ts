@@ -62,6 +62,66 @@ interface PipelineCache {
   verdicts: Uint8Array;
   clusters: Map<number, ClusterHosts>;
   zoneHosts: Map<number, number>;
+  /** The state tracks changes: every cluster's entry is kept valid eagerly. */
+  tracked: boolean;
+  /**
+   * Per phase (-1 = no phases), the capacity bounds of every cluster's group in a max tree (tracked
+   * states only): the root says whether any host of that phase anywhere could fit a demand.
+   */
+  bounds: Map<number, MaxTree>;
+  /** Cluster id → leaf of the max trees, and back. */
+  slots: Map<number, number>;
+  slotClusters: number[];
+}
+
+/** A segment tree of (CPU, memory) maxima over a fixed number of leaves. */
+class MaxTree {
+  private readonly size: number;
+  private readonly cpu: Float64Array;
+  private readonly memory: Float64Array;
+
+  constructor(leaves: number) {
+    let size = 1;
+    while (size < leaves) size *= 2;
+    this.size = size;
+    this.cpu = new Float64Array(2 * size).fill(Number.NEGATIVE_INFINITY);
+    this.memory = new Float64Array(2 * size).fill(Number.NEGATIVE_INFINITY);
+  }
+
+  set(leaf: number, cpu: number, memory: number): void {
+    let k = leaf + this.size;
+    this.cpu[k] = cpu;
+    this.memory[k] = memory;
+    for (k >>= 1; k >= 1; k >>= 1) {
+      this.cpu[k] = Math.max(this.cpu[2 * k] as number, this.cpu[2 * k + 1] as number);
+      this.memory[k] = Math.max(this.memory[2 * k] as number, this.memory[2 * k + 1] as number);
+    }
+  }
+
+  /**
+   * Leaves whose CPU bound ≥ `cpu` and memory bound ≥ `memory`, appended to `out`; stops and
+   * returns false once more than `limit` are found.
+   */
+  collect(cpu: number, memory: number, out: number[], limit: number): boolean {
+    const stack = [1];
+    while (stack.length > 0) {
+      const k = stack.pop() as number;
+      if ((this.cpu[k] as number) < cpu || (this.memory[k] as number) < memory) continue;
+      if (k >= this.size) {
+        out.push(k - this.size);
+        if (out.length > limit) return false;
+      } else stack.push(2 * k + 1, 2 * k);
+    }
+    return true;
+  }
+
+  /** Largest CPU bound and largest memory bound over all leaves (not necessarily the same leaf). */
+  get maxCpu(): number {
+    return this.cpu[1] as number;
+  }
+  get maxMemory(): number {
+    return this.memory[1] as number;
+  }
 }
 
 /** The stages of a placement pipeline; every one can be replaced or extended. */
@@ -182,7 +242,7 @@ export class PipelineAllocator implements Allocator {
     const tally: PoolTally = { seen: new Set(), reasons: new Map() };
     const zone = state.zones.get(plan.zoneId);
     if (!zone || avoid.zones.has(plan.zoneId)) return this.fail(ctx, expl, tally, new Set());
-    const cache = this.cacheFor(state);
+    const cache = this.cacheFor(ctx);
     const done = (host: HostState, pools: Map<number, number>): Placement => {
       expl.hosts.winner = host.id;
       expl.clusters.winner = host.clusterId;
@@ -319,6 +379,7 @@ export class PipelineAllocator implements Allocator {
     const wantsSpecial = vm.hostTags.some((t) => implicitTags.includes(t));
     const os = vm.osCategory ?? null;
     let pruned = false;
+    const useBounds = prune && kept && Number.isNaN(lastHostCluster);
     // Lazily checked clusters: stamp[i] === this decision's stamp ⇒ verdict[i] holds 1 = eligible, 2 = rejected.
     let stamp = 0;
     if (sequence) {
@@ -333,8 +394,20 @@ export class PipelineAllocator implements Allocator {
     let checkedCount = 0;
     let eligibleCount = 0;
     const n = clusters.length;
+    const candidates: number[] = [];
     for (const phase of phases) {
-      for (let i = 0; i < n; i++) {
+      if (useBounds && this.phaseCannotFit(cache, phase, cpu, memory)) {
+        pruned = true;
+        continue;
+      }
+      // With bounds kept for every cluster, visit only the clusters whose bound fits, in order:
+      // the same clusters the loop below would not prune, without walking past the others.
+      const order =
+        useBounds && sequence?.indexOf ? this.fittingInOrder(cache, sequence, phase, cpu, memory, candidates) : null;
+      if (order) pruned = true;
+      const m = order ? order.length : n;
+      for (let o = 0; o < m; o++) {
+        const i = order ? (order[o] as number) : o;
         const cluster = clusters[i] as ClusterState;
         const info = this.clusterHosts(ctx, cache, cluster, kept);
         const group = kept ? (phase === null || phase === 0 ? info.first : info.phases?.get(phase)) : undefined;
@@ -395,7 +468,8 @@ export class PipelineAllocator implements Allocator {
    * clusters changed since the last decision are invalidated; any other state starts afresh on
    * every decision (nothing is reused, so hand-built states stay correct).
    */
-  private cacheFor(state: PlacementState): PipelineCache {
+  private cacheFor(ctx: PlacementContext): PipelineCache {
+    const state = ctx.state;
     const topology = state.topologyVersion?.();
     const cursor = state.changeCursor?.();
     const s = state.settings;
@@ -413,8 +487,13 @@ export class PipelineAllocator implements Allocator {
         verdicts: new Uint8Array(0),
         clusters: new Map(),
         zoneHosts: new Map(),
+        tracked: topology !== undefined && cursor !== undefined,
+        bounds: new Map(),
+        slots: new Map(),
+        slotClusters: [],
       };
       this.caches.set(state, cache);
+      if (cache.tracked) for (const c of state.clusters.values()) this.clusterHosts(ctx, cache, c, false);
       return cache;
     }
     const changed = state.clustersChangedSince?.(cache.cursor) ?? null;
@@ -422,10 +501,13 @@ export class PipelineAllocator implements Allocator {
     if (changed === null || settingsKey !== cache.settingsKey) {
       cache.epoch++;
       cache.settingsKey = settingsKey;
+      for (const c of state.clusters.values()) this.clusterHosts(ctx, cache, c, false);
     } else
       for (const id of changed) {
-        const c = cache.clusters.get(id);
-        if (c) c.validAt = -1;
+        const info = cache.clusters.get(id);
+        if (info) info.validAt = -1;
+        const c = state.clusters.get(id);
+        if (c) this.clusterHosts(ctx, cache, c, false);
       }
     return cache;
   }
@@ -467,7 +549,7 @@ export class PipelineAllocator implements Allocator {
       return { hosts: members, maxCpu, maxMemory, special };
     };
     let phases: Map<number, HostGroup> | null = null;
-    if (kept) {
+    if (kept || (this.ordering.cacheable === true && this.scorers.length === 0)) {
       const byPhase = new Map<number, HostState[]>();
       for (const h of hosts) {
         const p = this.ordering.phase ? this.ordering.phase(ctx, h) : -1;
@@ -478,6 +560,7 @@ export class PipelineAllocator implements Allocator {
       phases = new Map();
       for (const [p, list] of byPhase) phases.set(p, group(this.ordering.order(ctx, list, cluster)));
     }
+    const old = info;
     info = {
       validAt: cache.epoch,
       cpuRatio: cluster.cpuRatio,
@@ -487,7 +570,62 @@ export class PipelineAllocator implements Allocator {
       first: phases?.get(this.ordering.phase ? 0 : -1),
     };
     cache.clusters.set(cluster.id, info);
+    if (cache.tracked) {
+      let slot = cache.slots.get(cluster.id);
+      if (slot === undefined) {
+        slot = cache.slots.size;
+        cache.slots.set(cluster.id, slot);
+        cache.slotClusters[slot] = cluster.id;
+      }
+      const leaves = Math.max(ctx.state.clusters.size, slot + 1);
+      const keys = new Set<number>(info.phases?.keys() ?? []);
+      if (old?.phases) for (const k of old.phases.keys()) keys.add(k);
+      for (const k of keys) {
+        let tree = cache.bounds.get(k);
+        if (!tree) {
+          tree = new MaxTree(leaves);
+          cache.bounds.set(k, tree);
+        }
+        const g = info.phases?.get(k);
+        tree.set(slot, g?.maxCpu ?? Number.NEGATIVE_INFINITY, g?.maxMemory ?? Number.NEGATIVE_INFINITY);
+      }
+    }
     return info;
+  }
+
+  /**
+   * Indexes (in `sequence`) of the clusters whose `phase` bound fits the demand, ascending; null when
+   * that would not save work (most clusters fit).
+   */
+  private fittingInOrder(
+    cache: PipelineCache,
+    sequence: ClusterSequence,
+    phase: number | null,
+    cpu: number,
+    memory: number,
+    scratch: number[],
+  ): number[] | null {
+    const tree = cache.bounds.get(phase ?? -1);
+    if (!tree || !sequence.indexOf) return null;
+    scratch.length = 0;
+    if (!tree.collect(cpu, memory, scratch, sequence.clusters.length >> 2)) return null;
+    const out: number[] = [];
+    for (const slot of scratch) {
+      const i = sequence.indexOf(cache.slotClusters[slot] as number);
+      if (i !== undefined) out.push(i);
+    }
+    return out.sort((a, b) => a - b);
+  }
+
+  /**
+   * Whether no host of `phase` in any cluster can fit (tracked states, where every cluster's bounds
+   * are kept current; always false elsewhere).
+   */
+  private phaseCannotFit(cache: PipelineCache, phase: number | null, cpu: number, memory: number): boolean {
+    if (!cache.tracked) return false;
+    const tree = cache.bounds.get(phase ?? -1);
+    if (!tree) return true;
+    return tree.maxCpu < cpu || tree.maxMemory < memory;
   }
 
   private phaseOf(ctx: PlacementContext, h: HostState): number {

@@ -98,6 +98,8 @@ interface OrderEntry {
   tags: Set<string>;
   /** Utilisation key the entry is sorted by (`sign × utilisation`, then id). */
   u: number;
+  /** Index of the entry in the kept order. */
+  pos: number;
 }
 
 /** A zone's clusters kept sorted by utilisation between decisions (one per planner, state and zone). */
@@ -146,10 +148,13 @@ function zoneOrder(
     for (const id of zone.clusterIds) {
       const c = state.clusters.get(id);
       if (!c || c.zoneId !== zone.id) continue;
-      entries.push({ c, pod: state.pods.get(c.podId), zone, tags: clusterTags(state, c), u: 0 });
+      entries.push({ c, pod: state.pods.get(c.podId), zone, tags: clusterTags(state, c), u: 0, pos: 0 });
     }
     for (const e of entries) e.u = key(e);
     entries.sort(cmp);
+    entries.forEach((e, i) => {
+      e.pos = i;
+    });
     z = {
       topology: topology ?? Number.NaN,
       cursor: cursor ?? 0,
@@ -193,6 +198,7 @@ function reposition(z: ZoneOrder, e: OrderEntry, u: number, cmp: (x: OrderEntry,
   }
   entries.splice(lo, 0, e);
   clusters.splice(lo, 0, e.c);
+  for (let k = Math.min(at, lo); k <= Math.max(at, lo); k++) (entries[k] as OrderEntry).pos = k;
 }
 
 /**
@@ -271,6 +277,7 @@ export function firstFitPlanner(options: FirstFitOptions = {}): DeploymentPlanne
       const { cpu, memory } = vm.demand;
       return {
         clusters: z.clusters,
+        indexOf: (clusterId: number) => z.byId.get(clusterId)?.pos,
         check(i: number): string | null {
           const e = entries[i] as OrderEntry;
           const reason = entryRejection(state, vm, e, avoid, checkAvoid, onDisabled);

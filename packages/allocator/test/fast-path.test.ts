@@ -9,7 +9,6 @@ import {
 } from '../src/core-api.js';
 import {
   capacityFilter,
-  firstFitPlanner,
   horizontalAllocator,
   hostFilter,
   type PipelineAllocator,

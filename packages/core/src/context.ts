@@ -80,6 +80,27 @@ export class ResourceGuards {
 }
 
 /**
+ * An optional timing hook: set {@link StepTracer.onStep} to learn how long named steps of an
+ * operation took (e.g. `start.placement`, `start.driver`). Unset, a step costs one property read.
+ * Shared by every caller's view of a cloud.
+ */
+export class StepTracer {
+  /** Receives each finished step and its duration in ms (performance.now() resolution). */
+  onStep: ((name: string, ms: number) => void) | undefined = undefined;
+
+  /** A start mark for {@link step}: the current time when tracing, else 0. */
+  mark(): number {
+    return this.onStep === undefined ? 0 : performance.now();
+  }
+
+  /** Reports the step `name` begun at `since` (a {@link mark}); nothing when not tracing. */
+  step(name: string, since: number): void {
+    const onStep = this.onStep;
+    if (onStep !== undefined) onStep(name, performance.now() - since);
+  }
+}
+
+/**
  * What every service shares: the store, the event bus, the drivers, the clock and the logger.
  * Writes go through {@link CloudContext.write}, which runs one transaction and delivers the
  * events it recorded only after it commits.
@@ -94,11 +115,22 @@ export class CloudContext {
     /** On whose behalf this context's services act. */
     readonly caller: Caller = ROOT_ADMIN,
     readonly hooks: ResourceGuards = new ResourceGuards(),
+    /** Timing hook for benchmarks and profiling; inert unless `tracer.onStep` is set. */
+    readonly tracer: StepTracer = new StepTracer(),
   ) {}
 
   /** The same cloud, acting on behalf of another caller. */
   withCaller(caller: Caller): CloudContext {
-    return new CloudContext(this.store, this.bus, this.drivers, this.clock, this.logger, caller, this.hooks);
+    return new CloudContext(
+      this.store,
+      this.bus,
+      this.drivers,
+      this.clock,
+      this.logger,
+      caller,
+      this.hooks,
+      this.tracer,
+    );
   }
 
   /**
@@ -129,6 +161,20 @@ export class CloudContext {
     for (const event of recorded) this.bus.emit(event);
     return result;
   }
+}
+
+/** A usage-relevant change (spec/operations.md §9.1). */
+export interface UsageEventInput {
+  type: string;
+  accountId: number;
+  domainId: number;
+  zoneId?: number | null;
+  resourceId: number;
+  resourceName?: string | null;
+  offeringId?: number | null;
+  templateId?: number | null;
+  size?: number | null;
+  resourceType?: string | null;
 }
 
 /** The writer whose transaction the current async flow runs in, if any. */
@@ -207,6 +253,26 @@ export class Writer {
     };
     this.recorded.push(event);
     return event;
+  }
+
+  /** Records a usage event (spec/operations.md §9.1) in this transaction. */
+  async usage(input: UsageEventInput): Promise<void> {
+    await this.db
+      .insertInto('usageEvents')
+      .values({
+        type: input.type,
+        accountId: input.accountId,
+        domainId: input.domainId,
+        zoneId: input.zoneId ?? null,
+        resourceId: input.resourceId,
+        resourceName: input.resourceName ?? null,
+        offeringId: input.offeringId ?? null,
+        templateId: input.templateId ?? null,
+        size: input.size ?? null,
+        resourceType: input.resourceType ?? null,
+        created: this.now,
+      })
+      .execute();
   }
 
   /**

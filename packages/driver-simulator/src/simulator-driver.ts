@@ -71,6 +71,7 @@ import {
 } from './sim-network.js';
 import { parseSimUrl } from './sim-url.js';
 import { DEFAULT_HOST, type SimulatorHostDefaults, type SimulatorOptions } from './simulator-options.js';
+import { loadWorld, saveWorld } from './simulator-persistence.js';
 import { type SimSnapshot, type SimState, type SimulatorStateView, usedMemory, viewOf } from './simulator-state.js';
 import { fail, hostScope, isVolumeDisk, poolScope, SimulatorWorld } from './simulator-world.js';
 
@@ -135,6 +136,7 @@ export class SimulatorDriver implements HypervisorDriver {
     this.log = new OperationLog(options.logLimit ?? 10_000);
     this.world = new SimulatorWorld(this.type, this.profile, this.caps, options);
     this.state = this.world.state;
+    if (options.stateFile !== undefined) loadWorld(this.world, options.stateFile);
   }
 
   capabilities(): HypervisorCapabilities {
@@ -1414,10 +1416,12 @@ export class SimulatorDriver implements HypervisorDriver {
     };
     return promise.then(
       (result) => {
+        this.persist();
         this.log.record({ ...entry, outcome: 'ok', ...(rec.note !== undefined ? { note: rec.note } : {}) });
         return result;
       },
       (error: unknown) => {
+        this.persist();
         const errorCode =
           error instanceof DriverError ? error.driverCode : ((error as { code?: string } | null)?.code ?? 'Error');
         this.log.record({
@@ -1429,6 +1433,11 @@ export class SimulatorDriver implements HypervisorDriver {
         throw error;
       },
     );
+  }
+
+  /** Saves the world to `options.stateFile`, when set, before the caller sees the call's outcome. */
+  private persist(): void {
+    if (this.options.stateFile !== undefined) saveWorld(this.world, this.options.stateFile);
   }
 
   private describe(

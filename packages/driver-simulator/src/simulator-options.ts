@@ -48,6 +48,13 @@ export interface SimulatorOptions {
   credentials?: DriverCredentials;
   /** How many operation-log entries to keep (default 10 000; counts are kept regardless). */
   logLimit?: number;
+  /**
+   * A JSON file the simulated world (hosts, VMs, pools, volumes, snapshots, secondary storage) is
+   * loaded from at construction, if it exists, and saved to after every driver call — so the
+   * "hypervisor" outlives the process, as real hosts outlive a management server (crash tests).
+   * Faults, latency and the operation log are not persisted. Off by default.
+   */
+  stateFile?: string;
 }
 
 /** Built-in host defaults. */

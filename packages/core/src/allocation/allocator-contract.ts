@@ -32,6 +32,8 @@ export interface ClusterSequence {
   readonly clusters: readonly ClusterState[];
   /** The rejection reason of `clusters[i]`, or null when it is eligible. */
   check(i: number): string | null;
+  /** Optional: the index of a cluster in `clusters` (undefined when it is not a candidate). */
+  indexOf?(clusterId: number): number | undefined;
 }
 
 /**

@@ -77,6 +77,7 @@ export class CapacityIndex implements PlacementState {
   private clock: () => number;
   /** Change tracking for allocator caches (see PlacementState.clustersChangedSince). */
   private topology = 0;
+  private topologySizes: number[] = [];
   private readonly changeLog: number[] = [];
   private changeBase = 0;
 
@@ -382,6 +383,12 @@ export class CapacityIndex implements PlacementState {
   // --- change tracking (lets allocators keep orderings between decisions) -------------------------------
 
   topologyVersion(): number {
+    // Entries set directly in the maps (not through add*) still count as a topology change.
+    const sizes = [this.zones.size, this.pods.size, this.clusters.size, this.hosts.size, this.pools.size];
+    if (sizes.some((n, i) => n !== this.topologySizes[i])) {
+      this.topology++;
+      this.topologySizes = sizes;
+    }
     return this.topology;
   }
 

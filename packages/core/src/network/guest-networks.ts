@@ -270,7 +270,15 @@ export class GuestNetworkService {
    * `Shutdown → Allocated`.
    */
   async implement(networkId: number): Promise<Network> {
+    // Fast path (every VM start after a network's first): an implemented network needs no write
+    // transaction. The transaction below re-checks the state, so a racing implement stays safe.
+    const current = await networkRepo.get(this.ctx.db, networkId, 'networkId');
+    if (current.state === 'Implemented' || current.state === 'Setup') return current;
+    // The source-NAT IP this implement acquired (not one the network already held): a failed
+    // implement gives it back, so the attempt leaves the IP accounting as it found it.
+    let acquiredSourceNat: number | null = null;
     const started = await this.ctx.write(async (w) => {
+      acquiredSourceNat = null;
       const net = await networkRepo.get(w.db, networkId, 'networkId');
       if (net.state === 'Implemented' || net.state === 'Setup') return null;
       if (net.state !== 'Allocated')
@@ -290,7 +298,7 @@ export class GuestNetworkService {
       if (offering.services.SourceNat && net.vpcId === null) {
         const held = await this.deps.configurator.sourceNatIp(w.db, net);
         if (!held) {
-          await this.deps.ips.allocatePublicIp(w, {
+          const ip = await this.deps.ips.allocatePublicIp(w, {
             zoneId: net.zoneId,
             accountId: net.accountId,
             domainId: net.domainId,
@@ -300,6 +308,7 @@ export class GuestNetworkService {
             networkId: net.id,
             sourceNat: true,
           });
+          acquiredSourceNat = ip.id;
         }
       }
       await w.db.updateTable('networks').set({ broadcastUri, idleSince: null }).where('id', '=', net.id).execute();
@@ -318,6 +327,11 @@ export class GuestNetworkService {
         const net = await networkRepo.get(w.db, networkId);
         await this.move(w, net, 'OperationFailed');
         await this.finishShutdown(w, networkId);
+        const ipId: number | null = acquiredSourceNat;
+        if (ipId !== null) {
+          await this.deps.ips.beginPublicIpRelease(w, ipId);
+          await this.deps.ips.completePublicIpRelease(w, ipId);
+        }
       });
       throw error;
     }
@@ -466,6 +480,7 @@ export class GuestNetworkService {
       if (ruleIds.length > 0) await w.db.deleteFrom('lbMembers').where('ruleId', 'in', ruleIds).execute();
       await w.db.deleteFrom('networkRules').where('networkId', '=', n.id).execute();
       await w.db.deleteFrom('staticNats').where('networkId', '=', n.id).execute();
+      await w.db.deleteFrom('remoteAccessVpns').where('networkId', '=', n.id).execute();
       const ips = await w.db
         .selectFrom('ipAllocations')
         .select(['id', 'vpcId'])
@@ -582,17 +597,22 @@ export class GuestNetworkService {
         value: net.id,
       });
     const moved = await this.moveNic(w, nic, 'ReservationRequested');
-    if (moved.ip4Address === null) await this.assignIp(w, moved, net, undefined, opts.podId);
-    const current = await nicRepo.get(w.db, nicId);
-    await this.moveNic(w, current, 'OperationCompleted', {
+    // Re-read only when assigning an address changed the row; otherwise `moved` is the row.
+    let current = moved;
+    if (moved.ip4Address === null) {
+      await this.assignIp(w, moved, net, undefined, opts.podId);
+      current = await nicRepo.get(w.db, nicId);
+    }
+    const reservation = {
       broadcastUri: net.broadcastUri,
       isolationUri: net.broadcastUri,
       reserver: net.guruName,
       reservationId: opts.reservationId ?? randomUUID(),
-    });
+    };
+    const reserved = await this.moveNic(w, current, 'OperationCompleted', reservation);
     if (net.idleSince !== null)
       await w.db.updateTable('networks').set({ idleSince: null }).where('id', '=', net.id).execute();
-    return nicRepo.get(w.db, nicId);
+    return { ...reserved, ...reservation };
   }
 
   /** Hands a reserved NIC to the network's elements (VR: DHCP/DNS entry), outside any transaction. */
@@ -644,7 +664,7 @@ export class GuestNetworkService {
         field: 'nicId',
         value: nicId,
       });
-    await w.db.deleteFrom('staticNats').where('nicId', '=', nic.id).execute();
+    await w.db.updateTable('staticNats').set({ revoked: 1 }).where('nicId', '=', nic.id).execute();
     await w.db.deleteFrom('lbMembers').where('nicId', '=', nic.id).execute();
     await w.db
       .updateTable('networkRules')

@@ -31,6 +31,12 @@ export {
 export { PublicIpService } from './public-ips.js';
 export * from './records.js';
 export {
+  type EnableRemoteAccessVpnInput,
+  RemoteAccessVpnService,
+  VPN_UDP_PORTS,
+  type VpnUserInput,
+} from './remote-access-vpn.js';
+export {
   DEFAULT_SECURITY_GROUP,
   type EffectiveRule,
   type EffectiveSecurityRules,
@@ -44,6 +50,7 @@ export {
   type VirtualRouterConfig,
   VirtualRouterElement,
   type VirtualRouterRenderer,
+  type VirtualRouterVpn,
 } from './virtual-router-element.js';
 export {
   type AclItemInput,

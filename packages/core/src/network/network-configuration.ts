@@ -3,7 +3,9 @@ import type {
   FirewallRuleConfig,
   LoadBalancerConfig,
   PortForwardingConfig,
+  RemoteAccessVpnConfig,
   StaticNatConfig,
+  VpnUserConfig,
 } from '../driver/network-device-driver.js';
 import { decodeIpAllocation, type IpAllocation } from '../ipam/records.js';
 import { zoneRepo } from '../resources/zones.js';
@@ -25,6 +27,7 @@ import {
   networkOfferingRepo,
   networkRepo,
   networkRuleRepo,
+  remoteAccessVpnRepo,
 } from './records.js';
 
 /** `vlan://<id>` → id; null for untagged / none. */
@@ -41,6 +44,10 @@ export interface NetworkDesiredState {
   staticNat: StaticNatConfig[];
   loadBalancers: LoadBalancerConfig[];
   networkAcl: NetworkAclItemConfig[];
+  /** The network's remote-access VPN (`create: false` while being removed), or null. */
+  vpn: RemoteAccessVpnConfig | null;
+  /** Every VPN user of the network's account (revoked ones flagged). */
+  vpnUsers: VpnUserConfig[];
 }
 
 /**
@@ -155,12 +162,15 @@ export class NetworkConfigurator {
     const nats = (
       await db.selectFrom('staticNats').selectAll().where('networkId', '=', net.id).orderBy('id').execute()
     ).map(decodeStaticNat);
-    const staticNat: StaticNatConfig[] = nats.map((n) => ({
-      publicIp: ipById.get(n.ipAllocationId)?.ip ?? '',
-      privateIp: n.privateIp,
-      revoked: false,
-      ...publicVlan(n.ipAllocationId),
-    }));
+    // Revoked entries first, so a device removing an old mapping never undoes a new one on the same IP.
+    const staticNat: StaticNatConfig[] = [...nats]
+      .sort((a, b) => Number(b.revoked) - Number(a.revoked) || a.id - b.id)
+      .map((n) => ({
+        publicIp: ipById.get(n.ipAllocationId)?.ip ?? '',
+        privateIp: n.privateIp,
+        revoked: n.revoked,
+        ...publicVlan(n.ipAllocationId),
+      }));
     const lbRules = rules.filter((r) => r.purpose === 'LoadBalancing');
     const members =
       lbRules.length === 0
@@ -209,7 +219,27 @@ export class NetworkConfigurator {
           cidrs: i.cidrs,
         }));
     }
-    return { ips, firewall, portForwarding, staticNat, loadBalancers, networkAcl };
+    const vpnRow = (await remoteAccessVpnRepo.list(db, { networkId: net.id }))[0];
+    const vpn: RemoteAccessVpnConfig | null = vpnRow
+      ? {
+          create: vpnRow.state !== 'Removed',
+          vpnServerIp: ipById.get(vpnRow.ipAllocationId)?.ip ?? '',
+          localIp: vpnRow.localIp,
+          ipRange: vpnRow.ipRange,
+          presharedKey: vpnRow.presharedKey,
+          localCidr: net.cidr ?? '',
+        }
+      : null;
+    const vpnUsers: VpnUserConfig[] = (
+      await db
+        .selectFrom('vpnUsers')
+        .select(['username', 'password', 'state'])
+        .where('accountId', '=', net.accountId)
+        .where('removed', 'is', null)
+        .orderBy('id')
+        .execute()
+    ).map((u) => ({ username: u.username, password: u.password, revoked: u.state === 'Revoke' }));
+    return { ips, firewall, portForwarding, staticNat, loadBalancers, networkAcl, vpn, vpnUsers };
   }
 
   /**
@@ -223,6 +253,16 @@ export class NetworkConfigurator {
     const offering = await networkOfferingRepo.get(this.ctx.db, net.networkOfferingId);
     const profile = await this.profile(this.ctx.db, net, offering);
     const desired = await this.desiredState(this.ctx.db, net);
+    // What this push settles: only these rows change state after it (a change racing the push waits for the next).
+    const revokedNats = (
+      await this.ctx.db
+        .selectFrom('staticNats')
+        .select('id')
+        .where('networkId', '=', networkId)
+        .where('revoked', '=', 1)
+        .execute()
+    ).map((r) => Number(r.id));
+    const vpnRow = (await remoteAccessVpnRepo.list(this.ctx.db, { networkId }))[0];
     const services = (s: Parameters<NetworkElementRegistry['forService']>[1]) => this.elements.forService(offering, s);
     const ipElements = new Set([
       ...services('SourceNat'),
@@ -237,6 +277,9 @@ export class NetworkConfigurator {
     for (const e of services('StaticNat')) await e.applyStaticNats?.(profile, desired.staticNat);
     for (const e of services('Lb')) await e.applyLoadBalancerRules?.(profile, desired.loadBalancers);
     for (const e of services('NetworkACL')) await e.applyNetworkAcls?.(profile, desired.networkAcl);
+    for (const e of services('Vpn')) await e.applyVpn?.(profile, desired.vpn, desired.vpnUsers);
+    // Every element confirmed: the intent becomes the state. Until here a failure leaves the store
+    // as it was (Add / Revoke / Allocating / revoked rows), and the next apply sends it all again.
     await this.ctx.write(async (w) => {
       await w.db
         .updateTable('networkRules')
@@ -262,6 +305,16 @@ export class NetworkConfigurator {
         .where('networkId', '=', networkId)
         .where('state', '=', 'Allocating')
         .execute();
+      if (revokedNats.length > 0) await w.db.deleteFrom('staticNats').where('id', 'in', revokedNats).execute();
+      if (vpnRow?.state === 'Added')
+        await w.db
+          .updateTable('remoteAccessVpns')
+          .set((eb) => ({ state: 'Running', updatedCount: eb('updatedCount', '+', 1) }))
+          .where('id', '=', vpnRow.id)
+          .where('state', '=', 'Added')
+          .execute();
+      if (vpnRow?.state === 'Removed')
+        await w.db.deleteFrom('remoteAccessVpns').where('id', '=', vpnRow.id).where('state', '=', 'Removed').execute();
     });
     return true;
   }

@@ -2,7 +2,9 @@ import type {
   FirewallRuleConfig,
   LoadBalancerConfig,
   PortForwardingConfig,
+  RemoteAccessVpnConfig,
   StaticNatConfig,
+  VpnUserConfig,
 } from '../driver/network-device-driver.js';
 import type { NetworkOffering } from './records.js';
 import type { NetworkProvider, NetworkService } from './services.js';
@@ -87,6 +89,13 @@ export interface NetworkElement {
   applyStaticNats?(net: NetworkProfile, rules: readonly StaticNatConfig[]): Promise<boolean>;
   applyLoadBalancerRules?(net: NetworkProfile, rules: readonly LoadBalancerConfig[]): Promise<boolean>;
   applyNetworkAcls?(net: NetworkProfile, items: readonly NetworkAclItemConfig[]): Promise<boolean>;
+  /**
+   * Remote-access VPN (§10.1), full set: the network's VPN (`create: false` = remove it; null = the
+   * network has none) and every VPN user of the network's account (`revoked` = remove).
+   * `vpn.localIp` is the server's address, the first of the configured range; `vpn.ipRange` the
+   * clients' pool.
+   */
+  applyVpn?(net: NetworkProfile, vpn: RemoteAccessVpnConfig | null, users: readonly VpnUserConfig[]): Promise<boolean>;
 }
 
 /** The elements a cloud has, one per provider. */

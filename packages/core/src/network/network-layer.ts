@@ -5,6 +5,7 @@ import { type NetworkDeps, type NetworkDepsOptions, networkDeps } from './networ
 import { NetworkOfferingService } from './network-offerings.js';
 import { NetworkRuleService } from './network-rules.js';
 import { PublicIpService } from './public-ips.js';
+import { RemoteAccessVpnService } from './remote-access-vpn.js';
 import { SecurityGroupService } from './security-groups.js';
 import { VpcService } from './vpcs.js';
 import { ZoneReadinessService } from './zone-readiness.js';
@@ -24,6 +25,8 @@ export interface NetworkLayer {
   readonly rules: NetworkRuleService;
   readonly securityGroups: SecurityGroupService;
   readonly vpcs: VpcService;
+  /** Remote-access VPNs and VPN users (networking.md §10.1). */
+  readonly vpn: RemoteAccessVpnService;
   /** The same services acting on behalf of another caller (same indexes and elements). */
   as(caller: Caller): NetworkLayer;
 }
@@ -39,6 +42,7 @@ function build(ctx: CloudContext, deps: NetworkDeps): NetworkLayer {
     publicIps: new PublicIpService(ctx, deps),
     rules: new NetworkRuleService(ctx, deps),
     securityGroups: new SecurityGroupService(ctx),
+    vpn: new RemoteAccessVpnService(ctx, deps),
     as: (caller) => build(ctx.withCaller(caller), { ...deps }),
   };
 }

@@ -106,6 +106,7 @@ export class NetworkRuleService {
       .selectFrom('staticNats')
       .selectAll()
       .where('networkId', '=', networkId)
+      .where('revoked', '=', 0)
       .orderBy('id')
       .execute();
     return rows.map(decodeStaticNat);
@@ -239,6 +240,7 @@ export class NetworkRuleService {
         .selectFrom('staticNats')
         .select(['id', 'nicId'])
         .where('ipAllocationId', '=', ip.id)
+        .where('revoked', '=', 0)
         .executeTakeFirst();
       if (existing) throw new NetworkRuleConflictError('ipId', input.ipId, `${ip.ip} already has static NAT`);
       const other = (await this.rulesOnIp(w.db, ip.id)).find((r) => r.purpose !== 'Firewall' && r.state !== 'Revoke');
@@ -252,6 +254,7 @@ export class NetworkRuleService {
         .selectFrom('staticNats')
         .select('ipAllocationId')
         .where('nicId', '=', nic.id)
+        .where('revoked', '=', 0)
         .executeTakeFirst();
       if (taken) throw new NetworkRuleConflictError('vmId', input.vmId, 'the VM address already has a static NAT IP');
       await this.bindVpcIp(w, ip, net);
@@ -281,13 +284,22 @@ export class NetworkRuleService {
     return nat;
   }
 
-  /** Removes static NAT; the IP stays `Allocated` without a target. */
+  /**
+   * Removes static NAT; the IP stays `Allocated` without a target. The mapping is kept as revoked
+   * until the providers confirmed its removal (full-set devices receive it once as `revoked: true`,
+   * pitfall 16); on a network that is not implemented it goes at once.
+   */
   async disableStaticNat(ipId: number): Promise<void> {
-    await this.changeWith(async (w) => {
+    const { networkId } = await this.ctx.write(async (w) => {
       const ip = await this.deps.ips.getAllocation(w.db, ipId, 'public');
       this.requireOwner(w, ip.accountId ?? -1);
-      const done = await w.db.deleteFrom('staticNats').where('ipAllocationId', '=', ipId).executeTakeFirst();
-      if (Number(done.numDeletedRows) !== 1)
+      const done = await w.db
+        .updateTable('staticNats')
+        .set({ revoked: 1 })
+        .where('ipAllocationId', '=', ipId)
+        .where('revoked', '=', 0)
+        .executeTakeFirst();
+      if (Number(done.numUpdatedRows) !== 1)
         throw new InvalidParameterError('ipId', ipId, `${ip.ip} has no static NAT`);
       await w.event({
         type: 'STATICNAT.DISABLE',
@@ -296,8 +308,17 @@ export class NetworkRuleService {
         resourceId: ip.id,
         resourceUuid: ip.uuid,
       });
-      return { networkId: ip.networkId ?? -1, nat: null };
+      const nat = await w.db
+        .selectFrom('staticNats')
+        .select('networkId')
+        .where('ipAllocationId', '=', ipId)
+        .executeTakeFirstOrThrow();
+      return { networkId: Number(nat.networkId) };
     });
+    if (!(await this.deps.configurator.apply(networkId)))
+      await this.ctx.write(async (w) => {
+        await w.db.deleteFrom('staticNats').where('ipAllocationId', '=', ipId).where('revoked', '=', 1).execute();
+      });
   }
 
   // ---- load balancing ----
@@ -593,7 +614,12 @@ export class NetworkRuleService {
     offering: NetworkOffering,
     adding: 'PortForwarding' | 'Lb',
   ) {
-    const nat = await db.selectFrom('staticNats').select('id').where('ipAllocationId', '=', ip.id).executeTakeFirst();
+    const nat = await db
+      .selectFrom('staticNats')
+      .select('id')
+      .where('ipAllocationId', '=', ip.id)
+      .where('revoked', '=', 0)
+      .executeTakeFirst();
     if (nat) throw new NetworkRuleConflictError('ipId', ip.id, `${ip.ip} has static NAT; it takes no PF or LB rules`);
     if (ip.sourceNat && net.vpcId !== null)
       throw new NetworkRuleConflictError(

@@ -10,7 +10,8 @@ import { networkRepo, vpcRepo } from './records.js';
 /**
  * Public IPs of an account's networks and VPCs (spec/networking.md §4.8, §4.9): acquire takes an
  * address (`Allocating`; `Allocated` once pushed to the providers of an implemented network),
- * counted against `max.account.public.ips`; release revokes every rule on the IP first, waits in
+ * counted against `max.account.public.ips` (system-owned IPs and IPs of dedicated ranges do not
+ * count); release revokes every rule on the IP first, waits in
  * `Releasing` until the providers confirmed, then frees it (pitfall 13). The source-NAT IP lives
  * with its network (or VPC) and is not releasable on its own. All inbound traffic to an IP is
  * denied until a firewall rule allows it.
@@ -75,11 +76,17 @@ export class PublicIpService {
       await w.lock(`public-ips:account:${owner.accountId}`);
       const limit = await this.deps.settings.get('max.account.public.ips', { accountId: owner.accountId }, w.db);
       if (limit >= 0) {
+        // System-owned IPs and IPs of ranges dedicated to a domain or account do not count (§4.8).
         const held = await w.db
           .selectFrom('ipAllocations')
+          .innerJoin('ipRanges', 'ipRanges.id', 'ipAllocations.poolId')
           .select((eb) => eb.fn.countAll<number>().as('n'))
-          .where('space', '=', 'public')
-          .where('accountId', '=', owner.accountId)
+          .where('ipAllocations.space', '=', 'public')
+          .where('ipAllocations.accountId', '=', owner.accountId)
+          .where('ipAllocations.ownerType', '!=', 'System')
+          .where('ipRanges.accountId', 'is', null)
+          .where('ipRanges.domainId', 'is', null)
+          .where('ipRanges.forSystemVms', '=', 0)
           .executeTakeFirst();
         if (Number(held?.n ?? 0) >= limit)
           throw new ResourceLimitError(
@@ -125,7 +132,7 @@ export class PublicIpService {
         );
       if (row.state === 'Reserved') throw new InvalidStateError(`${row.ip} is reserved`, { field: 'id', value: id });
       await w.db.updateTable('networkRules').set({ state: 'Revoke' }).where('ipAllocationId', '=', id).execute();
-      await w.db.deleteFrom('staticNats').where('ipAllocationId', '=', id).execute();
+      await w.db.updateTable('staticNats').set({ revoked: 1 }).where('ipAllocationId', '=', id).execute();
       return this.deps.ips.beginPublicIpRelease(w, id);
     });
     if (ip.networkId !== null) {
@@ -145,6 +152,7 @@ export class PublicIpService {
         await w.db.deleteFrom('lbMembers').where('ruleId', 'in', ruleIds).execute();
         await w.db.deleteFrom('networkRules').where('id', 'in', ruleIds).execute();
       }
+      await w.db.deleteFrom('staticNats').where('ipAllocationId', '=', id).execute();
       await this.deps.ips.completePublicIpRelease(w, id);
     });
   }

@@ -145,6 +145,8 @@ export interface StaticNat {
   vmId: number;
   nicId: number;
   privateIp: string;
+  /** A disabled static NAT waiting for the providers to confirm its removal (sent once as `revoked: true`). */
+  revoked: boolean;
   created: Date;
 }
 
@@ -251,7 +253,51 @@ export const privateGatewayRepo = new Repo<PrivateGateway>(
   'PrivateGateway',
   decoder<PrivateGateway>({ json: ['staticRoutes'] }),
 );
-export const decodeStaticNat = decoder<StaticNat>({});
+export const decodeStaticNat = decoder<StaticNat>({ bool: ['revoked'] });
 export const decodeLbMember = decoder<LbMember>({});
 export const decodeSecurityGroupRule = decoder<SecurityGroupRule>({ json: ['cidrs', 'groupRefs'] });
 export const decodeNetworkAclItem = decoder<NetworkAclItem>({ json: ['cidrs'] });
+
+/** Remote-access VPN states (CloudStack `RemoteAccessVpn.State`). */
+export type RemoteAccessVpnState = 'Added' | 'Running' | 'Removed';
+
+/** A remote-access VPN (networking.md §10.1): L2TP/IPsec on an isolated network's source-NAT IP. */
+export interface RemoteAccessVpn extends Entity {
+  networkId: number;
+  ipAllocationId: number;
+  zoneId: number;
+  accountId: number;
+  domainId: number;
+  /** The VPN server's address: the first address of the configured range. */
+  localIp: string;
+  /** The client pool, `first-last` (the rest of the configured range). */
+  ipRange: string;
+  /** IPsec pre-shared key. */
+  presharedKey: string;
+  state: RemoteAccessVpnState;
+  updatedCount: number;
+}
+
+/** VPN user states (CloudStack `VpnUser.State`). */
+export type VpnUserState = 'Add' | 'Active' | 'Revoke';
+
+/** A VPN user of an account, valid on every VPN of the account (§10.1). The password is never returned. */
+export interface VpnUser extends Entity {
+  accountId: number;
+  domainId: number;
+  username: string;
+  state: VpnUserState;
+  updatedCount: number;
+}
+
+export const remoteAccessVpnRepo = new Repo<RemoteAccessVpn>(
+  'remoteAccessVpns',
+  'RemoteAccessVpn',
+  decoder<RemoteAccessVpn>({}),
+);
+const decodeVpnUserRow = decoder<VpnUser & { password?: string }>({});
+/** VPN users as returned: never the password. */
+export const vpnUserRepo = new Repo<VpnUser>('vpnUsers', 'VpnUser', (row) => {
+  const { password: _password, ...user } = decodeVpnUserRow(row);
+  return user;
+});

@@ -2,7 +2,9 @@ import type {
   FirewallRuleConfig,
   LoadBalancerConfig,
   PortForwardingConfig,
+  RemoteAccessVpnConfig,
   StaticNatConfig,
+  VpnUserConfig,
 } from '../driver/network-device-driver.js';
 import type {
   NetworkAclItemConfig,
@@ -49,8 +51,25 @@ export interface VirtualRouterConfig {
   staticNat: StaticNatConfig[];
   loadBalancers: LoadBalancerConfig[];
   networkAcl: NetworkAclItemConfig[];
+  /** The remote-access VPN (L2TP/IPsec) on the source-NAT IP, or null. */
+  vpn: VirtualRouterVpn | null;
+  /** The account's VPN users (active ones; every VPN of the account serves them all). */
+  vpnUsers: Array<{ username: string; password: string }>;
   /** Bumped on every change, so a renderer can skip stale updates. */
   revision: number;
+}
+
+/** The remote-access VPN a router serves (networking.md §10.1). */
+export interface VirtualRouterVpn {
+  /** The public (source-NAT) IP clients connect to. */
+  publicIp: string;
+  /** The server's own address: the first address of the configured range. */
+  serverIp: string;
+  /** The clients' pool, `first-last`. */
+  clientRange: string;
+  presharedKey: string;
+  /** The guest CIDR routed through the tunnel (split tunnel). */
+  guestCidr: string;
 }
 
 /** Called with the router's complete configuration after each change (null: the router was shut down). */
@@ -119,6 +138,8 @@ export class VirtualRouterElement implements NetworkElement {
       staticNat: [],
       loadBalancers: [],
       networkAcl: [],
+      vpn: null,
+      vpnUsers: [],
       revision: 0,
     };
     config.guest = { gateway: net.gateway, cidr: net.cidr, netmask: net.netmask, vlan: net.vlan };
@@ -197,6 +218,22 @@ export class VirtualRouterElement implements NetworkElement {
   applyNetworkAcls(net: NetworkProfile, items: readonly NetworkAclItemConfig[]): Promise<boolean> {
     return this.update(net, (c) => {
       c.networkAcl = items.map((i) => ({ ...i, cidrs: [...i.cidrs] }));
+    });
+  }
+
+  applyVpn(net: NetworkProfile, vpn: RemoteAccessVpnConfig | null, users: readonly VpnUserConfig[]): Promise<boolean> {
+    return this.update(net, (c) => {
+      c.vpn =
+        vpn?.create === true
+          ? {
+              publicIp: vpn.vpnServerIp,
+              serverIp: vpn.localIp,
+              clientRange: vpn.ipRange,
+              presharedKey: vpn.presharedKey,
+              guestCidr: vpn.localCidr,
+            }
+          : null;
+      c.vpnUsers = c.vpn ? activeOnly(users).map((u) => ({ username: u.username, password: u.password })) : [];
     });
   }
 

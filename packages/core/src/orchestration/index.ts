@@ -4,6 +4,7 @@ export * from './image-store-driver.js';
 export * from './image-store-driver-local.js';
 export * from './jobs.js';
 export * from './management-server.js';
+export * from './recovery.js';
 export * from './snapshots.js';
 export * from './snapshots-schedule.js';
 export * from './ssh-keypairs.js';

@@ -146,49 +146,79 @@ export class JobService {
 
   /** Persists the job (Scheduled event) and runs `body` asynchronously. */
   async submit<R>(spec: JobSpec, body: (job: JobHandle) => Promise<R>): Promise<SubmittedJob<R>> {
-    const { id, uuid, scheduledEventId } = await this.ctx.write(async (w) => {
-      const now = w.now;
-      const event = await w.event({
-        type: spec.eventType,
-        state: 'Scheduled',
-        description: spec.description,
-        ...(spec.instance
-          ? {
-              resourceType: spec.instance.type,
-              resourceId: spec.instance.id,
-              ...(spec.instance.uuid ? { resourceUuid: spec.instance.uuid } : {}),
-            }
-          : {}),
-      });
-      const row = await w.db
-        .insertInto('asyncJobs')
-        .values({
-          uuid: randomUUID(),
-          userId: w.caller.userId,
-          accountId: w.caller.accountId,
-          cmd: spec.cmd,
-          cmdInfo: json(spec.info ?? {}),
-          status: ASYNC_JOB_INITIAL_STATE,
-          processStatus: 0,
-          progressMessage: null,
-          resultCode: 0,
-          result: null,
-          instanceType: spec.instance?.type ?? null,
-          instanceId: spec.instance?.id ?? null,
-          initMsid: this.server.msid,
-          executingMsid: this.server.msid,
-          completeMsid: null,
-          scheduledEventId: event.id,
-          created: now,
-          lastUpdated: now,
-          completed: null,
-          removed: null,
-        })
-        .returning(['id', 'uuid'])
-        .executeTakeFirstOrThrow();
-      return { id: Number(row.id), uuid: row.uuid, scheduledEventId: event.id };
-    });
+    const tracer = this.ctx.tracer;
+    const mark = tracer.mark();
+    const recorded = await this.ctx.write((w) => this.record(w, spec));
+    tracer.step('job.submit', mark);
+    return this.enqueue(recorded, spec, body);
+  }
 
+  /**
+   * {@link submit} inside the caller's transaction: the job row and its Scheduled event commit
+   * with the caller's writes (one commit instead of two), and the job starts only once they have
+   * committed — never if they roll back. Do not await `result` inside that transaction.
+   */
+  async submitIn<R>(w: Writer, spec: JobSpec, body: (job: JobHandle) => Promise<R>): Promise<SubmittedJob<R>> {
+    const recorded = await this.record(w, spec);
+    let settle!: (outcome: Promise<R>) => void;
+    const result = new Promise<R>((resolve) => {
+      settle = resolve;
+    });
+    w.afterCommit(() => settle(this.enqueue(recorded, spec, body).result));
+    return { id: recorded.id, uuid: recorded.uuid, result };
+  }
+
+  /** Writes the job row and its Scheduled event. */
+  private async record(w: Writer, spec: JobSpec): Promise<{ id: number; uuid: string; scheduledEventId: number }> {
+    const now = w.now;
+    const event = await w.event({
+      type: spec.eventType,
+      state: 'Scheduled',
+      description: spec.description,
+      ...(spec.instance
+        ? {
+            resourceType: spec.instance.type,
+            resourceId: spec.instance.id,
+            ...(spec.instance.uuid ? { resourceUuid: spec.instance.uuid } : {}),
+          }
+        : {}),
+    });
+    const row = await w.db
+      .insertInto('asyncJobs')
+      .values({
+        uuid: randomUUID(),
+        userId: w.caller.userId,
+        accountId: w.caller.accountId,
+        cmd: spec.cmd,
+        cmdInfo: json(spec.info ?? {}),
+        status: ASYNC_JOB_INITIAL_STATE,
+        processStatus: 0,
+        progressMessage: null,
+        resultCode: 0,
+        result: null,
+        instanceType: spec.instance?.type ?? null,
+        instanceId: spec.instance?.id ?? null,
+        initMsid: this.server.msid,
+        executingMsid: this.server.msid,
+        completeMsid: null,
+        scheduledEventId: event.id,
+        created: now,
+        lastUpdated: now,
+        completed: null,
+        removed: null,
+      })
+      .returning(['id', 'uuid'])
+      .executeTakeFirstOrThrow();
+    return { id: Number(row.id), uuid: row.uuid, scheduledEventId: event.id };
+  }
+
+  /** Queues the recorded job behind its entity's earlier jobs and runs it. */
+  private enqueue<R>(
+    recorded: { id: number; uuid: string; scheduledEventId: number },
+    spec: JobSpec,
+    body: (job: JobHandle) => Promise<R>,
+  ): SubmittedJob<R> {
+    const { id, uuid, scheduledEventId } = recorded;
     const controller = new AbortController();
     this.running.set(id, controller);
     const key = spec.instance ? `${spec.instance.type}:${spec.instance.id}` : `job:${id}`;
@@ -219,16 +249,20 @@ export class JobService {
           ...(spec.instance.uuid ? { resourceUuid: spec.instance.uuid } : {}),
         }
       : {};
+    const tracer = this.ctx.tracer;
     try {
       if (controller.signal.aborted) throw new JobAbortedError(`job ${uuid} was cancelled before it started`);
+      const startMark = tracer.mark();
       await this.ctx.write((w) =>
         w.event({ type: spec.eventType, state: 'Started', description: spec.description, startId, ...resource }),
       );
+      tracer.step('job.started', startMark);
       const handle: JobHandle = {
         id,
         uuid,
         signal: controller.signal,
         progress: async (percent, message) => {
+          const progressMark = tracer.mark();
           await this.ctx.db
             .updateTable('asyncJobs')
             .set({
@@ -239,9 +273,11 @@ export class JobService {
             .where('id', '=', id)
             .where('status', '=', 'IN_PROGRESS')
             .execute();
+          tracer.step('job.progress', progressMark);
         },
       };
       const value = await body(handle);
+      const finishMark = tracer.mark();
       await this.finish(id, 'Succeed', { resultCode: 0, result: value ?? null }, (w) =>
         w.event({
           type: spec.eventType,
@@ -251,6 +287,7 @@ export class JobService {
           ...resource,
         }),
       );
+      tracer.step('job.finish', finishMark);
       return value;
     } catch (error) {
       const cancelled = controller.signal.aborted;

@@ -14,7 +14,7 @@ import { type DataObjectInStoreState, dataObjectInStoreStateMachine } from '../m
 import { requireAccess } from '../resources/permissions.js';
 import { templateRepo } from '../resources/templates.js';
 import { SettingsService } from '../settings/settings-service.js';
-import type { Db } from '../store/store.js';
+import type { Db, Store } from '../store/store.js';
 import type { ImageStoreDriver } from './image-store-driver.js';
 import type { JobService, SubmittedJob } from './jobs.js';
 import {
@@ -101,6 +101,9 @@ export interface StageOptions {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Stagings in progress in this process, per store (see {@link TemplateStorageService.stageOnPool}). */
+const stagingByStore = new WeakMap<Store, Map<string, Promise<TemplatePoolRef>>>();
+
 /**
  * Templates and ISOs on storage (spec/storage.md §6.3–§6.6): one copy per image store of each target
  * zone, downloaded as a job with progress and TEMPLATE.DOWNLOAD.* events; readiness per zone (Ready in
@@ -110,8 +113,19 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  */
 export class TemplateStorageService {
   private readonly settings: SettingsService;
-  /** In-process de-duplication of concurrent stagings (the store row does it across processes). */
-  private readonly staging = new Map<string, Promise<TemplatePoolRef>>();
+  /**
+   * In-process de-duplication of concurrent stagings (the store row does it across processes),
+   * shared by every caller's view of the cloud: otherwise each account's deploys would race for
+   * the claim and poll while the winner copies.
+   */
+  private get staging(): Map<string, Promise<TemplatePoolRef>> {
+    let map = stagingByStore.get(this.ctx.store);
+    if (map === undefined) {
+      map = new Map();
+      stagingByStore.set(this.ctx.store, map);
+    }
+    return map;
+  }
 
   constructor(
     private readonly ctx: CloudContext,
@@ -471,6 +485,17 @@ export class TemplateStorageService {
     const template = await templateRepo.get(this.ctx.db, templateId, 'templateId');
     const pool = await getPoolRow(this.ctx.db, poolId);
     const source = await this.requireReadyInZone(templateId, Number(pool.zoneId));
+    const poolRefRow = () =>
+      this.ctx.db
+        .selectFrom('templatePoolRefs')
+        .selectAll()
+        .where('templateId', '=', templateId)
+        .where('poolId', '=', poolId)
+        .where('removed', 'is', null)
+        .executeTakeFirst();
+    // Already staged (every deploy after a pool's first): no write at all.
+    const staged = await poolRefRow();
+    if (staged?.state === 'Ready') return decodePoolRef(staged);
     const waitSeconds = await this.settings.get('primary.storage.download.wait', {}, this.ctx.db);
     const pollMs = options.pollMs ?? 25;
     for (;;) {
@@ -494,13 +519,7 @@ export class TemplateStorageService {
         })
         .onConflict((oc) => oc.doNothing())
         .execute();
-      const row = await this.ctx.db
-        .selectFrom('templatePoolRefs')
-        .selectAll()
-        .where('templateId', '=', templateId)
-        .where('poolId', '=', poolId)
-        .where('removed', 'is', null)
-        .executeTakeFirst();
+      const row = await poolRefRow();
       if (!row) continue;
       const ref = decodePoolRef(row);
       if (ref.state === 'Ready') return ref;

@@ -9,8 +9,8 @@ import { type VmEvent, vmStateMachine } from '../model/state-machines/index.js';
 import { requireHostName, requireInteger } from '../model/validate.js';
 import type { GuestNetworkService } from '../network/guest-networks.js';
 import type { NetworkOfferingService } from '../network/network-offerings.js';
-import type { SecurityGroupService } from '../network/security-groups.js';
 import { networkRepo } from '../network/records.js';
+import type { SecurityGroupService } from '../network/security-groups.js';
 import { hostRef, hostRepo } from '../resources/hosts.js';
 import { diskOfferingRepo, serviceOfferingRepo } from '../resources/offerings.js';
 import { isInSubtree, isRootAdmin, requireAccess } from '../resources/permissions.js';
@@ -22,7 +22,7 @@ import { json } from '../store/codec.js';
 import type { JobService, SubmittedJob } from './jobs.js';
 import { sshKeyPairRepo } from './ssh-keypairs.js';
 import type { PlacementIndex } from './vm-placement.js';
-import { instanceName, type VmDetails, vmRepo } from './vm-records.js';
+import { instanceName, type VmDetails, vmRepo, vmUsage } from './vm-records.js';
 import { VmStarter } from './vm-starter.js';
 import type { VmStorage } from './vm-storage.js';
 
@@ -104,41 +104,47 @@ export class VirtualMachineService {
    */
   async deploy(input: DeployVmInput): Promise<SubmittedJob<VirtualMachine>> {
     const mark = this.ctx.tracer.mark();
-    const vm = await this.ctx.write((w) => this.create(w, input));
-    this.ctx.tracer.step('deploy.create', mark);
-    if (input.startVm === false) {
-      return this.jobs.submit(
+    // The VM, its NICs and volumes, and the job that starts it commit together.
+    const submitted = await this.ctx.write(async (w) => {
+      const vm = await this.create(w, input);
+      if (input.startVm === false) {
+        return this.jobs.submitIn(
+          w,
+          {
+            cmd: 'deployVirtualMachine',
+            info: { ...input },
+            instance: this.instance(vm),
+            eventType: 'VM.CREATE',
+            description: `deploy VM ${vm.instanceName}`,
+          },
+          async () => vm,
+        );
+      }
+      return this.jobs.submitIn(
+        w,
         {
           cmd: 'deployVirtualMachine',
-          info: { ...input },
+          info: { ...input, userData: undefined },
           instance: this.instance(vm),
-          eventType: 'VM.CREATE',
+          eventType: 'VM.START',
           description: `deploy VM ${vm.instanceName}`,
         },
-        async () => vm,
+        async (job) => {
+          try {
+            return await this.starter.start(vm.id, {
+              firstStart: true,
+              job,
+              ...(input.hostId !== undefined ? { hostId: input.hostId } : {}),
+            });
+          } catch (error) {
+            await this.releaseFailedDeploy(vm.id);
+            throw error;
+          }
+        },
       );
-    }
-    return this.jobs.submit(
-      {
-        cmd: 'deployVirtualMachine',
-        info: { ...input, userData: undefined },
-        instance: this.instance(vm),
-        eventType: 'VM.START',
-        description: `deploy VM ${vm.instanceName}`,
-      },
-      async (job) => {
-        try {
-          return await this.starter.start(vm.id, {
-            firstStart: true,
-            job,
-            ...(input.hostId !== undefined ? { hostId: input.hostId } : {}),
-          });
-        } catch (error) {
-          await this.releaseFailedDeploy(vm.id);
-          throw error;
-        }
-      },
-    );
+    });
+    this.ctx.tracer.step('deploy.create', mark);
+    return submitted;
   }
 
   /** Deploys and waits: the started VM, or the start's typed error. */
@@ -294,8 +300,13 @@ export class VirtualMachineService {
     await this.storage.allocate(w, vm, { template, ...(dataDisk ? { dataDisk } : {}) });
     if (zone.securityGroupEnabled) await this.securityGroups.joinAtDeploy(w, id, input.securityGroupIds);
     else if (input.securityGroupIds !== undefined) {
-      throw new InvalidParameterError('securityGroupIds', input.securityGroupIds, `zone ${zone.name} has no security groups`);
+      throw new InvalidParameterError(
+        'securityGroupIds',
+        input.securityGroupIds,
+        `zone ${zone.name} has no security groups`,
+      );
     }
+    await vmUsage(w, 'VM.CREATE', vm);
     await w.event({
       type: 'VM.CREATE',
       description: `VM ${name} created`,
@@ -304,7 +315,7 @@ export class VirtualMachineService {
       resourceUuid: vm.uuid,
       accountId: owner.id,
       domainId: owner.domainId,
-      parameters: { usage: true, serviceOfferingId: offering.id, templateId: template.id, zoneId: zone.id },
+      parameters: { serviceOfferingId: offering.id, templateId: template.id, zoneId: zone.id },
     });
     return vm;
   }
@@ -384,7 +395,8 @@ export class VirtualMachineService {
       ['max.account.memory', used.memory, offering.memory, 'memory'],
     ] as const;
     for (const [key, count, add, type] of checks) {
-      const limit = await this.settings.get(key, { accountId: owner.id }, w.db);
+      // The owner's domain is known: the account → domain → global lookup needs no extra read.
+      const limit = await this.settings.get(key, { accountId: owner.id, domainId: owner.domainId }, w.db);
       if (limit >= 0 && count + add > limit) {
         throw new ResourceLimitError(
           `account ${owner.accountName} would have ${count + add} ${type} (limit ${limit}, ${key})`,
@@ -470,6 +482,7 @@ export class VirtualMachineService {
       const current = await vmRepo.get(w.db, vm.id);
       const deltas = await this.capacity.stopToReserved(w, vm.id);
       await this.move(w, current, event, { hostId: null, powerState: 'PowerOff' });
+      await vmUsage(w, 'VM.STOP', current);
       await w.event({
         type: 'VM.STOP',
         description: `VM ${vm.instanceName} stopped`,
@@ -478,7 +491,7 @@ export class VirtualMachineService {
         resourceUuid: vm.uuid,
         accountId: vm.accountId,
         domainId: vm.domainId,
-        parameters: { usage: true, via: event },
+        parameters: { via: event },
       });
       w.afterCommit(() => this.placement.apply(deltas));
       return vmRepo.get(w.db, vm.id);
@@ -522,6 +535,7 @@ export class VirtualMachineService {
         const deltas = await this.capacity.releaseVm(w, id);
         await this.move(w, current, 'DestroyRequested', { hostId: null });
         await this.storage.destroy(w, current);
+        await vmUsage(w, 'VM.DESTROY', current);
         await w.event({
           type: 'VM.DESTROY',
           description: `VM ${vm.instanceName} destroyed`,
@@ -530,7 +544,6 @@ export class VirtualMachineService {
           resourceUuid: vm.uuid,
           accountId: vm.accountId,
           domainId: vm.domainId,
-          parameters: { usage: true },
         });
         w.afterCommit(() => this.placement.apply(deltas));
         return vmRepo.get(w.db, id);
@@ -559,6 +572,7 @@ export class VirtualMachineService {
       );
       await this.move(w, vm, 'RecoveryRequested', {});
       await this.storage.recover(w, vm);
+      await vmUsage(w, 'VM.CREATE', vm);
       await w.event({
         type: 'VM.RECOVER',
         description: `VM ${vm.instanceName} recovered`,
@@ -567,7 +581,6 @@ export class VirtualMachineService {
         resourceUuid: vm.uuid,
         accountId: vm.accountId,
         domainId: vm.domainId,
-        parameters: { usage: true },
       });
       return vmRepo.get(w.db, id);
     });
@@ -672,8 +685,8 @@ export class VirtualMachineService {
         });
       const source = await hostRepo.get(this.ctx.db, vm.hostId!);
       const dest = await hostRepo.get(this.ctx.db, destHostId, 'hostId');
-      this.checkMigrationTarget(source, dest);
       const offering = await serviceOfferingRepo.get(this.ctx.db, vm.serviceOfferingId);
+      this.checkMigrationTarget(source, dest, offering.hostTag);
       const migrating = await this.ctx.write(async (w) => {
         const deltas = await this.capacity.bookMigration(w, {
           vmId: vm.id,
@@ -723,12 +736,14 @@ export class VirtualMachineService {
     });
   }
 
-  private checkMigrationTarget(source: Host, dest: Host): void {
+  private checkMigrationTarget(source: Host, dest: Host, hostTag: string | null): void {
     if (dest.id === source.id) throw new InvalidParameterError('hostId', dest.id, 'the VM already runs there');
     if (dest.clusterId !== source.clusterId)
       throw new InvalidParameterError('hostId', dest.id, 'live migration stays inside the cluster');
     if (dest.status !== 'Up' || dest.resourceState !== 'Enabled')
       throw new InvalidParameterError('hostId', dest.id, `host ${dest.name} is ${dest.status}/${dest.resourceState}`);
+    if (hostTag !== null && !dest.hostTags.includes(hostTag))
+      throw new InvalidParameterError('hostId', dest.id, `host ${dest.name} lacks the offering's host tag ${hostTag}`);
   }
 
   /** Changes the service offering of a Stopped VM (same storage type, not a system offering). */
@@ -758,6 +773,7 @@ export class VirtualMachineService {
         .set({ serviceOfferingId: next.id, haEnabled: next.offerHa ? 1 : 0 })
         .where('id', '=', id)
         .execute();
+      await vmUsage(w, 'VM.UPGRADE', { ...vm, serviceOfferingId: next.id });
       await w.event({
         type: 'VM.UPGRADE',
         description: `VM ${vm.instanceName} now uses ${next.name}`,

@@ -1,3 +1,4 @@
+import type { Writer } from '../context.js';
 import type { DiskSpec, NicSpec, VmSpec } from '../driver/vm-spec.js';
 import type { ServiceOffering, Template, VirtualMachine } from '../model/records.js';
 import { Repo } from '../resources/repo.js';
@@ -50,4 +51,19 @@ export function vmSpec(
     nics,
     details: { hostName: vm.hostName, ...(offering.limitCpuUse ? { limitCpuUse: 'true' } : {}) },
   };
+}
+
+/** Records a VM usage event (VM.CREATE, VM.START, VM.STOP, VM.DESTROY, VM.UPGRADE) in `w`'s transaction. */
+export function vmUsage(w: Writer, type: string, vm: VirtualMachine): Promise<void> {
+  return w.usage({
+    type,
+    accountId: vm.accountId,
+    domainId: vm.domainId,
+    zoneId: vm.zoneId,
+    resourceId: vm.id,
+    resourceName: vm.instanceName,
+    offeringId: vm.serviceOfferingId,
+    templateId: vm.templateId,
+    resourceType: vm.hypervisorType,
+  });
 }

@@ -19,7 +19,7 @@ import { templateRepo } from '../resources/templates.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import type { JobHandle } from './jobs.js';
 import type { PlacementIndex } from './vm-placement.js';
-import { vmRepo, vmSpec } from './vm-records.js';
+import { vmRepo, vmSpec, vmUsage } from './vm-records.js';
 import type { VmStorage } from './vm-storage.js';
 
 /** What one start attempt took, so a failure can give exactly that back. */
@@ -55,17 +55,21 @@ export class VmStarter {
   ) {}
 
   async start(vmId: number, options: StartOptions = {}): Promise<VirtualMachine> {
+    const tracer = this.ctx.tracer;
+    const loadMark = tracer.mark();
     let vm = await vmRepo.get(this.ctx.db, vmId);
     if (vm.state === 'Running') return vm;
     const retries = await this.settings.get('start.retry');
     const offering = await serviceOfferingRepo.get(this.ctx.db, vm.serviceOfferingId);
     const template = vm.templateId === null ? null : ((await templateRepo.find(this.ctx.db, vm.templateId)) ?? null);
     const avoid = new ExcludeList();
+    tracer.step('start.load', loadMark);
     let lastError: unknown;
 
     for (let attempt = 1; attempt <= retries; attempt++) {
       if (options.job?.signal.aborted) throw options.job.signal.reason;
       await options.job?.progress(((attempt - 1) * 100) / retries, `attempt ${attempt}: planning`);
+      let mark = tracer.mark();
       const profile: VmProfile = {
         id: vm.id,
         accountId: vm.accountId,
@@ -90,9 +94,11 @@ export class VmStarter {
         lastError = error;
         break; // nothing fits: more attempts would plan the same
       }
+      tracer.step('start.placement', mark);
+      mark = tracer.mark();
 
-      // Book capacity with the state change, in one transaction.
-      let booked: VirtualMachine;
+      // Book capacity with the state change (and the job's progress), in one transaction.
+      let booked: { vm: VirtualMachine; host: Host };
       try {
         booked = await this.ctx.write(async (w) => {
           const current = await vmRepo.get(w.db, vm.id);
@@ -103,9 +109,16 @@ export class VmStarter {
             hostId: destination.hostId,
             demand: profile.demand,
           });
-          await this.transition(w, current, event, { hostId: destination.hostId, podIdToDeployIn: destination.podId });
+          const set = { hostId: destination.hostId, podIdToDeployIn: destination.podId };
+          const moved = await this.transition(w, current, event, set);
           w.afterCommit(() => this.placement.apply(deltas));
-          return vmRepo.get(w.db, vm.id);
+          const host = await hostRepo.get(w.db, destination.hostId);
+          // Inside the transaction (the job handle writes through ctx.db): one commit, not two.
+          await options.job?.progress(
+            ((attempt - 1) * 100 + 30) / retries,
+            `attempt ${attempt}: networks on ${host.name}`,
+          );
+          return { vm: { ...current, ...set, state: moved.to, updatedCount: moved.version }, host };
         });
       } catch (error) {
         if (error instanceof CapacityConflictError) {
@@ -117,33 +130,39 @@ export class VmStarter {
         }
         throw error;
       }
-      vm = booked;
+      vm = booked.vm;
+      const host = booked.host;
+      tracer.step('start.capacity', mark);
 
-      const host = await hostRepo.get(this.ctx.db, destination.hostId);
       const taken: Attempt = { destination, host, nicsStarted: [], volumesCreated: [] };
       try {
-        await options.job?.progress(
-          ((attempt - 1) * 100 + 30) / retries,
-          `attempt ${attempt}: networks on ${host.name}`,
-        );
+        mark = tracer.mark();
         const nicSpecs = await this.prepareNetworks(vm, host, taken);
+        tracer.step('start.network', mark);
         await options.job?.progress(((attempt - 1) * 100 + 60) / retries, `attempt ${attempt}: volumes`);
+        mark = tracer.mark();
         const { disks, created } = await this.storage.prepare(vm, destination, host);
         taken.volumesCreated = created;
+        tracer.step('start.volumes', mark);
         await options.job?.progress(
           ((attempt - 1) * 100 + 80) / retries,
           `attempt ${attempt}: starting on ${host.name}`,
         );
         const driver = this.ctx.drivers.hypervisor(host.hypervisorType);
         const vnc = randomBytes(6).toString('base64url');
+        mark = tracer.mark();
         await driver.startVm(
           hostRef(host),
           vmSpec(vm, offering, template, disks, nicSpecs, vnc),
           options.job ? { signal: options.job.signal } : {},
         );
-        return await this.ctx.write(async (w) => {
+        tracer.step('start.driver', mark);
+        mark = tracer.mark();
+        const running = await this.ctx.write(async (w) => {
           const current = await vmRepo.get(w.db, vm.id);
-          await this.transition(w, current, 'OperationSucceeded', { lastHostId: host.id, powerState: 'PowerOn' });
+          const set = { lastHostId: host.id, powerState: 'PowerOn' as const };
+          const moved = await this.transition(w, current, 'OperationSucceeded', set);
+          await vmUsage(w, 'VM.START', current);
           await w.event({
             type: 'VM.START',
             description: `VM ${vm.instanceName} started on ${host.name}`,
@@ -152,10 +171,12 @@ export class VmStarter {
             resourceUuid: vm.uuid,
             accountId: vm.accountId,
             domainId: vm.domainId,
-            parameters: { hostId: host.id, usage: true },
+            parameters: { hostId: host.id },
           });
-          return vmRepo.get(w.db, vm.id);
+          return { ...current, ...set, state: moved.to, updatedCount: moved.version };
         });
+        tracer.step('start.running', mark);
+        return running;
       } catch (error) {
         lastError = error;
         this.ctx.logger.warn(

@@ -35,8 +35,9 @@ export class VmVolumes implements VmStorage {
       );
       return out;
     }
-    await this.templates.checkDeployable(w, input.template.id, vm.zoneId);
-    const sizeBytes = input.rootSizeBytes ?? (await this.templates.virtualSize(input.template.id, vm.zoneId, w.db));
+    // The zone's Ready copy both proves the template deployable and gives the root disk's size.
+    const copy = await this.templates.checkDeployable(w, input.template.id, vm.zoneId);
+    const sizeBytes = input.rootSizeBytes ?? copy.size;
     out.push(await this.volumes.allocateRootVolume(w, owner, { templateId: input.template.id, sizeBytes }));
     if (input.dataDisk) {
       const size = input.dataDisk.sizeBytes === undefined ? undefined : input.dataDisk.sizeBytes / GiB;

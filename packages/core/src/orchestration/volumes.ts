@@ -253,6 +253,7 @@ export class VolumeService {
       .returningAll()
       .executeTakeFirstOrThrow();
     const volume = decodeVolume(row);
+    await volumeUsage(w, 'VOLUME.CREATE', volume);
     await w.event({
       type: 'VOLUME.CREATE',
       description: `volume ${v.name} (${v.type}, ${v.sizeBytes} bytes) allocated`,
@@ -348,6 +349,8 @@ export class VolumeService {
     if (pool.status !== 'Up')
       throw new InvalidStateError(`pool ${pool.name} is ${pool.status}`, { field: 'poolId', value: target.poolId });
     const driver = this.ctx.drivers.hypervisor(host.hypervisorType);
+    const tracer = this.ctx.tracer;
+    let mark = tracer.mark();
     let template: { uuid: string; path: string; format: string } | undefined;
     if (volume.templateId !== null && volume.volumeType === 'ROOT') {
       const t = await this.ctx.db
@@ -366,21 +369,25 @@ export class VolumeService {
     const format = template
       ? diskFormatOf(template.format, host.hypervisorType)
       : diskFormatOf(null, host.hypervisorType);
-    const creating = await this.ctx.write(async (w) => {
-      await this.transition(w, volume, 'CreateRequested', {
+    tracer.step('volume.stage', mark);
+    mark = tracer.mark();
+    const creating = await this.ctx.write(async (w): Promise<VolumeRecord> => {
+      const set = {
         poolId: target.poolId,
-        podId: pool.podId,
+        podId: pool.podId === null ? null : Number(pool.podId),
         hypervisorType: host.hypervisorType,
         format,
         ...(options.attach ? { instanceId: options.attach.vmId, deviceId: options.attach.deviceId } : {}),
-      });
+      };
+      const moved = await this.transition(w, volume, 'CreateRequested', set);
       await this.capacity.allocateStorage(w, {
         volumeId,
         poolId: target.poolId,
         accountId: volume.accountId,
         bytes: volume.size,
       });
-      return getVolume(w.db, volumeId);
+      // The row as this transaction left it (no re-read).
+      return { ...volume, ...set, state: moved.to, updatedCount: moved.version };
     });
     const rollback = () =>
       this.ctx.write(async (w) => {
@@ -404,6 +411,8 @@ export class VolumeService {
       pool: poolRef(pool),
     };
     let result: VolumeResult;
+    tracer.step('volume.book', mark);
+    mark = tracer.mark();
     try {
       result = await driver.createVolume(host.ref, spec, {
         ...(template ? { fromTemplate: { templateUuid: template.uuid, path: template.path } } : {}),
@@ -414,6 +423,7 @@ export class VolumeService {
       await rollback();
       throw error;
     }
+    tracer.step('volume.driver', mark);
     if (options.afterCreate) {
       try {
         await options.afterCreate(result, creating);
@@ -427,13 +437,10 @@ export class VolumeService {
         throw error;
       }
     }
-    return this.ctx.write(async (w) => {
+    return this.ctx.write(async (w): Promise<VolumeRecord> => {
       const current = await getVolume(w.db, volumeId);
-      await this.transition(w, current, 'OperationSucceeded', {
-        path: result.path,
-        size: Math.max(current.size, result.sizeBytes),
-        lastPoolId: target.poolId,
-      });
+      const set = { path: result.path, size: Math.max(current.size, result.sizeBytes), lastPoolId: target.poolId };
+      const moved = await this.transition(w, current, 'OperationSucceeded', set);
       if (result.sizeBytes > current.size) {
         await this.capacity.releaseStorage(w, volumeId);
         await this.capacity.allocateStorage(w, {
@@ -444,7 +451,7 @@ export class VolumeService {
           checkThresholds: false,
         });
       }
-      return getVolume(w.db, volumeId);
+      return { ...current, ...set, state: moved.to, updatedCount: moved.version };
     });
   }
 
@@ -778,6 +785,7 @@ export class VolumeService {
         if (row.state === 'Destroy') continue;
         await this.transition(w, row, 'DestroyRequested', { destroyedAt: w.now });
         await this.capacity.releaseStorage(w, row.id);
+        await volumeUsage(w, 'VOLUME.DELETE', row);
         await w.event({
           type: 'VOLUME.DELETE',
           description: `root volume ${row.name} of VM ${vm.instanceName} destroyed`,
@@ -1127,6 +1135,7 @@ export class VolumeService {
       deviceId: null,
     });
     await this.dropPolicies(w, volume.id);
+    await volumeUsage(w, 'VOLUME.DELETE', volume);
     await w.event({
       type: 'VOLUME.DELETE',
       description: `volume ${volume.name} deleted (never created on storage)`,
@@ -1144,6 +1153,7 @@ export class VolumeService {
     await this.transition(w, volume, 'DestroyRequested', { destroyedAt: w.now });
     await this.capacity.releaseStorage(w, volume.id);
     await this.dropPolicies(w, volume.id);
+    await volumeUsage(w, 'VOLUME.DELETE', volume);
     await w.event({
       type: 'VOLUME.DELETE',
       description: `volume ${volume.name} destroyed`,
@@ -1323,4 +1333,19 @@ export async function volumeByUuid(ctx: CloudContext, uuid: string): Promise<Vol
     .executeTakeFirst();
   if (!row) throw new NotFoundError('Volume', 'uuid', uuid);
   return getVolume(ctx.db, Number(row.id));
+}
+
+/** Records a volume usage event (VOLUME.CREATE at allocation, VOLUME.DELETE at destroy or delete). */
+function volumeUsage(w: Writer, type: 'VOLUME.CREATE' | 'VOLUME.DELETE', volume: VolumeRecord): Promise<void> {
+  return w.usage({
+    type,
+    accountId: volume.accountId,
+    domainId: volume.domainId,
+    zoneId: volume.zoneId,
+    resourceId: volume.id,
+    resourceName: volume.name,
+    offeringId: volume.diskOfferingId,
+    templateId: volume.templateId,
+    size: volume.size,
+  });
 }

@@ -3,6 +3,22 @@ import type { EventListener } from '../events/event-bus.js';
 import type { ResourceType, StratusEvent } from '../events/event-types.js';
 import { isRootAdmin } from './permissions.js';
 
+/** A usage-relevant change, as recorded. */
+export interface UsageEvent {
+  id: number;
+  type: string;
+  accountId: number;
+  domainId: number;
+  zoneId: number | null;
+  resourceId: number;
+  resourceName: string | null;
+  offeringId: number | null;
+  templateId: number | null;
+  size: number | null;
+  resourceType: string | null;
+  created: Date;
+}
+
 export interface ListEventsFilter {
   type?: string;
   resourceType?: ResourceType;
@@ -25,6 +41,25 @@ export class EventService {
   /** Listens to one event type, or `'*'` for all; returns the unsubscribe function. */
   on(type: string, listener: EventListener): () => void {
     return this.ctx.bus.on(type, listener);
+  }
+
+  /**
+   * Usage events (what a usage job aggregates into usage records), oldest first; non-admins see
+   * their own account's.
+   */
+  async listUsage(
+    filter: { accountId?: number; type?: string; since?: Date; limit?: number } = {},
+  ): Promise<UsageEvent[]> {
+    let q = this.ctx.db.selectFrom('usageEvents').selectAll();
+    const accountId = isRootAdmin(this.ctx.caller) ? filter.accountId : this.ctx.caller.accountId;
+    if (accountId !== undefined) q = q.where('accountId', '=', accountId);
+    if (filter.type) q = q.where('type', '=', filter.type);
+    if (filter.since) q = q.where('created', '>=', filter.since.getTime());
+    const rows = await q
+      .orderBy('id')
+      .limit(filter.limit ?? 10_000)
+      .execute();
+    return rows.map((r) => ({ ...r, id: Number(r.id), created: new Date(Number(r.created)) }));
   }
 
   async list(filter: ListEventsFilter = {}): Promise<StratusEvent[]> {

@@ -692,8 +692,27 @@ export interface SshKeyPairTable extends Base {
   fingerprint: string;
 }
 
+export interface UsageEventTable {
+  id: Generated<number>;
+  /** e.g. VM.CREATE, VM.START, VM.STOP, VM.DESTROY, VM.UPGRADE, VOLUME.CREATE, VOLUME.DELETE, NET.IPASSIGN. */
+  type: string;
+  accountId: number;
+  domainId: number;
+  zoneId: number | null;
+  resourceId: number;
+  resourceName: string | null;
+  offeringId: number | null;
+  templateId: number | null;
+  /** Bytes, for volumes, snapshots and templates. */
+  size: number | null;
+  /** The hypervisor type, for VMs. */
+  resourceType: string | null;
+  created: Millis;
+}
+
 /** Every table of the store. */
 export interface Database {
+  usageEvents: UsageEventTable;
   managementServers: ManagementServerTable;
   asyncJobs: AsyncJobTable;
   sshKeypairs: SshKeyPairTable;
@@ -744,6 +763,8 @@ export interface Database {
   templatePoolRefs: TemplatePoolRefTable;
   snapshots: SnapshotTable;
   snapshotPolicies: SnapshotPolicyTable;
+  remoteAccessVpns: RemoteAccessVpnTable;
+  vpnUsers: VpnUserTable;
 }
 
 export type TableName = keyof Database;
@@ -836,4 +857,38 @@ export interface SnapshotPolicyTable extends Base, Versioned {
   domainId: number;
   nextRun: Millis;
   lastRun: Millis | null;
+}
+
+/** A remote-access VPN on a network's source-NAT IP (networking.md §10.1; migration 0008). */
+export interface RemoteAccessVpnTable extends Base, Versioned {
+  networkId: number;
+  ipAllocationId: number;
+  zoneId: number;
+  accountId: number;
+  domainId: number;
+  /** The VPN server's address: the first address of the configured client range. */
+  localIp: string;
+  /** The clients' pool `first-last` (the configured range without its first address). */
+  ipRange: string;
+  /** IPsec pre-shared key; never logged. */
+  presharedKey: string;
+  /** 'Added' | 'Running' | 'Removed'. */
+  state: string;
+}
+
+/** A VPN user of an account, valid on every VPN of the account (networking.md §10.1; migration 0008). */
+export interface VpnUserTable extends Base, Versioned {
+  accountId: number;
+  domainId: number;
+  username: string;
+  /** Never logged. */
+  password: string;
+  /** 'Add' | 'Active' | 'Revoke'. */
+  state: string;
+}
+
+/** Migration 0008 adds `revoked` to static NATs (declaration merging keeps the change an append). */
+export interface StaticNatTable {
+  /** 1 while a disabled static NAT waits for the providers to confirm its removal. */
+  revoked: ColumnType<number, number | undefined, number>;
 }

@@ -1,5 +1,16 @@
 import BetterSqlite3 from 'better-sqlite3';
-import { CompiledQuery, type DatabaseConnection, Kysely, SqliteDialect, SqliteDriver } from 'kysely';
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type Driver,
+  Kysely,
+  type QueryResult,
+  SelectQueryNode,
+  type SqliteDatabase,
+  SqliteDialect,
+  type SqliteStatement,
+  type TransactionSettings,
+} from 'kysely';
 import type { Database } from './schema.js';
 import { Store } from './store.js';
 
@@ -10,33 +21,188 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
 }
 
-/** SQLite's write transactions take the lock at BEGIN, so two processes never deadlock on upgrade. */
-class ImmediateSqliteDriver extends SqliteDriver {
-  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+/** How many distinct prepared statements a store keeps (the oldest are dropped beyond it). */
+const STATEMENT_CACHE_SIZE = 1000;
+
+/**
+ * The better-sqlite3 connection as Kysely sees it, with its prepared statements reused by SQL
+ * text: Kysely prepares every query afresh, and compiling SQL costs more than running a typical
+ * point query. A statement that is mid-iteration (a streamed query) is never handed out twice.
+ */
+class StatementCachingDatabase implements SqliteDatabase {
+  private readonly statements = new Map<string, BetterSqlite3.Statement>();
+
+  constructor(private readonly database: BetterSqlite3.Database) {}
+
+  prepare(sql: string): SqliteStatement {
+    const cached = this.statements.get(sql);
+    if (cached !== undefined && !cached.busy) return cached;
+    const statement = this.database.prepare(sql);
+    if (cached === undefined) {
+      this.statements.set(sql, statement);
+      if (this.statements.size > STATEMENT_CACHE_SIZE) {
+        const oldest = this.statements.keys().next().value;
+        if (oldest !== undefined) this.statements.delete(oldest);
+      }
+    }
+    return statement;
+  }
+
+  close(): void {
+    this.statements.clear();
+    this.database.close();
   }
 }
 
-class ImmediateSqliteDialect extends SqliteDialect {
-  constructor(private readonly options: ConstructorParameters<typeof SqliteDialect>[0]) {
-    super(options);
+/** A first-come, first-served lock: one waiter is woken per release (no thundering herd, no starvation). */
+class FifoMutex {
+  private held = false;
+  private readonly waiters: Array<() => void> = [];
+
+  lock(): Promise<void> {
+    if (!this.held) {
+      this.held = true;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.waiters.push(resolve));
   }
-  override createDriver() {
-    return new ImmediateSqliteDriver(this.options);
+
+  unlock(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.held = false;
+  }
+}
+
+function run(database: SqliteDatabase, query: CompiledQuery): QueryResult<unknown> {
+  const statement = database.prepare(query.sql);
+  if (statement.reader) return { rows: statement.all(query.parameters) };
+  const { changes, lastInsertRowid } = statement.run(query.parameters);
+  return {
+    numAffectedRows: BigInt(changes),
+    insertId: BigInt(lastInsertRowid),
+    rows: [],
+  };
+}
+
+/**
+ * One use of the store by Kysely: a transaction (it holds the writer from BEGIN until released) or
+ * a single statement. A single SELECT runs on the read connection when there is one — in WAL mode
+ * it sees every committed transaction and never waits for the one in progress — and anything else
+ * takes the writer for the statement.
+ */
+class SqliteHandle implements DatabaseConnection {
+  private holdsWriter = false;
+
+  constructor(private readonly driver: SqliteStoreDriver) {}
+
+  async takeWriter(): Promise<void> {
+    if (this.holdsWriter) return;
+    await this.driver.writerLock.lock();
+    this.holdsWriter = true;
+  }
+
+  releaseWriter(): void {
+    if (!this.holdsWriter) return;
+    this.holdsWriter = false;
+    this.driver.writerLock.unlock();
+  }
+
+  async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
+    if (this.holdsWriter) return run(this.driver.writer, query) as QueryResult<R>;
+    const reader = this.driver.reader;
+    if (reader !== undefined && SelectQueryNode.is(query.query)) return run(reader, query) as QueryResult<R>;
+    await this.takeWriter();
+    try {
+      return run(this.driver.writer, query) as QueryResult<R>;
+    } finally {
+      this.releaseWriter();
+    }
+  }
+
+  // biome-ignore lint/correctness/useYield: streaming is not supported; the error says so.
+  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
+    throw new Error('the SQLite store does not stream query results');
+  }
+}
+
+/**
+ * The Kysely driver of {@link sqliteStore}: one writer connection whose transactions take the
+ * write lock at BEGIN (BEGIN IMMEDIATE, so two processes never deadlock on upgrade), handed out in
+ * arrival order; and, for a file, one read-only connection for single SELECTs outside transactions.
+ */
+class SqliteStoreDriver implements Driver {
+  readonly writerLock = new FifoMutex();
+
+  constructor(
+    readonly writer: SqliteDatabase,
+    readonly reader: SqliteDatabase | undefined,
+  ) {}
+
+  async init(): Promise<void> {}
+
+  async acquireConnection(): Promise<DatabaseConnection> {
+    return new SqliteHandle(this);
+  }
+
+  async beginTransaction(connection: DatabaseConnection, _settings: TransactionSettings): Promise<void> {
+    const handle = connection as SqliteHandle;
+    await handle.takeWriter();
+    run(this.writer, CompiledQuery.raw('begin immediate'));
+  }
+
+  async commitTransaction(): Promise<void> {
+    run(this.writer, CompiledQuery.raw('commit'));
+  }
+
+  async rollbackTransaction(): Promise<void> {
+    run(this.writer, CompiledQuery.raw('rollback'));
+  }
+
+  async releaseConnection(connection: DatabaseConnection): Promise<void> {
+    (connection as SqliteHandle).releaseWriter();
+  }
+
+  async destroy(): Promise<void> {
+    this.reader?.close();
+    this.writer.close();
+  }
+}
+
+class SqliteStoreDialect extends SqliteDialect {
+  constructor(private readonly driver: SqliteStoreDriver) {
+    super({ database: driver.writer });
+  }
+  override createDriver(): Driver {
+    return this.driver;
   }
 }
 
 /**
  * The embedded default store: SQLite through better-sqlite3, in a file (WAL journal, so readers
- * never block the writer) or in memory.
+ * never block the writer; single SELECTs outside transactions use a second, read-only connection)
+ * or in memory (one connection).
  */
 export function sqliteStore(options: SqliteStoreOptions = {}): Store {
   const file = options.file ?? ':memory:';
   const database = new BetterSqlite3(file);
   database.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
-  if (file !== ':memory:') database.pragma('journal_mode = WAL');
+  if (file !== ':memory:') {
+    database.pragma('journal_mode = WAL');
+    // Checkpoint every ~40 MiB of WAL instead of SQLite's 4 MiB: a checkpoint syncs the database
+    // file, and at the default it ran every few hundred commits, doubling the average commit's cost.
+    // Durability is unchanged (synchronous=NORMAL: a commit survives a process crash either way).
+    database.pragma('wal_autocheckpoint = 10000');
+  }
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
-  const kysely = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database }) });
+  let reader: StatementCachingDatabase | undefined;
+  if (file !== ':memory:') {
+    const readOnly = new BetterSqlite3(file, { readonly: true });
+    readOnly.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
+    reader = new StatementCachingDatabase(readOnly);
+  }
+  const driver = new SqliteStoreDriver(new StatementCachingDatabase(database), reader);
+  const kysely = new Kysely<Database>({ dialect: new SqliteStoreDialect(driver) });
   return new Store({ engine: 'sqlite', kysely });
 }

@@ -506,4 +506,50 @@ describe('public IPs and rules', () => {
       value: w.account.id,
     });
   });
+  it('max.account.public.ips: IPs of ranges dedicated to the account do not count', async () => {
+    const w = await networkWorld();
+    const { alice, net } = await running(w);
+    // The source NAT IP (system range) counts: 1 of 2.
+    await w.cloud.settings.set('max.account.public.ips', 2);
+    const range = await w.publicRanges.create({
+      zoneId: w.zone.id,
+      gateway: '198.51.100.1',
+      netmask: '255.255.255.0',
+      startIp: '198.51.100.10',
+      endIp: '198.51.100.12',
+      vlan: 101,
+    });
+    await w.publicRanges.dedicate(range.id, { accountId: w.account.id });
+    const dedicated = [];
+    for (let i = 0; i < 3; i++) dedicated.push(await alice.publicIps.acquire({ networkId: net.id }));
+    expect(dedicated.map((ip) => ip.ip).sort()).toEqual(['198.51.100.10', '198.51.100.11', '198.51.100.12']);
+    // The dedicated range is used up: the next comes from the system range and counts (2 of 2)…
+    expect((await alice.publicIps.acquire({ networkId: net.id })).ip).toMatch(/^203\.0\.113\./);
+    // …and the one after is refused.
+    await expectRejected(w.cloud, () => alice.publicIps.acquire({ networkId: net.id }), {
+      error: (await import('../../src/errors.js')).ResourceLimitError,
+      code: 'ACCOUNT_RESOURCE_LIMIT',
+      httpCode: 532,
+      field: 'accountId',
+      value: w.account.id,
+    });
+  });
+  it('pitfall 10: under an allow egress default, egress rules are deny rules (new offerings allow)', async () => {
+    const w = await networkWorld();
+    const off = await w.net.offerings.create({
+      name: 'egress-allow',
+      guestType: 'Isolated',
+      services: { Dhcp: ['VirtualRouter'], Firewall: ['VirtualRouter'], SourceNat: ['VirtualRouter'] },
+    });
+    await w.net.offerings.enable(off.id);
+    expect(off.egressDefaultPolicy).toBe('allow');
+    const { alice, net } = await running(w, off.id);
+    expect(w.vr.configuration(net.id)!.egressDefaultAllow).toBe(true);
+    await alice.rules.createEgressRule({ networkId: net.id, protocol: 'tcp', startPort: 25, cidrs: ['0.0.0.0/0'] });
+    expect(w.vr.configuration(net.id)!.firewall).toMatchObject([
+      { direction: 'egress', protocol: 'tcp', portStart: 25, defaultEgressAllow: true, revoked: false },
+    ]);
+    // Inbound is still denied: no ingress rule exists on any IP.
+    expect(w.vr.configuration(net.id)!.firewall.filter((r) => r.direction === 'ingress')).toEqual([]);
+  });
 });

@@ -148,3 +148,35 @@ describe('VM operations', () => {
     );
   });
 });
+
+describe('usage events', () => {
+  let world: VmWorld;
+  afterEach(async () => world?.cloud.close());
+
+  it('records VM and volume usage events with account, zone, offering, template and size', async () => {
+    world = await vmWorld();
+    const { cloud, user, zone, template, small, account } = world;
+    const vm = await user.vms.deployAndWait({ zoneId: zone.id, serviceOfferingId: small.id, templateId: template.id });
+    await (await user.vms.stop(vm.id)).result;
+    await (await user.vms.destroy(vm.id)).result;
+    const usage = await user.events.listUsage();
+    expect(usage.map((u) => u.type)).toEqual([
+      'VOLUME.CREATE',
+      'VM.CREATE',
+      'VM.START',
+      'VM.STOP',
+      'VOLUME.DELETE',
+      'VM.DESTROY',
+    ]);
+    expect(usage[1]).toMatchObject({
+      accountId: account.id,
+      zoneId: zone.id,
+      resourceId: vm.id,
+      resourceName: vm.instanceName,
+      offeringId: small.id,
+      templateId: template.id,
+    });
+    expect(usage[0]?.size).toBeGreaterThan(0);
+    expect(await cloud.events.listUsage({ accountId: 999 })).toEqual([]);
+  });
+});

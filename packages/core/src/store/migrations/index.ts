@@ -7,6 +7,9 @@ import { ipam } from './0004-ipam.js';
 import { network } from './0005-network.js';
 import { orchestration } from './0006-orchestration.js';
 import { storage } from './0007-storage.js';
+import { vpn } from './0008-vpn.js';
+import { usage } from './0009-usage.js';
+import { accountIndexes } from './0010-account-indexes.js';
 
 /**
  * Every migration, in order. A migration's name never changes once released; new schema goes in a
@@ -21,5 +24,8 @@ export function migrations(engine: StoreEngine): Record<string, Migration> {
     '0005-network': network(engine),
     '0006-orchestration': orchestration(engine),
     '0007-storage': storage(engine),
+    '0008-vpn': vpn(engine),
+    '0009-usage': usage(engine),
+    '0010-account-indexes': accountIndexes(),
   };
 }

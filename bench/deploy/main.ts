@@ -1,0 +1,269 @@
+/**
+ * Full-deploy benchmark (issue 5): a cloud on a SQLite file with the simulator at zero latency —
+ * one advanced zone, 100 hosts (10 clusters × 10), an NFS pool per cluster, a downloaded template,
+ * a few accounts each with its isolated network — receiving 1,000 complete deployments
+ * (deploy job → VM Running). Prints deployments/s, p50/p99 per deployment, peak heap and where the
+ * time goes (the steps the orchestrator reports through `CloudContext.tracer`), once with bounded
+ * concurrency (as a control plane serving requests) and once sequentially, each on a fresh cloud.
+ * Target: at least 500 deployments/s.
+ * Run: npm run bench:deploy
+ * Env: BENCH_VMS (default 1000), BENCH_HOSTS (default 100, in clusters of 10), BENCH_ACCOUNTS (default 8),
+ *      BENCH_CONCURRENCY (default 16), BENCH_MODES=concurrent,sequential.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { verticalAllocator } from '../../packages/allocator/src/index.js';
+import { type Cloud, createCloud } from '../../packages/core/src/cloud.js';
+import { sqliteStore } from '../../packages/core/src/store/sqlite-store.js';
+import { simulatedImageStore, simulatorDriver } from '../../packages/driver-simulator/src/index.js';
+
+const VMS = Number(process.env.BENCH_VMS ?? 1000);
+const HOSTS = Number(process.env.BENCH_HOSTS ?? 100);
+const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 8);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+const MODES = (process.env.BENCH_MODES ?? 'concurrent,sequential').split(',');
+const HOSTS_PER_CLUSTER = 10;
+const TARGET = 500;
+
+interface Tenant {
+  cloud: Cloud;
+  networkId: number;
+}
+
+interface World {
+  cloud: Cloud;
+  zoneId: number;
+  offeringId: number;
+  templateId: number;
+  tenants: Tenant[];
+  dir: string;
+}
+
+/** Builds the cloud on a fresh SQLite file. */
+async function buildWorld(): Promise<World> {
+  const dir = mkdtempSync(join(tmpdir(), 'stratus-bench-deploy-'));
+  const cloud = await createCloud({
+    store: sqliteStore({ file: join(dir, 'cloud.db') }),
+    hypervisors: [simulatorDriver()],
+    allocator: verticalAllocator(),
+    imageStore: simulatedImageStore(),
+  });
+  const zone = await cloud.zones.create({
+    name: 'bench',
+    networkType: 'Advanced',
+    dns1: '8.8.8.8',
+    internalDns1: '10.0.0.2',
+    guestCidr: '10.1.0.0/22',
+  });
+  const pn = await cloud.physicalNetworks.create({ zoneId: zone.id, name: 'pn1', vlan: '500-599' });
+  for (const trafficType of ['Guest', 'Public', 'Management'] as const) {
+    await cloud.physicalNetworks.addTrafficType(pn.id, {
+      trafficType,
+      labels: { Simulator: trafficType === 'Public' ? 'cloudbr0' : 'cloudbr1' },
+    });
+  }
+  await cloud.physicalNetworks.enable(pn.id);
+  await cloud.publicIpRanges.create({
+    zoneId: zone.id,
+    gateway: '203.0.113.1',
+    netmask: '255.255.255.0',
+    startIp: '203.0.113.10',
+    endIp: '203.0.113.250',
+  });
+  const pod = await cloud.pods.create({
+    zoneId: zone.id,
+    name: 'p1',
+    gateway: '192.168.0.1',
+    netmask: '255.255.0.0',
+    startIp: '192.168.200.1',
+    endIp: '192.168.200.250',
+  });
+  const clusters = Math.ceil(HOSTS / HOSTS_PER_CLUSTER);
+  for (let c = 1; c <= clusters; c++) {
+    const cluster = await cloud.clusters.create({ podId: pod.id, name: `c${c}`, hypervisorType: 'Simulator' });
+    for (let h = 1; h <= HOSTS_PER_CLUSTER && (c - 1) * HOSTS_PER_CLUSTER + h <= HOSTS; h++) {
+      // 16 cores × 2000 MHz, 64 GiB: 32 of the bench's VMs by CPU, 128 by memory.
+      await cloud.hosts.add({
+        clusterId: cluster.id,
+        url: `sim://h${c}-${h}?ip=192.168.${c}.${h}&cpus=16&cpuMhz=2000&memoryMiB=65536`,
+      });
+    }
+    await cloud.storagePools.create({ clusterId: cluster.id, name: `ps${c}`, url: `nfs://10.0.0.5/export/ps${c}` });
+  }
+  await cloud.imageStores.add({ zoneId: zone.id, url: 'nfs://10.0.0.6/secondary' });
+  const system = await cloud.templates.register({
+    name: 'systemvm',
+    url: 'http://example.org/systemvm.qcow2',
+    format: 'QCOW2',
+    hypervisorType: 'Simulator',
+    crossZones: true,
+    templateType: 'SYSTEM',
+  });
+  const template = await cloud.templates.register({
+    name: 'ubuntu',
+    url: 'http://example.org/ubuntu.qcow2?size=1073741824',
+    format: 'QCOW2',
+    hypervisorType: 'Simulator',
+    osType: 'Ubuntu 22.04',
+    crossZones: true,
+    isPublic: true,
+    passwordEnabled: true,
+  });
+  for (const t of [system, template]) await (await cloud.templateStorage.download(t.id)).result;
+  await cloud.zones.update(zone.id, { allocationState: 'Enabled' });
+  const offering = await cloud.offerings.createServiceOffering({
+    name: 'bench-small',
+    cpuNumber: 1,
+    cpuSpeed: 500,
+    memory: 512,
+  });
+  const isolated = await cloud.network.offerings.getByName('DefaultIsolatedNetworkOfferingWithSourceNatService');
+  // Account limits (20 VMs by default) would stop the run; the check itself still runs per deploy.
+  for (const key of [
+    'max.account.user.vms',
+    'max.account.volumes',
+    'max.account.cpus',
+    'max.account.memory',
+    'max.account.primary.storage',
+  ] as const) {
+    await cloud.settings.set(key, -1);
+  }
+  const tenants: Tenant[] = [];
+  for (let a = 1; a <= ACCOUNTS; a++) {
+    const { account, user } = await cloud.tenancy.createAccount({
+      accountName: `tenant${a}`,
+      user: { username: `user${a}`, password: 'pw' },
+    });
+    const tenant = cloud.as({ accountId: account.id, userId: user.id, domainId: account.domainId, accountType: 0 });
+    const network = await tenant.network.networks.create({
+      zoneId: zone.id,
+      name: `tenant${a}-net`,
+      networkOfferingId: isolated.id,
+    });
+    tenants.push({ cloud: tenant, networkId: network.id });
+  }
+  return { cloud, zoneId: zone.id, offeringId: offering.id, templateId: template.id, tenants, dir };
+}
+
+interface Figures {
+  label: string;
+  deployed: number;
+  failed: number;
+  seconds: number;
+  cpuSeconds: number;
+  latencies: Float64Array;
+  peakHeapMiB: number;
+  steps: Map<string, { count: number; ms: number }>;
+}
+
+async function run(label: string, concurrency: number): Promise<Figures> {
+  const world = await buildWorld();
+  const steps = new Map<string, { count: number; ms: number }>();
+  world.cloud.context.tracer.onStep = (name, ms) => {
+    const s = steps.get(name);
+    if (s) {
+      s.count++;
+      s.ms += ms;
+    } else steps.set(name, { count: 1, ms });
+  };
+  const latencies = new Float64Array(VMS);
+  let next = 0;
+  let deployed = 0;
+  let failed = 0;
+  let peak = process.memoryUsage().heapUsed;
+  const deployOne = async (i: number) => {
+    const tenant = world.tenants[i % world.tenants.length]!;
+    const t0 = performance.now();
+    try {
+      const job = await tenant.cloud.vms.deploy({
+        zoneId: world.zoneId,
+        serviceOfferingId: world.offeringId,
+        templateId: world.templateId,
+        networkIds: [tenant.networkId],
+      });
+      const vm = await job.result;
+      if (vm.state !== 'Running') throw new Error(`VM ${vm.instanceName} is ${vm.state}`);
+      deployed++;
+    } catch (error) {
+      failed++;
+      if (failed <= 3) console.error(`deployment ${i} failed:`, error);
+    }
+    latencies[i] = performance.now() - t0;
+    if ((i & 63) === 0) peak = Math.max(peak, process.memoryUsage().heapUsed);
+  };
+  const worker = async () => {
+    for (let i = next++; i < VMS; i = next++) await deployOne(i);
+  };
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  peak = Math.max(peak, process.memoryUsage().heapUsed);
+  world.cloud.context.tracer.onStep = undefined;
+  await verify(world, deployed);
+  await world.cloud.close();
+  rmSync(world.dir, { recursive: true, force: true });
+  return {
+    label,
+    deployed,
+    failed,
+    seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    latencies: latencies.sort(),
+    peakHeapMiB: peak / 2 ** 20,
+    steps,
+  };
+}
+
+/** The run must have done the real thing: every VM Running on a host with a Ready root volume. */
+async function verify(world: World, deployed: number): Promise<void> {
+  const running = await world.cloud.vms.list({ state: 'Running' });
+  const onHosts = running.filter((vm) => vm.hostId !== null).length;
+  const volumes = await world.cloud.store.db
+    .selectFrom('volumes')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('state', '=', 'Ready')
+    .where('volumeType', '=', 'ROOT')
+    .executeTakeFirstOrThrow();
+  if (running.length !== deployed || onHosts !== deployed || Number(volumes.n) !== deployed) {
+    throw new Error(
+      `verification failed: ${deployed} deployed, ${running.length} Running, ${onHosts} on hosts, ${volumes.n} ROOT volumes Ready`,
+    );
+  }
+}
+
+function pct(sorted: Float64Array, q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+}
+
+function report(f: Figures): void {
+  const perSecond = f.deployed / f.seconds;
+  console.log(
+    `${f.label.padEnd(16)} ${f.deployed} Running, ${f.failed} failed in ${f.seconds.toFixed(2)} s: ${perSecond.toFixed(0)} deployments/s (${(f.deployed / f.cpuSeconds).toFixed(0)}/cpu-s)  p50 ${pct(f.latencies, 0.5).toFixed(2)} ms  p99 ${pct(f.latencies, 0.99).toFixed(2)} ms  peak heap ${f.peakHeapMiB.toFixed(0)} MiB  load ${loadavg()[0]!.toFixed(2)}  ${perSecond >= TARGET ? 'meets' : 'BELOW'} the ${TARGET}/s target`,
+  );
+  const total = [...f.steps.values()].reduce((sum, s) => sum + s.ms, 0);
+  const rows = [...f.steps.entries()].sort((a, b) => b[1].ms - a[1].ms);
+  console.log(`  ${'step'.padEnd(18)} ${'calls'.padStart(6)} ${'ms/deploy'.padStart(10)} ${'share'.padStart(6)}`);
+  for (const [name, s] of rows) {
+    console.log(
+      `  ${name.padEnd(18)} ${String(s.count).padStart(6)} ${(s.ms / Math.max(1, f.deployed)).toFixed(3).padStart(10)} ${((100 * s.ms) / total).toFixed(1).padStart(5)}%`,
+    );
+  }
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `bench/deploy: ${VMS} deployments on ${HOSTS} hosts, ${ACCOUNTS} accounts, SQLite file, simulator at zero latency`,
+  );
+  console.log('step times overlap when deployments run concurrently (they include waiting for the store)');
+  for (const mode of MODES) {
+    if (mode === 'concurrent') report(await run(`${CONCURRENCY} in flight`, CONCURRENCY));
+    else if (mode === 'sequential') report(await run('sequential', 1));
+    else throw new Error(`unknown mode ${mode}`);
+  }
+}
+
+await main();
