@@ -34,6 +34,7 @@ import { ImageStoreService } from './resources/image-stores.js';
 import { OfferingService } from './resources/offerings.js';
 import { PhysicalNetworkService } from './resources/physical-networks.js';
 import { PodService } from './resources/pods.js';
+import { ResourceLimitService } from './resources/resource-limits.js';
 import { StoragePoolService } from './resources/storage-pools.js';
 import { TemplateService } from './resources/templates.js';
 import { TenancyService } from './resources/tenancy.js';
@@ -91,6 +92,8 @@ export class Cloud {
   readonly offerings: OfferingService;
   readonly templates: TemplateService;
   readonly tenancy: TenancyService;
+  /** Account and domain resource limits (CloudStack's updateResourceLimit). */
+  readonly limits: ResourceLimitService;
   readonly settings: SettingsService;
   readonly capabilities: HypervisorCapabilityService;
   readonly events: EventService;
@@ -129,6 +132,7 @@ export class Cloud {
     this.offerings = new OfferingService(context);
     this.templates = new TemplateService(context);
     this.tenancy = new TenancyService(context);
+    this.limits = new ResourceLimitService(context);
     this.settings = new SettingsService(context);
     this.capabilities = new HypervisorCapabilityService(context);
     this.events = new EventService(context);

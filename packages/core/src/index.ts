@@ -29,6 +29,7 @@ export * from './resources/permissions.js';
 export * from './resources/physical-networks.js';
 export * from './resources/pods.js';
 export * from './resources/repo.js';
+export * from './resources/resource-limits.js';
 export * from './resources/storage-pools.js';
 export * from './resources/templates.js';
 export * from './resources/tenancy.js';

@@ -6,7 +6,6 @@ import {
   NotFoundError,
   PermissionDeniedError,
   ResourceInUseError,
-  ResourceLimitError,
 } from '../errors.js';
 import { decodeIpRange } from '../ipam/records.js';
 import { type NetworkEvent, networkStateMachine } from '../model/state-machines/network.js';
@@ -23,6 +22,7 @@ import {
 } from '../model/validate.js';
 import { isRootAdmin } from '../resources/permissions.js';
 import { physicalNetworkRepo } from '../resources/physical-networks.js';
+import { checkResourceLimits } from '../resources/resource-limits.js';
 import { accountRepo } from '../resources/tenancy.js';
 import { zoneRepo } from '../resources/zones.js';
 import type { Db } from '../store/store.js';
@@ -134,18 +134,7 @@ export class GuestNetworkService {
     if (offering.guestType === 'Shared' && !isRootAdmin(w.caller))
       throw new PermissionDeniedError('only a root admin may create shared networks');
     const pn = await this.pickPhysicalNetwork(w.db, zone.id, offering, input.physicalNetworkId);
-    const limit = await this.deps.settings.get('max.account.networks', { accountId }, w.db);
-    if (offering.guestType === 'Isolated' && limit >= 0) {
-      const owned = await networkRepo.count(w.db, { accountId, guestType: 'Isolated' });
-      if (owned >= limit)
-        throw new ResourceLimitError(
-          `account ${accountId} already owns ${owned} networks (max.account.networks ${limit})`,
-          {
-            field: 'accountId',
-            value: accountId,
-          },
-        );
-    }
+    if (offering.guestType === 'Isolated') await checkResourceLimits(w, this.deps.settings, accountId, { network: 1 });
 
     let cidr: string | null = null;
     let gateway: string | null = null;

@@ -1,7 +1,8 @@
 import type { CloudContext } from '../context.js';
-import { InvalidParameterError, InvalidStateError, PermissionDeniedError, ResourceLimitError } from '../errors.js';
+import { InvalidParameterError, InvalidStateError, PermissionDeniedError } from '../errors.js';
 import type { IpAllocation } from '../ipam/records.js';
 import { isRootAdmin } from '../resources/permissions.js';
+import { checkResourceLimits } from '../resources/resource-limits.js';
 import { accountRepo } from '../resources/tenancy.js';
 import type { Db } from '../store/store.js';
 import type { NetworkDeps } from './network-layer-deps.js';
@@ -74,29 +75,8 @@ export class PublicIpService {
           `account ${w.caller.accountId} may not acquire IPs for account ${owner.accountId}`,
         );
       await w.lock(`public-ips:account:${owner.accountId}`);
-      const limit = await this.deps.settings.get('max.account.public.ips', { accountId: owner.accountId }, w.db);
-      if (limit >= 0) {
-        // System-owned IPs and IPs of ranges dedicated to a domain or account do not count (§4.8).
-        const held = await w.db
-          .selectFrom('ipAllocations')
-          .innerJoin('ipRanges', 'ipRanges.id', 'ipAllocations.poolId')
-          .select((eb) => eb.fn.countAll<number>().as('n'))
-          .where('ipAllocations.space', '=', 'public')
-          .where('ipAllocations.accountId', '=', owner.accountId)
-          .where('ipAllocations.ownerType', '!=', 'System')
-          .where('ipRanges.accountId', 'is', null)
-          .where('ipRanges.domainId', 'is', null)
-          .where('ipRanges.forSystemVms', '=', 0)
-          .executeTakeFirst();
-        if (Number(held?.n ?? 0) >= limit)
-          throw new ResourceLimitError(
-            `account ${owner.accountId} holds ${held?.n} public IPs (max.account.public.ips ${limit})`,
-            {
-              field: 'accountId',
-              value: owner.accountId,
-            },
-          );
-      }
+      // System-owned IPs and IPs of ranges dedicated to a domain or account do not count (§4.8).
+      await checkResourceLimits(w, this.deps.settings, owner.accountId, { public_ip: 1 });
       await accountRepo.get(w.db, owner.accountId);
       return this.deps.ips.allocatePublicIp(w, {
         zoneId: owner.zoneId,

@@ -1,12 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { CloudContext, Writer } from '../context.js';
-import {
-  DuplicateError,
-  InvalidParameterError,
-  PermissionDeniedError,
-  ResourceInUseError,
-  ResourceLimitError,
-} from '../errors.js';
+import { DuplicateError, InvalidParameterError, PermissionDeniedError, ResourceInUseError } from '../errors.js';
 import {
   cidrContains,
   cidrFromGatewayAndNetmask,
@@ -24,6 +18,7 @@ import {
 } from '../model/validate.js';
 import { isRootAdmin, requireRootAdmin } from '../resources/permissions.js';
 import { physicalNetworkRepo } from '../resources/physical-networks.js';
+import { checkResourceLimits } from '../resources/resource-limits.js';
 import { accountRepo } from '../resources/tenancy.js';
 import { zoneRepo } from '../resources/zones.js';
 import { json } from '../store/codec.js';
@@ -131,12 +126,7 @@ export class VpcService {
       const accountId = this.owner(w, input.accountId);
       const account = await accountRepo.get(w.db, accountId, 'accountId');
       await w.lock(`vpcs:account:${accountId}`);
-      const limit = await this.deps.settings.get('max.account.vpcs', { accountId }, w.db);
-      if (limit >= 0 && (await vpcRepo.count(w.db, { accountId })) >= limit)
-        throw new ResourceLimitError(`account ${accountId} reached max.account.vpcs (${limit})`, {
-          field: 'accountId',
-          value: accountId,
-        });
+      await checkResourceLimits(w, this.deps.settings, accountId, { vpc: 1 });
       const row = await w.db
         .insertInto('vpcs')
         .values({

@@ -6,7 +6,6 @@ import {
   InvalidParameterError,
   InvalidStateError,
   NotFoundError,
-  ResourceLimitError,
   ResourceUnavailableError,
   UnsupportedError,
 } from '../errors.js';
@@ -18,6 +17,7 @@ import {
 } from '../model/state-machines/index.js';
 import { hostRef } from '../resources/hosts.js';
 import { isRootAdmin, requireAccess } from '../resources/permissions.js';
+import { checkResourceLimits } from '../resources/resource-limits.js';
 import { SettingsService } from '../settings/settings-service.js';
 import type { Db } from '../store/store.js';
 import type { JobService, SubmittedJob } from './jobs.js';
@@ -206,29 +206,8 @@ export class SnapshotService {
       throw new UnsupportedError('OVM does not support volume snapshots', { field: 'volumeId', value: volume.id });
   }
 
-  private async checkSnapshotLimit(w: Writer, accountId: number): Promise<void> {
-    const account = await w.db
-      .selectFrom('accounts')
-      .select(['type', 'accountName'])
-      .where('id', '=', accountId)
-      .executeTakeFirstOrThrow();
-    if (Number(account.type) === 1) return;
-    await w.lock(`limits:account:${accountId}`);
-    const limit = await this.settings.get('max.account.snapshots', { accountId }, w.db);
-    if (limit < 0) return;
-    const row = await w.db
-      .selectFrom('snapshots')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .where('accountId', '=', accountId)
-      .where('removed', 'is', null)
-      .where('state', 'not in', ['Destroyed', 'Error'])
-      .executeTakeFirst();
-    const n = Number(row?.n ?? 0);
-    if (n + 1 > limit)
-      throw new ResourceLimitError(
-        `account ${account.accountName} has ${n} of ${limit} snapshots (max.account.snapshots)`,
-        { field: 'accountId', value: accountId },
-      );
+  private checkSnapshotLimit(w: Writer, accountId: number): Promise<void> {
+    return checkResourceLimits(w, this.settings, accountId, { snapshot: 1 });
   }
 
   private async move(

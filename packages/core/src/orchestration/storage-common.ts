@@ -10,12 +10,13 @@ import type { Writer } from '../context.js';
 import type { HostRef } from '../driver/operation-context.js';
 import type { PoolRef, SecondaryStoreRef } from '../driver/storage-spec.js';
 import type { DiskFormat } from '../driver/vm-spec.js';
-import { ConcurrentModificationError, NotFoundError, ResourceLimitError } from '../errors.js';
+import { ConcurrentModificationError, NotFoundError } from '../errors.js';
 import type { ResourceType } from '../events/event-types.js';
 import type { StorageType } from '../model/enums.js';
 import type { Volume } from '../model/records.js';
 import type { StateMachine } from '../model/state-machine.js';
 import { hostRef } from '../resources/hosts.js';
+import { checkResourceLimits } from '../resources/resource-limits.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import { decoder } from '../store/codec.js';
 import type { Database } from '../store/schema.js';
@@ -287,48 +288,13 @@ export async function recordTransition(
  * accounts are exempt; -1 is unlimited. Counts are derived from the volumes table, so they change
  * atomically with it.
  */
-export async function checkVolumeLimits(
+export function checkVolumeLimits(
   w: Writer,
   settings: SettingsService,
   accountId: number,
   add: { volumes: number; bytes: number },
 ): Promise<void> {
-  const account = await w.db
-    .selectFrom('accounts')
-    .select(['type', 'accountName'])
-    .where('id', '=', accountId)
-    .executeTakeFirst();
-  if (!account) throw new NotFoundError('Account', 'accountId', accountId);
-  if (Number(account.type) === 1) return;
-  await w.lock(`limits:account:${accountId}`);
-  const row = await w.db
-    .selectFrom('volumes')
-    .select((eb) => [eb.fn.countAll<number>().as('n'), eb.fn.sum<number>('size').as('bytes')])
-    .where('accountId', '=', accountId)
-    .where('removed', 'is', null)
-    .where('state', 'not in', ['Destroy', 'Expunging', 'Expunged'])
-    .executeTakeFirst();
-  const count = Number(row?.n ?? 0);
-  const bytes = Number(row?.bytes ?? 0);
-  if (add.volumes > 0) {
-    const limit = await settings.get('max.account.volumes', { accountId }, w.db);
-    if (limit >= 0 && count + add.volumes > limit)
-      throw new ResourceLimitError(
-        `account ${account.accountName} has ${count} of ${limit} volumes (max.account.volumes)`,
-        { field: 'accountId', value: accountId },
-      );
-  }
-  if (add.bytes > 0) {
-    const limitGiB = await settings.get('max.account.primary.storage', { accountId }, w.db);
-    if (limitGiB >= 0 && bytes + add.bytes > limitGiB * GiB)
-      throw new ResourceLimitError(
-        `account ${account.accountName} would use ${bytes + add.bytes} of ${limitGiB} GiB primary storage (max.account.primary.storage)`,
-        {
-          field: 'accountId',
-          value: accountId,
-        },
-      );
-  }
+  return checkResourceLimits(w, settings, accountId, { volume: add.volumes, primary_storage: add.bytes });
 }
 
 /** What a pool must offer one disk. */

@@ -2,8 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { CapacityService } from '../capacity/capacity-service.js';
 import { demandOf } from '../capacity/demand.js';
 import type { CloudContext, Writer } from '../context.js';
-import { InvalidParameterError, InvalidStateError, PermissionDeniedError, ResourceLimitError } from '../errors.js';
-import { AccountType } from '../model/enums.js';
+import { InvalidParameterError, InvalidStateError, PermissionDeniedError } from '../errors.js';
 import type { Account, Host, VirtualMachine } from '../model/records.js';
 import { type VmEvent, vmStateMachine } from '../model/state-machines/index.js';
 import { requireHostName, requireInteger } from '../model/validate.js';
@@ -14,6 +13,7 @@ import type { SecurityGroupService } from '../network/security-groups.js';
 import { hostRef, hostRepo } from '../resources/hosts.js';
 import { diskOfferingRepo, serviceOfferingRepo } from '../resources/offerings.js';
 import { isInSubtree, isRootAdmin, requireAccess } from '../resources/permissions.js';
+import { checkResourceLimits } from '../resources/resource-limits.js';
 import { templateRepo } from '../resources/templates.js';
 import { accountRepo } from '../resources/tenancy.js';
 import { zoneRepo } from '../resources/zones.js';
@@ -59,8 +59,6 @@ export interface DeployVmInput {
   /** Root admin: this host, no fallback. */
   hostId?: number;
 }
-
-const ACTIVE_STATES = ['Starting', 'Running', 'Stopping', 'Migrating', 'Stopped', 'Error'];
 
 /**
  * Virtual machines (spec/operations.md §2): deploy, start, stop, reboot, destroy, recover,
@@ -248,7 +246,11 @@ export class VirtualMachineService {
     }
     if (input.userData !== undefined) checkUserData(input.userData);
     if (input.hostName !== undefined) requireHostName('hostName', input.hostName);
-    await this.checkLimits(w, owner, offering);
+    await checkResourceLimits(w, this.settings, owner.id, {
+      user_vm: 1,
+      cpu: offering.cpuNumber,
+      memory: offering.memory,
+    });
     const networkIds = await this.networksFor(w, zone.id, owner, input);
 
     const suffix = await this.settings.get('instance.name', {}, w.db);
@@ -371,39 +373,6 @@ export class VirtualMachineService {
       accountId: owner.id,
     });
     return [net.id];
-  }
-
-  /** `user_vm`, `cpu` and `memory` limits of the owner (root admins exempt; -1 unlimited). */
-  private async checkLimits(w: Writer, owner: Account, offering: { cpuNumber: number; memory: number }): Promise<void> {
-    if (owner.type === AccountType.ADMIN) return;
-    const row = await w.db
-      .selectFrom('vmInstances')
-      .innerJoin('serviceOfferings', 'serviceOfferings.id', 'vmInstances.serviceOfferingId')
-      .select((eb) => [
-        eb.fn.countAll<number>().as('vms'),
-        eb.fn.sum<number>('serviceOfferings.cpuNumber').as('cpus'),
-        eb.fn.sum<number>('serviceOfferings.memory').as('memory'),
-      ])
-      .where('vmInstances.accountId', '=', owner.id)
-      .where('vmInstances.removed', 'is', null)
-      .where('vmInstances.state', 'in', ACTIVE_STATES)
-      .executeTakeFirst();
-    const used = { vms: Number(row?.vms ?? 0), cpus: Number(row?.cpus ?? 0), memory: Number(row?.memory ?? 0) };
-    const checks = [
-      ['max.account.user.vms', used.vms, 1, 'user_vm'],
-      ['max.account.cpus', used.cpus, offering.cpuNumber, 'cpu'],
-      ['max.account.memory', used.memory, offering.memory, 'memory'],
-    ] as const;
-    for (const [key, count, add, type] of checks) {
-      // The owner's domain is known: the account → domain → global lookup needs no extra read.
-      const limit = await this.settings.get(key, { accountId: owner.id, domainId: owner.domainId }, w.db);
-      if (limit >= 0 && count + add > limit) {
-        throw new ResourceLimitError(
-          `account ${owner.accountName} would have ${count + add} ${type} (limit ${limit}, ${key})`,
-          { field: 'accountId', value: owner.id, details: { type, limit, count } },
-        );
-      }
-    }
   }
 
   /** A first start failed: the VM stays in Error and gives back its NICs' addresses and its volumes. */
@@ -565,11 +534,12 @@ export class VirtualMachineService {
           field: 'id',
           value: id,
         });
-      await this.checkLimits(
-        w,
-        await accountRepo.get(w.db, vm.accountId),
-        await serviceOfferingRepo.get(w.db, vm.serviceOfferingId),
-      );
+      const offering = await serviceOfferingRepo.get(w.db, vm.serviceOfferingId);
+      await checkResourceLimits(w, this.settings, vm.accountId, {
+        user_vm: 1,
+        cpu: offering.cpuNumber,
+        memory: offering.memory,
+      });
       await this.move(w, vm, 'RecoveryRequested', {});
       await this.storage.recover(w, vm);
       await vmUsage(w, 'VM.CREATE', vm);
@@ -763,10 +733,9 @@ export class VirtualMachineService {
           serviceOfferingId,
           `the VM uses ${current.storageType} storage; the offering ${next.storageType}`,
         );
-      const owner = await accountRepo.get(w.db, vm.accountId);
-      await this.checkLimits(w, owner, {
-        cpuNumber: Math.max(0, next.cpuNumber - current.cpuNumber),
-        memory: Math.max(0, next.memory - current.memory),
+      await checkResourceLimits(w, this.settings, vm.accountId, {
+        cpu: next.cpuNumber - current.cpuNumber,
+        memory: next.memory - current.memory,
       });
       await w.db
         .updateTable('vmInstances')

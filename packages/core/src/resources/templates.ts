@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { CloudContext, Writer } from '../context.js';
-import { InvalidParameterError, PermissionDeniedError, ResourceLimitError } from '../errors.js';
+import type { CloudContext } from '../context.js';
+import { InvalidParameterError, PermissionDeniedError } from '../errors.js';
 import {
   FORMATS_BY_HYPERVISOR,
   HYPERVISOR_TYPES,
@@ -19,6 +19,7 @@ import { SettingsService } from '../settings/settings-service.js';
 import { bit, decoder } from '../store/codec.js';
 import { isRootAdmin, requireAccess } from './permissions.js';
 import { Repo } from './repo.js';
+import { checkResourceLimits } from './resource-limits.js';
 import { accountRepo } from './tenancy.js';
 import { zoneRepo } from './zones.js';
 
@@ -195,7 +196,7 @@ export class TemplateService {
       if (bits !== 32 && bits !== 64) throw new InvalidParameterError('bits', bits, 'must be 32 or 64');
       const owner = await accountRepo.get(w.db, input.accountId ?? w.caller.accountId, 'accountId');
       await requireAccess(w.db, w.caller, { accountId: owner.id, domainId: owner.domainId }, 'register a template');
-      await this.checkLimit(w, owner.id);
+      await checkResourceLimits(w, this.settings, owner.id, { template: 1 });
       const osType = optionalString('osType', input.osType) ?? 'Other';
       const row = await w.db
         .insertInto('templates')
@@ -354,19 +355,5 @@ export class TemplateService {
         domainId: template.domainId,
       });
     });
-  }
-
-  /** `max.account.templates` (-1 = unlimited); root admins are exempt. */
-  private async checkLimit(w: Writer, accountId: number): Promise<void> {
-    const account = await accountRepo.get(w.db, accountId);
-    if (account.type === 1) return;
-    const limit = await this.settings.get('max.account.templates', { accountId }, w.db);
-    if (limit < 0) return;
-    const count = await templateRepo.count(w.db, { accountId });
-    if (count + 1 > limit)
-      throw new ResourceLimitError(
-        `account ${account.accountName} has ${count} of ${limit} templates (max.account.templates)`,
-        { field: 'accountId', value: accountId },
-      );
   }
 }

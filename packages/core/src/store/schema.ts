@@ -710,8 +710,19 @@ export interface UsageEventTable {
   created: Millis;
 }
 
+export interface ResourceLimitTable {
+  id: Generated<number>;
+  /** user_vm, public_ip, volume, …, primary_storage (GiB), secondary_storage (GiB). */
+  type: string;
+  ownerType: 'account' | 'domain';
+  ownerId: number;
+  /** -1 = unlimited. */
+  max: number;
+}
+
 /** Every table of the store. */
 export interface Database {
+  resourceLimits: ResourceLimitTable;
   usageEvents: UsageEventTable;
   managementServers: ManagementServerTable;
   asyncJobs: AsyncJobTable;

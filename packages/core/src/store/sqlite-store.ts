@@ -120,9 +120,11 @@ class SqliteHandle implements DatabaseConnection {
     }
   }
 
-  // biome-ignore lint/correctness/useYield: streaming is not supported; the error says so.
-  async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
-    throw new Error('the SQLite store does not stream query results');
+  /** Streams a SELECT row by row (read at once: better-sqlite3 is synchronous anyway). */
+  async *streamQuery<R>(query: CompiledQuery): AsyncIterableIterator<QueryResult<R>> {
+    if (!SelectQueryNode.is(query.query)) throw new Error('the SQLite store streams only SELECT queries');
+    const result = await this.executeQuery<R>(query);
+    for (const row of result.rows) yield { rows: [row] };
   }
 }
 

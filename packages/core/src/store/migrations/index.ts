@@ -10,6 +10,7 @@ import { storage } from './0007-storage.js';
 import { vpn } from './0008-vpn.js';
 import { usage } from './0009-usage.js';
 import { accountIndexes } from './0010-account-indexes.js';
+import { resourceLimits } from './0011-resource-limits.js';
 
 /**
  * Every migration, in order. A migration's name never changes once released; new schema goes in a
@@ -27,5 +28,6 @@ export function migrations(engine: StoreEngine): Record<string, Migration> {
     '0008-vpn': vpn(engine),
     '0009-usage': usage(engine),
     '0010-account-indexes': accountIndexes(),
+    '0011-resource-limits': resourceLimits(engine),
   };
 }

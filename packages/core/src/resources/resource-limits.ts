@@ -1,0 +1,378 @@
+import type { CloudContext, Writer } from '../context.js';
+import { InvalidParameterError, ResourceLimitError } from '../errors.js';
+import { AccountType } from '../model/enums.js';
+import { requireInteger, requireOneOf } from '../model/validate.js';
+import type { SettingKey } from '../settings/catalog.js';
+import { SettingsService } from '../settings/settings-service.js';
+import type { Db } from '../store/store.js';
+import { requireAdminOverDomain } from './permissions.js';
+import { accountRepo, domainRepo, ROOT_DOMAIN_ID } from './tenancy.js';
+
+/** CloudStack's resource types (spec/operations.md §12.1), in their ordinal order. */
+export const RESOURCE_TYPES = [
+  'user_vm',
+  'public_ip',
+  'volume',
+  'snapshot',
+  'template',
+  'project',
+  'network',
+  'vpc',
+  'cpu',
+  'memory',
+  'primary_storage',
+  'secondary_storage',
+] as const;
+export type LimitedResource = (typeof RESOURCE_TYPES)[number];
+
+/** The global default of each type's per-account limit. */
+const DEFAULT_KEYS: Record<LimitedResource, SettingKey | null> = {
+  user_vm: 'max.account.user.vms',
+  public_ip: 'max.account.public.ips',
+  volume: 'max.account.volumes',
+  snapshot: 'max.account.snapshots',
+  template: 'max.account.templates',
+  project: null,
+  network: 'max.account.networks',
+  vpc: 'max.account.vpcs',
+  cpu: 'max.account.cpus',
+  memory: 'max.account.memory',
+  primary_storage: 'max.account.primary.storage',
+  secondary_storage: 'max.account.secondary.storage',
+};
+
+/** Storage limits are set in GiB and counted in bytes. */
+const GIB_TYPES: ReadonlySet<LimitedResource> = new Set(['primary_storage', 'secondary_storage']);
+const GiB = 1024 ** 3;
+
+const LIVE_VM = ['Starting', 'Running', 'Stopping', 'Migrating', 'Stopped', 'Error'];
+const DEAD_VOLUME = ['Destroy', 'Expunging', 'Expunged'];
+
+export interface ResourceLimit {
+  type: LimitedResource;
+  ownerType: 'account' | 'domain';
+  ownerId: number;
+  /** -1 = unlimited. Storage types in GiB. */
+  max: number;
+}
+
+/**
+ * Resource limits (spec/operations.md §12): per account (explicit, else the global `max.account.*`
+ * default) and per domain (explicit, else the nearest ancestor's, ROOT unlimited). A request must
+ * pass its account and its domain and every ancestor below ROOT, where a domain's count is its
+ * whole subtree's. -1 is unlimited everywhere; root admins are exempt; lowering a limit below the
+ * count deletes nothing, it only blocks new allocations. Counts are taken from the live records,
+ * under a lock per account and per domain so two requests never both take the last unit.
+ */
+export class ResourceLimitService {
+  private readonly settings: SettingsService;
+
+  constructor(private readonly ctx: CloudContext) {
+    this.settings = new SettingsService(ctx);
+  }
+
+  /** Sets (or, with `max: null`, removes) an explicit limit on an account or a domain. */
+  set(input: {
+    type: LimitedResource;
+    accountId?: number;
+    domainId?: number;
+    max: number | null;
+  }): Promise<ResourceLimit | null> {
+    return this.ctx.write(async (w) => {
+      const type = requireOneOf('type', input.type, RESOURCE_TYPES);
+      if ((input.accountId === undefined) === (input.domainId === undefined)) {
+        throw new InvalidParameterError('accountId', input.accountId, 'name exactly one of accountId and domainId');
+      }
+      const ownerType = input.accountId !== undefined ? 'account' : 'domain';
+      let ownerId: number;
+      let domainId: number;
+      if (input.accountId !== undefined) {
+        const account = await accountRepo.get(w.db, input.accountId, 'accountId');
+        ownerId = account.id;
+        domainId = account.domainId;
+      } else {
+        const domain = await domainRepo.get(w.db, input.domainId!, 'domainId');
+        if (domain.id === ROOT_DOMAIN_ID)
+          throw new InvalidParameterError('domainId', domain.id, 'the ROOT domain is always unlimited');
+        ownerId = domain.id;
+        domainId = domain.parentId ?? ROOT_DOMAIN_ID;
+      }
+      await requireAdminOverDomain(w.db, w.caller, domainId, 'change resource limits');
+      await w.db
+        .deleteFrom('resourceLimits')
+        .where('type', '=', type)
+        .where('ownerType', '=', ownerType)
+        .where('ownerId', '=', ownerId)
+        .execute();
+      let result: ResourceLimit | null = null;
+      if (input.max !== null) {
+        const max = requireInteger('max', input.max, { min: -1 });
+        await w.db.insertInto('resourceLimits').values({ type, ownerType, ownerId, max }).execute();
+        result = { type, ownerType, ownerId, max };
+      }
+      await w.event({
+        type: 'RESOURCE.LIMIT.UPDATE',
+        description: `${type} limit of ${ownerType} ${ownerId} ${input.max === null ? 'removed' : `set to ${input.max}`}`,
+        resourceType: ownerType === 'account' ? 'Account' : 'Domain',
+        resourceId: ownerId,
+        parameters: { type, max: input.max },
+      });
+      return result;
+    });
+  }
+
+  /** The effective limit of every type for an account (-1 = unlimited). */
+  async accountLimits(accountId: number): Promise<Record<LimitedResource, number>> {
+    const out = {} as Record<LimitedResource, number>;
+    for (const type of RESOURCE_TYPES) out[type] = await accountLimit(this.ctx.db, this.settings, accountId, type);
+    return out;
+  }
+
+  /** How much of `type` the account (or, with `domainId`, the domain's subtree) uses; storage in bytes. */
+  count(
+    owner: { accountId: number } | { domainId: number },
+    type: LimitedResource,
+    db: Db = this.ctx.db,
+  ): Promise<number> {
+    return countUsage(db, owner, type);
+  }
+
+  /**
+   * Checks that `accountId` may take `adds` more (bytes for storage types); throws
+   * ResourceLimitError (532) naming the account or domain whose limit would be passed. Run it in
+   * the transaction that creates the resource.
+   */
+  check(w: Writer, accountId: number, adds: Partial<Record<LimitedResource, number>>): Promise<void> {
+    return checkResourceLimits(w, this.settings, accountId, adds);
+  }
+}
+
+const toUnits = (type: LimitedResource, limit: number): number => (GIB_TYPES.has(type) ? limit * GiB : limit);
+
+/** Usage of one type by an account or a domain subtree, from the live records. */
+async function countUsage(
+  db: Db,
+  owner: { accountId: number } | { domainId: number },
+  type: LimitedResource,
+): Promise<number> {
+  let accounts: number[];
+  if ('accountId' in owner) accounts = [owner.accountId];
+  else {
+    const domain = await domainRepo.get(db, owner.domainId);
+    const rows = await db
+      .selectFrom('accounts')
+      .innerJoin('domains', 'domains.id', 'accounts.domainId')
+      .select('accounts.id')
+      .where('domains.path', 'like', `${domain.path}%`)
+      .where('accounts.removed', 'is', null)
+      .execute();
+    accounts = rows.map((r) => Number(r.id));
+  }
+  if (accounts.length === 0) return 0;
+  const one = async (q: { executeTakeFirst(): Promise<unknown> }) =>
+    Number(((await q.executeTakeFirst()) as { n: unknown } | undefined)?.n ?? 0);
+  switch (type) {
+    case 'user_vm':
+      return one(
+        db
+          .selectFrom('vmInstances')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('accountId', 'in', accounts)
+          .where('removed', 'is', null)
+          .where('state', 'in', LIVE_VM),
+      );
+    case 'cpu':
+    case 'memory':
+      return one(
+        db
+          .selectFrom('vmInstances')
+          .innerJoin('serviceOfferings', 'serviceOfferings.id', 'vmInstances.serviceOfferingId')
+          .select((eb) => eb.fn.sum(type === 'cpu' ? 'serviceOfferings.cpuNumber' : 'serviceOfferings.memory').as('n'))
+          .where('vmInstances.accountId', 'in', accounts)
+          .where('vmInstances.removed', 'is', null)
+          .where('vmInstances.state', 'in', LIVE_VM),
+      );
+    case 'volume':
+    case 'primary_storage':
+      return one(
+        db
+          .selectFrom('volumes')
+          .select((eb) => (type === 'volume' ? eb.fn.countAll().as('n') : eb.fn.sum('size').as('n')))
+          .where('accountId', 'in', accounts)
+          .where('removed', 'is', null)
+          .where('state', 'not in', DEAD_VOLUME),
+      );
+    case 'snapshot':
+      return one(
+        db
+          .selectFrom('snapshots')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('accountId', 'in', accounts)
+          .where('removed', 'is', null)
+          .where('state', 'not in', ['Destroying', 'Destroyed', 'Error']),
+      );
+    case 'template':
+      return one(
+        db
+          .selectFrom('templates')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('accountId', 'in', accounts)
+          .where('removed', 'is', null),
+      );
+    case 'network':
+      return one(
+        db
+          .selectFrom('networks')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('accountId', 'in', accounts)
+          .where('removed', 'is', null)
+          .where('guestType', '=', 'Isolated'),
+      );
+    case 'vpc':
+      return one(
+        db
+          .selectFrom('vpcs')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('accountId', 'in', accounts)
+          .where('removed', 'is', null),
+      );
+    case 'public_ip':
+      return one(
+        db
+          .selectFrom('ipAllocations')
+          .innerJoin('ipRanges', 'ipRanges.id', 'ipAllocations.poolId')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('ipAllocations.space', '=', 'public')
+          .where('ipAllocations.accountId', 'in', accounts)
+          .where('ipAllocations.ownerType', '!=', 'System')
+          // IPs of ranges dedicated to a domain or account, and system-VM ranges, do not count (§4.8).
+          .where('ipRanges.accountId', 'is', null)
+          .where('ipRanges.domainId', 'is', null)
+          .where('ipRanges.forSystemVms', '=', 0),
+      );
+    case 'secondary_storage':
+      return (
+        (await one(
+          db
+            .selectFrom('snapshots')
+            .select((eb) => eb.fn.sum('size').as('n'))
+            .where('accountId', 'in', accounts)
+            .where('removed', 'is', null),
+        )) +
+        (await one(
+          db
+            .selectFrom('templateStoreRefs')
+            .innerJoin('templates', 'templates.id', 'templateStoreRefs.templateId')
+            .select((eb) => eb.fn.sum('templateStoreRefs.size').as('n'))
+            .where('templates.accountId', 'in', accounts)
+            .where('templates.removed', 'is', null),
+        ))
+      );
+    case 'project':
+      return 0;
+  }
+}
+
+/**
+ * The limit check of {@link ResourceLimitService.check}, for services that hold a settings
+ * service: account first (explicit, else the `max.account.*` default), then the account's domain
+ * and every ancestor below ROOT (explicit or inherited), each against its subtree's usage.
+ */
+export async function checkResourceLimits(
+  w: Writer,
+  settings: SettingsService,
+  accountId: number,
+  adds: Partial<Record<LimitedResource, number>>,
+): Promise<void> {
+  const wanted = Object.entries(adds).filter(([, n]) => (n ?? 0) > 0) as Array<[LimitedResource, number]>;
+  if (wanted.length === 0) return;
+  const account = await accountRepo.get(w.db, accountId, 'accountId');
+  if (account.type === AccountType.ADMIN) return;
+  await w.lock(`limits:account:${accountId}`);
+  for (const [type, add] of wanted) {
+    const limit = await accountLimit(w.db, settings, accountId, type);
+    const count = limit >= 0 ? await countUsage(w.db, { accountId }, type) : 0;
+    if (limit >= 0 && count + add > toUnits(type, limit)) {
+      const source =
+        (await explicitLimit(w.db, 'account', accountId, type)) === undefined
+          ? (DEFAULT_KEYS[type] ?? '')
+          : 'account limit';
+      refuse(`account ${account.accountName}`, type, count, add, limit, source, {
+        field: 'accountId',
+        value: accountId,
+      });
+    }
+  }
+  let domain = await domainRepo.get(w.db, account.domainId);
+  while (domain.id !== ROOT_DOMAIN_ID) {
+    await w.lock(`limits:domain:${domain.id}`);
+    for (const [type, add] of wanted) {
+      const max = await domainLimit(w.db, domain.id, type);
+      if (max < 0) continue;
+      const used = await countUsage(w.db, { domainId: domain.id }, type);
+      if (used + add > toUnits(type, max))
+        refuse(`domain ${domain.path}`, type, used, add, max, 'domain limit', { field: 'domainId', value: domain.id });
+    }
+    domain = await domainRepo.get(w.db, domain.parentId ?? ROOT_DOMAIN_ID);
+  }
+}
+
+function refuse(
+  who: string,
+  type: LimitedResource,
+  count: number,
+  add: number,
+  limit: number,
+  source: string,
+  at: { field: string; value: number },
+): never {
+  const storage = GIB_TYPES.has(type);
+  const shown = (n: number) => (storage ? `${(n / GiB).toFixed(1)} GiB` : String(n));
+  throw new ResourceLimitError(
+    `${who} would use ${shown(count + add)} of ${type} (limit ${storage ? `${limit} GiB` : limit}, ${source})`,
+    {
+      ...at,
+      details: { type, count, add, limit },
+    },
+  );
+}
+
+async function accountLimit(
+  db: Db,
+  settings: SettingsService,
+  accountId: number,
+  type: LimitedResource,
+): Promise<number> {
+  const own = await explicitLimit(db, 'account', accountId, type);
+  if (own !== undefined) return own;
+  const key = DEFAULT_KEYS[type];
+  if (!key) return -1;
+  const value = Number(await settings.get(key, {}, db));
+  return value < 0 ? -1 : value;
+}
+
+async function domainLimit(db: Db, domainId: number, type: LimitedResource): Promise<number> {
+  let id: number | null = domainId;
+  while (id !== null && id !== ROOT_DOMAIN_ID) {
+    const own = await explicitLimit(db, 'domain', id, type);
+    if (own !== undefined) return own;
+    id = (await domainRepo.get(db, id)).parentId;
+  }
+  return -1;
+}
+
+async function explicitLimit(
+  db: Db,
+  ownerType: 'account' | 'domain',
+  ownerId: number,
+  type: LimitedResource,
+): Promise<number | undefined> {
+  const row = await db
+    .selectFrom('resourceLimits')
+    .select('max')
+    .where('type', '=', type)
+    .where('ownerType', '=', ownerType)
+    .where('ownerId', '=', ownerId)
+    .executeTakeFirst();
+  return row ? Number(row.max) : undefined;
+}
