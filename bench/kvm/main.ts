@@ -1,16 +1,42 @@
 /**
  * bench/kvm: virsh operations per second over one kept SSH connection (the KVM driver's transport) versus a new
- * SSH connection per command. Needs an SSH target: STRATUS_BENCH_SSH=user@host:port, STRATUS_BENCH_KEY=<key file>,
- * STRATUS_BENCH_KNOWN_HOSTS=<file>, STRATUS_BENCH_LIBVIRT=<libvirt URI on the host> (default test:///default).
+ * SSH connection per command.
+ *
+ * With no target given it starts its own peers, as the test harness does (root, Debian's openssh-server and
+ * libvirt): an sshd on loopback with a key-only user and a libvirtd with libvirt's test driver. To measure a real
+ * host instead: STRATUS_BENCH_SSH=user@host:port, STRATUS_BENCH_KEY=<key file>, STRATUS_BENCH_KNOWN_HOSTS=<file>,
+ * STRATUS_BENCH_LIBVIRT=<libvirt URI on the host> (default qemu:///system).
  */
 import { readFileSync } from 'node:fs';
 import { SshSession, SshVirshTransport } from '../../packages/driver-kvm/src/index.js';
+import { type KvmPeers, startKvmPeers } from '../../packages/testkit/src/harness/kvm-peers.js';
 
-const target = process.env.STRATUS_BENCH_SSH;
-const keyFile = process.env.STRATUS_BENCH_KEY;
-const knownHostsFile = process.env.STRATUS_BENCH_KNOWN_HOSTS;
-if (target === undefined || keyFile === undefined || knownHostsFile === undefined) {
-  console.error('set STRATUS_BENCH_SSH=user@host:port, STRATUS_BENCH_KEY and STRATUS_BENCH_KNOWN_HOSTS');
+let peers: KvmPeers | null = null;
+let target = process.env.STRATUS_BENCH_SSH;
+let keyFile = process.env.STRATUS_BENCH_KEY;
+let knownHostsFile = process.env.STRATUS_BENCH_KNOWN_HOSTS;
+let libvirtUri = process.env.STRATUS_BENCH_LIBVIRT ?? 'qemu:///system';
+if (target === undefined) {
+  peers = await startKvmPeers();
+  if (peers === null) {
+    console.error('no STRATUS_BENCH_SSH target and the local peers cannot start (see the line above)');
+    process.exit(2);
+  }
+  const facts = JSON.parse(process.env.STRATUS_KVM_FACTS ?? '{}') as {
+    sshUser: string;
+    sshPort: number;
+    keyFile: string;
+    knownHostsFile: string;
+    libvirtUri: string;
+  };
+  target = `${facts.sshUser}@127.0.0.1:${facts.sshPort}`;
+  keyFile = facts.keyFile;
+  knownHostsFile = facts.knownHostsFile;
+  libvirtUri = facts.libvirtUri;
+  process.on('exit', () => peers?.stopSync());
+}
+if (keyFile === undefined || knownHostsFile === undefined) {
+  console.error('set STRATUS_BENCH_KEY and STRATUS_BENCH_KNOWN_HOSTS with STRATUS_BENCH_SSH');
   process.exit(2);
 }
 const m = /^([^@]+)@([^:]+):(\d+)$/.exec(target);
@@ -22,7 +48,7 @@ const endpoint = {
   privateKey: readFileSync(keyFile, 'utf8'),
   hostKey: { knownHostsFile },
 };
-const uri = process.env.STRATUS_BENCH_LIBVIRT ?? 'test:///default';
+const uri = libvirtUri;
 const N = Number(process.env.STRATUS_BENCH_OPS ?? 40);
 const scope = { kind: 'host' as const, ref: target };
 
@@ -51,3 +77,4 @@ const b = await perCommand();
 console.log(`kept connection:        ${a.toFixed(1)} ops/s (${N} × virsh list)`);
 console.log(`new connection per op:  ${b.toFixed(1)} ops/s`);
 console.log(`speed-up:               ${(a / b).toFixed(1)}×`);
+peers?.stopSync();
