@@ -15,7 +15,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CapacityIndex, PlacementError } from '../../packages/allocator/src/core-api.js';
+import { CapacityIndex, PlacementError } from '@stratus/core';
 import { allocatorByName, hostFilter } from '../../packages/allocator/src/index.js';
 import { bookToSqlite, seedSqlite } from './sqlite-cloud.js';
 import { buildIndex, deployments } from './synthetic-cloud.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { CapacityDelta, DeployDestination, VmProfile } from '../../packages/allocator/src/core-api.js';
+import type { CapacityDelta, DeployDestination, VmProfile } from '@stratus/core';
 import { CapacityService } from '../../packages/core/src/capacity/capacity-service.js';
 import { CloudContext } from '../../packages/core/src/context.js';
 import { DriverRegistry } from '../../packages/core/src/driver/driver-registry.js';

@@ -1,10 +1,4 @@
-import {
-  CapacityIndex,
-  type HostState,
-  MIB,
-  type PoolState,
-  type VmProfile,
-} from '../../packages/allocator/src/core-api.js';
+import { CapacityIndex, type HostState, MIB, type PoolState, type VmProfile } from '@stratus/core';
 import { seededRng } from '../../packages/allocator/src/rng.js';
 
 /** Shape of the benchmark cloud (issue 3: 1 zone, 50 pods, 500 clusters, 10,000 hosts, 2,000 pools). */

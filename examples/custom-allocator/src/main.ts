@@ -4,7 +4,7 @@
  */
 
 import { horizontalAllocator, hostFilter } from '@stratus/allocator';
-import { CapacityIndex, MIB, PlacementError } from '../../../packages/allocator/src/core-api.js';
+import { CapacityIndex, MIB, PlacementError } from '@stratus/core';
 
 // The custom stage: a host is fine if its pod already holds the account's VMs, or the account is
 // in fewer than two pods so far. Anything else is dropped with a custom reason code.

@@ -12,7 +12,7 @@ import {
   type ReasonCode,
   tagsSubset,
   type VmProfile,
-} from './core-api.js';
+} from '@stratus/core';
 import type { Rng } from './rng.js';
 
 /** Everything a filter, scorer or ordering sees for one placement. */

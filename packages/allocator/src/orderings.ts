@@ -1,4 +1,4 @@
-import { type ClusterState, type HostState, usedFraction } from './core-api.js';
+import { type ClusterState, type HostState, usedFraction } from '@stratus/core';
 import type { PlacementContext } from './filters.js';
 import { shuffle } from './rng.js';
 

@@ -19,7 +19,7 @@ import {
   type ReasonCode,
   type StoragePoolAllocator,
   type VmProfile,
-} from './core-api.js';
+} from '@stratus/core';
 import { capacityFilter, type HostFilter, type PlacementContext, standardHostFilters } from './filters.js';
 import { applyScorers, type HostOrdering, type HostScorer, prioritise } from './orderings.js';
 import { clusterRejection, firstFitPlanner } from './planners.js';

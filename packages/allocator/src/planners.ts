@@ -9,7 +9,7 @@ import {
   type PodState,
   type VmProfile,
   type ZoneState,
-} from './core-api.js';
+} from '@stratus/core';
 import { dedicationAllows } from './filters.js';
 
 /** Options of {@link firstFitPlanner}. */

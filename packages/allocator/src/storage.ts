@@ -10,7 +10,7 @@ import {
   type StoragePoolAllocator,
   tagsSubset,
   type VmProfile,
-} from './core-api.js';
+} from '@stratus/core';
 import type { PlacementContext } from './filters.js';
 import { type Rng, shuffle } from './rng.js';
 

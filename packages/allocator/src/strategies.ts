@@ -1,4 +1,4 @@
-import { InvalidParameterError } from './core-api.js';
+import { InvalidParameterError } from '@stratus/core';
 import type { HostFilter } from './filters.js';
 import {
   firstFitOrdering,

@@ -1,4 +1,4 @@
-import { type Allocator, type CapacityIndex, type DeploymentPlan, PlacementError, type VmProfile } from './core-api.js';
+import { type Allocator, type CapacityIndex, type DeploymentPlan, PlacementError, type VmProfile } from '@stratus/core';
 
 /** Input of {@link whatIf}. */
 export interface WhatIfQuery {

@@ -1,12 +1,12 @@
-import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
 import {
   type CapacityIndex,
   type DeploymentPlanner,
   ExcludeList,
   PlacementError,
   type PlacementState,
-} from '../src/core-api.js';
+} from '@stratus/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
 import {
   capacityFilter,
   horizontalAllocator,

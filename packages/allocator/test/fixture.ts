@@ -5,7 +5,7 @@ import {
   type PlacementSettings,
   type PoolState,
   type VmProfile,
-} from '../src/core-api.js';
+} from '@stratus/core';
 
 /** A hand-built cloud for allocator tests. */
 export interface CloudShape {

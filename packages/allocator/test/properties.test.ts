@@ -1,5 +1,3 @@
-import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
 import {
   type CapacityIndex,
   checkCoverage,
@@ -7,7 +5,9 @@ import {
   overprovisionedLimit,
   PlacementError,
   usedFraction,
-} from '../src/core-api.js';
+} from '@stratus/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
 import {
   horizontalAllocator,
   type PipelineAllocator,

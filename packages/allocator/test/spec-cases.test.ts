@@ -1,5 +1,5 @@
+import { ExcludeList, PlacementError } from '@stratus/core';
 import { describe, expect, it } from 'vitest';
-import { ExcludeList, PlacementError } from '../src/core-api.js';
 import { horizontalAllocator, implicitDedicationAllocator, verticalAllocator } from '../src/index.js';
 import { buildCloud, makePool, vmOf } from './fixture.js';
 

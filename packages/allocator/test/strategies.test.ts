@@ -1,5 +1,5 @@
+import { ExcludeList, InsufficientCapacityError, PlacementError } from '@stratus/core';
 import { describe, expect, it } from 'vitest';
-import { ExcludeList, InsufficientCapacityError, PlacementError } from '../src/core-api.js';
 import { allocatorByName, horizontalAllocator, randomAllocator, verticalAllocator, whatIf } from '../src/index.js';
 import { buildCloud, vmOf } from './fixture.js';
 
