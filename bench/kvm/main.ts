@@ -1,6 +1,7 @@
 /**
- * bench/kvm: virsh operations per second over one kept SSH connection (the KVM driver's transport) versus a new
- * SSH connection per command.
+ * bench/kvm: virsh operations per second three ways: one kept virsh session on one kept SSH connection (the KVM
+ * driver's default transport), a virsh process per command on one kept SSH connection (`transport: 'exec'`), and
+ * a new SSH connection per command.
  *
  * With no target given it starts its own peers, as the test harness does (root, Debian's openssh-server and
  * libvirt): an sshd on loopback with a key-only user and a libvirtd with libvirt's test driver. To measure a real
@@ -8,7 +9,7 @@
  * STRATUS_BENCH_LIBVIRT=<libvirt URI on the host> (default qemu:///system).
  */
 import { readFileSync } from 'node:fs';
-import { SshSession, SshVirshTransport } from '../../packages/driver-kvm/src/index.js';
+import { SessionVirshTransport, SshSession, SshVirshTransport } from '../../packages/driver-kvm/src/index.js';
 import { type KvmPeers, startKvmPeers } from '../../packages/testkit/src/harness/kvm-peers.js';
 
 let peers: KvmPeers | null = null;
@@ -52,8 +53,8 @@ const uri = libvirtUri;
 const N = Number(process.env.STRATUS_BENCH_OPS ?? 40);
 const scope = { kind: 'host' as const, ref: target };
 
-async function kept(): Promise<number> {
-  const t = new SshVirshTransport(new SshSession(endpoint, scope), uri, scope);
+/** Ops/s of N `list --all --name` through `t` (after one warm-up call that opens what it keeps). */
+async function rate(t: SessionVirshTransport | SshVirshTransport): Promise<number> {
   await t.listDomains();
   const t0 = performance.now();
   for (let i = 0; i < N; i++) await t.virsh(['list', '--all', '--name']);
@@ -72,9 +73,13 @@ async function perCommand(): Promise<number> {
   return N / ((performance.now() - t0) / 1000);
 }
 
-const a = await kept();
-const b = await perCommand();
-console.log(`kept connection:        ${a.toFixed(1)} ops/s (${N} × virsh list)`);
-console.log(`new connection per op:  ${b.toFixed(1)} ops/s`);
-console.log(`speed-up:               ${(a / b).toFixed(1)}×`);
+const session = await rate(new SessionVirshTransport(new SshSession(endpoint, scope), uri, scope));
+const exec = await rate(new SshVirshTransport(new SshSession(endpoint, scope), uri, scope));
+const fresh = await perCommand();
+console.log(`kept virsh session (default):              ${session.toFixed(1)} ops/s (${N} × virsh list)`);
+console.log(`kept connection, virsh process per command: ${exec.toFixed(1)} ops/s`);
+console.log(`new SSH connection per command:             ${fresh.toFixed(1)} ops/s`);
+console.log(
+  `session vs process per command: ${(session / exec).toFixed(1)}×; vs new connection: ${(session / fresh).toFixed(1)}×`,
+);
 peers?.stopSync();

@@ -29,8 +29,19 @@ export type {
 } from './libvirt-transport.js';
 export { LocalVirshTransport } from './local-transport.js';
 export { NativeTransport, nativeBindingAvailable } from './native-transport.js';
+export { SessionVirshTransport } from './session-transport.js';
+export { SftpFiles } from './sftp-files.js';
 export { shellCommand, shellQuote } from './shell-quote.js';
-export { isConnectionLost, type SshEndpoint, SshSession } from './ssh-session.js';
+export {
+  connectionLost,
+  isConnectionLost,
+  type OpenChannel,
+  type RemoteChannel,
+  type SshEndpoint,
+  SshSession,
+} from './ssh-session.js';
 export { SshVirshTransport } from './ssh-transport.js';
 export { virshError, virshErrorCode } from './virsh-error.js';
+export { type Deadline, sessionCommand, VirshProcess, type VirshReply } from './virsh-process.js';
+export { virshLine, virshQuote } from './virsh-quote.js';
 export { parseDomState, parseNodeInfo } from './virsh-transport.js';

@@ -26,6 +26,7 @@ import {
   type PingReport,
   type PoolRef,
   type PoolSpec,
+  type RevertVmSnapshotResult,
   type SnapshotBackupResult,
   type SnapshotResult,
   type StagedTemplate,
@@ -38,6 +39,8 @@ import {
   type TrafficLabelCheck,
   type VmPowerReport,
   type VmRuntimeState,
+  type VmSnapshotResult,
+  type VmSnapshotSpec,
   type VmSpec,
   type VmStats,
   type VolumeRef,
@@ -50,8 +53,10 @@ import { KeyedLock } from './keyed-lock.js';
 import type { KvmDriverOptions } from './kvm-options.js';
 import type { LibvirtTransport } from './libvirt-transport.js';
 import { NativeTransport } from './native-transport.js';
+import { SessionVirshTransport } from './session-transport.js';
 import { isConnectionLost, SshSession } from './ssh-session.js';
 import { SshVirshTransport } from './ssh-transport.js';
+import { hasControlCharacters, withoutControlCharacters } from './virsh-quote.js';
 import { attr, buildXml, child, children, parseXml, text, type XmlNode } from './xml.js';
 
 /** One connected host. */
@@ -121,8 +126,8 @@ export class KvmDriver implements HypervisorDriver {
       storageMigration: false,
       hotPlugDisk: true,
       hotPlugNic: false,
-      vmSnapshots: false,
-      vmSnapshotsWithMemory: false,
+      vmSnapshots: true,
+      vmSnapshotsWithMemory: true,
       incrementalSnapshots: false,
       volumeResize: false,
       scaleVm: false,
@@ -208,7 +213,10 @@ export class KvmDriver implements HypervisorDriver {
     );
     const libvirtUri = target.details?.libvirtUri ?? this.options.libvirtUri ?? 'qemu:///system';
     return {
-      transport: new SshVirshTransport(session, libvirtUri, scope, this.options.commandTimeoutMs),
+      transport:
+        (this.options.transport ?? 'session') === 'session'
+          ? new SessionVirshTransport(session, libvirtUri, scope, this.options.commandTimeoutMs)
+          : new SshVirshTransport(session, libvirtUri, scope, this.options.commandTimeoutMs),
       ip: url.hostname,
       sshUser: username,
     };
@@ -365,8 +373,12 @@ export class KvmDriver implements HypervisorDriver {
   // ── VM lifecycle ─────────────────────────────────────────────────────────────────────────────────────
 
   private validateSpec(spec: VmSpec): void {
-    if (spec.name.trim() === '' || spec.name.includes('/'))
-      throw new InvalidParameterError('spec.name', spec.name, 'a libvirt domain name must be non-empty without "/"');
+    if (spec.name.trim() === '' || spec.name.includes('/') || hasControlCharacters(spec.name))
+      throw new InvalidParameterError(
+        'spec.name',
+        spec.name,
+        'a libvirt domain name must be non-empty, without "/" or control characters',
+      );
     if (!Number.isInteger(spec.cpus) || spec.cpus < 1)
       throw new InvalidParameterError('spec.cpus', spec.cpus, 'must be a positive integer');
     if (!(spec.maxRamBytes > 0) || spec.minRamBytes > spec.maxRamBytes)
@@ -401,7 +413,11 @@ export class KvmDriver implements HypervisorDriver {
   }
 
   startVm(ref: HostRef, spec: VmSpec, ctx?: OperationContext): Promise<StartVmResult> {
-    this.validateSpec(spec);
+    try {
+      this.validateSpec(spec);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return this.vmLocked(
       ref,
       spec.name,
@@ -493,8 +509,12 @@ export class KvmDriver implements HypervisorDriver {
             if (!DriverError.is(err, 'InvalidState', 'NotFound')) throw err;
           });
         }
-        await h.transport.undefineDomain(vmName).catch((err: unknown) => {
-          if (!DriverError.is(err, 'NotFound')) throw err;
+        await h.transport.undefineDomain(vmName).catch(async (err: unknown) => {
+          if (DriverError.is(err, 'NotFound')) return;
+          // a domain with snapshots: drop their metadata with it (the volumes holding them are deleted by core)
+          if (DriverError.is(err, 'InvalidState') && /snapshot/i.test(err.message))
+            await h.transport.virsh(['undefine', '--snapshots-metadata', '--', vmName]);
+          else throw err;
         });
       },
       ctx,
@@ -1021,6 +1041,112 @@ export class KvmDriver implements HypervisorDriver {
           return;
         }
         await h.transport.virsh(['change-media', '--', vmName, 'hdc', '--eject', '--live', '--config']);
+      },
+      ctx,
+    );
+  }
+
+  // ── VM snapshots (virsh snapshot-*; libvirt names a snapshot by core's uuid) ─────────────────────────────
+
+  /** A domain snapshot's facts, undefined when it does not exist. */
+  private async vmSnapshotInfo(
+    h: KvmHost,
+    vmName: string,
+    uuid: string,
+  ): Promise<{ withMemory: boolean; description: string } | undefined> {
+    let xml: string;
+    try {
+      xml = await h.transport.virsh(['snapshot-dumpxml', '--', vmName, uuid]);
+    } catch (err) {
+      if (DriverError.is(err, 'NotFound')) return undefined;
+      throw err;
+    }
+    const s = child(parseXml(xml), 'domainsnapshot');
+    const state = text(s, 'state') ?? '';
+    const memory = attr(child(s, 'memory'), 'snapshot');
+    return {
+      // a snapshot taken of a live domain holds its memory (internal checkpoint) unless it says otherwise
+      withMemory: ['running', 'paused', 'blocked', 'pmsuspended'].includes(state) && memory !== 'no',
+      description: text(s, 'description') ?? '',
+    };
+  }
+
+  /**
+   * `snapshot-create-as`: with memory of a running VM (internal checkpoint), or disk-only of a stopped one; a
+   * disk-only snapshot of a running VM asks libvirt for `--disk-only --atomic` (external overlays), which a host
+   * may refuse (`Unsupported`). Idempotent by uuid.
+   */
+  createVmSnapshot(
+    ref: HostRef,
+    vmName: string,
+    snapshot: VmSnapshotSpec,
+    ctx?: OperationContext,
+  ): Promise<VmSnapshotResult> {
+    return this.vmLocked(
+      ref,
+      vmName,
+      async (h) => {
+        const state = await h.transport.domainState(vmName);
+        if (state === 'missing') throw fail('NotFound', `VM ${vmName} is not on host ${h.name}`, h);
+        const existing = await this.vmSnapshotInfo(h, vmName, snapshot.uuid);
+        if (existing !== undefined) {
+          if (existing.withMemory !== snapshot.withMemory)
+            throw fail('AlreadyExists', `VM snapshot ${snapshot.uuid} exists with a different spec`, h);
+          return { uuid: snapshot.uuid };
+        }
+        const live = state === 'running' || state === 'paused';
+        if (snapshot.withMemory && !live)
+          throw fail('InvalidState', `VM ${vmName} must be running for a snapshot with memory`, h);
+        const description = withoutControlCharacters([snapshot.name, snapshot.description].filter(Boolean).join(': '));
+        const args = ['snapshot-create-as', '--description', description];
+        if (!snapshot.withMemory && live) args.push('--disk-only', '--atomic');
+        if (snapshot.quiesce === true && live) args.push('--quiesce');
+        args.push('--', vmName, snapshot.uuid);
+        await h.transport.virsh(args, ctx?.signal !== undefined ? { signal: ctx.signal } : {});
+        return { uuid: snapshot.uuid };
+      },
+      ctx,
+    );
+  }
+
+  /** `snapshot-delete`; a missing VM or snapshot is success. */
+  deleteVmSnapshot(ref: HostRef, vmName: string, snapshotUuid: string, ctx?: OperationContext): Promise<void> {
+    return this.vmLocked(
+      ref,
+      vmName,
+      async (h) => {
+        if ((await h.transport.domainState(vmName)) === 'missing') return;
+        await h.transport.virsh(['snapshot-delete', '--', vmName, snapshotUuid]).catch((err: unknown) => {
+          if (!DriverError.is(err, 'NotFound')) throw err;
+        });
+      },
+      ctx,
+    );
+  }
+
+  /**
+   * `snapshot-revert`: a snapshot with memory leaves the VM running, a disk-only one stopped; reverting a running
+   * VM to a disk-only snapshot is refused (`InvalidState`: stop it first), as CloudStack does.
+   */
+  revertVmSnapshot(
+    ref: HostRef,
+    vmName: string,
+    snapshotUuid: string,
+    ctx?: OperationContext,
+  ): Promise<RevertVmSnapshotResult> {
+    return this.vmLocked(
+      ref,
+      vmName,
+      async (h) => {
+        const state = await h.transport.domainState(vmName);
+        if (state === 'missing') throw fail('NotFound', `VM ${vmName} is not on host ${h.name}`, h);
+        const snap = await this.vmSnapshotInfo(h, vmName, snapshotUuid);
+        if (snap === undefined) throw fail('NotFound', `VM ${vmName} has no snapshot ${snapshotUuid}`, h);
+        if (!snap.withMemory && state !== 'stopped')
+          throw fail('InvalidState', `VM ${vmName} must be stopped to revert to a disk-only snapshot`, h);
+        await h.transport.virsh(['snapshot-revert', '--', vmName, snapshotUuid]);
+        const after = await h.transport.domainState(vmName);
+        return { powerState: after === 'running' || after === 'paused' ? 'PowerOn' : 'PowerOff' };
       },
       ctx,
     );

@@ -10,6 +10,11 @@ export interface KvmDriverOptions {
    * libvirt URI itself (`qemu:///system`, `test+unix:///default?socket=…`, `qemu+ssh://…`).
    */
   mode?: 'ssh' | 'native';
+  /**
+   * How virsh runs in `ssh` mode. `session` (default): one interactive virsh per host kept open on the kept SSH
+   * connection, commands queued through it. `exec`: one virsh process per command on the kept connection.
+   */
+  transport?: 'session' | 'exec';
   /** The libvirt URI virsh opens on the host in `ssh` mode (default `qemu:///system`; `details.libvirtUri` overrides per host). */
   libvirtUri?: string;
   /** SSH host-key check (default: `~/.ssh/known_hosts`). `{ insecureSkipVerify: true }` turns it off. */

@@ -25,6 +25,27 @@ export interface RemoteResult {
   stderr: string;
 }
 
+/**
+ * The part of an ssh2 exec channel a long-running remote process needs (stdin, stdout, stderr, exit). node-ssh
+ * ships no types for ssh2, so this names the members used.
+ */
+export interface RemoteChannel {
+  write(data: string): boolean;
+  end(): void;
+  close(): void;
+  signal?(name: string): void;
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
+  on(event: 'exit', listener: (code: number | null, signal?: string) => void): unknown;
+  stderr: { on(event: 'data', listener: (chunk: Buffer) => void): unknown };
+}
+
+/** A channel opened by {@link SshSession.openChannel}; `release` stops the connection-loss notification. */
+export interface OpenChannel {
+  channel: RemoteChannel;
+  release(): void;
+}
+
 /** Options of {@link SshSession.exec}. */
 export interface ExecOptions {
   stdin?: string;
@@ -35,7 +56,8 @@ export interface ExecOptions {
 /** Marks a DriverError raised because the SSH connection went away, so an idempotent caller may retry once. */
 export const CONNECTION_LOST = Symbol('kvm.connectionLost');
 
-function lost(message: string, scope: DriverErrorScope, cause?: unknown): DriverError {
+/** An `Unreachable` DriverError marked {@link CONNECTION_LOST} (the connection or the remote process went away). */
+export function connectionLost(message: string, scope: DriverErrorScope, cause?: unknown): DriverError {
   const err = new DriverError('Unreachable', message, { scope, ...(cause !== undefined ? { cause } : {}) });
   (err as unknown as Record<symbol, boolean>)[CONNECTION_LOST] = true;
   return err;
@@ -131,7 +153,7 @@ export class SshSession {
         this.inflight.clear();
         const where = `${this.endpoint.host}:${this.endpoint.port}`;
         for (const fail of failAll)
-          fail(lost(`kvm: SSH connection to ${where} dropped during the command`, this.scope));
+          fail(connectionLost(`kvm: SSH connection to ${where} dropped during the command`, this.scope));
       };
       ssh.connection?.on('close', onGone);
       ssh.connection?.on('end', onGone);
@@ -202,11 +224,50 @@ export class SshSession {
             finish(() => {
               if (this.ssh === ssh && !ssh.isConnected()) this.ssh = undefined;
               reject(
-                lost(`kvm: SSH command failed on ${this.endpoint.host}: ${(err as Error).message}`, this.scope, err),
+                connectionLost(
+                  `kvm: SSH command failed on ${this.endpoint.host}: ${(err as Error).message}`,
+                  this.scope,
+                  err,
+                ),
               );
             }),
         );
     });
+  }
+
+  /**
+   * Opens an exec channel for a long-running remote process on the kept connection. `onLost` is called (once) if
+   * the connection drops while the channel is held; call `release` when the process is done with.
+   */
+  async openChannel(command: string, onLost: (err: DriverError) => void): Promise<OpenChannel> {
+    const ssh = await this.client();
+    const conn = ssh.connection as unknown as {
+      exec(cmd: string, cb: (err: Error | undefined, ch: RemoteChannel) => void): void;
+    } | null;
+    if (conn === null) throw connectionLost(`kvm: SSH connection to ${this.endpoint.host} is gone`, this.scope);
+    let failOpen: ((err: DriverError) => void) | undefined;
+    const watcher = (err: DriverError): void => {
+      if (failOpen !== undefined) failOpen(err);
+      else onLost(err);
+    };
+    this.inflight.add(watcher);
+    try {
+      const channel = await new Promise<RemoteChannel>((resolve, reject) => {
+        failOpen = reject;
+        conn.exec(command, (err, ch) => {
+          if (err !== undefined && err !== null)
+            reject(
+              connectionLost(`kvm: cannot open a channel on ${this.endpoint.host}: ${err.message}`, this.scope, err),
+            );
+          else resolve(ch);
+        });
+      });
+      failOpen = undefined;
+      return { channel, release: () => this.inflight.delete(watcher) };
+    } catch (err) {
+      this.inflight.delete(watcher);
+      throw err;
+    }
   }
 
   /** The kept SFTP connection (ssh2-sftp-client), opened on first use and again after it drops. */

@@ -13,7 +13,7 @@ const RULES: ReadonlyArray<readonly [RegExp, DriverErrorCode]> = [
   ],
   [/already exists|is already defined with uuid|already in use/i, 'AlreadyExists'],
   [
-    /not supported by the connection driver|this function is not supported|unsupported configuration|operation not supported|argument unsupported/i,
+    /not supported by the connection driver|this function is not supported|unsupported flags|unsupported configuration|operation not supported|argument unsupported/i,
     'Unsupported',
   ],
   [/cannot allocate memory|not enough (space|memory)|insufficient|no space left/i, 'InsufficientCapacity'],

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { describe } from 'vitest';
 import { hypervisorDriverConformanceSuite } from '../../testkit/src/driver-conformance.js';
@@ -20,24 +20,43 @@ function template(dir: string, tag: string) {
   };
 }
 
-describe.skipIf(facts === null)(`kvm over ssh ${facts === null ? `(skipped: ${kvmSkipReason()})` : ''}`, () => {
-  hypervisorDriverConformanceSuite('kvm: virsh over a real sshd → libvirtd test driver', async () => {
-    const f = facts!;
-    return {
-      driver: kvmDriver({ hostKey: { knownHostsFile: f.knownHostsFile }, domainType: 'test', vncPort: 5901 }),
-      target: {
-        url: `ssh://${f.sshUser}@127.0.0.1:${f.sshPort}`,
-        credentials: { username: f.sshUser, privateKey: readFileSync(f.keyFile, 'utf8') },
-        details: { libvirtUri: f.libvirtUri },
-      },
-      prefix: 'i-ssh',
-      pool: { uuid: 'kvm-ssh-pool', name: 'kvm-ssh-pool', type: 'SharedMountPoint', path: `${f.poolDir}` },
-      trafficLabel: 'eth1',
-      template: template(f.dir, 'ssh'),
-      cannot: ['diskHotPlug'],
-    };
-  });
-});
+for (const transport of ['session', 'exec'] as const) {
+  describe.skipIf(facts === null)(
+    `kvm over ssh (${transport}) ${facts === null ? `(skipped: ${kvmSkipReason()})` : ''}`,
+    () => {
+      hypervisorDriverConformanceSuite(`kvm: virsh ${transport} over a real sshd → libvirtd test driver`, async () => {
+        const f = facts!;
+        // libvirt refuses two pools on one directory: each suite gets its own, writable by the SSH user
+        const poolPath = `${f.poolDir}/${transport}`;
+        mkdirSync(poolPath, { recursive: true });
+        chmodSync(poolPath, 0o777);
+        return {
+          driver: kvmDriver({
+            hostKey: { knownHostsFile: f.knownHostsFile },
+            transport,
+            domainType: 'test',
+            vncPort: 5901,
+          }),
+          target: {
+            url: `ssh://${f.sshUser}@127.0.0.1:${f.sshPort}`,
+            credentials: { username: f.sshUser, privateKey: readFileSync(f.keyFile, 'utf8') },
+            details: { libvirtUri: f.libvirtUri },
+          },
+          prefix: `i-${transport}`,
+          pool: {
+            uuid: `kvm-${transport}-pool`,
+            name: `kvm-${transport}-pool`,
+            type: 'SharedMountPoint',
+            path: poolPath,
+          },
+          trafficLabel: 'eth1',
+          template: template(f.dir, transport),
+          cannot: ['diskHotPlug'],
+        };
+      });
+    },
+  );
+}
 
 describe.skipIf(facts === null || !native)(
   `kvm native ${native ? '' : '(skipped: @unraid/libvirt not installed)'}`,
