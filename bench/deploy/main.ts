@@ -8,12 +8,16 @@
  * Target: at least 500 deployments/s.
  * Run: npm run bench:deploy
  * Env: BENCH_VMS (default 1000), BENCH_HOSTS (default 100, in clusters of 10), BENCH_ACCOUNTS (default 8),
- *      BENCH_CONCURRENCY (default 16), BENCH_MODES=concurrent,sequential.
+ *      BENCH_CONCURRENCY (default 16), BENCH_MODES=concurrent,sequential,
+ *      BENCH_SQL_STATS=1 (count statements and commits per deployment and list the costliest SQL),
+ *      BENCH_CPU_PROFILE=<dir> (write a .cpuprofile of each measured phase, setup excluded).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import BetterSqlite3 from 'better-sqlite3';
 import { verticalAllocator } from '../../packages/allocator/src/index.js';
 import { type Cloud, createCloud } from '../../packages/core/src/cloud.js';
 import { sqliteStore } from '../../packages/core/src/store/sqlite-store.js';
@@ -24,8 +28,57 @@ const HOSTS = Number(process.env.BENCH_HOSTS ?? 100);
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 8);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const MODES = (process.env.BENCH_MODES ?? 'concurrent,sequential').split(',');
+const SQL_STATS = process.env.BENCH_SQL_STATS === '1';
+const CPU_PROFILE = process.env.BENCH_CPU_PROFILE;
 const HOSTS_PER_CLUSTER = 10;
 const TARGET = 500;
+
+/** Per-SQL-text statement counts and times (BENCH_SQL_STATS=1), from better-sqlite3's Statement itself. */
+const sqlStats = new Map<string, { count: number; ms: number; rows: number }>();
+let sqlCounting = false;
+
+function instrumentSqlite(): void {
+  const probe = new BetterSqlite3(':memory:');
+  const proto = Object.getPrototypeOf(probe.prepare('select 1')) as Record<string, unknown>;
+  probe.close();
+  for (const method of ['run', 'all', 'get'] as const) {
+    const original = proto[method] as (this: { source: string }, ...args: unknown[]) => unknown;
+    proto[method] = function (this: { source: string }, ...args: unknown[]) {
+      if (!sqlCounting) return original.apply(this, args);
+      const t0 = performance.now();
+      let rows = 0;
+      try {
+        const result = original.apply(this, args);
+        if (Array.isArray(result)) rows = result.length;
+        return result;
+      } finally {
+        const ms = performance.now() - t0;
+        const s = sqlStats.get(this.source);
+        if (s) {
+          s.count++;
+          s.ms += ms;
+          s.rows += rows;
+        } else sqlStats.set(this.source, { count: 1, ms, rows });
+      }
+    };
+  }
+}
+
+function reportSql(deployed: number): void {
+  const rows = [...sqlStats.entries()];
+  const statements = rows.reduce((n, [, s]) => n + s.count, 0);
+  const ms = rows.reduce((n, [, s]) => n + s.ms, 0);
+  const commits = sqlStats.get('commit')?.count ?? 0;
+  console.log(
+    `  SQL: ${(statements / deployed).toFixed(1)} statements, ${(commits / deployed).toFixed(1)} commits, ${(ms / deployed).toFixed(3)} ms in SQLite per deployment`,
+  );
+  for (const [text, s] of rows.sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)) {
+    console.log(
+      `  ${(s.count / deployed).toFixed(2).padStart(6)}× ${(s.ms / deployed).toFixed(3).padStart(7)} ms ${(s.rows / s.count).toFixed(1).padStart(6)} rows  ${text.slice(0, 140)}`,
+    );
+  }
+  sqlStats.clear();
+}
 
 interface Tenant {
   cloud: Cloud;
@@ -196,16 +249,33 @@ async function run(label: string, concurrency: number): Promise<Figures> {
   const worker = async () => {
     for (let i = next++; i < VMS; i = next++) await deployOne(i);
   };
+  let session: Session | undefined;
+  if (CPU_PROFILE) {
+    session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+  }
+  sqlCounting = SQL_STATS;
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(c0);
+  sqlCounting = false;
+  if (session) {
+    const { profile } = await session.post('Profiler.stop');
+    const file = join(CPU_PROFILE!, `deploy-${concurrency}-${Date.now()}.cpuprofile`);
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+    console.log(`CPU profile of the measured phase: ${file}`);
+  }
   peak = Math.max(peak, process.memoryUsage().heapUsed);
   world.cloud.context.tracer.onStep = undefined;
   await verify(world, deployed);
   await world.cloud.close();
   rmSync(world.dir, { recursive: true, force: true });
+  if (SQL_STATS) reportSql(deployed);
   return {
     label,
     deployed,
@@ -255,6 +325,7 @@ function report(f: Figures): void {
 }
 
 async function main(): Promise<void> {
+  if (SQL_STATS) instrumentSqlite();
   console.log(
     `bench/deploy: ${VMS} deployments on ${HOSTS} hosts, ${ACCOUNTS} accounts, SQLite file, simulator at zero latency`,
   );

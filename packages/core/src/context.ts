@@ -8,6 +8,7 @@ import type { PhysicalNetwork, VlanRange, Zone } from './model/records.js';
 import type { StateMachine } from './model/state-machine.js';
 import { type CasResult, type CasTransition, casTransition } from './store/cas.js';
 import { json } from './store/codec.js';
+import { executeCached } from './store/compiled-queries.js';
 import type { Database } from './store/schema.js';
 import type { Store } from './store/store.js';
 
@@ -240,7 +241,10 @@ export class Writer {
       created: this.now,
       archived: 0,
     };
-    const { id } = await this.db.insertInto('events').values(values).returning('id').executeTakeFirstOrThrow();
+    const { rows } = await executeCached<{ id: number }>(this.db, 'writer.event', Object.values(values), (db) =>
+      db.insertInto('events').values(values).returning('id'),
+    );
+    const id = rows[0]!.id;
     const event: StratusEvent = {
       ...values,
       id: Number(id),
@@ -257,22 +261,22 @@ export class Writer {
 
   /** Records a usage event (spec/operations.md §9.1) in this transaction. */
   async usage(input: UsageEventInput): Promise<void> {
-    await this.db
-      .insertInto('usageEvents')
-      .values({
-        type: input.type,
-        accountId: input.accountId,
-        domainId: input.domainId,
-        zoneId: input.zoneId ?? null,
-        resourceId: input.resourceId,
-        resourceName: input.resourceName ?? null,
-        offeringId: input.offeringId ?? null,
-        templateId: input.templateId ?? null,
-        size: input.size ?? null,
-        resourceType: input.resourceType ?? null,
-        created: this.now,
-      })
-      .execute();
+    const values = {
+      type: input.type,
+      accountId: input.accountId,
+      domainId: input.domainId,
+      zoneId: input.zoneId ?? null,
+      resourceId: input.resourceId,
+      resourceName: input.resourceName ?? null,
+      offeringId: input.offeringId ?? null,
+      templateId: input.templateId ?? null,
+      size: input.size ?? null,
+      resourceType: input.resourceType ?? null,
+      created: this.now,
+    };
+    await executeCached(this.db, 'writer.usage', Object.values(values), (db) =>
+      db.insertInto('usageEvents').values(values),
+    );
   }
 
   /**

@@ -12,6 +12,7 @@ import {
 } from '../model/state-machines/index.js';
 import { isRootAdmin, requireAccess } from '../resources/permissions.js';
 import { json } from '../store/codec.js';
+import { executeCached } from '../store/compiled-queries.js';
 import type { ManagementServer } from './management-server.js';
 
 /** A job as stored and reported (CloudStack's queryAsyncJobResult). */
@@ -54,6 +55,12 @@ export interface JobHandle {
   readonly signal: AbortSignal;
   /** Records progress (0–100) and emits nothing else; cheap enough to call per step. */
   progress(percent: number, message?: string): Promise<void>;
+  /**
+   * Records the job's success with `result` in the caller's transaction (one commit instead of
+   * two); the job's body must then return that same result and do nothing more. If the
+   * transaction rolls back, the job ends as the body's outcome says, as usual.
+   */
+  succeedIn?(w: Writer, result: unknown): Promise<void>;
 }
 
 export interface JobSpec {
@@ -263,31 +270,38 @@ export class JobService {
         signal: controller.signal,
         progress: async (percent, message) => {
           const progressMark = tracer.mark();
-          await this.ctx.db
-            .updateTable('asyncJobs')
-            .set({
-              processStatus: Math.max(0, Math.min(100, Math.round(percent))),
-              progressMessage: message ?? null,
-              lastUpdated: this.ctx.clock.now(),
-            })
-            .where('id', '=', id)
-            .where('status', '=', 'IN_PROGRESS')
-            .execute();
+          const set = {
+            processStatus: Math.max(0, Math.min(100, Math.round(percent))),
+            progressMessage: message ?? null,
+            lastUpdated: this.ctx.clock.now(),
+          };
+          await executeCached(this.ctx.db, 'job.progress', [...Object.values(set), id, 'IN_PROGRESS'], (db) =>
+            db.updateTable('asyncJobs').set(set).where('id', '=', id).where('status', '=', 'IN_PROGRESS'),
+          );
           tracer.step('job.progress', progressMark);
         },
       };
-      const value = await body(handle);
-      const finishMark = tracer.mark();
-      await this.finish(id, 'Succeed', { resultCode: 0, result: value ?? null }, (w) =>
+      const succeeded = (w: Writer) =>
         w.event({
           type: spec.eventType,
           state: 'Completed',
           description: `${spec.description}: succeeded`,
           startId,
           ...resource,
-        }),
-      );
-      tracer.step('job.finish', finishMark);
+        });
+      let finished = false;
+      handle.succeedIn = async (w, result) => {
+        await this.finishIn(w, id, 'Succeed', { resultCode: 0, result: result ?? null }, succeeded);
+        w.afterCommit(() => {
+          finished = true;
+        });
+      };
+      const value = await body(handle);
+      if (!finished) {
+        const finishMark = tracer.mark();
+        await this.finish(id, 'Succeed', { resultCode: 0, result: value ?? null }, succeeded);
+        tracer.step('job.finish', finishMark);
+      }
       return value;
     } catch (error) {
       const cancelled = controller.signal.aborted;
@@ -317,26 +331,35 @@ export class JobService {
     outcome: { resultCode: number; result: unknown },
     record: (w: Writer) => Promise<unknown>,
   ) {
-    await this.ctx.write(async (w) => {
-      await w.transition({
-        table: 'asyncJobs',
-        id,
-        machine: asyncJobStateMachine,
-        event,
-        column: 'status',
-        set: {
-          resultCode: outcome.resultCode,
-          result: json(outcome.result),
-          processStatus: event === 'Succeed' ? 100 : undefined,
-          completed: w.now,
-          lastUpdated: w.now,
-          completeMsid: this.server.msid,
-        },
-        resource: { type: 'AsyncJob', uuid: String(id) },
-        eventPrefix: 'JOB',
-      });
-      await record(w);
+    await this.ctx.write((w) => this.finishIn(w, id, event, outcome, record));
+  }
+
+  /** {@link finish} in the caller's transaction. */
+  private async finishIn(
+    w: Writer,
+    id: number,
+    event: AsyncJobEvent,
+    outcome: { resultCode: number; result: unknown },
+    record: (w: Writer) => Promise<unknown>,
+  ) {
+    await w.transition({
+      table: 'asyncJobs',
+      id,
+      machine: asyncJobStateMachine,
+      event,
+      column: 'status',
+      set: {
+        resultCode: outcome.resultCode,
+        result: json(outcome.result),
+        processStatus: event === 'Succeed' ? 100 : undefined,
+        completed: w.now,
+        lastUpdated: w.now,
+        completeMsid: this.server.msid,
+      },
+      resource: { type: 'AsyncJob', uuid: String(id) },
+      eventPrefix: 'JOB',
     });
+    await record(w);
   }
 
   /** The job, for its owner or an admin over the owner's domain. */

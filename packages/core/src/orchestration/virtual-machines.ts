@@ -132,6 +132,7 @@ export class VirtualMachineService {
             return await this.starter.start(vm.id, {
               firstStart: true,
               job,
+              completeJob: true,
               ...(input.hostId !== undefined ? { hostId: input.hostId } : {}),
             });
           } catch (error) {
@@ -287,12 +288,15 @@ export class VirtualMachineService {
       .executeTakeFirstOrThrow();
     const id = Number(row.id);
     const name = instanceName(owner.id, id, suffix);
-    await w.db
-      .updateTable('vmInstances')
-      .set({ instanceName: name, hostName: input.hostName ?? name, displayName: input.displayName ?? name })
-      .where('id', '=', id)
-      .execute();
-    const vm = await vmRepo.get(w.db, id);
+    // The named row as this transaction left it (RETURNING: no re-read).
+    const vm = vmRepo.decode(
+      await w.db
+        .updateTable('vmInstances')
+        .set({ instanceName: name, hostName: input.hostName ?? name, displayName: input.displayName ?? name })
+        .where('id', '=', id)
+        .returningAll()
+        .executeTakeFirstOrThrow(),
+    );
     const defaultId = input.defaultNetworkId ?? networkIds[0]!;
     if (!networkIds.includes(defaultId))
       throw new InvalidParameterError('defaultNetworkId', defaultId, 'must be one of networkIds');

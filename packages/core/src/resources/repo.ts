@@ -1,4 +1,5 @@
 import { NotFoundError } from '../errors.js';
+import { executeCached } from '../store/compiled-queries.js';
 import type { TableName } from '../store/schema.js';
 import type { Db } from '../store/store.js';
 
@@ -14,12 +15,14 @@ export class Repo<Rec extends { id: number }> {
   ) {}
 
   async find(db: Db, id: number): Promise<Rec | undefined> {
-    const row = await db
-      .selectFrom(this.table as never)
-      .selectAll()
-      .where('id' as never, '=', id as never)
-      .where('removed' as never, 'is', null as never)
-      .executeTakeFirst();
+    const { rows } = await executeCached<object>(db, `repo.find:${this.table}`, [id], (q) =>
+      q
+        .selectFrom(this.table as never)
+        .selectAll()
+        .where('id' as never, '=', 0 as never)
+        .where('removed' as never, 'is', null as never),
+    );
+    const row = rows[0];
     return row ? this.decode(row) : undefined;
   }
 
@@ -44,16 +47,13 @@ export class Repo<Rec extends { id: number }> {
 
   /** Live rows matching every given column = value (undefined filters are ignored), by id. */
   async list(db: Db, filter: Record<string, unknown> = {}): Promise<Rec[]> {
-    let q = db
-      .selectFrom(this.table as never)
-      .selectAll()
-      .where('removed' as never, 'is', null as never);
-    for (const [column, value] of Object.entries(filter)) {
-      if (value === undefined) continue;
-      q =
-        value === null ? q.where(column as never, 'is', null as never) : q.where(column as never, '=', value as never);
-    }
-    const rows = await q.orderBy('id' as never).execute();
+    const { key, parameters } = filterShape(filter);
+    const { rows } = await executeCached<object>(
+      db,
+      key === undefined ? undefined : `repo.list:${this.table}:${key}`,
+      parameters,
+      (q) => liveWhere(q.selectFrom(this.table as never).selectAll(), filter).orderBy('id' as never),
+    );
     return rows.map(this.decode);
   }
 
@@ -74,14 +74,47 @@ export class Repo<Rec extends { id: number }> {
 
 /** How many live (not soft-deleted) rows of `table` have every column = value of `filter`. */
 export async function countLive(db: Db, table: TableName, filter: Record<string, unknown>): Promise<number> {
-  let q = db
-    .selectFrom(table as never)
-    .select((eb) => eb.fn.countAll<number>().as('n'))
-    .where('removed' as never, 'is', null as never);
+  const { key, parameters } = filterShape(filter);
+  const { rows } = await executeCached<{ n: number | string }>(
+    db,
+    key === undefined ? undefined : `repo.count:${table}:${key}`,
+    parameters,
+    (q) =>
+      liveWhere(
+        q.selectFrom(table as never).select((eb) => eb.fn.countAll<number>().as('n')),
+        filter,
+      ),
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+/**
+ * `removed is null` and, for each defined filter entry in order, `column is null` or
+ * `column = value`: one statement shape per key list and null pattern, binding the non-null values
+ * in order.
+ */
+function liveWhere<Q extends { where(...args: unknown[]): Q }>(query: Q, filter: Record<string, unknown>): Q {
+  let q = query.where('removed', 'is', null);
   for (const [column, value] of Object.entries(filter)) {
     if (value === undefined) continue;
-    q = value === null ? q.where(column as never, 'is', null as never) : q.where(column as never, '=', value as never);
+    q = value === null ? q.where(column, 'is', null) : q.where(column, '=', value);
   }
-  const row = (await q.executeTakeFirst()) as { n: number | string } | undefined;
-  return Number(row?.n ?? 0);
+  return q;
+}
+
+/** The shape key of a filter (its defined columns, `=` or `is null`) and the values it binds. */
+function filterShape(filter: Record<string, unknown>): { key: string | undefined; parameters: unknown[] } {
+  let key = '';
+  const parameters: unknown[] = [];
+  for (const [column, value] of Object.entries(filter)) {
+    if (value === undefined) continue;
+    if (value === null) key += `${column} is null,`;
+    else if (typeof value === 'object')
+      return { key: undefined, parameters: [] }; // not a plain value: run uncached
+    else {
+      key += `${column}=,`;
+      parameters.push(value);
+    }
+  }
+  return { key, parameters };
 }

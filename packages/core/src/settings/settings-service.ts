@@ -1,6 +1,7 @@
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError } from '../errors.js';
 import { requireRootAdmin } from '../resources/permissions.js';
+import { executeCached } from '../store/compiled-queries.js';
 import type { Db } from '../store/store.js';
 import {
   canonicalSettingKey,
@@ -200,14 +201,15 @@ export class SettingsService {
   }
 
   private async stored(db: Db, key: string, scope: SettingScope, scopeId: number): Promise<string | undefined> {
-    const row = await db
-      .selectFrom('configuration')
-      .select('value')
-      .where('name', '=', key)
-      .where('scope', '=', scope)
-      .where('scopeId', '=', scopeId)
-      .executeTakeFirst();
-    return row?.value;
+    const { rows } = await executeCached<{ value: string }>(db, 'settings.stored', [key, scope, scopeId], (q) =>
+      q
+        .selectFrom('configuration')
+        .select('value')
+        .where('name', '=', key)
+        .where('scope', '=', scope)
+        .where('scopeId', '=', scopeId),
+    );
+    return rows[0]?.value;
   }
 }
 

@@ -1,7 +1,9 @@
 import { sql, type Transaction } from 'kysely';
 import { ConcurrentModificationError, NotFoundError } from '../errors.js';
 import type { StateMachine } from '../model/state-machine.js';
+import { executeCached } from './compiled-queries.js';
 import type { Database } from './schema.js';
+import type { Db } from './store.js';
 
 /** Tables whose rows move through a state machine, and the column that holds the state. */
 export type StatefulTable =
@@ -60,24 +62,46 @@ export async function casTransition<S extends string, E extends string>(
     from = t.expect.state;
     version = t.expect.version;
   } else {
-    const row = (await tx
-      .selectFrom(t.table)
-      .select([sql.ref(column).as('current'), 'updatedCount'])
-      .where('id', '=', t.id)
-      .executeTakeFirst()) as { current: S; updatedCount: number } | undefined;
+    const { rows } = await executeCached<{ current: S; updatedCount: number }>(
+      tx,
+      `cas.read:${t.table}:${column}`,
+      [t.id],
+      (db) =>
+        db
+          .selectFrom(t.table)
+          .select([sql.ref(column).as('current'), 'updatedCount'])
+          .where('id', '=', t.id),
+    );
+    const row = rows[0];
     if (!row) throw new NotFoundError(t.machine.name, 'id', t.id);
     from = row.current;
     version = Number(row.updatedCount);
   }
   const to = t.machine.transition(from, t.event);
-  const result = await tx
-    .updateTable(t.table)
-    .set({ ...(t.set ?? {}), [column]: to, updatedCount: version + 1 } as never)
-    .where('id', '=', t.id)
-    .where(sql.ref(column), '=', from)
-    .where('updatedCount', '=', version)
-    .executeTakeFirst();
-  if (Number(result.numUpdatedRows) !== 1) {
+  const set = { ...(t.set ?? {}), [column]: to, updatedCount: version + 1 };
+  const build = (db: Db) =>
+    db
+      .updateTable(t.table)
+      .set(set as never)
+      .where('id', '=', t.id)
+      .where(sql.ref(column), '=', from)
+      .where('updatedCount', '=', version);
+  // Plain values (Kysely leaves out undefined ones) bind in key order: one compiled shape per key list.
+  const entries = Object.entries(set).filter(([, value]) => value !== undefined);
+  const plain = entries.every(([, value]) => value === null || typeof value !== 'object');
+  const changed = plain
+    ? Number(
+        (
+          await executeCached(
+            tx,
+            `cas.update:${t.table}:${column}:${entries.map(([key]) => key).join(',')}`,
+            [...entries.map(([, value]) => value), t.id, from, version],
+            build,
+          )
+        ).numAffectedRows,
+      )
+    : Number((await build(tx).executeTakeFirst()).numUpdatedRows);
+  if (changed !== 1) {
     throw new ConcurrentModificationError(t.machine.name, t.id, { state: from, version });
   }
   return { from, to, version: version + 1 };

@@ -4,6 +4,7 @@ import {
   type DatabaseConnection,
   type Driver,
   Kysely,
+  type QueryCompiler,
   type QueryResult,
   SelectQueryNode,
   type SqliteDatabase,
@@ -12,6 +13,7 @@ import {
   type TransactionSettings,
 } from 'kysely';
 import type { Database } from './schema.js';
+import { NAMES_MAPPED, SqliteCamelCasePlugin, SqliteNamingCompiler } from './sqlite-camel-case.js';
 import { Store } from './store.js';
 
 export interface SqliteStoreOptions {
@@ -74,9 +76,57 @@ class FifoMutex {
   }
 }
 
+/** Per reader statement: a function building one result row, with camelCase keys, from its raw values. */
+const rowBuilders = new WeakMap<object, (values: unknown[]) => object>();
+
+/**
+ * A row builder for these columns: an object literal with constant keys, which V8 builds with one
+ * shape (assigning computed keys one by one costs several times more per row). Column names come
+ * from the schema and are embedded as JSON string literals, so any name is safe.
+ */
+function rowBuilder(statement: BetterSqlite3.Statement): (values: unknown[]) => object {
+  let build = rowBuilders.get(statement);
+  if (build === undefined) {
+    const fields = statement
+      .columns()
+      .map((column, i) => `${JSON.stringify(namer.toCamel(column.name))}: v[${i}]`)
+      .join(', ');
+    build = new Function('v', `return { ${fields} };`) as (values: unknown[]) => object;
+    rowBuilders.set(statement, build);
+  }
+  return build;
+}
+
+/** Rows with camelCase keys, built straight from the statement's raw rows (one object per row, not two). */
+function mappedRows(statement: BetterSqlite3.Statement, parameters: readonly unknown[]): object[] {
+  const build = rowBuilder(statement);
+  statement.raw(true);
+  let raw: unknown[][];
+  try {
+    raw = statement.all(parameters) as unknown[][];
+  } finally {
+    statement.raw(false);
+  }
+  const rows = new Array<object>(raw.length);
+  for (let r = 0; r < raw.length; r++) rows[r] = build(raw[r]!);
+  return rows;
+}
+
+/** The name mapping shared by every SQLite store (its caches are pure functions of the name). */
+const namer = new SqliteCamelCasePlugin();
+
 function run(database: SqliteDatabase, query: CompiledQuery): QueryResult<unknown> {
   const statement = database.prepare(query.sql);
-  if (statement.reader) return { rows: statement.all(query.parameters) };
+  if (statement.reader) {
+    if ((query.query as { [NAMES_MAPPED]?: true })[NAMES_MAPPED]) {
+      const result = {
+        rows: mappedRows(statement as unknown as BetterSqlite3.Statement, query.parameters),
+        [NAMES_MAPPED]: true,
+      };
+      return result;
+    }
+    return { rows: statement.all(query.parameters) };
+  }
   const { changes, lastInsertRowid } = statement.run(query.parameters);
   return {
     numAffectedRows: BigInt(changes),
@@ -178,6 +228,9 @@ class SqliteStoreDialect extends SqliteDialect {
   override createDriver(): Driver {
     return this.driver;
   }
+  override createQueryCompiler(): QueryCompiler {
+    return new SqliteNamingCompiler(namer);
+  }
 }
 
 /**
@@ -206,5 +259,5 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
   }
   const driver = new SqliteStoreDriver(new StatementCachingDatabase(database), reader);
   const kysely = new Kysely<Database>({ dialect: new SqliteStoreDialect(driver) });
-  return new Store({ engine: 'sqlite', kysely });
+  return new Store({ engine: 'sqlite', kysely, namePlugin: namer });
 }

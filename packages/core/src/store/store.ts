@@ -1,4 +1,4 @@
-import { CamelCasePlugin, type Kysely, Migrator, sql, type Transaction } from 'kysely';
+import { CamelCasePlugin, type Kysely, type KyselyPlugin, Migrator, sql, type Transaction } from 'kysely';
 import type { StoreEngine } from './dialect.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
@@ -11,6 +11,11 @@ export interface StoreConnection {
   engine: StoreEngine;
   /** A Kysely instance without the camel-case plugin; the store adds it. Destroying it releases the engine. */
   kysely: Kysely<Database>;
+  /**
+   * The plugin that maps the schema's camelCase names to the engine's snake_case (default Kysely's
+   * CamelCasePlugin); an engine may give an equivalent one that does the work more cheaply.
+   */
+  namePlugin?: KyselyPlugin;
 }
 
 /**
@@ -26,7 +31,7 @@ export class Store {
 
   constructor(connection: StoreConnection) {
     this.engine = connection.engine;
-    this.db = connection.kysely.withPlugin(new CamelCasePlugin());
+    this.db = connection.kysely.withPlugin(connection.namePlugin ?? new CamelCasePlugin());
   }
 
   /** Applies pending migrations. Safe to call from several processes at once. */

@@ -11,6 +11,7 @@ import { vpn } from './0008-vpn.js';
 import { usage } from './0009-usage.js';
 import { accountIndexes } from './0010-account-indexes.js';
 import { resourceLimits } from './0011-resource-limits.js';
+import { deployIndexes } from './0012-deploy-indexes.js';
 
 /**
  * Every migration, in order. A migration's name never changes once released; new schema goes in a
@@ -29,5 +30,6 @@ export function migrations(engine: StoreEngine): Record<string, Migration> {
     '0009-usage': usage(engine),
     '0010-account-indexes': accountIndexes(),
     '0011-resource-limits': resourceLimits(engine),
+    '0012-deploy-indexes': deployIndexes(),
   };
 }
