@@ -940,12 +940,7 @@ export class KvmDriver implements HypervisorDriver {
       ref,
       vmName,
       async (h) => {
-        const state = await h.transport.domainState(vmName);
-        if (state === 'missing') throw fail('NotFound', `VM ${vmName} is not on host ${h.name}`, h);
-        const current = children(
-          child(child(parseXml(await h.transport.domainXml(vmName, true)), 'domain'), 'devices'),
-          'disk',
-        );
+        const { state, disks: current } = await this.vmDisks(h, vmName);
         if (current.some((x) => this.sameDisk(x, disk))) return;
         const users = await this.domainsUsing(h, (d) =>
           children(child(d, 'devices'), 'disk').some((x) => attr(child(x, 'source'), 'file') === disk.path),
@@ -964,17 +959,23 @@ export class KvmDriver implements HypervisorDriver {
     );
   }
 
+  /** A VM's power state and its `<disk>` elements as the hypervisor has them now; NotFound when it is not there. */
+  private async vmDisks(h: KvmHost, vmName: string) {
+    const state = await h.transport.domainState(vmName);
+    if (state === 'missing') throw fail('NotFound', `VM ${vmName} is not on host ${h.name}`, h);
+    const disks = children(
+      child(child(parseXml(await h.transport.domainXml(vmName, true)), 'domain'), 'devices'),
+      'disk',
+    );
+    return { state, disks };
+  }
+
   detachVolume(ref: HostRef, vmName: string, disk: DiskSpec, ctx?: OperationContext): Promise<void> {
     return this.vmLocked(
       ref,
       vmName,
       async (h) => {
-        const state = await h.transport.domainState(vmName);
-        if (state === 'missing') throw fail('NotFound', `VM ${vmName} is not on host ${h.name}`, h);
-        const current = children(
-          child(child(parseXml(await h.transport.domainXml(vmName, true)), 'domain'), 'devices'),
-          'disk',
-        );
+        const { state, disks: current } = await this.vmDisks(h, vmName);
         const found = current.find((x) => attr(x, 'device') !== 'cdrom' && this.sameDisk(x, disk));
         if (found === undefined) return;
         if (state === 'stopped') {
@@ -999,12 +1000,7 @@ export class KvmDriver implements HypervisorDriver {
       ref,
       vmName,
       async (h) => {
-        const state = await h.transport.domainState(vmName);
-        if (state === 'missing') throw fail('NotFound', `VM ${vmName} is not on host ${h.name}`, h);
-        const current = children(
-          child(child(parseXml(await h.transport.domainXml(vmName, true)), 'domain'), 'devices'),
-          'disk',
-        );
+        const { state, disks: current } = await this.vmDisks(h, vmName);
         const cd = current.find((x) => attr(x, 'device') === 'cdrom' && attr(child(x, 'source'), 'file') !== undefined);
         if (cd !== undefined) {
           if (attr(child(cd, 'source'), 'file') === iso.path) return;
@@ -1028,12 +1024,7 @@ export class KvmDriver implements HypervisorDriver {
       ref,
       vmName,
       async (h) => {
-        const state = await h.transport.domainState(vmName);
-        if (state === 'missing') throw fail('NotFound', `VM ${vmName} is not on host ${h.name}`, h);
-        const current = children(
-          child(child(parseXml(await h.transport.domainXml(vmName, true)), 'domain'), 'devices'),
-          'disk',
-        );
+        const { state, disks: current } = await this.vmDisks(h, vmName);
         const cd = current.find((x) => attr(x, 'device') === 'cdrom' && attr(child(x, 'source'), 'file') !== undefined);
         if (cd === undefined) return;
         if (state === 'stopped') {
