@@ -43,6 +43,7 @@ import {
   storeRef,
   type VolumeRecord,
 } from './storage-common.js';
+import { newStoreRef } from './templates-storage.js';
 
 /** A volume snapshot. */
 export interface SnapshotRecord {
@@ -740,21 +741,7 @@ export class SnapshotService {
             .executeTakeFirstOrThrow();
           const ref = await w.db
             .insertInto('templateStoreRefs')
-            .values({
-              templateId: Number(row.id),
-              storeId: Number(store.id),
-              zoneId: snap.zoneId,
-              state: 'Allocated',
-              downloadState: 'NOT_DOWNLOADED',
-              downloadPercent: 0,
-              errorString: null,
-              installPath: null,
-              size: 0,
-              physicalSize: 0,
-              created: w.now,
-              lastUpdated: w.now,
-              removed: null,
-            })
+            .values(newStoreRef(Number(row.id), Number(store.id), snap.zoneId, w.now))
             .returning('id')
             .executeTakeFirstOrThrow();
           return { id: Number(row.id), uuid: row.uuid, refId: Number(ref.id) };

@@ -192,21 +192,7 @@ export class TemplateStorageService {
         } else if (existing) continue;
         await w.db
           .insertInto('templateStoreRefs')
-          .values({
-            templateId,
-            storeId: Number(store.id),
-            zoneId: Number(store.zoneId),
-            state: 'Allocated',
-            downloadState: 'NOT_DOWNLOADED',
-            downloadPercent: 0,
-            errorString: null,
-            installPath: null,
-            size: 0,
-            physicalSize: 0,
-            created: w.now,
-            lastUpdated: w.now,
-            removed: null,
-          })
+          .values(newStoreRef(templateId, Number(store.id), Number(store.zoneId), w.now))
           .onConflict((oc) => oc.doNothing())
           .execute();
       }
@@ -834,4 +820,23 @@ export class TemplateStorageService {
     if (!template) throw new NotFoundError('Template', 'templateId', templateId);
     return this.requireReadyInZone(templateId, zoneId, w.db);
   }
+}
+
+/** A template's copy on an image store as first recorded: Allocated, nothing downloaded yet. */
+export function newStoreRef(templateId: number, storeId: number, zoneId: number, now: number) {
+  return {
+    templateId,
+    storeId,
+    zoneId,
+    state: 'Allocated',
+    downloadState: 'NOT_DOWNLOADED',
+    downloadPercent: 0,
+    errorString: null,
+    installPath: null,
+    size: 0,
+    physicalSize: 0,
+    created: now,
+    lastUpdated: now,
+    removed: null,
+  };
 }
