@@ -16,16 +16,10 @@ import type { NetworkLayer } from '../network/network-layer.js';
 import { type Network, networkRepo } from '../network/records.js';
 import { hostRef, hostRepo } from '../resources/hosts.js';
 import { serviceOfferingRepo } from '../resources/offerings.js';
+import { casTransition } from '../store/cas.js';
 import type { JobService } from './jobs.js';
 import type { ManagementServer } from './management-server.js';
-import {
-  casStorageRow,
-  decodeVolume,
-  getPoolRow,
-  hostsReaching,
-  poolRef,
-  type VolumeRecord,
-} from './storage-common.js';
+import { decodeVolume, getPoolRow, hostsReaching, poolRef, type VolumeRecord } from './storage-common.js';
 import type { VirtualMachineService } from './virtual-machines.js';
 import type { PlacementIndex } from './vm-placement.js';
 import { vmRepo } from './vm-records.js';
@@ -456,7 +450,7 @@ export class Recovery {
       .execute();
     for (const { id } of rows) {
       await ctx.write((w) =>
-        casStorageRow(w.db, {
+        casTransition(w.db, {
           table: 'templatePoolRefs',
           id: Number(id),
           machine: dataObjectInStoreStateMachine,

@@ -19,6 +19,7 @@ import { hostRef } from '../resources/hosts.js';
 import { isRootAdmin, requireAccess } from '../resources/permissions.js';
 import { checkResourceLimits } from '../resources/resource-limits.js';
 import { SettingsService } from '../settings/settings-service.js';
+import { casTransition } from '../store/cas.js';
 import type { Db } from '../store/store.js';
 import type { JobService, SubmittedJob } from './jobs.js';
 import {
@@ -29,7 +30,6 @@ import {
   type SnapshotInterval,
 } from './snapshots-schedule.js';
 import {
-  casStorageRow,
   checkVolumeLimits,
   decodeVolume,
   diskFormatOf,
@@ -217,7 +217,7 @@ export class SnapshotService {
     event: SnapshotEvent,
     set?: Record<string, unknown>,
   ) {
-    const r = await casStorageRow(w.db, {
+    const r = await casTransition(w.db, {
       table: 'snapshots',
       id: snap.id,
       machine: snapshotStateMachine,

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Transaction } from 'kysely';
 import type { StoragePoolAllocator } from '../allocation/allocator-contract.js';
 import type { ExcludeList } from '../allocation/exclude-list.js';
 import { CapacityIndex } from '../capacity/capacity-index.js';
@@ -10,16 +9,14 @@ import type { Writer } from '../context.js';
 import type { HostRef } from '../driver/operation-context.js';
 import type { PoolRef, SecondaryStoreRef } from '../driver/storage-spec.js';
 import type { DiskFormat } from '../driver/vm-spec.js';
-import { ConcurrentModificationError, NotFoundError } from '../errors.js';
+import { NotFoundError } from '../errors.js';
 import type { ResourceType } from '../events/event-types.js';
 import type { StorageType } from '../model/enums.js';
 import type { Volume } from '../model/records.js';
-import type { StateMachine } from '../model/state-machine.js';
 import { hostRef } from '../resources/hosts.js';
 import { checkResourceLimits } from '../resources/resource-limits.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import { decoder } from '../store/codec.js';
-import type { Database } from '../store/schema.js';
 import type { Db } from '../store/store.js';
 
 export const GiB = 1024 ** 3;
@@ -224,36 +221,6 @@ export function imageFormatOf(format: DiskFormat): string {
 }
 
 /** Tables whose rows this layer moves through a state machine with compare-and-set. */
-export type StorageStatefulTable = 'templateStoreRefs' | 'templatePoolRefs' | 'snapshots';
-
-/**
- * Compare-and-set on (state, updatedCount) for the storage tables (cas.ts covers the older
- * tables): moves one row, or throws ConcurrentModificationError / NoTransitionError.
- */
-export async function casStorageRow<S extends string, E extends string>(
-  tx: Transaction<Database>,
-  t: { table: StorageStatefulTable; id: number; machine: StateMachine<S, E>; event: E; set?: Record<string, unknown> },
-): Promise<{ from: S; to: S; version: number }> {
-  const row = (await tx
-    .selectFrom(t.table)
-    .select(['state', 'updatedCount'])
-    .where('id', '=', t.id)
-    .executeTakeFirst()) as { state: S; updatedCount: number } | undefined;
-  if (!row) throw new NotFoundError(t.machine.name, 'id', t.id);
-  const from = row.state;
-  const version = Number(row.updatedCount);
-  const to = t.machine.transition(from, t.event);
-  const result = await tx
-    .updateTable(t.table)
-    .set({ ...(t.set ?? {}), state: to, updatedCount: version + 1 } as never)
-    .where('id', '=', t.id)
-    .where('state', '=', from)
-    .where('updatedCount', '=', version)
-    .executeTakeFirst();
-  if (Number(result.numUpdatedRows) !== 1)
-    throw new ConcurrentModificationError(t.machine.name, t.id, { state: from, version });
-  return { from, to, version: version + 1 };
-}
 
 /** Records a `<PREFIX>.STATE.CHANGE` event for a storage-table transition. */
 export async function recordTransition(

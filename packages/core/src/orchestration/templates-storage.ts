@@ -14,11 +14,11 @@ import { type DataObjectInStoreState, dataObjectInStoreStateMachine } from '../m
 import { requireAccess } from '../resources/permissions.js';
 import { templateRepo } from '../resources/templates.js';
 import { SettingsService } from '../settings/settings-service.js';
+import { casTransition } from '../store/cas.js';
 import type { Db, Store } from '../store/store.js';
 import type { ImageStoreDriver } from './image-store-driver.js';
 import type { JobService, SubmittedJob } from './jobs.js';
 import {
-  casStorageRow,
   diskFormatOf,
   getPoolRow,
   hostsReaching,
@@ -176,13 +176,13 @@ export class TemplateStorageService {
           .where('removed', 'is', null)
           .executeTakeFirst();
         if (existing?.state === 'Failed') {
-          await casStorageRow(w.db, {
+          await casTransition(w.db, {
             table: 'templateStoreRefs',
             id: Number(existing.id),
             machine: dataObjectInStoreStateMachine,
             event: 'DestroyRequested',
           });
-          await casStorageRow(w.db, {
+          await casTransition(w.db, {
             table: 'templateStoreRefs',
             id: Number(existing.id),
             machine: dataObjectInStoreStateMachine,
@@ -368,7 +368,7 @@ export class TemplateStorageService {
             );
             await writes;
             await this.ctx.write(async (w) => {
-              const r = await casStorageRow(w.db, {
+              const r = await casTransition(w.db, {
                 table: 'templateStoreRefs',
                 id: ref.id,
                 machine: dataObjectInStoreStateMachine,
@@ -409,7 +409,7 @@ export class TemplateStorageService {
             const message = error instanceof Error ? error.message : String(error);
             failures.push(`${store.url}: ${message}`);
             await this.ctx.write(async (w) => {
-              const r = await casStorageRow(w.db, {
+              const r = await casTransition(w.db, {
                 table: 'templateStoreRefs',
                 id: ref.id,
                 machine: dataObjectInStoreStateMachine,
@@ -513,7 +513,7 @@ export class TemplateStorageService {
         if (row.claimedAt !== null && now - Number(row.claimedAt) > waitSeconds * 1000) {
           await this.ctx
             .write((w) =>
-              casStorageRow(w.db, {
+              casTransition(w.db, {
                 table: 'templatePoolRefs',
                 id: ref.id,
                 machine: dataObjectInStoreStateMachine,
@@ -541,7 +541,7 @@ export class TemplateStorageService {
       const token = newUuid();
       const won = await this.ctx
         .write(async (w) => {
-          await casStorageRow(w.db, {
+          await casTransition(w.db, {
             table: 'templatePoolRefs',
             id: ref.id,
             machine: dataObjectInStoreStateMachine,
@@ -596,7 +596,7 @@ export class TemplateStorageService {
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
       return await this.ctx.write(async (w) => {
-        await casStorageRow(w.db, {
+        await casTransition(w.db, {
           table: 'templatePoolRefs',
           id: ref.id,
           machine: dataObjectInStoreStateMachine,
@@ -628,7 +628,7 @@ export class TemplateStorageService {
       });
     } catch (error) {
       await this.ctx.write((w) =>
-        casStorageRow(w.db, {
+        casTransition(w.db, {
           table: 'templatePoolRefs',
           id: ref.id,
           machine: dataObjectInStoreStateMachine,
@@ -676,7 +676,7 @@ export class TemplateStorageService {
       async () => {
         for (const ref of await this.storeRefsIn(this.ctx.db, templateId, zones)) {
           await this.ctx.write((w) =>
-            casStorageRow(w.db, {
+            casTransition(w.db, {
               table: 'templateStoreRefs',
               id: ref.id,
               machine: dataObjectInStoreStateMachine,
@@ -691,7 +691,7 @@ export class TemplateStorageService {
             .executeTakeFirstOrThrow();
           if (ref.installPath) await this.imageStore.delete(storeRef(store), ref.installPath);
           await this.ctx.write((w) =>
-            casStorageRow(w.db, {
+            casTransition(w.db, {
               table: 'templateStoreRefs',
               id: ref.id,
               machine: dataObjectInStoreStateMachine,
@@ -761,7 +761,7 @@ export class TemplateStorageService {
       if (used) continue;
       const claimed = await this.ctx
         .write(async (w) => {
-          await casStorageRow(w.db, {
+          await casTransition(w.db, {
             table: 'templatePoolRefs',
             id: ref.id,
             machine: dataObjectInStoreStateMachine,
@@ -791,7 +791,7 @@ export class TemplateStorageService {
         });
       }
       await this.ctx.write((w) =>
-        casStorageRow(w.db, {
+        casTransition(w.db, {
           table: 'templatePoolRefs',
           id: ref.id,
           machine: dataObjectInStoreStateMachine,

@@ -20,7 +20,10 @@ export type StatefulTable =
   | 'networks'
   | 'nics'
   | 'networkOfferings'
-  | 'vpcs';
+  | 'vpcs'
+  | 'templateStoreRefs'
+  | 'templatePoolRefs'
+  | 'snapshots';
 
 export interface CasTransition<S extends string, E extends string> {
   table: StatefulTable;
