@@ -15,6 +15,7 @@ import {
   type HypervisorCapabilities,
   type HypervisorDriver,
   InvalidParameterError,
+  imageObjectPath,
   type LocalStorageReport,
   type MigrateVmOptions,
   type MigrateVmResult,
@@ -36,6 +37,7 @@ import {
   type StorageStats,
   type TemplateResult,
   type TemplateSpec,
+  type TemplateTarget,
   type TrafficLabelCheck,
   type VmPowerReport,
   type VmRuntimeState,
@@ -53,6 +55,7 @@ import { KeyedLock } from './keyed-lock.js';
 import type { KvmDriverOptions } from './kvm-options.js';
 import type { LibvirtTransport } from './libvirt-transport.js';
 import { NativeTransport } from './native-transport.js';
+import { downloadToLocalFile, insideDir, localSize, secondaryStoreDir } from './secondary-download.js';
 import { SessionVirshTransport } from './session-transport.js';
 import { isConnectionLost, SshSession } from './ssh-session.js';
 import { SshVirshTransport } from './ssh-transport.js';
@@ -1159,8 +1162,141 @@ export class KvmDriver implements HypervisorDriver {
   createVolumeFromSnapshot(): Promise<VolumeResult> {
     return this.unsupported('volumes from snapshots');
   }
-  createTemplateFromVolume(): Promise<TemplateResult> {
-    return this.unsupported('templates from volumes');
+  /**
+   * Writes a template to secondary storage from a volume (`createTemplateFromVolume`). The volume is resolved
+   * through libvirt (`vol-dumpxml`: its file, format, virtual size, backing file); a volume a running or paused
+   * domain uses is `InvalidState`. A plain file of the wanted format (qcow2 unless `template.format` says raw) is
+   * downloaded as it is; a clone (qcow2 with a backing file) or one of another format is first copied to a
+   * temporary volume by libvirt (`vol-create-from`, which runs `qemu-img convert`: the chain flattened into one
+   * image, as CloudStack's KVM agent does), downloaded, and the copy deleted. The download runs over the host's
+   * kept SFTP connection into the store's local mount (`secondaryStorageMounts`), through a part file renamed into
+   * place after its size is checked; progress goes to `ctx.onProgress`. Idempotent by template uuid: a complete
+   * file already there is the answer.
+   */
+  createTemplateFromVolume(
+    ref: HostRef,
+    volume: VolumeRef,
+    template: TemplateTarget,
+    ctx?: OperationContext,
+  ): Promise<TemplateResult> {
+    let storeDir: string;
+    let format: 'qcow2' | 'raw';
+    let relative: string;
+    let finalPath: string;
+    try {
+      if (template.format !== undefined && template.format !== 'qcow2' && template.format !== 'raw')
+        throw new InvalidParameterError('template.format', template.format, 'a template from a volume is qcow2 or raw');
+      format = template.format ?? 'qcow2';
+      storeDir = secondaryStoreDir(template.store, this.options);
+      relative = imageObjectPath({ uuid: template.uuid, kind: 'template', extension: format });
+      finalPath = insideDir(storeDir, relative);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const pool = volume.pool.uuid;
+    return this.locks.run(`template-out:${template.uuid}`, () =>
+      this.op(
+        ref,
+        async (h) => {
+          ctx?.onProgress?.(0, 'resolving the volume');
+          const vol = await this.volumeInfo(h, pool, volume.uuid);
+          if (vol === undefined) throw poolFail('NotFound', `volume ${volume.uuid} is not on pool ${pool}`, pool);
+          const source = this.volumeResultOf(vol, volume.uuid, pool);
+          const backing = text(child(vol, 'backingStore'), 'path');
+          const users = await this.activeDomainsUsing(h, source.path);
+          if (users.length > 0)
+            throw poolFail(
+              'InvalidState',
+              `volume ${volume.uuid} is in use by running VM ${users[0]}; stop it first`,
+              pool,
+            );
+          const convert = (backing !== undefined && backing !== '') || source.format !== format;
+          const result = (physicalSizeBytes: number): TemplateResult => ({
+            uuid: template.uuid,
+            store: { uuid: template.store.uuid, url: template.store.url },
+            path: relative,
+            format,
+            sizeBytes: source.sizeBytes,
+            physicalSizeBytes,
+          });
+          const present = await localSize(finalPath);
+          if (present !== undefined) {
+            // only a size-checked, complete copy is ever renamed to this name
+            if (convert) return result(present);
+            const remote = await h.transport.files.size(source.path);
+            if (remote === present) return result(present);
+            throw fail(
+              'AlreadyExists',
+              `template ${template.uuid} exists on ${template.store.url} with ${present} bytes, the volume has ${remote}`,
+              h,
+            );
+          }
+          let remotePath = source.path;
+          const exportName = `export-${template.uuid}.${format}`;
+          if (convert) {
+            ctx?.onProgress?.(2, 'converting');
+            await this.deleteVolumeByName(h, pool, exportName);
+            const xml = buildXml({
+              volume: {
+                name: exportName,
+                capacity: String(source.sizeBytes),
+                target: { format: { '@_type': format } },
+              },
+            });
+            await h.transport.virsh(['vol-create-from', '--inputpool', pool, '--', pool, '/dev/stdin', volume.uuid], {
+              stdin: xml,
+              ...(ctx?.signal !== undefined ? { signal: ctx.signal } : {}),
+            });
+            const copy = await this.volumeInfo(h, pool, exportName);
+            remotePath = text(child(copy, 'target'), 'path') ?? '';
+            if (copy === undefined || remotePath === '')
+              throw poolFail('DeviceError', `the copy of volume ${volume.uuid} vanished`, pool);
+          }
+          try {
+            if (ctx?.signal?.aborted) throw fail('Timeout', 'operation aborted', h);
+            const bytes = await h.transport.files.size(remotePath);
+            if (bytes === undefined)
+              throw poolFail('NotFound', `volume ${volume.uuid} has no file ${remotePath} on host ${h.name}`, pool);
+            const base = convert ? 5 : 1;
+            let last = -1;
+            await downloadToLocalFile(h.transport.files, remotePath, finalPath, bytes, (done, total) => {
+              const pct = base + Math.floor((total > 0 ? done / total : 0) * (99 - base));
+              if (pct > last) {
+                last = pct;
+                ctx?.onProgress?.(pct, 'downloading');
+              }
+            });
+            ctx?.onProgress?.(100, 'written');
+            return result(bytes);
+          } finally {
+            if (convert) await this.deleteVolumeByName(h, pool, exportName).catch(() => undefined);
+          }
+        },
+        ctx,
+      ),
+    );
+  }
+
+  /** Names of running or paused domains with a disk on `path`. */
+  private async activeDomainsUsing(h: KvmHost, path: string): Promise<string[]> {
+    const users: string[] = [];
+    for (const d of await h.transport.listDomains()) {
+      if (!d.active) continue;
+      const xml = await h.transport.domainXml(d.name).catch((err: unknown) => {
+        if (DriverError.is(err, 'NotFound')) return undefined;
+        throw err;
+      });
+      const disks = children(child(child(parseXml(xml ?? '<domain/>'), 'domain'), 'devices'), 'disk');
+      if (disks.some((x) => attr(child(x, 'source'), 'file') === path)) users.push(d.name);
+    }
+    return users;
+  }
+
+  /** `vol-delete` by name; a missing volume is fine. */
+  private async deleteVolumeByName(h: KvmHost, pool: string, name: string): Promise<void> {
+    await h.transport.virsh(['vol-delete', '--pool', pool, '--', name]).catch((err: unknown) => {
+      if (!DriverError.is(err, 'NotFound')) throw err;
+    });
   }
   createTemplateFromSnapshot(): Promise<TemplateResult> {
     return this.unsupported('templates from snapshots');

@@ -37,4 +37,15 @@ export interface KvmDriverOptions {
   vncPort?: number;
   /** User for `qemu+ssh://` migration URIs (default: the SSH user of the destination). */
   migrationUser?: string;
+  /**
+   * Where this management server has each secondary storage (image store) mounted, keyed by the store's URL
+   * (`SecondaryStoreRef.url`, e.g. `nfs://10.0.0.6/secondary`) or uuid: `createTemplateFromVolume` downloads the
+   * volume's file from the host over SFTP into `<dir>/template/tmpl/<uuid>/<uuid>.<format>`.
+   */
+  secondaryStorageMounts?: Readonly<Record<string, string>>;
+  /**
+   * Fallback for stores not in {@link secondaryStorageMounts}: `<root>/<store uuid>`, the layout of core's
+   * `localImageStoreDriver({ root })`, so both see the same files.
+   */
+  secondaryStorageRoot?: string;
 }

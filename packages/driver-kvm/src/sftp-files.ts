@@ -1,35 +1,74 @@
+import { DriverError } from '@stratus/core';
+import type SftpClient from 'ssh2-sftp-client';
 import type { HostFiles, TransferProgress } from './libvirt-transport.js';
-import type { SshSession } from './ssh-session.js';
+import { connectionLost, type SshSession } from './ssh-session.js';
 
-/** Host files over the session's kept SFTP connection. */
+/** ssh2-sftp-client error codes meaning "the connection is not there (any more)". */
+const CONNECTION_CODES = new Set(['ERR_NOT_CONNECTED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE']);
+
+/**
+ * Host files over the session's kept SFTP connection. A transfer cut by a dropped connection fails with
+ * `Unreachable` marked as a lost connection (so the driver may retry an idempotent operation once, on a new
+ * connection); a missing remote file is `NotFound`; anything else is passed on as is.
+ */
 export class SftpFiles implements HostFiles {
   constructor(private readonly session: SshSession) {}
 
-  async size(remotePath: string): Promise<number | undefined> {
+  private async run<T>(what: string, remotePath: string, fn: (sftp: SftpClient) => Promise<T>): Promise<T> {
     const sftp = await this.session.sftp();
-    if ((await sftp.exists(remotePath)) !== '-') return undefined;
-    return (await sftp.stat(remotePath)).size;
+    try {
+      return await fn(sftp);
+    } catch (err) {
+      if (err instanceof DriverError) throw err;
+      const code = String((err as { code?: unknown }).code ?? '');
+      const message = (err as Error)?.message ?? String(err);
+      if (!this.session.isCurrentSftp(sftp) || CONNECTION_CODES.has(code))
+        throw connectionLost(
+          `kvm: SFTP connection dropped during ${what} of ${remotePath}: ${message}`,
+          this.session.scope,
+          err,
+        );
+      if (code === 'ENOENT' || /no such file/i.test(message))
+        throw new DriverError('NotFound', `kvm: ${what}: no file ${remotePath} on the host`, {
+          scope: this.session.scope,
+          cause: err,
+        });
+      throw err;
+    }
   }
-  async upload(localPath: string, remotePath: string, onProgress?: TransferProgress): Promise<void> {
-    const sftp = await this.session.sftp();
-    await sftp.fastPut(localPath, remotePath, {
-      ...(onProgress !== undefined
-        ? { step: (done: number, _c: number, total: number) => onProgress(done, total) }
-        : {}),
+
+  size(remotePath: string): Promise<number | undefined> {
+    return this.run('stat', remotePath, async (sftp) => {
+      if ((await sftp.exists(remotePath)) !== '-') return undefined;
+      return (await sftp.stat(remotePath)).size;
     });
   }
-  async download(remotePath: string, localPath: string, onProgress?: TransferProgress): Promise<void> {
-    const sftp = await this.session.sftp();
-    await sftp.fastGet(remotePath, localPath, {
-      ...(onProgress !== undefined
-        ? { step: (done: number, _c: number, total: number) => onProgress(done, total) }
-        : {}),
+  upload(localPath: string, remotePath: string, onProgress?: TransferProgress): Promise<void> {
+    return this.run('upload', remotePath, async (sftp) => {
+      await sftp.fastPut(localPath, remotePath, {
+        ...(onProgress !== undefined
+          ? { step: (done: number, _c: number, total: number) => onProgress(done, total) }
+          : {}),
+      });
     });
   }
-  async rename(from: string, to: string): Promise<void> {
-    await (await this.session.sftp()).posixRename(from, to);
+  download(remotePath: string, localPath: string, onProgress?: TransferProgress): Promise<void> {
+    return this.run('download', remotePath, async (sftp) => {
+      await sftp.fastGet(remotePath, localPath, {
+        ...(onProgress !== undefined
+          ? { step: (done: number, _c: number, total: number) => onProgress(done, total) }
+          : {}),
+      });
+    });
   }
-  async remove(remotePath: string): Promise<void> {
-    await (await this.session.sftp()).delete(remotePath, true);
+  rename(from: string, to: string): Promise<void> {
+    return this.run('rename', from, async (sftp) => {
+      await sftp.posixRename(from, to);
+    });
+  }
+  remove(remotePath: string): Promise<void> {
+    return this.run('remove', remotePath, async (sftp) => {
+      await sftp.delete(remotePath, true);
+    });
   }
 }

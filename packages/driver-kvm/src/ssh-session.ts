@@ -86,7 +86,8 @@ export class SshSession {
 
   constructor(
     private readonly endpoint: SshEndpoint,
-    private readonly scope: DriverErrorScope,
+    /** The scope of the typed errors this session raises (the host). */
+    readonly scope: DriverErrorScope,
   ) {}
 
   private sshConfig(): { config: Record<string, unknown>; rejection: { reason?: string } } {
@@ -297,6 +298,16 @@ export class SshSession {
     } finally {
       this.sftpConnecting = undefined;
     }
+  }
+
+  /** Whether `client` is still the kept SFTP connection (false once it dropped or was replaced). */
+  isCurrentSftp(client: SftpClient): boolean {
+    return this.sftpClient === client;
+  }
+
+  /** Drops the kept SFTP connection without closing the session (the next transfer reconnects). Test hook. */
+  dropSftpConnection(): void {
+    this.sftpClient?.client.destroy();
   }
 
   /** Drops the current connection without closing the session (the next command reconnects). Test hook. */

@@ -13,6 +13,8 @@ declare module 'ssh2-sftp-client' {
   }
   class SftpClient {
     constructor(name?: string);
+    /** The underlying ssh2 `Client`. */
+    readonly client: { destroy(): void; end(): void };
     connect(config: Record<string, unknown>): Promise<unknown>;
     fastPut(localPath: string, remotePath: string, options?: TransferOptions): Promise<string>;
     fastGet(remotePath: string, localPath: string, options?: TransferOptions): Promise<string>;
