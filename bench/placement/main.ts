@@ -10,11 +10,14 @@
  * Run: npx tsx bench/placement/main.ts
  * Env: BENCH_DEPLOYMENTS (in-memory, default 100000), BENCH_SQLITE (committed, default 20000; 0 skips),
  *      BENCH_WARMUP (decisions discarded before each in-memory run, default 5000),
- *      BENCH_STRATEGIES=vertical,horizontal,random, BENCH_CUSTOM=0 skips the custom-filter run.
+ *      BENCH_STRATEGIES=vertical,horizontal,random, BENCH_CUSTOM=0 skips the custom-filter run,
+ *      BENCH_ISOLATE=0 makes every run in this process (default: each run in a fresh child process).
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CapacityIndex, PlacementError } from '@stratus/core';
 import { allocatorByName, hostFilter } from '../../packages/allocator/src/index.js';
 import { bookToSqlite, seedSqlite } from './sqlite-cloud.js';
@@ -41,6 +44,8 @@ function warmUp(name: string, extra: boolean): void {
   }
 }
 const STRATEGIES = (process.env.BENCH_STRATEGIES ?? 'vertical,horizontal,random').split(',');
+/** Each run in its own process (default); BENCH_ISOLATE=0 runs them all in this one. */
+const ISOLATE = process.env.BENCH_ISOLATE !== '0';
 
 interface Figures {
   label: string;
@@ -154,13 +159,42 @@ async function runSqlite(name: string): Promise<Figures> {
   }
 }
 
-console.log(
-  `placement benchmark: 10,000 hosts / 500 clusters / 50 pods / 2,000 pools; ${N} in-memory deployments, ${NSQL} committed; load average ${loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')} on ${availableParallelism()} cores`,
-);
-if (N > 0) {
-  for (const name of STRATEGIES) report(runInMemory(name));
-  if (CUSTOM) report(runInMemory('vertical', true));
+/**
+ * One run: `memory:<strategy>`, `memory:vertical:custom` or `sqlite:<strategy>`. With BENCH_ISOLATE
+ * (the default), every run is made in a fresh child process: runs in one process share the JIT's
+ * type feedback (a later run finds the shared pipeline code already specialised for, or deoptimised
+ * by, the strategies before it) and the heap, so a run's figures would depend on what ran before it.
+ */
+async function runOne(spec: string): Promise<void> {
+  const [kind, name = 'vertical', extra] = spec.split(':');
+  if (kind === 'memory') report(runInMemory(name, extra === 'custom'));
+  else report(await runSqlite(name));
 }
-if (NSQL > 0) for (const name of STRATEGIES) report(await runSqlite(name));
+
+const runs: string[] = [];
+if (N > 0) {
+  for (const name of STRATEGIES) runs.push(`memory:${name}`);
+  if (CUSTOM) runs.push('memory:vertical:custom');
+}
+if (NSQL > 0) for (const name of STRATEGIES) runs.push(`sqlite:${name}`);
+
+const only = process.env.BENCH_RUN;
+if (only) await runOne(only);
+else {
+  console.log(
+    `placement benchmark: 10,000 hosts / 500 clusters / 50 pods / 2,000 pools; ${N} in-memory deployments, ${NSQL} committed; load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} on ${availableParallelism()} cores${ISOLATE ? '; each run in its own process' : ''}`,
+  );
+  for (const spec of runs) {
+    if (!ISOLATE) {
+      await runOne(spec);
+      continue;
+    }
+    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url)], {
+      env: { ...process.env, BENCH_RUN: spec },
+      stdio: 'inherit',
+    });
+    if (child.status !== 0) throw new Error(`benchmark run ${spec} failed (exit ${child.status ?? child.signal})`);
+  }
+}

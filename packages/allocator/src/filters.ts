@@ -23,6 +23,12 @@ export interface PlacementContext {
   /** The avoid set of this attempt (persisted across `start.retry` attempts by the caller). */
   readonly avoid: ExcludeList;
   readonly rng: Rng;
+  /**
+   * Seed of this decision when the allocator orders hosts or pools at random: each cluster's host
+   * order and each host's pool order come from a stream derived from it, so a decision is the same
+   * whichever candidates were skipped on the way (`rng` is that decision's own stream).
+   */
+  readonly seed?: number;
   /** True while evaluating the VM's last host (its own reservation counts). */
   lastHost?: boolean;
 }

@@ -15,6 +15,13 @@ export interface HostOrdering {
    * ordered hosts between decisions and recomputes them only when that cluster changes.
    */
   readonly cacheable?: boolean;
+  /**
+   * `true` when `order` is a uniform random permutation (Fisher–Yates from `ctx.rng`, see
+   * {@link shuffle}) of the hosts sorted by id. The pipeline then keeps each cluster's hosts in id
+   * order and draws them one at a time, only as many as it tries — the same distribution without
+   * shuffling a whole cluster per decision.
+   */
+  readonly uniformShuffle?: boolean;
   phase?(ctx: PlacementContext, host: HostState): number;
   /** Orders `hosts` (may sort in place) and returns them. */
   order(ctx: PlacementContext, hosts: HostState[], cluster: ClusterState): HostState[];
@@ -58,19 +65,37 @@ export const verticalOrdering: HostOrdering = {
 export const horizontalOrdering: HostOrdering = {
   name: 'horizontal',
   cacheable: true,
-  order: (ctx, hosts, cluster) => {
+  order(ctx, hosts, cluster) {
     const type = ctx.state.settings.capacityTypeToOrderClusters;
     const w = ctx.state.settings.cpuToMemoryWeight;
-    const keyed = hosts.map((h) => ({ h, f: usedFraction(h, cluster, type, w) }));
-    keyed.sort((a, b) => a.f - b.f || a.h.vmCount - b.h.vmCount || a.h.id - b.h.id);
-    for (let i = 0; i < keyed.length; i++) hosts[i] = (keyed[i] as { h: HostState }).h;
+    // Insertion sort on precomputed keys (a cluster's hosts are few; no per-call closures).
+    const keys = new Float64Array(hosts.length);
+    for (let i = 0; i < hosts.length; i++) {
+      const h = hosts[i] as HostState;
+      const f = usedFraction(h, cluster, type, w);
+      let j = i;
+      while (j > 0) {
+        const g = hosts[j - 1] as HostState;
+        const fg = keys[j - 1] as number;
+        if (fg < f || (fg === f && (g.vmCount < h.vmCount || (g.vmCount === h.vmCount && g.id < h.id)))) break;
+        hosts[j] = g;
+        keys[j] = fg;
+        j--;
+      }
+      hosts[j] = h;
+      keys[j] = f;
+    }
     return hosts;
   },
 };
 
-/** `random`: uniform shuffle from the injected seeded RNG. */
+/**
+ * `random`: uniform shuffle from the injected seeded RNG (CloudStack's RandomAllocator shuffles
+ * the cluster's candidate hosts); the pipeline draws it lazily (`uniformShuffle`).
+ */
 export const randomOrdering: HostOrdering = {
   name: 'random',
+  uniformShuffle: true,
   order: (ctx, hosts) => shuffle(hosts.sort(byId), ctx.rng),
 };
 

@@ -15,6 +15,7 @@ import {
   type Placement,
   PlacementError,
   type PlacementExplanation,
+  type PlacementSettings,
   type PlacementState,
   type ReasonCode,
   type StoragePoolAllocator,
@@ -23,7 +24,7 @@ import {
 import { capacityFilter, type HostFilter, type PlacementContext, standardHostFilters } from './filters.js';
 import { applyScorers, type HostOrdering, type HostScorer, prioritise } from './orderings.js';
 import { clusterRejection, firstFitPlanner } from './planners.js';
-import { type Rng, seededRng } from './rng.js';
+import { deriveSeed, drawAt, type Rng, seededRng, shuffle } from './rng.js';
 import { type PoolOrder, type PoolTally, pairPools, scopedStoragePoolAllocator } from './storage.js';
 
 /** One group of a cluster's hosts (a phase of the ordering, or all of them) with capacity bounds. */
@@ -47,6 +48,15 @@ interface ClusterHosts {
   phases: Map<number, HostGroup> | null;
   /** The group of phase 0 / of no phase (-1), for a quick look-up. */
   first: HostGroup | undefined;
+}
+
+/** What one `place` call carries between its steps. */
+interface Decision {
+  readonly ctx: PlacementContext;
+  readonly expl: PlacementExplanation;
+  readonly tally: PoolTally;
+  /** Hosts whose filters have been run in this decision. */
+  readonly evaluated: Set<number>;
 }
 
 /** Per-state cache of a pipeline; see {@link PipelineAllocator.cacheFor}. */
@@ -124,6 +134,24 @@ class MaxTree {
   }
 }
 
+const byHostId = (a: HostState, b: HostState) => a.id - b.id;
+
+/** A group of hosts (in the given order) with its capacity bounds. */
+function hostGroup(members: HostState[], cluster: ClusterState, s: PlacementSettings): HostGroup {
+  let maxCpu = Number.NEGATIVE_INFINITY;
+  let maxMemory = Number.NEGATIVE_INFINITY;
+  let special = false;
+  const tags = s.implicitHostTags;
+  for (const h of members) {
+    const freeCpu = overprovisionedLimit(h.cpuTotal, cluster.cpuRatio) - h.cpuUsed - h.cpuReserved;
+    const freeMemory = overprovisionedLimit(h.memoryTotal, cluster.memoryRatio) - h.memoryUsed - h.memoryReserved;
+    if (freeCpu > maxCpu) maxCpu = freeCpu;
+    if (freeMemory > maxMemory) maxMemory = freeMemory;
+    if (!special) for (const t of tags) if (h.tags.has(t)) special = true;
+  }
+  return { hosts: members, maxCpu, maxMemory, special };
+}
+
 /** The stages of a placement pipeline; every one can be replaced or extended. */
 export interface PipelineOptions {
   /** Name reported in explanations. */
@@ -166,6 +194,10 @@ export class PipelineAllocator implements Allocator {
   private readonly rng: Rng;
   /** Hosts failing the standard capacity filter can be skipped by bounds (it is among the filters). */
   private readonly prunable: boolean;
+  /** Each cluster's hosts are kept ordered (or, for a uniform shuffle, sorted by id) between decisions. */
+  private readonly keepsGroups: boolean;
+  /** Decisions draw from per-decision seeds (random host or pool order); see {@link PlacementContext.seed}. */
+  private readonly seeded: boolean;
   private readonly caches = new WeakMap<PlacementState, PipelineCache>();
 
   constructor(options: PipelineOptions) {
@@ -178,6 +210,9 @@ export class PipelineAllocator implements Allocator {
     this.poolOrder = options.poolOrder ?? (options.ordering.name === 'random' ? 'random' : 'firstfit');
     this.rng = options.rng ?? seededRng(options.seed ?? 1);
     this.prunable = this.filters.includes(capacityFilter);
+    this.keepsGroups =
+      (this.ordering.cacheable === true || this.ordering.uniformShuffle === true) && this.scorers.length === 0;
+    this.seeded = this.ordering.uniformShuffle === true || this.poolOrder === 'random';
     this.hostAllocator = this.makeHostAllocator();
     this.storagePoolAllocator = scopedStoragePoolAllocator(this.poolOrder, () => this.rng);
   }
@@ -230,7 +265,13 @@ export class PipelineAllocator implements Allocator {
         ? { ...vmIn, implicitDedication: this.implicitDedication }
         : vmIn;
     const avoid = plan.avoid ?? new ExcludeList();
-    const ctx: PlacementContext = { state, vm, plan, avoid, rng: this.rng };
+    let ctx: PlacementContext;
+    if (this.seeded) {
+      // One draw per decision, whatever the decision visits: every random order below is derived
+      // from it (per cluster, per host), so skipping work never changes what is chosen.
+      const seed = Math.floor(this.rng() * 4294967296) >>> 0;
+      ctx = { state, vm, plan, avoid, rng: seededRng(seed), seed };
+    } else ctx = { state, vm, plan, avoid, rng: this.rng };
     const expl: PlacementExplanation = {
       pods: emptyLevel(),
       clusters: emptyLevel(),
@@ -240,45 +281,19 @@ export class PipelineAllocator implements Allocator {
       strategy: this.name,
     };
     const tally: PoolTally = { seen: new Set(), reasons: new Map() };
-    const zone = state.zones.get(plan.zoneId);
-    if (!zone || avoid.zones.has(plan.zoneId)) return this.fail(ctx, expl, tally, new Set());
-    const cache = this.cacheFor(ctx);
-    const done = (host: HostState, pools: Map<number, number>): Placement => {
-      expl.hosts.winner = host.id;
-      expl.clusters.winner = host.clusterId;
-      expl.pods.winner = host.podId;
-      this.fillSuccess(ctx, expl, tally, cache);
-      return {
-        destination: { zoneId: host.zoneId, podId: host.podId, clusterId: host.clusterId, hostId: host.id, pools },
-        explanation: expl,
-      };
-    };
     const evaluated = new Set<number>();
-    const tryHost = (host: HostState, cluster: ClusterState): Map<number, number> | null => {
-      evaluated.add(host.id);
-      const reason = this.evaluate(ctx, host, cluster);
-      if (reason !== null) {
-        countReason(expl.hosts, reason);
-        if (hostAvailability(host) === null) avoid.addHost(host.id, reason);
-        return null;
-      }
-      expl.hosts.suitable++;
-      const pools = pairPools(ctx, host, vm.disks, this.poolOrder, tally);
-      if (!pools) {
-        countReason(expl.hosts, 'NO_REACHABLE_POOL');
-        avoid.addHost(host.id, 'NO_REACHABLE_POOL');
-        return null;
-      }
-      return pools;
-    };
+    const d: Decision = { ctx, expl, tally, evaluated };
+    const zone = state.zones.get(plan.zoneId);
+    if (!zone || avoid.zones.has(plan.zoneId)) return this.fail(ctx, expl, tally, evaluated);
+    const cache = this.cacheFor(ctx);
 
     // Pinned host: that host only, no fallback (pitfall 15).
     if (plan.hostId !== undefined) {
       const host = state.hosts.get(plan.hostId);
       const cluster = host ? state.clusters.get(host.clusterId) : undefined;
       if (host && cluster && host.zoneId === plan.zoneId) {
-        const pools = tryHost(host, cluster);
-        if (pools) return done(host, pools);
+        const pools = this.tryHost(d, host, cluster);
+        if (pools) return this.succeed(d, cache, host, pools);
       }
       return this.fail(ctx, expl, tally, evaluated, plan.hostId);
     }
@@ -300,12 +315,12 @@ export class PipelineAllocator implements Allocator {
         const reason = this.evaluate(ctx, host, cluster);
         ctx.lastHost = false;
         if (reason === null) {
-          const pools = pairPools(ctx, host, vm.disks, this.poolOrder, tally);
+          const pools = pairPools(this.poolContext(ctx, host), host, vm.disks, this.poolOrder, tally);
           if (pools) {
             expl.lastHost = true;
             expl.hosts.suitable++;
             evaluated.add(host.id);
-            return done(host, pools);
+            return this.succeed(d, cache, host, pools);
           }
         }
       }
@@ -320,8 +335,8 @@ export class PipelineAllocator implements Allocator {
     // explanation are those of a full scan.
     const sequence = this.planner.clusterSequence?.(state, vm, plan, avoid) ?? null;
     if (sequence) {
-      const lazy = this.scan(ctx, cache, sequence.clusters, phases, this.prunable, evaluated, tryHost, sequence, expl);
-      if (lazy.host) return done(lazy.host, lazy.pools);
+      const lazy = this.scan(d, cache, sequence.clusters, phases, this.prunable, sequence);
+      if (lazy.host) return this.succeed(d, cache, lazy.host, lazy.pools);
       expl.clusters = emptyLevel();
     }
     const plannerAvoid = avoid.clone();
@@ -333,11 +348,11 @@ export class PipelineAllocator implements Allocator {
       if (c && (!checkAvoid || !avoid.isClusterAvoided(c))) clusters.push(c);
     }
     expl.clusters.suitable = clusters.length;
-    const first = this.scan(ctx, cache, clusters, phases, this.prunable && !sequence, evaluated, tryHost);
-    if (first.host) return done(first.host, first.pools);
+    const first = this.scan(d, cache, clusters, phases, this.prunable && !sequence);
+    if (first.host) return this.succeed(d, cache, first.host, first.pools);
     if (first.pruned) {
-      const second = this.scan(ctx, cache, clusters, phases, false, evaluated, tryHost);
-      if (second.host) return done(second.host, second.pools);
+      const second = this.scan(d, cache, clusters, phases, false);
+      if (second.host) return this.succeed(d, cache, second.host, second.pools);
     }
     // §4.3 step 5: avoid a cluster when every Up/Enabled host of it is now avoided.
     for (const c of clusters) {
@@ -354,27 +369,69 @@ export class PipelineAllocator implements Allocator {
     return this.fail(ctx, expl, tally, evaluated);
   }
 
+  /** The placement of a chosen host, with the success explanation. */
+  private succeed(d: Decision, cache: PipelineCache, host: HostState, pools: Map<number, number>): Placement {
+    const { expl } = d;
+    expl.hosts.winner = host.id;
+    expl.clusters.winner = host.clusterId;
+    expl.pods.winner = host.podId;
+    this.fillSuccess(d.ctx, expl, d.tally, cache);
+    return {
+      destination: { zoneId: host.zoneId, podId: host.podId, clusterId: host.clusterId, hostId: host.id, pools },
+      explanation: expl,
+    };
+  }
+
+  /** Runs the filters on a host, then pairs its pools; counts and avoids what fails. */
+  private tryHost(d: Decision, host: HostState, cluster: ClusterState): Map<number, number> | null {
+    const { ctx, expl } = d;
+    d.evaluated.add(host.id);
+    const reason = this.evaluate(ctx, host, cluster);
+    if (reason !== null) {
+      countReason(expl.hosts, reason);
+      if (hostAvailability(host) === null) ctx.avoid.addHost(host.id, reason);
+      return null;
+    }
+    expl.hosts.suitable++;
+    const pools = pairPools(this.poolContext(ctx, host), host, ctx.vm.disks, this.poolOrder, d.tally);
+    if (!pools) {
+      countReason(expl.hosts, 'NO_REACHABLE_POOL');
+      ctx.avoid.addHost(host.id, 'NO_REACHABLE_POOL');
+      return null;
+    }
+    return pools;
+  }
+
+  /**
+   * The context pools are paired in: on a seeded decision, pool order comes from a stream of that
+   * host (so it does not depend on which other hosts were paired before).
+   */
+  private poolContext(ctx: PlacementContext, host: HostState): PlacementContext {
+    if (ctx.seed === undefined || this.poolOrder !== 'random') return ctx;
+    return { ...ctx, rng: seededRng(deriveSeed(ctx.seed, -1 - host.id)) };
+  }
+
   /**
    * Tries hosts cluster by cluster (and phase by phase) in preference order; returns the first host
    * that passes every filter and pairs with pools. With `prune`, a cluster (or phase group) whose
    * capacity bounds show no host can fit the demand is skipped without evaluating its hosts.
    */
   private scan(
-    ctx: PlacementContext,
+    d: Decision,
     cache: PipelineCache,
     clusters: readonly ClusterState[],
     phases: ReadonlyArray<number | null>,
     prune: boolean,
-    evaluated: Set<number>,
-    tryHost: (host: HostState, cluster: ClusterState) => Map<number, number> | null,
     sequence?: ClusterSequence,
-    expl?: PlacementExplanation,
   ): { host: HostState | null; pools: Map<number, number>; pruned: boolean } {
+    const { ctx, evaluated } = d;
+    const expl = sequence ? d.expl : undefined;
     const { state, vm } = ctx;
     const { cpu, memory } = vm.demand;
     const lastHostCluster =
       vm.lastHostId != null ? (state.hosts.get(vm.lastHostId)?.clusterId ?? Number.NaN) : Number.NaN;
-    const kept = this.ordering.cacheable === true && this.scorers.length === 0 && !vm.implicitDedication;
+    const kept = this.keepsGroups && !vm.implicitDedication;
+    const drawn = kept && this.ordering.uniformShuffle === true;
     const implicitTags = state.settings.implicitHostTags;
     const wantsSpecial = vm.hostTags.some((t) => implicitTags.includes(t));
     const os = vm.osCategory ?? null;
@@ -435,7 +492,22 @@ export class PipelineAllocator implements Allocator {
         let hosts: HostState[];
         if (group) {
           hosts = group.hosts;
-          if (os !== null || (group.special && !wantsSpecial)) hosts = prioritise(ctx, [...hosts]);
+          if (drawn) {
+            // A uniform shuffle of the cluster's hosts (id order kept), drawn one host at a time from
+            // this cluster's stream: the first suitable host is taken without shuffling the rest.
+            const rng = seededRng(deriveSeed(ctx.seed ?? 0, cluster.id));
+            if (os !== null || (group.special && !wantsSpecial)) hosts = prioritise(ctx, shuffle([...hosts], rng));
+            else {
+              const pick = hosts.slice();
+              for (let k = 0; k < pick.length; k++) {
+                const host = drawAt(pick, k, rng);
+                if (evaluated.has(host.id)) continue;
+                const pools = this.tryHost(d, host, cluster);
+                if (pools) return this.found(host, pools, pruned, expl, eligibleCount, n, checkedCount);
+              }
+              continue;
+            }
+          } else if (os !== null || (group.special && !wantsSpecial)) hosts = prioritise(ctx, [...hosts]);
         } else {
           hosts = [];
           for (const id of cluster.hostIds) {
@@ -449,18 +521,29 @@ export class PipelineAllocator implements Allocator {
         }
         for (const host of hosts) {
           if (group && evaluated.has(host.id)) continue;
-          const pools = tryHost(host, cluster);
-          if (pools) {
-            if (sequence && expl) {
-              expl.clusters.suitable = eligibleCount;
-              if (n > checkedCount) countReason(expl.clusters, 'NOT_EVALUATED', n - checkedCount);
-            }
-            return { host, pools, pruned };
-          }
+          const pools = this.tryHost(d, host, cluster);
+          if (pools) return this.found(host, pools, pruned, expl, eligibleCount, n, checkedCount);
         }
       }
     }
     return { host: null, pools: new Map(), pruned };
+  }
+
+  /** A scan's success: on the lazy sequence, the cluster counts (unchecked ones NOT_EVALUATED). */
+  private found(
+    host: HostState,
+    pools: Map<number, number>,
+    pruned: boolean,
+    expl: PlacementExplanation | undefined,
+    eligibleCount: number,
+    n: number,
+    checkedCount: number,
+  ): { host: HostState; pools: Map<number, number>; pruned: boolean } {
+    if (expl) {
+      expl.clusters.suitable = eligibleCount;
+      if (n > checkedCount) countReason(expl.clusters, 'NOT_EVALUATED', n - checkedCount);
+    }
+    return { host, pools, pruned };
   }
 
   /**
@@ -535,21 +618,8 @@ export class PipelineAllocator implements Allocator {
       const h = ctx.state.hosts.get(id);
       if (h) hosts.push(h);
     }
-    const group = (members: HostState[]): HostGroup => {
-      let maxCpu = Number.NEGATIVE_INFINITY;
-      let maxMemory = Number.NEGATIVE_INFINITY;
-      let special = false;
-      for (const h of members) {
-        const freeCpu = overprovisionedLimit(h.cpuTotal, cluster.cpuRatio) - h.cpuUsed - h.cpuReserved;
-        const freeMemory = overprovisionedLimit(h.memoryTotal, cluster.memoryRatio) - h.memoryUsed - h.memoryReserved;
-        if (freeCpu > maxCpu) maxCpu = freeCpu;
-        if (freeMemory > maxMemory) maxMemory = freeMemory;
-        if (!special) for (const t of s.implicitHostTags) if (h.tags.has(t)) special = true;
-      }
-      return { hosts: members, maxCpu, maxMemory, special };
-    };
     let phases: Map<number, HostGroup> | null = null;
-    if (kept || (this.ordering.cacheable === true && this.scorers.length === 0)) {
+    if (kept || this.keepsGroups) {
       const byPhase = new Map<number, HostState[]>();
       for (const h of hosts) {
         const p = this.ordering.phase ? this.ordering.phase(ctx, h) : -1;
@@ -558,14 +628,17 @@ export class PipelineAllocator implements Allocator {
         else byPhase.set(p, [h]);
       }
       phases = new Map();
-      for (const [p, list] of byPhase) phases.set(p, group(this.ordering.order(ctx, list, cluster)));
+      // A uniform shuffle is drawn per decision (see `scan`): its groups keep the id order it starts from.
+      const draws = this.ordering.uniformShuffle === true;
+      for (const [p, list] of byPhase)
+        phases.set(p, hostGroup(draws ? list.sort(byHostId) : this.ordering.order(ctx, list, cluster), cluster, s));
     }
     const old = info;
     info = {
       validAt: cache.epoch,
       cpuRatio: cluster.cpuRatio,
       memoryRatio: cluster.memoryRatio,
-      all: group(hosts),
+      all: hostGroup(hosts, cluster, s),
       phases,
       first: phases?.get(this.ordering.phase ? 0 : -1),
     };
@@ -734,7 +807,7 @@ export class PipelineAllocator implements Allocator {
       }
       if (
         !evaluated.has(host.id) &&
-        pairPools({ ...ctx, avoid: probe }, host, vm.disks, this.poolOrder, tally) !== null
+        pairPools({ ...this.poolContext(ctx, host), avoid: probe }, host, vm.disks, this.poolOrder, tally) !== null
       ) {
         // Eligible but never reached (cluster skipped as a whole): report why its cluster was not used.
         countReason(expl.hosts, ctx.avoid.clusters.get(cluster.id) ?? 'NOT_EVALUATED');

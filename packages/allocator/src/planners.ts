@@ -141,8 +141,6 @@ function zoneOrder(
   if (z && topology !== undefined && cursor !== undefined && z.topology === topology && z.settingsKey === settingsKey) {
     changed = state.clustersChangedSince?.(z.cursor) ?? null;
   }
-  const key = (e: OrderEntry) => sign * clusterUtilisation(state, e.c.id);
-  const cmp = (x: OrderEntry, y: OrderEntry) => x.u - y.u || x.c.id - y.c.id;
   if (!z || changed === null) {
     const entries: OrderEntry[] = [];
     for (const id of zone.clusterIds) {
@@ -150,8 +148,8 @@ function zoneOrder(
       if (!c || c.zoneId !== zone.id) continue;
       entries.push({ c, pod: state.pods.get(c.podId), zone, tags: clusterTags(state, c), u: 0, pos: 0 });
     }
-    for (const e of entries) e.u = key(e);
-    entries.sort(cmp);
+    for (const e of entries) e.u = sign * clusterUtilisation(state, e.c.id);
+    entries.sort(byKey);
     entries.forEach((e, i) => {
       e.pos = i;
     });
@@ -175,17 +173,21 @@ function zoneOrder(
     seen.add(id);
     const e = z.byId.get(id);
     if (!e) continue;
-    const u = key(e);
+    const u = sign * clusterUtilisation(state, e.c.id);
     if (u === e.u) continue;
-    reposition(z, e, u, cmp);
+    reposition(z, e, u);
   }
   return z;
 }
 
+/** The kept order: utilisation key, then id. */
+const byKey = (x: OrderEntry, y: OrderEntry) => x.u - y.u || x.c.id - y.c.id;
+
 /** Moves `e` to where its new key `u` belongs in the sorted array. */
-function reposition(z: ZoneOrder, e: OrderEntry, u: number, cmp: (x: OrderEntry, y: OrderEntry) => number) {
+function reposition(z: ZoneOrder, e: OrderEntry, u: number) {
+  const cmp = byKey;
   const { entries, clusters } = z;
-  const at = entries.indexOf(e);
+  const at = e.pos;
   entries.splice(at, 1);
   clusters.splice(at, 1);
   e.u = u;
@@ -277,7 +279,9 @@ export function firstFitPlanner(options: FirstFitOptions = {}): DeploymentPlanne
       const { cpu, memory } = vm.demand;
       return {
         clusters: z.clusters,
-        indexOf: (clusterId: number) => z.byId.get(clusterId)?.pos,
+        indexOf(clusterId: number) {
+          return z.byId.get(clusterId)?.pos;
+        },
         check(i: number): string | null {
           const e = entries[i] as OrderEntry;
           const reason = entryRejection(state, vm, e, avoid, checkAvoid, onDisabled);

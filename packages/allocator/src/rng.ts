@@ -13,13 +13,32 @@ export function seededRng(seed: number): Rng {
   };
 }
 
-/** Fisher–Yates shuffle in place. */
+/**
+ * A 32-bit seed derived from a seed and a key (murmur3's finaliser over both): independent
+ * streams per key, e.g. one per cluster within one placement decision.
+ */
+export function deriveSeed(seed: number, key: number): number {
+  let h = (seed ^ Math.imul(key >>> 0, 0x9e3779b1)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * Fisher–Yates shuffle in place, front to back: position `i` is drawn uniformly from the items not
+ * yet placed. Drawing only the first k positions ({@link drawAt}) gives the first k items of the
+ * same permutation.
+ */
 export function shuffle<T>(items: T[], rng: Rng): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    const t = items[i] as T;
-    items[i] = items[j] as T;
-    items[j] = t;
-  }
+  for (let i = 0; i < items.length - 1; i++) drawAt(items, i, rng);
   return items;
+}
+
+/** One step of {@link shuffle}: moves a uniformly chosen item of `items[i..]` to `i` and returns it. */
+export function drawAt<T>(items: T[], i: number, rng: Rng): T {
+  const j = i + Math.floor(rng() * (items.length - i));
+  const t = items[j] as T;
+  items[j] = items[i] as T;
+  items[i] = t;
+  return t;
 }

@@ -42,13 +42,15 @@ export function poolRejection(
   return poolFit(pool, asking, disk.minIops ?? 0);
 }
 
+const byPoolId = (a: PoolState, b: PoolState) => a.id - b.id;
+const freeFraction = (p: PoolState) => 1 - p.allocatedBytes / Math.max(1, p.capacityBytes * p.factor);
+const mostFreeFirst = (a: PoolState, b: PoolState) => freeFraction(b) - freeFraction(a) || a.id - b.id;
+const largestFirst = (a: DiskProfile, b: DiskProfile) => b.size - a.size;
+
 function orderPools(pools: PoolState[], order: PoolOrder, rng: Rng): PoolState[] {
-  pools.sort((a, b) => a.id - b.id);
+  if (order === 'leastconsumed') return pools.sort(mostFreeFirst);
+  pools.sort(byPoolId);
   if (order === 'random') return shuffle(pools, rng);
-  if (order === 'leastconsumed') {
-    const free = (p: PoolState) => 1 - p.allocatedBytes / Math.max(1, p.capacityBytes * p.factor);
-    return pools.sort((a, b) => free(b) - free(a) || a.id - b.id);
-  }
   return pools;
 }
 
@@ -93,7 +95,7 @@ export function pairPools(
 ): Map<number, number> | null {
   const out = new Map<number, number>();
   const asking = new Map<number, number>();
-  const sorted = [...disks].sort((a, b) => b.size - a.size);
+  const sorted = disks.length > 1 ? [...disks].sort(largestFirst) : disks;
   for (const disk of sorted) {
     if (disk.poolId !== undefined && disk.poolId !== null) {
       const p = ctx.state.pools.get(disk.poolId);

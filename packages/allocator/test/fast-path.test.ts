@@ -9,9 +9,14 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   capacityFilter,
+  deriveSeed,
+  type HostOrdering,
   horizontalAllocator,
   hostFilter,
   type PipelineAllocator,
+  randomAllocator,
+  seededRng,
+  shuffle,
   standardHostFilters,
   userDispersingAllocator,
   verticalAllocator,
@@ -51,8 +56,23 @@ function reference(a: PipelineAllocator): PipelineAllocator {
     resourceUsage: (...args) => p.resourceUsage(...args),
   };
   const filters = a.filters.map((f) => (f === capacityFilter ? hostFilter('capacity', capacityFilter.test) : f));
-  return a.derive({ planner, filters });
+  return a.derive({ planner, filters, ...(a.ordering.uniformShuffle ? { ordering: wholeShuffle } : {}) });
 }
+
+/**
+ * The reference of a random ordering, as CloudStack's RandomAllocator does it: every host of the
+ * cluster (id order) shuffled whole, from the stream the decision gives that cluster, then the
+ * hosts still to try kept in that order. The pipeline draws the same permutation lazily.
+ */
+const wholeShuffle: HostOrdering = {
+  name: 'random',
+  order(ctx, hosts, cluster) {
+    const all = cluster.hostIds.flatMap((id) => ctx.state.hosts.get(id) ?? []).sort((x, y) => x.id - y.id);
+    const permuted = shuffle(all, seededRng(deriveSeed(ctx.seed ?? 0, cluster.id)));
+    const wanted = new Set(hosts.map((h) => h.id));
+    return permuted.filter((h) => wanted.has(h.id));
+  },
+};
 
 type Op =
   | { kind: 'deploy'; cpu: number; mem: number; account: number; tag: number }
@@ -97,6 +117,11 @@ describe('fast path = exhaustive path', () => {
     ['horizontal', () => horizontalAllocator()],
     ['userDispersing', () => userDispersingAllocator()],
     ['firstFit planner + custom filter', () => verticalAllocator().withFilter(hostFilter('noop', () => null))],
+    // Random: the reference shuffles every visited cluster whole (the pipeline's full path with
+    // `randomOrdering.order`), the fast path draws hosts lazily from pruned clusters; both consume
+    // one draw of the allocator's RNG per decision, so they must agree decision by decision.
+    ['random', () => randomAllocator({ seed: 5 })],
+    ['random + custom filter', () => randomAllocator({ seed: 11 }).withFilter(hostFilter('noop', () => null))],
   ];
   for (const [name, make] of strategies) {
     it(`${name}: same host, pools and failure explanation for every decision`, () => {

@@ -396,11 +396,16 @@ export class CapacityService {
     const limit = check ? Math.min(pool.limit, Math.floor(pool.limit * pool.allocatedThreshold + 1e-6)) : pool.limit;
     const iops = input.iops ?? 0;
     if (!pool.hasCounters) {
-      await w.db
-        .insertInto('poolCapacity')
-        .values({ poolId: input.poolId, allocatedBytes: 0, usedIops: 0, updated: w.now })
-        .onConflict((oc) => oc.column('poolId').doNothing())
-        .execute();
+      await this.prepared.run(
+        w.db,
+        'ensure-pool-row',
+        (db, $) =>
+          db
+            .insertInto('poolCapacity')
+            .values({ poolId: $(0), allocatedBytes: 0, usedIops: 0, updated: $(1) })
+            .onConflict((oc) => oc.column('poolId').doNothing()),
+        [input.poolId, w.now],
+      );
     }
     const checkIops = pool.capacityIops !== null && iops > 0;
     const result = await this.prepared.run(
@@ -567,11 +572,17 @@ export class CapacityService {
   }
 
   private async ensureHostRow(w: Writer, hostId: number): Promise<void> {
-    await w.db
-      .insertInto('hostCapacity')
-      .values({ hostId, cpuUsed: 0, cpuReserved: 0, memoryUsed: 0, memoryReserved: 0, updated: w.now })
-      .onConflict((oc) => oc.column('hostId').doNothing())
-      .execute();
+    // Prepared: spreading strategies book on a host without a counter row at nearly every booking.
+    await this.prepared.run(
+      w.db,
+      'ensure-host-row',
+      (db, $) =>
+        db
+          .insertInto('hostCapacity')
+          .values({ hostId: $(0), cpuUsed: 0, cpuReserved: 0, memoryUsed: 0, memoryReserved: 0, updated: $(1) })
+          .onConflict((oc) => oc.column('hostId').doNothing()),
+      [hostId, w.now],
+    );
   }
 
   private async limits(db: Db, hostId: number): Promise<HostLimits> {
