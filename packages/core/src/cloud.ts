@@ -1,5 +1,7 @@
 import type { Allocator } from './allocation/allocator-contract.js';
 import { ExcludeList } from './allocation/exclude-list.js';
+import { CapacityIndex } from './capacity/capacity-index.js';
+import { type CapacityReportQuery, type CapacityReportRow, capacityReport } from './capacity/capacity-report.js';
 import { CapacityService } from './capacity/capacity-service.js';
 import type { Caller, Clock, Logger } from './context.js';
 import { CloudContext, ResourceGuards, silentLogger, systemClock } from './context.js';
@@ -236,6 +238,14 @@ export class Cloud {
   /** This process's management-server identity (its jobs are recovered by others if it dies). */
   get managementServer(): ManagementServer {
     return this.runtime.server;
+  }
+
+  /**
+   * Capacity per zone, pod, cluster or host — total, used, reserved, percent — like CloudStack's
+   * listCapacity, read fresh from the store (so it includes other processes' bookings).
+   */
+  async capacityReport(query: CapacityReportQuery): Promise<CapacityReportRow[]> {
+    return capacityReport(await CapacityIndex.load(this.context.db, { clock: () => this.context.clock.now() }), query);
   }
 
   /** The same cloud acting on behalf of `caller` (permissions and event ownership follow it). */

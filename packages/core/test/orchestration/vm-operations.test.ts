@@ -180,3 +180,20 @@ describe('usage events', () => {
     expect(await cloud.events.listUsage({ accountId: 999 })).toEqual([]);
   });
 });
+
+describe('capacity report', () => {
+  let world: VmWorld;
+  afterEach(async () => world?.cloud.close());
+
+  it('reports total, used, reserved and percent per zone, cluster and host, like listCapacity', async () => {
+    world = await vmWorld({ clusters: 1, hostsPerCluster: 2 });
+    const { cloud, user, zone, template, small } = world;
+    const vm = await user.vms.deployAndWait({ zoneId: zone.id, serviceOfferingId: small.id, templateId: template.id });
+    const zoneCpu = (await cloud.capacityReport({ level: 'zone', zoneId: zone.id, type: 'CPU' }))[0]!;
+    expect(zoneCpu).toMatchObject({ type: 'CPU', total: 2 * 8 * 2000, used: 1000, reserved: 0 });
+    expect(zoneCpu.percent).toBeCloseTo(3.13, 1);
+    await (await user.vms.stop(vm.id)).result;
+    const host = (await cloud.capacityReport({ level: 'host', hostId: vm.hostId!, type: 'MEMORY' }))[0]!;
+    expect(host).toMatchObject({ used: 0, reserved: 2048 * 1024 ** 2 });
+  });
+});
