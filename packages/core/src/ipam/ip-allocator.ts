@@ -14,6 +14,7 @@ import { isInSubtree } from '../resources/permissions.js';
 import { podRepo } from '../resources/pods.js';
 import { zoneRepo } from '../resources/zones.js';
 import { SettingsService } from '../settings/settings-service.js';
+import { executeCached } from '../store/compiled-queries.js';
 import type { Db } from '../store/store.js';
 import { AddressIndex } from './address-index.js';
 import type { PickStrategy, RandomSource } from './random.js';
@@ -85,6 +86,11 @@ export interface GuestIpRequest extends Partial<AddressOwner> {
   strategy?: PickStrategy;
   /** `Allocated` (default) or `Reserved` (placeholder, e.g. an external LB self-IP). */
   state?: 'Allocated' | 'Reserved';
+  /**
+   * The network's live guest ranges in id order, when the caller has just read them in this
+   * transaction (then they are not read again).
+   */
+  ranges?: readonly IpRange[];
 }
 
 export interface PodIpRequest extends Partial<AddressOwner> {
@@ -286,15 +292,7 @@ export class IpAllocator {
    * one from the network's ranges (the VM's pod's ranges when `podId` is given).
    */
   async allocateGuestIp(w: Writer, req: GuestIpRequest): Promise<IpAllocation> {
-    let ranges = await w.db
-      .selectFrom('ipRanges')
-      .selectAll()
-      .where('space', '=', 'guest')
-      .where('networkId', '=', req.networkId)
-      .where('removed', 'is', null)
-      .orderBy('id')
-      .execute()
-      .then((rows) => rows.map(decodeIpRange));
+    let ranges = req.ranges ?? (await guestRangesOf(w.db, req.networkId));
     if (req.podId !== undefined) ranges = ranges.filter((r) => r.podId === null || r.podId === req.podId);
     if (ranges.length === 0) {
       throw new InvalidParameterError(
@@ -704,6 +702,20 @@ const poolKey = (p: { space: IpSpace; scopeId: number; poolId: number }): string
   `${p.space}/${p.scopeId}/${p.poolId}`;
 
 /** The allocatable pool of an `ip_ranges` row. */
+/** A network's live guest ranges, in id order. */
+export async function guestRangesOf(db: Db, networkId: number): Promise<IpRange[]> {
+  const { rows } = await executeCached<object>(db, 'ipam.guestRangesOf', ['guest', networkId], (q) =>
+    q
+      .selectFrom('ipRanges')
+      .selectAll()
+      .where('space', '=', 'guest')
+      .where('networkId', '=', networkId)
+      .where('removed', 'is', null)
+      .orderBy('id'),
+  );
+  return rows.map(decodeIpRange);
+}
+
 export function poolOfRange(range: IpRange): AddressPool {
   return {
     space: range.space,

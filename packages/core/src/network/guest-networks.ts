@@ -7,7 +7,8 @@ import {
   PermissionDeniedError,
   ResourceInUseError,
 } from '../errors.js';
-import { decodeIpRange } from '../ipam/records.js';
+import { guestRangesOf } from '../ipam/ip-allocator.js';
+import type { IpRange } from '../ipam/records.js';
 import { type NetworkEvent, networkStateMachine } from '../model/state-machines/network.js';
 import { type NicEvent, nicStateMachine } from '../model/state-machines/nic.js';
 import {
@@ -25,6 +26,7 @@ import { physicalNetworkRepo } from '../resources/physical-networks.js';
 import { checkResourceLimits } from '../resources/resource-limits.js';
 import { accountRepo } from '../resources/tenancy.js';
 import { zoneRepo } from '../resources/zones.js';
+import { executeCached } from '../store/compiled-queries.js';
 import type { Db } from '../store/store.js';
 import type { NicProfile } from './network-element.js';
 import type { NetworkDeps } from './network-layer-deps.js';
@@ -66,6 +68,13 @@ export interface AllocateNicInput {
   deviceId?: number;
   /** A requested guest address. */
   ip?: string;
+  /**
+   * The VM's live record when the caller holds it (the deploy transaction that just wrote it);
+   * it must be the VM `vmId` names. Without it the VM is read.
+   */
+  vm?: { id: number; zoneId: number; accountId: number; hostName: string };
+  /** The network's live record when the caller holds it; it must be the network `networkId` names. */
+  network?: Network;
 }
 
 const ACTIVE_NIC_STATES = ['Reserving', 'Reserved'] as const;
@@ -508,14 +517,9 @@ export class GuestNetworkService {
    * per-pod network (basic zones) at reserve, after placement (§4.3).
    */
   async allocateNic(w: Writer, input: AllocateNicInput): Promise<Nic> {
-    const vm = await w.db
-      .selectFrom('vmInstances')
-      .selectAll()
-      .where('id', '=', input.vmId)
-      .where('removed', 'is', null)
-      .executeTakeFirst();
-    if (!vm) throw new NotFoundError('VirtualMachine', 'vmId', input.vmId);
-    const net = await networkRepo.get(w.db, input.networkId, 'networkId');
+    const vm = input.vm?.id === input.vmId ? input.vm : await this.liveVm(w.db, input.vmId);
+    const net =
+      input.network?.id === input.networkId ? input.network : await networkRepo.get(w.db, input.networkId, 'networkId');
     if (net.zoneId !== Number(vm.zoneId))
       throw new InvalidParameterError('networkId', input.networkId, `network ${net.name} is not in the VM's zone`);
     if (net.aclType === 'Account' && net.accountId !== Number(vm.accountId))
@@ -525,15 +529,20 @@ export class GuestNetworkService {
       throw new InvalidParameterError('networkId', input.networkId, `the VM already has a NIC on network ${net.name}`);
     if (input.isDefault && vmNics.some((n) => n.isDefault))
       throw new InvalidParameterError('isDefault', true, 'the VM already has a default NIC (exactly one per VM)');
-    const sameName = await w.db
-      .selectFrom('nics')
-      .innerJoin('vmInstances', 'vmInstances.id', 'nics.instanceId')
-      .select('vmInstances.id')
-      .where('nics.networkId', '=', net.id)
-      .where('nics.removed', 'is', null)
-      .where('vmInstances.hostName', '=', vm.hostName)
-      .executeTakeFirst();
-    if (sameName)
+    const { rows: sameName } = await executeCached<{ id: number }>(
+      w.db,
+      'nics.hostNameOnNetwork',
+      [net.id, vm.hostName],
+      (q) =>
+        q
+          .selectFrom('nics')
+          .innerJoin('vmInstances', 'vmInstances.id', 'nics.instanceId')
+          .select('vmInstances.id')
+          .where('nics.networkId', '=', net.id)
+          .where('nics.removed', 'is', null)
+          .where('vmInstances.hostName', '=', vm.hostName),
+    );
+    if (sameName.length > 0)
       throw new InvalidParameterError(
         'vmId',
         input.vmId,
@@ -567,9 +576,30 @@ export class GuestNetworkService {
       .returningAll()
       .executeTakeFirstOrThrow();
     const nic = nicRepo.decode(row);
-    if (!(await this.isPodBased(w.db, net.id))) await this.assignIp(w, nic, net, input.ip);
-    else if (input.ip !== undefined) await this.assignIp(w, nic, net, input.ip);
-    return nicRepo.get(w.db, nic.id);
+    const ranges = await guestRangesOf(w.db, net.id);
+    if (!ranges.some((r) => r.podId !== null) || input.ip !== undefined)
+      return this.assignIp(w, nic, net, input.ip, undefined, ranges);
+    return nic;
+  }
+
+  /** The fields of a live VM that NIC allocation checks; NotFoundError otherwise. */
+  private async liveVm(
+    db: Db,
+    vmId: number,
+  ): Promise<{ id: number; zoneId: number; accountId: number; hostName: string }> {
+    const row = await db
+      .selectFrom('vmInstances')
+      .select(['id', 'zoneId', 'accountId', 'hostName'])
+      .where('id', '=', vmId)
+      .where('removed', 'is', null)
+      .executeTakeFirst();
+    if (!row) throw new NotFoundError('VirtualMachine', 'vmId', vmId);
+    return {
+      id: Number(row.id),
+      zoneId: Number(row.zoneId),
+      accountId: Number(row.accountId),
+      hostName: row.hostName,
+    };
   }
 
   /**
@@ -588,10 +618,7 @@ export class GuestNetworkService {
     const moved = await this.moveNic(w, nic, 'ReservationRequested');
     // Re-read only when assigning an address changed the row; otherwise `moved` is the row.
     let current = moved;
-    if (moved.ip4Address === null) {
-      await this.assignIp(w, moved, net, undefined, opts.podId);
-      current = await nicRepo.get(w.db, nicId);
-    }
+    if (moved.ip4Address === null) current = await this.assignIp(w, moved, net, undefined, opts.podId);
     const reservation = {
       broadcastUri: net.broadcastUri,
       isolationUri: net.broadcastUri,
@@ -725,19 +752,17 @@ export class GuestNetworkService {
     return fit;
   }
 
-  private async isPodBased(db: Db, networkId: number): Promise<boolean> {
-    const rows = await db
-      .selectFrom('ipRanges')
-      .selectAll()
-      .where('space', '=', 'guest')
-      .where('networkId', '=', networkId)
-      .where('removed', 'is', null)
-      .execute();
-    return rows.map(decodeIpRange).some((r) => r.podId !== null);
-  }
-
-  private async assignIp(w: Writer, nic: Nic, net: Network, ip?: string, podId?: number): Promise<void> {
+  /** Allocates the NIC's guest address and records it on the NIC; the NIC as updated. */
+  private async assignIp(
+    w: Writer,
+    nic: Nic,
+    net: Network,
+    ip?: string,
+    podId?: number,
+    ranges?: readonly IpRange[],
+  ): Promise<Nic> {
     const alloc = await this.deps.ips.allocateGuestIp(w, {
+      ...(ranges !== undefined ? { ranges } : {}),
       networkId: net.id,
       ownerType: 'Nic',
       ownerId: nic.id,
@@ -746,16 +771,17 @@ export class GuestNetworkService {
       ...(ip !== undefined ? { ip } : {}),
       ...(podId !== undefined ? { podId } : {}),
     });
-    const range = await w.db
-      .selectFrom('ipRanges')
-      .selectAll()
-      .where('id', '=', alloc.poolId)
-      .executeTakeFirstOrThrow();
-    await w.db
-      .updateTable('nics')
-      .set({ ip4Address: alloc.ip, ipAllocationId: alloc.id, netmask: range.netmask, gateway: range.gateway })
-      .where('id', '=', nic.id)
-      .execute();
+    const range =
+      ranges?.find((r) => r.id === alloc.poolId) ??
+      (await w.db.selectFrom('ipRanges').selectAll().where('id', '=', alloc.poolId).executeTakeFirstOrThrow());
+    return nicRepo.decode(
+      await w.db
+        .updateTable('nics')
+        .set({ ip4Address: alloc.ip, ipAllocationId: alloc.id, netmask: range.netmask, gateway: range.gateway })
+        .where('id', '=', nic.id)
+        .returningAll()
+        .executeTakeFirstOrThrow(),
+    );
   }
 
   private async nicContext(nicId: number): Promise<{ net: Network; offering: NetworkOffering; nic: NicProfile }> {

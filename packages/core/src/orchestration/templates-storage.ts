@@ -1,3 +1,4 @@
+import type { Selectable } from 'kysely';
 import type { CloudContext, Writer } from '../context.js';
 import type { TemplateSpec } from '../driver/storage-spec.js';
 import {
@@ -15,6 +16,8 @@ import { requireAccess } from '../resources/permissions.js';
 import { templateRepo } from '../resources/templates.js';
 import { SettingsService } from '../settings/settings-service.js';
 import { casTransition } from '../store/cas.js';
+import { executeCached } from '../store/compiled-queries.js';
+import type { Database } from '../store/schema.js';
 import type { Db, Store } from '../store/store.js';
 import type { ImageStoreDriver } from './image-store-driver.js';
 import type { JobService, SubmittedJob } from './jobs.js';
@@ -242,15 +245,21 @@ export class TemplateStorageService {
 
   /** The Ready store copy a zone serves the template from; InvalidStateError when none. */
   async requireReadyInZone(templateId: number, zoneId: number, db: Db = this.ctx.db): Promise<TemplateStoreRef> {
-    const row = await db
-      .selectFrom('templateStoreRefs')
-      .selectAll()
-      .where('templateId', '=', templateId)
-      .where('zoneId', '=', zoneId)
-      .where('state', '=', 'Ready')
-      .where('removed', 'is', null)
-      .orderBy('id')
-      .executeTakeFirst();
+    const { rows } = await executeCached<Selectable<Database['templateStoreRefs']>>(
+      db,
+      'templates.readyInZone',
+      [templateId, zoneId, 'Ready'],
+      (q) =>
+        q
+          .selectFrom('templateStoreRefs')
+          .selectAll()
+          .where('templateId', '=', templateId)
+          .where('zoneId', '=', zoneId)
+          .where('state', '=', 'Ready')
+          .where('removed', 'is', null)
+          .orderBy('id'),
+    );
+    const row = rows[0];
     if (!row)
       throw new InvalidStateError(`template ${templateId} is not Ready in zone ${zoneId}`, {
         field: 'templateId',
@@ -814,10 +823,19 @@ export class TemplateStorageService {
     return templateRepo.find(this.ctx.db, templateId);
   }
 
-  /** For callers that hold a Writer: Ready in the zone, or throw (deploy step 1). */
-  async checkDeployable(w: Writer, templateId: number, zoneId: number): Promise<TemplateStoreRef> {
-    const template = await templateRepo.find(w.db, templateId);
-    if (!template) throw new NotFoundError('Template', 'templateId', templateId);
+  /**
+   * For callers that hold a Writer: Ready in the zone, or throw (deploy step 1). `template` is the
+   * live record of `templateId` when the caller has already read it in this transaction (then it
+   * is not found again).
+   */
+  async checkDeployable(
+    w: Writer,
+    templateId: number,
+    zoneId: number,
+    template?: Pick<Template, 'id'>,
+  ): Promise<TemplateStoreRef> {
+    if (template?.id !== templateId && !(await templateRepo.find(w.db, templateId)))
+      throw new NotFoundError('Template', 'templateId', templateId);
     return this.requireReadyInZone(templateId, zoneId, w.db);
   }
 }

@@ -3,11 +3,12 @@ import type { CapacityService } from '../capacity/capacity-service.js';
 import { demandOf } from '../capacity/demand.js';
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, InvalidStateError, PermissionDeniedError } from '../errors.js';
-import type { Account, Host, VirtualMachine } from '../model/records.js';
+import type { Account, Host, VirtualMachine, Zone } from '../model/records.js';
 import { type VmEvent, vmStateMachine } from '../model/state-machines/index.js';
 import { requireHostName, requireInteger } from '../model/validate.js';
 import type { GuestNetworkService } from '../network/guest-networks.js';
 import type { NetworkOfferingService } from '../network/network-offerings.js';
+import type { Network } from '../network/records.js';
 import { networkRepo } from '../network/records.js';
 import type { SecurityGroupService } from '../network/security-groups.js';
 import { hostRef, hostRepo } from '../resources/hosts.js';
@@ -19,6 +20,7 @@ import { accountRepo } from '../resources/tenancy.js';
 import { zoneRepo } from '../resources/zones.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import { json } from '../store/codec.js';
+import { executeCached } from '../store/compiled-queries.js';
 import type { JobService, SubmittedJob } from './jobs.js';
 import { sshKeyPairRepo } from './ssh-keypairs.js';
 import type { PlacementIndex } from './vm-placement.js';
@@ -175,12 +177,18 @@ export class VirtualMachineService {
       throw new InvalidParameterError('serviceOfferingId', offering.id, 'the offering is not visible to the owner');
     }
     const template = await templateRepo.get(w.db, input.templateId, 'templateId');
-    const shared = await w.db
-      .selectFrom('templatePermissions')
-      .select('accountId')
-      .where('templateId', '=', template.id)
-      .where('accountId', '=', owner.id)
-      .executeTakeFirst();
+    const { rows: permitted } = await executeCached<{ accountId: number }>(
+      w.db,
+      'vm.deploy.templatePermission',
+      [template.id, owner.id],
+      (q) =>
+        q
+          .selectFrom('templatePermissions')
+          .select('accountId')
+          .where('templateId', '=', template.id)
+          .where('accountId', '=', owner.id),
+    );
+    const shared = permitted[0];
     if (
       !(template.isPublic || template.isFeatured || template.accountId === owner.id || shared || isRootAdmin(w.caller))
     ) {
@@ -200,14 +208,19 @@ export class VirtualMachineService {
       );
     const hypervisorType = template.hypervisorType;
     if (hypervisorType) {
-      const cluster = await w.db
-        .selectFrom('clusters')
-        .select('id')
-        .where('zoneId', '=', zone.id)
-        .where('hypervisorType', '=', hypervisorType)
-        .where('removed', 'is', null)
-        .executeTakeFirst();
-      if (!cluster)
+      const { rows: clusters } = await executeCached<{ id: number }>(
+        w.db,
+        'vm.deploy.clusterOfHypervisor',
+        [zone.id, hypervisorType],
+        (q) =>
+          q
+            .selectFrom('clusters')
+            .select('id')
+            .where('zoneId', '=', zone.id)
+            .where('hypervisorType', '=', hypervisorType)
+            .where('removed', 'is', null),
+      );
+      if (clusters.length === 0)
         throw new InvalidParameterError(
           'templateId',
           template.id,
@@ -252,7 +265,8 @@ export class VirtualMachineService {
       cpu: offering.cpuNumber,
       memory: offering.memory,
     });
-    const networkIds = await this.networksFor(w, zone.id, owner, input);
+    const networks = await this.networksFor(w, zone, owner, input);
+    const networkIds = networks.map((n) => n.id);
 
     const suffix = await this.settings.get('instance.name', {}, w.db);
     const details: VmDetails = {
@@ -300,8 +314,15 @@ export class VirtualMachineService {
     const defaultId = input.defaultNetworkId ?? networkIds[0]!;
     if (!networkIds.includes(defaultId))
       throw new InvalidParameterError('defaultNetworkId', defaultId, 'must be one of networkIds');
-    for (const [i, networkId] of networkIds.entries()) {
-      await this.networks.allocateNic(w, { vmId: id, networkId, isDefault: networkId === defaultId, deviceId: i });
+    for (const [i, { id: networkId, network }] of networks.entries()) {
+      await this.networks.allocateNic(w, {
+        vmId: id,
+        networkId,
+        isDefault: networkId === defaultId,
+        deviceId: i,
+        vm,
+        ...(network ? { network } : {}),
+      });
     }
     await this.storage.allocate(w, vm, { template, ...(dataDisk ? { dataDisk } : {}) });
     if (zone.securityGroupEnabled) await this.securityGroups.joinAtDeploy(w, id, input.securityGroupIds);
@@ -326,26 +347,36 @@ export class VirtualMachineService {
     return vm;
   }
 
-  /** The networks a new VM joins; an advanced zone's owner gets a default isolated network if none is given. */
-  private async networksFor(w: Writer, zoneId: number, owner: Account, input: DeployVmInput): Promise<number[]> {
+  /**
+   * The networks a new VM joins, with their records where read here (NIC allocation then does not
+   * read them again); an advanced zone's owner gets a default isolated network if none is given.
+   */
+  private async networksFor(
+    w: Writer,
+    zone: Zone,
+    owner: Account,
+    input: DeployVmInput,
+  ): Promise<Array<{ id: number; network?: Network }>> {
+    const zoneId = zone.id;
     if (input.networkIds && input.networkIds.length > 0) {
       const unique = [...new Set(input.networkIds)];
       if (unique.length !== input.networkIds.length)
         throw new InvalidParameterError('networkIds', input.networkIds, 'a network is listed twice');
+      const out: Array<{ id: number; network: Network }> = [];
       for (const id of unique) {
         const net = await networkRepo.get(w.db, id, 'networkIds');
+        out.push({ id, network: net });
         if (net.zoneId !== zoneId)
           throw new InvalidParameterError('networkIds', id, `network ${net.name} is in another zone`);
         if (net.aclType === 'Account' && net.accountId !== owner.id)
           throw new InvalidParameterError('networkIds', id, `network ${net.name} belongs to another account`);
       }
-      return unique;
+      return out;
     }
-    const zone = await zoneRepo.get(w.db, zoneId);
     if (zone.networkType === 'Basic') {
       const shared = await w.db
         .selectFrom('networks')
-        .select('id')
+        .selectAll()
         .where('zoneId', '=', zoneId)
         .where('guestType', '=', 'Shared')
         .where('removed', 'is', null)
@@ -356,19 +387,29 @@ export class VirtualMachineService {
           field: 'zoneId',
           value: zoneId,
         });
-      return [Number(shared.id)];
+      const network = networkRepo.decode(shared);
+      return [{ id: network.id, network }];
     }
-    const existing = await w.db
-      .selectFrom('networks')
-      .select('id')
-      .where('zoneId', '=', zoneId)
-      .where('accountId', '=', owner.id)
-      .where('guestType', '=', 'Isolated')
-      .where('vpcId', 'is', null)
-      .where('removed', 'is', null)
-      .orderBy('id')
-      .executeTakeFirst();
-    if (existing) return [Number(existing.id)];
+    const { rows: ownNetworks } = await executeCached<object>(
+      w.db,
+      'vm.deploy.defaultIsolatedNetwork',
+      [zoneId, owner.id, 'Isolated'],
+      (q) =>
+        q
+          .selectFrom('networks')
+          .selectAll()
+          .where('zoneId', '=', zoneId)
+          .where('accountId', '=', owner.id)
+          .where('guestType', '=', 'Isolated')
+          .where('vpcId', 'is', null)
+          .where('removed', 'is', null)
+          .orderBy('id'),
+    );
+    const existing = ownNetworks[0];
+    if (existing) {
+      const network = networkRepo.decode(existing);
+      return [{ id: network.id, network }];
+    }
     const offering = await this.networkOfferings.getByName('DefaultIsolatedNetworkOfferingWithSourceNatService', w.db);
     const net = await this.networks.design(w, {
       zoneId,
@@ -376,7 +417,7 @@ export class VirtualMachineService {
       networkOfferingId: offering.id,
       accountId: owner.id,
     });
-    return [net.id];
+    return [{ id: net.id }];
   }
 
   /** A first start failed: the VM stays in Error and gives back its NICs' addresses and its volumes. */

@@ -36,7 +36,7 @@ export class VmVolumes implements VmStorage {
       return out;
     }
     // The zone's Ready copy both proves the template deployable and gives the root disk's size.
-    const copy = await this.templates.checkDeployable(w, input.template.id, vm.zoneId);
+    const copy = await this.templates.checkDeployable(w, input.template.id, vm.zoneId, input.template);
     const sizeBytes = input.rootSizeBytes ?? copy.size;
     out.push(await this.volumes.allocateRootVolume(w, owner, { templateId: input.template.id, sizeBytes }));
     if (input.dataDisk) {

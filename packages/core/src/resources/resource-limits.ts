@@ -1,9 +1,11 @@
+import { sql } from 'kysely';
 import type { CloudContext, Writer } from '../context.js';
-import { InvalidParameterError, ResourceLimitError } from '../errors.js';
+import { InvalidParameterError, NotFoundError, ResourceLimitError } from '../errors.js';
 import { AccountType } from '../model/enums.js';
 import { requireInteger, requireOneOf } from '../model/validate.js';
 import type { SettingKey } from '../settings/catalog.js';
 import { SettingsService } from '../settings/settings-service.js';
+import { executeCached } from '../store/compiled-queries.js';
 import type { Db } from '../store/store.js';
 import { requireAdminOverDomain } from './permissions.js';
 import { accountRepo, domainRepo, ROOT_DOMAIN_ID } from './tenancy.js';
@@ -277,6 +279,11 @@ async function countUsage(
  * The limit check of {@link ResourceLimitService.check}, for services that hold a settings
  * service: account first (explicit, else the `max.account.*` default), then the account's domain
  * and every ancestor below ROOT (explicit or inherited), each against its subtree's usage.
+ *
+ * One statement reads the account with every explicit limit of the account and of its domain's
+ * ancestors; the domain chain is walked only when some ancestor has an explicit limit on a
+ * requested type (otherwise every domain is unlimited for it), and the account's usage of the
+ * VM types and of the volume types is counted by one aggregate each.
  */
 export async function checkResourceLimits(
   w: Writer,
@@ -286,23 +293,34 @@ export async function checkResourceLimits(
 ): Promise<void> {
   const wanted = Object.entries(adds).filter(([, n]) => (n ?? 0) > 0) as Array<[LimitedResource, number]>;
   if (wanted.length === 0) return;
-  const account = await accountRepo.get(w.db, accountId, 'accountId');
+  const found = await accountWithLimits(w.db, accountId);
+  if (found === undefined) throw new NotFoundError('Account', 'accountId', accountId);
+  const { account, accountLimits, domainLimitTypes } = found;
   if (account.type === AccountType.ADMIN) return;
   await w.lock(`limits:account:${accountId}`);
+  const limits = new Map<LimitedResource, number>();
+  for (const [type] of wanted) {
+    const own = accountLimits.get(type);
+    limits.set(type, own !== undefined ? own : await defaultLimit(w.db, settings, type));
+  }
+  const counted = await countAccountUsage(
+    w.db,
+    accountId,
+    wanted.filter(([type]) => (limits.get(type) ?? -1) >= 0).map(([type]) => type),
+  );
   for (const [type, add] of wanted) {
-    const limit = await accountLimit(w.db, settings, accountId, type);
-    const count = limit >= 0 ? await countUsage(w.db, { accountId }, type) : 0;
+    const limit = limits.get(type) ?? -1;
+    const count = limit >= 0 ? (counted.get(type) ?? 0) : 0;
     if (limit >= 0 && count + add > toUnits(type, limit)) {
-      const source =
-        (await explicitLimit(w.db, 'account', accountId, type)) === undefined
-          ? (DEFAULT_KEYS[type] ?? '')
-          : 'account limit';
+      const source = accountLimits.has(type) ? 'account limit' : (DEFAULT_KEYS[type] ?? '');
       refuse(`account ${account.accountName}`, type, count, add, limit, source, {
         field: 'accountId',
         value: accountId,
       });
     }
   }
+  // No explicit limit on a requested type anywhere up the chain: every domain is unlimited for it.
+  if (!wanted.some(([type]) => domainLimitTypes.has(type))) return;
   let domain = await domainRepo.get(w.db, account.domainId);
   while (domain.id !== ROOT_DOMAIN_ID) {
     await w.lock(`limits:domain:${domain.id}`);
@@ -315,6 +333,143 @@ export async function checkResourceLimits(
     }
     domain = await domainRepo.get(w.db, domain.parentId ?? ROOT_DOMAIN_ID);
   }
+}
+
+interface LimitedAccount {
+  account: { type: number; accountName: string; domainId: number };
+  /** The account's explicit limits. */
+  accountLimits: Map<LimitedResource, number>;
+  /** The types with an explicit limit on the account's domain or one of its ancestors. */
+  domainLimitTypes: Set<LimitedResource>;
+}
+
+/**
+ * The live account with its own explicit limits and the types explicitly limited on its domain or
+ * any ancestor (a domain path is a prefix of its descendants' paths), in one statement.
+ */
+async function accountWithLimits(db: Db, accountId: number): Promise<LimitedAccount | undefined> {
+  if (typeof accountId !== 'number' || !Number.isSafeInteger(accountId)) return undefined;
+  const { rows } = await executeCached<{
+    type: number | string;
+    accountName: string;
+    domainId: number | string;
+    limitType: string | null;
+    limitOwnerType: string | null;
+    limitMax: number | string | null;
+  }>(db, 'limits.accountWithLimits', [accountId], (q) =>
+    q
+      .selectFrom('accounts as a')
+      .leftJoin('resourceLimits as rl', (join) =>
+        join.on((eb) =>
+          eb.or([
+            eb.and([eb('rl.ownerType', '=', sql.lit('account')), eb('rl.ownerId', '=', eb.ref('a.id'))]),
+            eb.and([
+              eb('rl.ownerType', '=', sql.lit('domain')),
+              eb(
+                'rl.ownerId',
+                'in',
+                eb
+                  .selectFrom('domains as d')
+                  .innerJoin('domains as anc', (j) =>
+                    j.on(
+                      sql<boolean>`substr(${sql.ref('d.path')}, 1, length(${sql.ref('anc.path')})) = ${sql.ref('anc.path')}`,
+                    ),
+                  )
+                  .select('anc.id')
+                  .whereRef('d.id', '=', 'a.domainId'),
+              ),
+            ]),
+          ]),
+        ),
+      )
+      .select([
+        'a.type',
+        'a.accountName',
+        'a.domainId',
+        'rl.type as limitType',
+        'rl.ownerType as limitOwnerType',
+        'rl.max as limitMax',
+      ])
+      .where('a.id', '=', accountId)
+      .where('a.removed', 'is', null),
+  );
+  const first = rows[0];
+  if (first === undefined) return undefined;
+  const accountLimits = new Map<LimitedResource, number>();
+  const domainLimitTypes = new Set<LimitedResource>();
+  for (const row of rows) {
+    if (row.limitType === null || row.limitMax === null) continue;
+    const type = row.limitType as LimitedResource;
+    if (row.limitOwnerType === 'account') accountLimits.set(type, Number(row.limitMax));
+    else domainLimitTypes.add(type);
+  }
+  return {
+    account: { type: Number(first.type), accountName: first.accountName, domainId: Number(first.domainId) },
+    accountLimits,
+    domainLimitTypes,
+  };
+}
+
+/** The global `max.account.*` default of a type (-1 = unlimited). */
+async function defaultLimit(db: Db, settings: SettingsService, type: LimitedResource): Promise<number> {
+  const key = DEFAULT_KEYS[type];
+  if (!key) return -1;
+  const value = Number(await settings.get(key, {}, db));
+  return value < 0 ? -1 : value;
+}
+
+/** One account's usage of `types`: the VM types from one aggregate, the volume types from another. */
+async function countAccountUsage(
+  db: Db,
+  accountId: number,
+  types: readonly LimitedResource[],
+): Promise<Map<LimitedResource, number>> {
+  const out = new Map<LimitedResource, number>();
+  const want = new Set(types);
+  if (want.has('user_vm') || want.has('cpu') || want.has('memory')) {
+    const { rows } = await executeCached<{ n: unknown; cpu: unknown; memory: unknown }>(
+      db,
+      'limits.vmUsage',
+      [accountId, ...LIVE_VM],
+      (q) =>
+        q
+          .selectFrom('vmInstances')
+          .leftJoin('serviceOfferings', 'serviceOfferings.id', 'vmInstances.serviceOfferingId')
+          .select((eb) => [
+            eb.fn.countAll().as('n'),
+            eb.fn.sum('serviceOfferings.cpuNumber').as('cpu'),
+            eb.fn.sum('serviceOfferings.memory').as('memory'),
+          ])
+          .where('vmInstances.accountId', '=', accountId)
+          .where('vmInstances.removed', 'is', null)
+          .where('vmInstances.state', 'in', LIVE_VM),
+    );
+    const row = rows[0];
+    out.set('user_vm', Number(row?.n ?? 0));
+    out.set('cpu', Number(row?.cpu ?? 0));
+    out.set('memory', Number(row?.memory ?? 0));
+  }
+  if (want.has('volume') || want.has('primary_storage')) {
+    const { rows } = await executeCached<{ n: unknown; bytes: unknown }>(
+      db,
+      'limits.volumeUsage',
+      [accountId, ...DEAD_VOLUME],
+      (q) =>
+        q
+          .selectFrom('volumes')
+          .select((eb) => [eb.fn.countAll().as('n'), eb.fn.sum('size').as('bytes')])
+          .where('accountId', '=', accountId)
+          .where('removed', 'is', null)
+          .where('state', 'not in', DEAD_VOLUME),
+    );
+    const row = rows[0];
+    out.set('volume', Number(row?.n ?? 0));
+    out.set('primary_storage', Number(row?.bytes ?? 0));
+  }
+  for (const type of want) {
+    if (!out.has(type)) out.set(type, await countUsage(db, { accountId }, type));
+  }
+  return out;
 }
 
 function refuse(
@@ -345,10 +500,7 @@ async function accountLimit(
 ): Promise<number> {
   const own = await explicitLimit(db, 'account', accountId, type);
   if (own !== undefined) return own;
-  const key = DEFAULT_KEYS[type];
-  if (!key) return -1;
-  const value = Number(await settings.get(key, {}, db));
-  return value < 0 ? -1 : value;
+  return defaultLimit(db, settings, type);
 }
 
 async function domainLimit(db: Db, domainId: number, type: LimitedResource): Promise<number> {
