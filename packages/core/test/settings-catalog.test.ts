@@ -99,7 +99,7 @@ describe('settings catalog: structure', () => {
 });
 
 describe('settings catalog: defaults transcribed from the spec', () => {
-  // [key, default, scopes] as written in /work/shared/spec (file and section in the comment).
+  // [key, default, scopes] as the domain spec gives them (file and section in the comment).
   const cases: Array<[SettingKey, unknown, (readonly string[])?]> = [
     // allocation.md §2.5, §14 pitfall 1: seconds despite the name
     ['capacity.skipcounting.hours', 3600],

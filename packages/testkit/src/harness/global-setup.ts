@@ -1,7 +1,6 @@
 /**
- * vitest globalSetup: starts one real PostgreSQL 15 for the whole test run and stops it afterwards.
- *
- * Recipe: /work/shared/TEST-ENVIRONMENT.md §6 and §9. Runs once, in vitest's main process.
+ * vitest globalSetup: starts one real PostgreSQL 15 (and the KVM peers: sshd and libvirtd) for the
+ * whole test run and stops them afterwards. Runs once, in vitest's main process.
  * - one temp dir (`mkdtemp` under `os.tmpdir()`, mode 755) holds the data dir, the unix socket and the server log;
  * - `initdb` + `pg_ctl -w start` as the `postgres` user on a free loopback port (retried on "address in use");
  * - role `stratus` (LOGIN, password `stratus`, CREATEDB) and database `stratus`;
