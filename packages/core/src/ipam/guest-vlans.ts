@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { CloudContext, Writer } from '../context.js';
 import {
   DuplicateError,
@@ -14,6 +13,7 @@ import { accountRepo } from '../resources/tenancy.js';
 import { SettingsService } from '../settings/settings-service.js';
 import { decoder } from '../store/codec.js';
 import type { Db } from '../store/store.js';
+import { newUuid } from '../store/uuid.js';
 import { FreeBitmap } from './free-bitmap.js';
 import type { PickStrategy, RandomSource } from './random.js';
 import type { PoolUsage } from './records.js';
@@ -275,7 +275,7 @@ export class GuestVlanService {
       const row = await w.db
         .insertInto('guestVlanDedications')
         .values({
-          uuid: randomUUID(),
+          uuid: newUuid(),
           created: w.now,
           removed: null,
           physicalNetworkId: pn.id,

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { CloudContext, Writer } from '../context.js';
 import {
   ConcurrentModificationError,
@@ -16,6 +15,7 @@ import { zoneRepo } from '../resources/zones.js';
 import { SettingsService } from '../settings/settings-service.js';
 import { executeCached } from '../store/compiled-queries.js';
 import type { Db } from '../store/store.js';
+import { newUuid } from '../store/uuid.js';
 import { AddressIndex } from './address-index.js';
 import type { PickStrategy, RandomSource } from './random.js';
 import {
@@ -528,7 +528,7 @@ export class IpAllocator {
     const row = await w.db
       .insertInto('ipAllocations')
       .values({
-        uuid: randomUUID(),
+        uuid: newUuid(),
         space: pool.space,
         scopeId: pool.scopeId,
         poolId: pool.poolId,

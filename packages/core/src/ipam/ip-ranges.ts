@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { CloudContext, Writer } from '../context.js';
 import { ConcurrentModificationError, InvalidParameterError, NotFoundError, ResourceInUseError } from '../errors.js';
 import {
@@ -18,6 +17,7 @@ import { zoneRepo } from '../resources/zones.js';
 import { SettingsService } from '../settings/settings-service.js';
 import { json } from '../store/codec.js';
 import type { Db } from '../store/store.js';
+import { newUuid } from '../store/uuid.js';
 import { type IpAllocator, poolOfRange } from './ip-allocator.js';
 import {
   decodeIpAllocation,
@@ -241,7 +241,7 @@ export class PublicIpRangeService {
       const row = await w.db
         .insertInto('ipRanges')
         .values({
-          uuid: randomUUID(),
+          uuid: newUuid(),
           created: w.now,
           removed: null,
           space: 'public',
@@ -459,7 +459,7 @@ export class GuestIpRangeService {
     const row = await w.db
       .insertInto('ipRanges')
       .values({
-        uuid: randomUUID(),
+        uuid: newUuid(),
         created: w.now,
         removed: null,
         space: 'guest',

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { CloudContext } from '../context.js';
 import { DuplicateError, InvalidParameterError, NotFoundError } from '../errors.js';
 import { type NetworkOfferingEvent, networkOfferingStateMachine } from '../model/state-machines/network-offering.js';
@@ -7,6 +6,7 @@ import { serviceOfferingRepo } from '../resources/offerings.js';
 import { requireRootAdmin } from '../resources/permissions.js';
 import { bit, json } from '../store/codec.js';
 import type { Db } from '../store/store.js';
+import { newUuid } from '../store/uuid.js';
 import { type NetworkOffering, networkOfferingRepo } from './records.js';
 import {
   EGRESS_POLICIES,
@@ -134,7 +134,7 @@ export class NetworkOfferingService {
       const row = await w.db
         .insertInto('networkOfferings')
         .values({
-          uuid: randomUUID(),
+          uuid: newUuid(),
           created: w.now,
           removed: null,
           name,

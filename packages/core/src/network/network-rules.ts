@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, NotFoundError, PermissionDeniedError } from '../errors.js';
 import type { IpAllocation } from '../ipam/records.js';
@@ -6,6 +5,7 @@ import { requireCidr, requireInteger, requireOneOf, requireString } from '../mod
 import { isRootAdmin } from '../resources/permissions.js';
 import { json } from '../store/codec.js';
 import type { Db } from '../store/store.js';
+import { newUuid } from '../store/uuid.js';
 import type { NetworkDeps } from './network-layer-deps.js';
 import { NetworkRuleConflictError } from './network-rule-conflict-error.js';
 import {
@@ -711,7 +711,7 @@ export class NetworkRuleService {
     const row = await w.db
       .insertInto('networkRules')
       .values({
-        uuid: randomUUID(),
+        uuid: newUuid(),
         created: w.now,
         removed: null,
         purpose: r.purpose,

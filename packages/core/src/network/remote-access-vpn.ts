@@ -1,4 +1,4 @@
-import { randomInt, randomUUID } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, NotFoundError, PermissionDeniedError, ResourceLimitError } from '../errors.js';
 import type { IpAllocation } from '../ipam/records.js';
@@ -6,6 +6,7 @@ import { intToIpv4, ipv4ToInt, parseCidr, rangesOverlap, requireIpv4, requireStr
 import { isRootAdmin } from '../resources/permissions.js';
 import { accountRepo } from '../resources/tenancy.js';
 import { settingDefinition } from '../settings/catalog.js';
+import { newUuid } from '../store/uuid.js';
 import type { NetworkDeps } from './network-layer-deps.js';
 import { NetworkRuleConflictError } from './network-rule-conflict-error.js';
 import {
@@ -131,7 +132,7 @@ export class RemoteAccessVpnService {
       const row = await w.db
         .insertInto('remoteAccessVpns')
         .values({
-          uuid: randomUUID(),
+          uuid: newUuid(),
           created: w.now,
           removed: null,
           networkId: net.id,
@@ -264,7 +265,7 @@ export class RemoteAccessVpnService {
         const row = await w.db
           .insertInto('vpnUsers')
           .values({
-            uuid: randomUUID(),
+            uuid: newUuid(),
             created: w.now,
             removed: null,
             accountId: account.id,

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { CloudContext, Writer } from '../context.js';
 import {
   DuplicateError,
@@ -13,6 +12,7 @@ import { accountRepo } from '../resources/tenancy.js';
 import { SettingsService } from '../settings/settings-service.js';
 import { json } from '../store/codec.js';
 import type { Db } from '../store/store.js';
+import { newUuid } from '../store/uuid.js';
 import { checkCidrs, checkProtocolPorts, type PortRange } from './network-rules.js';
 import { decodeSecurityGroupRule, type SecurityGroup, type SecurityGroupRule, securityGroupRepo } from './records.js';
 import type { RuleProtocol } from './services.js';
@@ -100,7 +100,7 @@ export class SecurityGroupService {
     const row = await w.db
       .insertInto('securityGroups')
       .values({
-        uuid: randomUUID(),
+        uuid: newUuid(),
         created: w.now,
         removed: null,
         name: DEFAULT_SECURITY_GROUP,
@@ -129,7 +129,7 @@ export class SecurityGroupService {
       const row = await w.db
         .insertInto('securityGroups')
         .values({
-          uuid: randomUUID(),
+          uuid: newUuid(),
           created: w.now,
           removed: null,
           name,
@@ -338,7 +338,7 @@ export class SecurityGroupService {
       const row = await w.db
         .insertInto('securityGroupRules')
         .values({
-          uuid: randomUUID(),
+          uuid: newUuid(),
           securityGroupId: g.id,
           direction,
           ...spec,

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { CloudContext, Writer } from '../context.js';
 import { DuplicateError, InvalidParameterError, PermissionDeniedError, ResourceInUseError } from '../errors.js';
 import {
@@ -24,6 +23,7 @@ import { zoneRepo } from '../resources/zones.js';
 import { json } from '../store/codec.js';
 import { DEFAULT_NETWORK_ACLS } from '../store/migrations/0005-network.js';
 import type { Db } from '../store/store.js';
+import { newUuid } from '../store/uuid.js';
 import type { GuestNetworkService } from './guest-networks.js';
 import type { NetworkDeps } from './network-layer-deps.js';
 import { checkCidrs, checkProtocolPorts, type PortRange } from './network-rules.js';
@@ -130,7 +130,7 @@ export class VpcService {
       const row = await w.db
         .insertInto('vpcs')
         .values({
-          uuid: randomUUID(),
+          uuid: newUuid(),
           created: w.now,
           removed: null,
           name,
@@ -308,7 +308,7 @@ export class VpcService {
       const row = await w.db
         .insertInto('networkAcls')
         .values({
-          uuid: randomUUID(),
+          uuid: newUuid(),
           created: w.now,
           removed: null,
           name,
@@ -339,7 +339,7 @@ export class VpcService {
       const row = await w.db
         .insertInto('networkAclItems')
         .values({
-          uuid: randomUUID(),
+          uuid: newUuid(),
           aclId: acl.id,
           number,
           action,
@@ -453,7 +453,7 @@ export class VpcService {
       const row = await w.db
         .insertInto('privateGateways')
         .values({
-          uuid: randomUUID(),
+          uuid: newUuid(),
           created: w.now,
           removed: null,
           vpcId: vpc.id,

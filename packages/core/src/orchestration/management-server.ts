@@ -1,13 +1,13 @@
-import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { CloudContext } from '../context.js';
+import { newUuid } from '../store/uuid.js';
 
 /**
  * This process as a management server: a row with a heartbeat, so that other processes sharing
  * the database (and recovery after a crash) can tell which jobs lost their executor.
  */
 export class ManagementServer {
-  readonly msid = randomUUID();
+  readonly msid = newUuid();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly ctx: CloudContext) {}

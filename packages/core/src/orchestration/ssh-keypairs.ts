@@ -1,4 +1,4 @@
-import { createHash, generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import type { CloudContext } from '../context.js';
 import { InvalidParameterError } from '../errors.js';
 import type { EntityBase } from '../model/records.js';
@@ -7,6 +7,7 @@ import { requireAccess } from '../resources/permissions.js';
 import { Repo } from '../resources/repo.js';
 import { accountRepo } from '../resources/tenancy.js';
 import { decoder } from '../store/codec.js';
+import { newUuid } from '../store/uuid.js';
 
 export interface SshKeyPair extends EntityBase {
   name: string;
@@ -95,7 +96,7 @@ export class SshKeyPairService {
       const row = await w.db
         .insertInto('sshKeypairs')
         .values({
-          uuid: randomUUID(),
+          uuid: newUuid(),
           name: keyName,
           accountId,
           domainId: account.domainId,

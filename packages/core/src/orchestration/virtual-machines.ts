@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { CapacityService } from '../capacity/capacity-service.js';
 import { demandOf } from '../capacity/demand.js';
 import type { CloudContext, Writer } from '../context.js';
@@ -21,6 +21,7 @@ import { zoneRepo } from '../resources/zones.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import { json } from '../store/codec.js';
 import { executeCached } from '../store/compiled-queries.js';
+import { newUuid } from '../store/uuid.js';
 import type { JobService, SubmittedJob } from './jobs.js';
 import { sshKeyPairRepo } from './ssh-keypairs.js';
 import type { PlacementIndex } from './vm-placement.js';
@@ -277,8 +278,8 @@ export class VirtualMachineService {
     const row = await w.db
       .insertInto('vmInstances')
       .values({
-        uuid: randomUUID(),
-        instanceName: `pending-${randomUUID()}`,
+        uuid: newUuid(),
+        instanceName: `pending-${newUuid()}`,
         hostName: input.hostName ?? '',
         displayName: input.displayName ?? '',
         type: 'User',

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { CloudContext } from '../context.js';
 import { InvalidParameterError, ResourceInUseError } from '../errors.js';
 import { HYPERVISOR_TYPES, type HypervisorType } from '../model/enums.js';
@@ -12,6 +11,7 @@ import {
 import { requireOneOf, requireString } from '../model/validate.js';
 import { SettingsService } from '../settings/settings-service.js';
 import { decoder, json } from '../store/codec.js';
+import { newUuid } from '../store/uuid.js';
 import { requireRootAdmin } from './permissions.js';
 import { podRepo } from './pods.js';
 import { countLive, Repo } from './repo.js';
@@ -77,7 +77,7 @@ export class ClusterService {
       const row = await w.db
         .insertInto('clusters')
         .values({
-          uuid: randomUUID(),
+          uuid: newUuid(),
           name,
           podId: pod.id,
           zoneId: pod.zoneId,

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { CloudContext, Writer } from '../context.js';
 import type { DriverCredentials, HostReport } from '../driver/host-report.js';
 import type { HostRef } from '../driver/operation-context.js';
@@ -15,6 +14,7 @@ import {
 } from '../model/state-machines/index.js';
 import { ipv4ToInt, parseTags, requireOneOf, requireString } from '../model/validate.js';
 import { decoder, json } from '../store/codec.js';
+import { newUuid } from '../store/uuid.js';
 import { capabilityFor } from './capabilities.js';
 import { clusterRepo } from './clusters.js';
 import { requireRootAdmin } from './permissions.js';
@@ -190,7 +190,7 @@ export class HostService {
     const row = await w.db
       .insertInto('hosts')
       .values({
-        uuid: randomUUID(),
+        uuid: newUuid(),
         name: report.name,
         guid: report.guid,
         url: report.url ?? url,

@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import type { CloudContext } from '../context.js';
 import { InvalidParameterError, ResourceInUseError } from '../errors.js';
 import type { ImageStore } from '../model/records.js';
 import { optionalString, requireString } from '../model/validate.js';
 import { decoder } from '../store/codec.js';
+import { newUuid } from '../store/uuid.js';
 import { requireRootAdmin } from './permissions.js';
 import { Repo } from './repo.js';
 import { zoneRepo } from './zones.js';
@@ -46,7 +46,7 @@ export class ImageStoreService {
       const row = await w.db
         .insertInto('imageStores')
         .values({
-          uuid: randomUUID(),
+          uuid: newUuid(),
           name: optionalString('name', input.name) ?? `${parsed.hostname}${parsed.pathname}`,
           url,
           protocol: 'nfs',

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError } from '../errors.js';
 import { STORAGE_TYPES, type StorageType, SYSTEM_VM_TYPES, type SystemVmType } from '../model/enums.js';
 import type { DiskOffering, ServiceOffering } from '../model/records.js';
 import { optionalString, parseTags, requireInteger, requireOneOf, requireString } from '../model/validate.js';
 import { bit, decoder, json } from '../store/codec.js';
+import { newUuid } from '../store/uuid.js';
 import { requireRootAdmin } from './permissions.js';
 import { countLive, Repo } from './repo.js';
 import { domainRepo } from './tenancy.js';
@@ -87,7 +87,7 @@ export class OfferingService {
       const row = await w.db
         .insertInto('serviceOfferings')
         .values({
-          uuid: randomUUID(),
+          uuid: newUuid(),
           name,
           displayText: optionalString('displayText', input.displayText) ?? name,
           cpuNumber: requireInteger('cpuNumber', input.cpuNumber, { min: 1, max: 1024 }),
@@ -185,7 +185,7 @@ export class OfferingService {
       const row = await w.db
         .insertInto('diskOfferings')
         .values({
-          uuid: randomUUID(),
+          uuid: newUuid(),
           name,
           displayText: optionalString('displayText', input.displayText) ?? name,
           diskSize: customized

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { CloudContext } from '../context.js';
 import { InvalidParameterError, ResourceInUseError } from '../errors.js';
 import {
@@ -13,6 +12,7 @@ import type { PhysicalNetwork, PhysicalNetworkTrafficType, VlanRange } from '../
 import { type PhysicalNetworkEvent, physicalNetworkStateMachine } from '../model/state-machines/index.js';
 import { optionalString, parseTags, rangesOverlap, requireOneOf, requireString } from '../model/validate.js';
 import { decoder, json } from '../store/codec.js';
+import { newUuid } from '../store/uuid.js';
 import { requireRootAdmin } from './permissions.js';
 import { Repo } from './repo.js';
 import { zoneRepo } from './zones.js';
@@ -125,7 +125,7 @@ export class PhysicalNetworkService {
       const row = await w.db
         .insertInto('physicalNetworks')
         .values({
-          uuid: randomUUID(),
+          uuid: newUuid(),
           name,
           zoneId: zone.id,
           isolationMethods: json(methods),
@@ -285,7 +285,7 @@ export class PhysicalNetworkService {
       const row = await w.db
         .insertInto('physicalNetworkTrafficTypes')
         .values({
-          uuid: randomUUID(),
+          uuid: newUuid(),
           physicalNetworkId: net.id,
           zoneId: net.zoneId,
           trafficType,

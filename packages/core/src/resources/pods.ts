@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, ResourceInUseError } from '../errors.js';
 import type { Pod } from '../model/records.js';
@@ -15,6 +14,7 @@ import {
   requireString,
 } from '../model/validate.js';
 import { decoder } from '../store/codec.js';
+import { newUuid } from '../store/uuid.js';
 import { requireRootAdmin } from './permissions.js';
 import { countLive, Repo } from './repo.js';
 import { zoneRepo } from './zones.js';
@@ -67,7 +67,7 @@ export class PodService {
       const row = await w.db
         .insertInto('pods')
         .values({
-          uuid: randomUUID(),
+          uuid: newUuid(),
           name,
           zoneId: zone.id,
           gateway: net.gateway,

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { CloudContext, Writer } from '../context.js';
 import type { HostRef } from '../driver/operation-context.js';
 import type { PoolSpec, StoragePoolReport } from '../driver/storage-spec.js';
@@ -14,6 +13,7 @@ import type { Host, StoragePool } from '../model/records.js';
 import { type StoragePoolEvent, storagePoolStateMachine } from '../model/state-machines/index.js';
 import { parseTags, requireInteger, requireOneOf, requireString } from '../model/validate.js';
 import { decoder, json } from '../store/codec.js';
+import { newUuid } from '../store/uuid.js';
 import { clusterRepo } from './clusters.js';
 import { hostRef, hostRepo } from './hosts.js';
 import { requireRootAdmin } from './permissions.js';
@@ -181,7 +181,7 @@ export class StoragePoolService {
     if ((await storagePoolRepo.count(db, { zoneId, url })) > 0)
       throw new InvalidParameterError('url', url, 'this storage is already a pool of the zone');
 
-    const uuid = randomUUID();
+    const uuid = newUuid();
     const spec: PoolSpec = {
       uuid,
       type: target.poolType,

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { CloudContext } from '../context.js';
 import { InvalidParameterError, PermissionDeniedError } from '../errors.js';
 import {
@@ -17,6 +16,7 @@ import { TEMPLATE_REGISTERED_INITIAL_STATE } from '../model/state-machines/index
 import { optionalString, requireOneOf, requireString } from '../model/validate.js';
 import { SettingsService } from '../settings/settings-service.js';
 import { bit, decoder } from '../store/codec.js';
+import { newUuid } from '../store/uuid.js';
 import { isRootAdmin, requireAccess } from './permissions.js';
 import { Repo } from './repo.js';
 import { checkResourceLimits } from './resource-limits.js';
@@ -201,7 +201,7 @@ export class TemplateService {
       const row = await w.db
         .insertInto('templates')
         .values({
-          uuid: randomUUID(),
+          uuid: newUuid(),
           name,
           displayText: optionalString('displayText', input.displayText) ?? name,
           url,

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID, scryptSync, timingSafeEqual } from 'node:crypto';
+import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import type { CloudContext } from '../context.js';
 import { InvalidParameterError, InvalidStateError, PermissionDeniedError, ResourceInUseError } from '../errors.js';
 import { AccountType, type AccountTypeName } from '../model/enums.js';
@@ -6,6 +6,7 @@ import type { Account, Domain, User } from '../model/records.js';
 import { type AccountEvent, accountStateMachine, userStateMachine } from '../model/state-machines/index.js';
 import { optionalString, requireString } from '../model/validate.js';
 import { decoder } from '../store/codec.js';
+import { newUuid } from '../store/uuid.js';
 import { requireAccess, requireAdminOverDomain } from './permissions.js';
 import { countLive, Repo } from './repo.js';
 
@@ -93,7 +94,7 @@ export class TenancyService {
       const row = await w.db
         .insertInto('domains')
         .values({
-          uuid: randomUUID(),
+          uuid: newUuid(),
           name,
           parentId: parent.id,
           path,
@@ -200,7 +201,7 @@ export class TenancyService {
       const row = await w.db
         .insertInto('accounts')
         .values({
-          uuid: randomUUID(),
+          uuid: newUuid(),
           accountName,
           type: AccountType[typeName as AccountTypeName],
           domainId: domain.id,
@@ -321,7 +322,7 @@ export class TenancyService {
     const row = await w.db
       .insertInto('users')
       .values({
-        uuid: randomUUID(),
+        uuid: newUuid(),
         username,
         passwordHash: password === null ? null : hashPassword(password),
         firstName: optionalString('firstName', input.firstName),

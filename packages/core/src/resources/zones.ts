@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, InvalidStateError, ResourceInUseError } from '../errors.js';
 import { NETWORK_TYPES, type NetworkType } from '../model/enums.js';
@@ -15,6 +14,7 @@ import {
   requireString,
 } from '../model/validate.js';
 import { bit, decoder } from '../store/codec.js';
+import { newUuid } from '../store/uuid.js';
 import { requireRootAdmin } from './permissions.js';
 import { countLive, Repo } from './repo.js';
 import { domainRepo } from './tenancy.js';
@@ -81,7 +81,7 @@ export class ZoneService {
       const row = await w.db
         .insertInto('zones')
         .values({
-          uuid: randomUUID(),
+          uuid: newUuid(),
           name,
           networkType,
           dns1: requireIpv4('dns1', input.dns1),

@@ -36,6 +36,11 @@ class StatementCachingDatabase implements SqliteDatabase {
 
   constructor(private readonly database: BetterSqlite3.Database) {}
 
+  /** Whether a transaction is open on the connection (SQLite may end one itself on some errors). */
+  get inTransaction(): boolean {
+    return this.database.inTransaction;
+  }
+
   prepare(sql: string): SqliteStatement {
     const cached = this.statements.get(sql);
     if (cached !== undefined && !cached.busy) return cached;
@@ -60,6 +65,11 @@ class StatementCachingDatabase implements SqliteDatabase {
 class FifoMutex {
   private held = false;
   private readonly waiters: Array<() => void> = [];
+
+  /** Whether someone is waiting for the lock. */
+  get contended(): boolean {
+    return this.waiters.length > 0;
+  }
 
   lock(): Promise<void> {
     if (!this.held) {
@@ -143,6 +153,8 @@ function run(database: SqliteDatabase, query: CompiledQuery): QueryResult<unknow
  */
 class SqliteHandle implements DatabaseConnection {
   private holdsWriter = false;
+  /** The commit group this handle's transaction runs in, between its BEGIN and its end. */
+  member: CommitGroup | undefined = undefined;
 
   constructor(private readonly driver: SqliteStoreDriver) {}
 
@@ -163,11 +175,26 @@ class SqliteHandle implements DatabaseConnection {
     const reader = this.driver.reader;
     if (reader !== undefined && SelectQueryNode.is(query.query)) return run(reader, query) as QueryResult<R>;
     await this.takeWriter();
-    try {
-      return run(this.driver.writer, query) as QueryResult<R>;
-    } finally {
-      this.releaseWriter();
+    const group = this.driver.openGroup;
+    if (group === undefined) {
+      try {
+        return run(this.driver.writer, query) as QueryResult<R>;
+      } finally {
+        this.releaseWriter();
+      }
     }
+    // Handed the writer while a commit group is open: the statement (atomic by itself) joins the
+    // group and returns once the group has committed.
+    group.members++;
+    let result: QueryResult<R>;
+    try {
+      result = run(this.driver.writer, query) as QueryResult<R>;
+    } catch (error) {
+      await this.driver.endMember(this, group, false);
+      throw error;
+    }
+    await this.driver.endMember(this, group, true);
+    return result;
   }
 
   /** Streams a SELECT row by row (read at once: better-sqlite3 is synchronous anyway). */
@@ -179,15 +206,45 @@ class SqliteHandle implements DatabaseConnection {
 }
 
 /**
+ * Transactions that share one SQLite transaction (group commit). When a transaction ends while
+ * others wait for the writer, its changes are kept uncommitted and the next one runs inside the
+ * same SQLite transaction under a savepoint (so a failure rolls back that transaction alone);
+ * the last one commits for all. Every member's caller learns its outcome only after that COMMIT:
+ * nothing is reported committed that is not, and a COMMIT failure fails every member.
+ * A group ends when nobody waits or it has {@link MAX_GROUP} members.
+ */
+class CommitGroup {
+  members = 1;
+  readonly settled: Promise<void>;
+  resolve!: () => void;
+  reject!: (error: unknown) => void;
+
+  constructor() {
+    this.settled = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    // A group whose only member saw the COMMIT fail itself has nobody else awaiting it.
+    this.settled.catch(() => {});
+  }
+}
+
+/** At most this many transactions share one COMMIT (it bounds how long the group holds SQLite's lock). */
+const MAX_GROUP = 64;
+
+/**
  * The Kysely driver of {@link sqliteStore}: one writer connection whose transactions take the
  * write lock at BEGIN (BEGIN IMMEDIATE, so two processes never deadlock on upgrade), handed out in
- * arrival order; and, for a file, one read-only connection for single SELECTs outside transactions.
+ * arrival order and committed in groups ({@link CommitGroup}); and, for a file, one read-only
+ * connection for single SELECTs outside transactions.
  */
 class SqliteStoreDriver implements Driver {
   readonly writerLock = new FifoMutex();
+  /** The SQLite transaction left open for the writer lock's next holder, if any. */
+  openGroup: CommitGroup | undefined = undefined;
 
   constructor(
-    readonly writer: SqliteDatabase,
+    readonly writer: StatementCachingDatabase,
     readonly reader: SqliteDatabase | undefined,
   ) {}
 
@@ -200,15 +257,82 @@ class SqliteStoreDriver implements Driver {
   async beginTransaction(connection: DatabaseConnection, _settings: TransactionSettings): Promise<void> {
     const handle = connection as SqliteHandle;
     await handle.takeWriter();
-    run(this.writer, CompiledQuery.raw('begin immediate'));
+    const group = this.openGroup;
+    if (group === undefined) {
+      run(this.writer, BEGIN);
+      handle.member = new CommitGroup();
+    } else {
+      run(this.writer, SAVEPOINT);
+      group.members++;
+      handle.member = group;
+    }
   }
 
-  async commitTransaction(): Promise<void> {
-    run(this.writer, CompiledQuery.raw('commit'));
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    const handle = connection as SqliteHandle;
+    const group = handle.member!;
+    handle.member = undefined;
+    if (group === this.openGroup) {
+      try {
+        run(this.writer, RELEASE);
+      } catch (error) {
+        this.abort(handle, group, error);
+        throw error;
+      }
+    }
+    await this.endMember(handle, group, true);
   }
 
-  async rollbackTransaction(): Promise<void> {
-    run(this.writer, CompiledQuery.raw('rollback'));
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    const handle = connection as SqliteHandle;
+    const group = handle.member;
+    handle.member = undefined;
+    // No member: the transaction already ended (its group's COMMIT failed).
+    if (group === undefined) return;
+    if (group !== this.openGroup) {
+      // The group's first transaction, alone in it: nothing else to keep.
+      if (this.writer.inTransaction) run(this.writer, ROLLBACK);
+      group.resolve();
+      return;
+    }
+    if (!this.writer.inTransaction) {
+      // SQLite rolled the whole transaction back itself (e.g. on an I/O error): every member fails.
+      this.abort(handle, group, new Error('SQLite rolled back the transaction shared by a commit group'));
+      return;
+    }
+    run(this.writer, ROLLBACK_TO);
+    run(this.writer, RELEASE);
+    await this.endMember(handle, group, false);
+  }
+
+  /**
+   * A member is done: hand the open transaction to the next waiter, or commit the group. A member
+   * that succeeded returns once the group has committed; one that failed returns at once.
+   */
+  async endMember(handle: SqliteHandle, group: CommitGroup, succeeded: boolean): Promise<void> {
+    if (this.writerLock.contended && group.members < MAX_GROUP && this.writer.inTransaction) {
+      this.openGroup = group;
+      handle.releaseWriter();
+      if (succeeded) await group.settled;
+      return;
+    }
+    try {
+      run(this.writer, COMMIT);
+    } catch (error) {
+      this.abort(handle, group, error);
+      throw error;
+    }
+    this.openGroup = undefined;
+    group.resolve();
+    handle.releaseWriter();
+  }
+
+  /** Ends a group that cannot commit: what is left of it rolls back and every member fails. */
+  private abort(handle: SqliteHandle, group: CommitGroup, error: unknown): void {
+    this.openGroup = undefined;
+    if (this.writer.inTransaction) run(this.writer, ROLLBACK);
+    group.reject(error);
+    handle.releaseWriter();
   }
 
   async releaseConnection(connection: DatabaseConnection): Promise<void> {
@@ -220,6 +344,13 @@ class SqliteStoreDriver implements Driver {
     this.writer.close();
   }
 }
+
+const BEGIN = CompiledQuery.raw('begin immediate');
+const COMMIT = CompiledQuery.raw('commit');
+const ROLLBACK = CompiledQuery.raw('rollback');
+const SAVEPOINT = CompiledQuery.raw('savepoint stratus_member');
+const RELEASE = CompiledQuery.raw('release stratus_member');
+const ROLLBACK_TO = CompiledQuery.raw('rollback to stratus_member');
 
 class SqliteStoreDialect extends SqliteDialect {
   constructor(private readonly driver: SqliteStoreDriver) {
