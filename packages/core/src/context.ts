@@ -1,5 +1,4 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomUUID } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { DriverRegistry } from './driver/index.js';
 import type { EventBus } from './events/event-bus.js';
@@ -11,6 +10,7 @@ import { json } from './store/codec.js';
 import { executeCached } from './store/compiled-queries.js';
 import type { Database } from './store/schema.js';
 import type { Store } from './store/store.js';
+import { newUuid } from './store/uuid.js';
 
 /** Time source; tests inject a controllable one. */
 export interface Clock {
@@ -144,6 +144,12 @@ export class CloudContext {
     return active?.open ? active.db : this.store.db;
   }
 
+  /** The transaction this async flow runs in, if it runs in one (see {@link write}). */
+  get writer(): Writer | undefined {
+    const active = activeWriter.getStore();
+    return active?.open ? active : undefined;
+  }
+
   /**
    * Runs `fn` in one transaction and delivers its events after commit. A `write` inside another
    * (in the same async flow) joins the outer transaction: its rows and events commit, or roll
@@ -154,10 +160,23 @@ export class CloudContext {
     if (outer?.open) return fn(outer.as(this.caller));
     const recorded: StratusEvent[] = [];
     const committed: Array<() => void> = [];
-    const result = await this.store.transaction((tx) => {
-      const writer = new Writer(tx, this, this.caller, recorded, committed);
-      return activeWriter.run(writer, () => fn(writer)).finally(() => writer.close());
-    });
+    const rolledBack: Array<() => void> = [];
+    let result: T;
+    try {
+      result = await this.store.transaction((tx) => {
+        const writer = new Writer(tx, this, this.caller, recorded, committed, rolledBack);
+        return activeWriter
+          .run(writer, async () => {
+            const value = await fn(writer);
+            await writer.flushEvents();
+            return value;
+          })
+          .finally(() => writer.close());
+      });
+    } catch (error) {
+      for (const callback of rolledBack) callback();
+      throw error;
+    }
     for (const callback of committed) callback();
     for (const event of recorded) this.bus.emit(event);
     return result;
@@ -178,6 +197,11 @@ export interface UsageEventInput {
   resourceType?: string | null;
 }
 
+/** How many events one INSERT writes at most. */
+const EVENTS_PER_INSERT = 32;
+
+const DONE: Promise<void> = Promise.resolve();
+
 /** The writer whose transaction the current async flow runs in, if any. */
 const activeWriter = new AsyncLocalStorage<Writer>();
 
@@ -191,6 +215,9 @@ export class Writer {
     readonly caller: Caller,
     private readonly recorded: StratusEvent[],
     private readonly committed: Array<() => void> = [],
+    private readonly rolledBack: Array<() => void> = [],
+    /** Events recorded and not yet written, shared with the transaction's nested writers. */
+    private readonly unwritten: StratusEvent[] = [],
   ) {
     this.now = ctx.clock.now();
   }
@@ -209,7 +236,7 @@ export class Writer {
   /** This transaction, acting for another caller (a nested write). */
   as(caller: Caller): Writer {
     if (caller === this.caller) return this;
-    return new Writer(this.db, this.ctx, caller, this.recorded, this.committed);
+    return new Writer(this.db, this.ctx, caller, this.recorded, this.committed, this.rolledBack, this.unwritten);
   }
 
   /** Runs `callback` once this transaction has committed (never if it rolls back). */
@@ -217,15 +244,73 @@ export class Writer {
     this.committed.push(callback);
   }
 
+  /** Runs `callback` if this transaction rolls back (never if it commits). */
+  afterRollback(callback: () => void): void {
+    this.rolledBack.push(callback);
+  }
+
   /** Serialises check-then-write sections across processes (see Store.lock). */
   lock(name: string): Promise<void> {
     return this.ctx.store.lock(this.db, name);
   }
 
-  /** Appends an event row in this transaction; it is delivered in-process after commit. */
-  async event(input: EventInput): Promise<StratusEvent> {
-    const values = {
-      uuid: randomUUID(),
+  /**
+   * Records an event in this transaction: its row is written with the transaction's other events
+   * (one statement for all of them, before commit) and it is delivered in-process after commit.
+   */
+  event(input: EventInput): Promise<void> {
+    this.unwritten.push(this.eventRecord(input));
+    return DONE;
+  }
+
+  /** {@link event}, written at once: for a caller that needs the event's id. */
+  async eventNow(input: EventInput): Promise<StratusEvent> {
+    const event = this.eventRecord(input);
+    this.unwritten.push(event);
+    await this.flushEvents();
+    return event;
+  }
+
+  /** Writes the events recorded and not yet written (at the latest, the transaction does before commit). */
+  async flushEvents(): Promise<void> {
+    const unwritten = this.unwritten;
+    while (unwritten.length > 0) {
+      const batch = unwritten.splice(0, EVENTS_PER_INSERT);
+      const rows = batch.map((e) => ({
+        uuid: e.uuid,
+        type: e.type,
+        state: e.state,
+        level: e.level,
+        description: e.description,
+        userId: e.userId,
+        accountId: e.accountId,
+        domainId: e.domainId,
+        resourceType: e.resourceType,
+        resourceId: e.resourceId,
+        resourceUuid: e.resourceUuid,
+        startId: e.startId,
+        parameters: json(e.parameters),
+        created: this.now,
+        archived: 0,
+      }));
+      const { rows: ids } = await executeCached<{ id: number; uuid: string }>(
+        this.db,
+        `writer.events:${rows.length}`,
+        rows.flatMap((r) => Object.values(r)),
+        (db) => db.insertInto('events').values(rows).returning(['id', 'uuid']),
+      );
+      const byUuid = new Map(ids.map((r) => [r.uuid, Number(r.id)]));
+      for (const event of batch) {
+        event.id = byUuid.get(event.uuid)!;
+        this.recorded.push(event);
+      }
+    }
+  }
+
+  private eventRecord(input: EventInput): StratusEvent {
+    return {
+      id: 0,
+      uuid: newUuid(),
       type: input.type,
       state: input.state ?? 'Completed',
       level: input.level ?? 'INFO',
@@ -237,26 +322,10 @@ export class Writer {
       resourceId: input.resourceId ?? null,
       resourceUuid: input.resourceUuid ?? null,
       startId: input.startId ?? null,
-      parameters: json(input.parameters ?? {}),
-      created: this.now,
-      archived: 0,
-    };
-    const { rows } = await executeCached<{ id: number }>(this.db, 'writer.event', Object.values(values), (db) =>
-      db.insertInto('events').values(values).returning('id'),
-    );
-    const id = rows[0]!.id;
-    const event: StratusEvent = {
-      ...values,
-      id: Number(id),
-      resourceType: values.resourceType as ResourceType | null,
-      state: values.state,
-      level: values.level,
       parameters: input.parameters ?? {},
       created: new Date(this.now),
       archived: false,
     };
-    this.recorded.push(event);
-    return event;
   }
 
   /** Records a usage event (spec/operations.md §9.1) in this transaction. */

@@ -11,6 +11,7 @@ import {
   type SettingValue,
   settingDefinition,
 } from '../settings/catalog.js';
+import { type ConfigurationRows, configurationCache, configurationKey } from '../settings/configuration-cache.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import type { Db } from '../store/store.js';
 import { overprovisionedLimit } from './host-fit.js';
@@ -109,7 +110,6 @@ const num = (v: unknown): number => Number(v);
 export class CapacityService {
   /** The booking hot path's statements, compiled once (see PreparedQueries). */
   private readonly prepared = new PreparedQueries();
-  private readonly configByTransaction = new WeakMap<Db, Promise<CapacityConfig>>();
 
   constructor(
     private readonly ctx: CloudContext,
@@ -738,31 +738,9 @@ export class CapacityService {
     };
   }
 
-  /**
-   * Every stored value of the capacity keys, read once per transaction (a booking and its volumes'
-   * allocations in one transaction see the same settings, as they see the same snapshot).
-   */
+  /** Every stored setting value (the capacity keys among them), from the store's configuration cache. */
   private capacityConfig(db: Db): Promise<CapacityConfig> {
-    let config = this.configByTransaction.get(db);
-    if (!config) {
-      config = this.readCapacityConfig(db);
-      this.configByTransaction.set(db, config);
-    }
-    return config;
-  }
-
-  private async readCapacityConfig(db: Db): Promise<CapacityConfig> {
-    const { rows } = await this.prepared.run(
-      db,
-      'capacity-config',
-      (q) =>
-        q
-          .selectFrom('configuration')
-          .select(['name', 'scope', 'scopeId', 'value'])
-          .where('name', 'in', CAPACITY_SETTING_KEYS as unknown as string[]),
-      [],
-    );
-    return new Map(rows.map((r) => [`${r.name}|${r.scope}|${num(r.scopeId)}`, r.value]));
+    return configurationCache(this.ctx.store).all(db);
   }
 
   /** What {@link bookStart} needs about a host, in one read. */
@@ -904,8 +882,8 @@ const CAPACITY_SETTING_KEYS = [
 
 type CapacitySettingKey = (typeof CAPACITY_SETTING_KEYS)[number];
 
-/** Stored values of the capacity keys, by `name|scope|scopeId`. */
-type CapacityConfig = Map<string, string>;
+/** Stored setting values, by `name|scope|scopeId`. */
+type CapacityConfig = ConfigurationRows;
 
 /** Scopes in SettingsService's resolution order (narrowest first) that capacity targets can carry. */
 const CAPACITY_SCOPES = [
@@ -915,7 +893,7 @@ const CAPACITY_SCOPES = [
 ] as const;
 
 /**
- * The value SettingsService.get(key, target) returns, from rows read by {@link readCapacityConfig}:
+ * The value SettingsService.get(key, target) returns, from the configuration cache's rows:
  * the narrowest allowed scope with a stored value, then global, then the catalog default. `target`
  * must already carry the wider scopes (a pool's cluster and zone, a cluster's zone).
  */
@@ -928,10 +906,10 @@ function resolveSetting<K extends CapacitySettingKey>(
   for (const { scope, field } of CAPACITY_SCOPES) {
     const id = target[field];
     if (id === undefined || !isScopeAllowed(canonical, scope)) continue;
-    const v = config.get(`${canonical}|${scope}|${id}`);
+    const v = config.get(configurationKey(canonical, scope, id));
     if (v !== undefined) return parseSettingValue(canonical, v) as SettingValue<K>;
   }
-  const g = config.get(`${canonical}|global|0`);
+  const g = config.get(configurationKey(canonical, 'global', 0));
   return g !== undefined
     ? (parseSettingValue(canonical, g) as SettingValue<K>)
     : (settingDefinition(canonical).default as SettingValue<K>);

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { CloudContext, Writer } from '../context.js';
 import { NotFoundError, PermissionDeniedError, StratusError } from '../errors.js';
 import type { ResourceType } from '../events/event-types.js';
@@ -13,6 +12,7 @@ import {
 import { isRootAdmin, requireAccess } from '../resources/permissions.js';
 import { json } from '../store/codec.js';
 import { executeCached } from '../store/compiled-queries.js';
+import { newUuid } from '../store/uuid.js';
 import type { ManagementServer } from './management-server.js';
 
 /** A job as stored and reported (CloudStack's queryAsyncJobResult). */
@@ -53,7 +53,11 @@ export interface JobHandle {
   readonly uuid: string;
   /** Aborted when the job is cancelled. */
   readonly signal: AbortSignal;
-  /** Records progress (0–100) and emits nothing else; cheap enough to call per step. */
+  /**
+   * Records progress (0–100) and emits nothing else; cheap enough to call per step. Inside a
+   * transaction it is written with it; outside, at most every {@link PROGRESS_WRITE_INTERVAL_MS}
+   * (the latest value, by a timer), while this process's own reads see it at once.
+   */
   progress(percent: number, message?: string): Promise<void>;
   /**
    * Records the job's success with `result` in the caller's transaction (one commit instead of
@@ -131,19 +135,35 @@ interface JobRuntime {
   queues: Map<string, Promise<unknown>>;
   /** Abort controllers of the jobs running in this process. */
   running: Map<number, AbortController>;
+  /** Progress of this process's running jobs not yet written to the store. */
+  unwritten: Map<number, ProgressValues>;
 }
+
+interface ProgressValues {
+  processStatus: number;
+  progressMessage: string | null;
+  lastUpdated: number;
+}
+
+/**
+ * Progress reported outside a transaction is written at most this often per job: a job's steps
+ * report progress far more often than anyone polls it, and each write is a commit.
+ */
+export const PROGRESS_WRITE_INTERVAL_MS = 250;
 
 export class JobService {
   private readonly queues: Map<string, Promise<unknown>>;
   private readonly running: Map<number, AbortController>;
+  private readonly unwritten: Map<number, ProgressValues>;
 
   constructor(
     private readonly ctx: CloudContext,
     private readonly server: ManagementServer,
-    private readonly runtime: JobRuntime = { queues: new Map(), running: new Map() },
+    private readonly runtime: JobRuntime = { queues: new Map(), running: new Map(), unwritten: new Map() },
   ) {
     this.queues = runtime.queues;
     this.running = runtime.running;
+    this.unwritten = runtime.unwritten;
   }
 
   /** The same job service acting for another caller (same queues, same running jobs). */
@@ -178,7 +198,7 @@ export class JobService {
   /** Writes the job row and its Scheduled event. */
   private async record(w: Writer, spec: JobSpec): Promise<{ id: number; uuid: string; scheduledEventId: number }> {
     const now = w.now;
-    const event = await w.event({
+    const event = await w.eventNow({
       type: spec.eventType,
       state: 'Scheduled',
       description: spec.description,
@@ -193,7 +213,7 @@ export class JobService {
     const row = await w.db
       .insertInto('asyncJobs')
       .values({
-        uuid: randomUUID(),
+        uuid: newUuid(),
         userId: w.caller.userId,
         accountId: w.caller.accountId,
         cmd: spec.cmd,
@@ -257,46 +277,116 @@ export class JobService {
         }
       : {};
     const tracer = this.ctx.tracer;
+    // How the job's failure is recorded; before it starts, with no Started event.
+    let failed = (w: Writer, event: AsyncJobEvent, failure: JobError): Promise<unknown> =>
+      w.event({
+        type: spec.eventType,
+        state: 'Completed',
+        level: 'ERROR',
+        description: `${spec.description}: ${event === 'Cancel' ? 'cancelled' : 'failed'}: ${failure.errortext}`,
+        startId,
+        ...resource,
+        parameters: { code: failure.code },
+      });
     try {
       if (controller.signal.aborted) throw new JobAbortedError(`job ${uuid} was cancelled before it started`);
-      const startMark = tracer.mark();
-      await this.ctx.write((w) =>
-        w.event({ type: spec.eventType, state: 'Started', description: spec.description, startId, ...resource }),
-      );
-      tracer.step('job.started', startMark);
+      // The Started event commits with the job's first transaction (a progress report inside
+      // one, or the job's end), not in a transaction of its own.
+      let startedRecorded = false;
+      const recordStarted = async (w: Writer) => {
+        if (startedRecorded) return;
+        startedRecorded = true;
+        w.afterRollback(() => {
+          startedRecorded = false;
+        });
+        await w
+          .as(this.ctx.caller)
+          .event({ type: spec.eventType, state: 'Started', description: spec.description, startId, ...resource });
+      };
+      let writtenAt = this.ctx.clock.now();
+      let timer: NodeJS.Timeout | undefined;
+      const writeProgress = (values: ProgressValues) =>
+        executeCached(this.ctx.db, 'job.progress', [...Object.values(values), id, 'IN_PROGRESS'], (db) =>
+          db.updateTable('asyncJobs').set(values).where('id', '=', id).where('status', '=', 'IN_PROGRESS'),
+        );
+      const flushProgress = async () => {
+        timer = undefined;
+        const values = this.unwritten.get(id);
+        if (values === undefined) return;
+        writtenAt = this.ctx.clock.now();
+        await writeProgress(values);
+        if (this.unwritten.get(id) === values) this.unwritten.delete(id);
+      };
       const handle: JobHandle = {
         id,
         uuid,
         signal: controller.signal,
         progress: async (percent, message) => {
           const progressMark = tracer.mark();
-          const set = {
+          const values: ProgressValues = {
             processStatus: Math.max(0, Math.min(100, Math.round(percent))),
             progressMessage: message ?? null,
             lastUpdated: this.ctx.clock.now(),
           };
-          await executeCached(this.ctx.db, 'job.progress', [...Object.values(set), id, 'IN_PROGRESS'], (db) =>
-            db.updateTable('asyncJobs').set(set).where('id', '=', id).where('status', '=', 'IN_PROGRESS'),
-          );
+          const w = this.ctx.writer;
+          if (w !== undefined) {
+            this.unwritten.delete(id);
+            writtenAt = values.lastUpdated;
+            await recordStarted(w);
+            await writeProgress(values);
+          } else {
+            this.unwritten.set(id, values);
+            const wait = writtenAt + PROGRESS_WRITE_INTERVAL_MS - values.lastUpdated;
+            if (wait <= 0) await flushProgress();
+            else if (timer === undefined) {
+              timer = setTimeout(() => {
+                flushProgress().catch((error: unknown) =>
+                  this.ctx.logger.warn({ err: error, job: uuid }, 'could not record job progress'),
+                );
+              }, wait);
+              timer.unref();
+            }
+          }
           tracer.step('job.progress', progressMark);
         },
       };
-      const succeeded = (w: Writer) =>
-        w.event({
+      const stopProgress = () => {
+        if (timer !== undefined) clearTimeout(timer);
+        timer = undefined;
+        this.unwritten.delete(id);
+      };
+      const succeeded = async (w: Writer) => {
+        await recordStarted(w);
+        await w.event({
           type: spec.eventType,
           state: 'Completed',
           description: `${spec.description}: succeeded`,
           startId,
           ...resource,
         });
+      };
       let finished = false;
       handle.succeedIn = async (w, result) => {
         await this.finishIn(w, id, 'Succeed', { resultCode: 0, result: result ?? null }, succeeded);
         w.afterCommit(() => {
           finished = true;
+          stopProgress();
+        });
+      };
+      failed = async (w: Writer, event: AsyncJobEvent, failure: JobError) => {
+        await recordStarted(w);
+        await w.event({
+          type: spec.eventType,
+          state: 'Completed',
+          level: 'ERROR',
+          description: `${spec.description}: ${event === 'Cancel' ? 'cancelled' : 'failed'}: ${failure.errortext}`,
+          startId,
+          ...resource,
+          parameters: { code: failure.code },
         });
       };
       const value = await body(handle);
+      stopProgress();
       if (!finished) {
         const finishMark = tracer.mark();
         await this.finish(id, 'Succeed', { resultCode: 0, result: value ?? null }, succeeded);
@@ -304,24 +394,17 @@ export class JobService {
       }
       return value;
     } catch (error) {
-      const cancelled = controller.signal.aborted;
+      const event: AsyncJobEvent = controller.signal.aborted ? 'Cancel' : 'Fail';
       const failure = toJobError(error);
-      await this.finish(id, cancelled ? 'Cancel' : 'Fail', { resultCode: failure.errorcode, result: failure }, (w) =>
-        w.event({
-          type: spec.eventType,
-          state: 'Completed',
-          level: 'ERROR',
-          description: `${spec.description}: ${cancelled ? 'cancelled' : 'failed'}: ${failure.errortext}`,
-          startId,
-          ...resource,
-          parameters: { code: failure.code },
-        }),
+      await this.finish(id, event, { resultCode: failure.errorcode, result: failure }, (w) =>
+        failed(w, event, failure),
       ).catch((finishError: unknown) =>
         this.ctx.logger.error({ err: finishError, job: uuid }, 'could not record job failure'),
       );
       throw error;
     } finally {
       this.running.delete(id);
+      this.unwritten.delete(id);
     }
   }
 
@@ -366,7 +449,7 @@ export class JobService {
   async get<R = unknown>(id: number): Promise<Job<R>> {
     const row = await selectJob(this.ctx, id);
     if (!row || row.removed !== null) throw new NotFoundError('AsyncJob', 'id', id);
-    const job = decode<R>(row);
+    const job = this.withUnwritten(decode<R>(row));
     if (job.accountId !== null && job.accountId !== this.ctx.caller.accountId) {
       const owner = await this.ctx.db
         .selectFrom('accounts')
@@ -408,7 +491,19 @@ export class JobService {
       .orderBy('id', 'desc')
       .limit(filter.limit ?? 100)
       .execute();
-    return rows.map((r) => decode(r));
+    return rows.map((r) => this.withUnwritten(decode(r)));
+  }
+
+  /** The job with the progress this process has reported and not yet written. */
+  private withUnwritten<R>(job: Job<R>): Job<R> {
+    const values = job.status === 'IN_PROGRESS' ? this.unwritten.get(job.id) : undefined;
+    if (values === undefined) return job;
+    return {
+      ...job,
+      progress: values.processStatus,
+      progressMessage: values.progressMessage,
+      lastUpdated: new Date(values.lastUpdated),
+    };
   }
 
   /**

@@ -1,7 +1,6 @@
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError } from '../errors.js';
 import { requireRootAdmin } from '../resources/permissions.js';
-import { executeCached } from '../store/compiled-queries.js';
 import type { Db } from '../store/store.js';
 import {
   canonicalSettingKey,
@@ -14,6 +13,7 @@ import {
   type SettingValueType,
   settingDefinition,
 } from './catalog.js';
+import { configurationCache } from './configuration-cache.js';
 
 /** Where a setting is read or written. Omit everything for the global value. */
 export interface SettingTarget {
@@ -93,6 +93,7 @@ export class SettingsService {
     const canonical = canonicalSettingKey(key) as K;
     const { scope, scopeId } = this.scopeOf(canonical, target);
     const parsed = parseSettingValue(canonical, value);
+    configurationCache(this.ctx.store).changed(w);
     const column = scope === 'cluster' ? CLUSTER_COLUMNS[canonical] : undefined;
     if (column) {
       const result = await w.db
@@ -126,6 +127,7 @@ export class SettingsService {
       requireRootAdmin(w.caller, 'change settings');
       const canonical = canonicalSettingKey(key);
       const { scope, scopeId } = this.scopeOf(canonical, target);
+      configurationCache(this.ctx.store).changed(w);
       if (scope === 'cluster' && CLUSTER_COLUMNS[canonical]) {
         const global = await this.get(canonical, {}, w.db);
         await w.db
@@ -200,16 +202,8 @@ export class SettingsService {
     return out;
   }
 
-  private async stored(db: Db, key: string, scope: SettingScope, scopeId: number): Promise<string | undefined> {
-    const { rows } = await executeCached<{ value: string }>(db, 'settings.stored', [key, scope, scopeId], (q) =>
-      q
-        .selectFrom('configuration')
-        .select('value')
-        .where('name', '=', key)
-        .where('scope', '=', scope)
-        .where('scopeId', '=', scopeId),
-    );
-    return rows[0]?.value;
+  private stored(db: Db, key: string, scope: SettingScope, scopeId: number): Promise<string | undefined> {
+    return configurationCache(this.ctx.store).value(db, key, scope, scopeId);
   }
 }
 

@@ -98,4 +98,66 @@ describe('async jobs', () => {
     expect(await cloud.jobs.purgeExpired(-1)).toBe(1);
     expect(await cloud.jobs.list()).toEqual([]);
   });
+
+  it('writes progress with the transaction it is reported in, and otherwise at most every 250 ms', async () => {
+    cloud = await createCloud({ store: sqliteStore() });
+    const stored = async (id: number) => {
+      const row = await cloud.store.db
+        .selectFrom('asyncJobs')
+        .select(['processStatus', 'progressMessage'])
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow();
+      return [Number(row.processStatus), row.progressMessage];
+    };
+    const states = async () => (await cloud.events.list({ type: 'PROBE.RUN' })).map((e) => e.state).reverse();
+    // The body and the test take turns: each side hands over and waits for the other.
+    let toTest!: () => void;
+    let toBody!: () => void;
+    const turn = (side: 'body' | 'test') =>
+      new Promise<void>((resolve) => {
+        if (side === 'body') toBody = resolve;
+        else toTest = resolve;
+      });
+    let testTurn = turn('test');
+    const handOver = async () => {
+      const mine = turn('body');
+      toTest();
+      await mine;
+    };
+    const yieldToBody = async () => {
+      testTurn = turn('test');
+      toBody();
+      await testTurn;
+    };
+    const job = await cloud.jobs.submit({ cmd: 'probe', eventType: 'PROBE.RUN', description: 'probe' }, async (h) => {
+      await h.progress(10, 'outside');
+      await handOver();
+      await cloud.context.write(() => h.progress(50, 'inside'));
+      await handOver();
+      await h.progress(60, 'outside again');
+      await h.progress(70, 'and again');
+      await handOver();
+      return 'done';
+    });
+    await testTurn;
+    // Reported outside a transaction: this process sees it, the store has it within 250 ms.
+    expect(await cloud.jobs.get(job.id)).toMatchObject({ progress: 10, progressMessage: 'outside' });
+    expect(await stored(job.id)).toEqual([0, null]);
+    expect(await states()).toEqual(['Scheduled']);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await stored(job.id)).toEqual([10, 'outside']);
+    // Reported inside a transaction: written with it, and the Started event with it.
+    await yieldToBody();
+    expect(await stored(job.id)).toEqual([50, 'inside']);
+    expect(await states()).toEqual(['Scheduled', 'Started']);
+    await yieldToBody();
+    expect((await cloud.jobs.get(job.id)).progress).toBe(70);
+    expect(await stored(job.id)).toEqual([50, 'inside']);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await stored(job.id)).toEqual([70, 'and again']);
+    toBody();
+    expect(await job.result).toBe('done');
+    expect(await stored(job.id)).toEqual([100, 'and again']);
+    expect(await states()).toEqual(['Scheduled', 'Started', 'Completed']);
+  });
 });
