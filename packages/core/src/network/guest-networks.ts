@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { CloudContext, Writer } from '../context.js';
 import {
   InvalidParameterError,
@@ -28,6 +27,7 @@ import { accountRepo } from '../resources/tenancy.js';
 import { zoneRepo } from '../resources/zones.js';
 import { executeCached } from '../store/compiled-queries.js';
 import type { Db } from '../store/store.js';
+import { newUuid } from '../store/uuid.js';
 import type { NicProfile } from './network-element.js';
 import type { NetworkDeps } from './network-layer-deps.js';
 import { type Network, type NetworkOffering, type Nic, networkOfferingRepo, networkRepo, nicRepo } from './records.js';
@@ -198,7 +198,7 @@ export class GuestNetworkService {
     const row = await w.db
       .insertInto('networks')
       .values({
-        uuid: randomUUID(),
+        uuid: newUuid(),
         created: w.now,
         removed: null,
         name,
@@ -270,7 +270,7 @@ export class GuestNetworkService {
   async implement(networkId: number): Promise<Network> {
     // Fast path (every VM start after a network's first): an implemented network needs no write
     // transaction. The transaction below re-checks the state, so a racing implement stays safe.
-    const current = await networkRepo.get(this.ctx.db, networkId, 'networkId');
+    const current = await this.settledNetwork(networkId);
     if (current.state === 'Implemented' || current.state === 'Setup') return current;
     // The source-NAT IP this implement acquired (not one the network already held): a failed
     // implement gives it back, so the attempt leaves the IP accounting as it found it.
@@ -279,6 +279,8 @@ export class GuestNetworkService {
       acquiredSourceNat = null;
       const net = await networkRepo.get(w.db, networkId, 'networkId');
       if (net.state === 'Implemented' || net.state === 'Setup') return null;
+      // Another start began implementing it since the read above: wait for that one.
+      if (net.state === 'Implementing') return 'busy' as const;
       if (net.state !== 'Allocated')
         throw new InvalidStateError(`network ${net.name} is ${net.state}`, { field: 'networkId', value: networkId });
       await w.lock(`network:${net.id}`);
@@ -313,6 +315,7 @@ export class GuestNetworkService {
       return networkRepo.get(w.db, net.id);
     });
     if (started === null) return networkRepo.get(this.ctx.db, networkId);
+    if (started === 'busy') return this.implement(networkId);
     const offering = await networkOfferingRepo.get(this.ctx.db, started.networkOfferingId);
     try {
       const profile = await this.deps.configurator.profile(this.ctx.db, started, offering);
@@ -552,7 +555,7 @@ export class GuestNetworkService {
     const row = await w.db
       .insertInto('nics')
       .values({
-        uuid: randomUUID(),
+        uuid: newUuid(),
         created: w.now,
         removed: null,
         instanceId: input.vmId,
@@ -615,6 +618,25 @@ export class GuestNetworkService {
         field: 'networkId',
         value: net.id,
       });
+    return this.reserve(w, nic, net, opts);
+  }
+
+  /**
+   * {@link reserveNic} when the NIC's network is already implemented (or `Setup`); otherwise
+   * nothing, and `null`: the network must be implemented first, outside any transaction.
+   */
+  async reserveNicIfImplemented(w: Writer, nic: Nic, opts: { podId?: number } = {}): Promise<Nic | null> {
+    const net = await networkRepo.get(w.db, nic.networkId);
+    if (net.state !== 'Implemented' && net.state !== 'Setup') return null;
+    return this.reserve(w, nic, net, opts);
+  }
+
+  private async reserve(
+    w: Writer,
+    nic: Nic,
+    net: Network,
+    opts: { podId?: number; reservationId?: string },
+  ): Promise<Nic> {
     const moved = await this.moveNic(w, nic, 'ReservationRequested');
     // Re-read only when assigning an address changed the row; otherwise `moved` is the row.
     let current = moved;
@@ -623,7 +645,7 @@ export class GuestNetworkService {
       broadcastUri: net.broadcastUri,
       isolationUri: net.broadcastUri,
       reserver: net.guruName,
-      reservationId: opts.reservationId ?? randomUUID(),
+      reservationId: opts.reservationId ?? newUuid(),
     };
     const reserved = await this.moveNic(w, current, 'OperationCompleted', reservation);
     if (net.idleSince !== null)
@@ -643,6 +665,27 @@ export class GuestNetworkService {
     const { net, offering, nic } = await this.nicContext(nicId);
     const profile = await this.deps.configurator.profile(this.ctx.db, net, offering);
     for (const e of this.deps.elements.forOffering(offering)) await e.release(profile, nic);
+  }
+
+  /**
+   * The network once no implement is in progress on it: a VM start that finds its network
+   * `Implementing` (another start, here or in another process, implementing it) waits for the
+   * outcome, up to `network.lock.timeout`, instead of failing.
+   */
+  private async settledNetwork(networkId: number): Promise<Network> {
+    let net = await networkRepo.get(this.ctx.db, networkId, 'networkId');
+    if (net.state !== 'Implementing') return net;
+    const deadline = Date.now() + (await this.deps.settings.get('network.lock.timeout')) * 1000;
+    for (let waitMs = 5; net.state === 'Implementing'; waitMs = Math.min(waitMs * 2, 200)) {
+      if (Date.now() > deadline)
+        throw new InvalidStateError(`network ${net.name} is still being implemented`, {
+          field: 'networkId',
+          value: networkId,
+        });
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+      net = await networkRepo.get(this.ctx.db, networkId, 'networkId');
+    }
+    return net;
   }
 
   /** Implement the network (if needed), reserve the NIC and prepare it on the elements: one VM start's network part. */

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { StoragePoolAllocator } from '../allocation/allocator-contract.js';
 import type { ExcludeList } from '../allocation/exclude-list.js';
 import { CapacityIndex } from '../capacity/capacity-index.js';
@@ -89,6 +88,7 @@ export async function getHostRef(
   ref: HostRef;
   hypervisorType: string;
   clusterId: number;
+  zoneId: number;
   status: string;
   hypervisorVersion: string | null;
 }> {
@@ -103,6 +103,7 @@ export async function getHostRef(
     ref: hostRef({ guid: h.guid, name: h.name, privateIp: h.privateIp, url: h.url }),
     hypervisorType: h.hypervisorType,
     clusterId: Number(h.clusterId),
+    zoneId: Number(h.zoneId),
     status: h.status,
     hypervisorVersion: h.hypervisorVersion,
   };
@@ -358,4 +359,4 @@ function reachableState(host: HostState, pool: PoolState): boolean {
   );
 }
 
-export const newUuid = (): string => randomUUID();
+export { newUuid } from '../store/uuid.js';

@@ -20,13 +20,15 @@ import type { SettingsService } from '../settings/settings-service.js';
 import type { JobHandle } from './jobs.js';
 import type { PlacementIndex } from './vm-placement.js';
 import { vmRepo, vmSpec, vmUsage } from './vm-records.js';
-import type { VmStorage } from './vm-storage.js';
+import type { VmStorage, VolumeStartPlan } from './vm-storage.js';
 
 /** What one start attempt took, so a failure can give exactly that back. */
 interface Attempt {
   destination: DeployDestination;
   host: Host;
   nicsStarted: number[];
+  /** The volumes booked for creation (those not yet created are given back). */
+  volumes: VolumeStartPlan;
   volumesCreated: number[];
 }
 
@@ -100,10 +102,25 @@ export class VmStarter {
         break; // nothing fits: more attempts would plan the same
       }
       tracer.step('start.placement', mark);
-      mark = tracer.mark();
 
-      // Book capacity with the state change (and the job's progress), in one transaction.
-      let booked: { vm: VirtualMachine; host: Host };
+      // Storage checks and template staging, outside any transaction (staging may copy the template).
+      mark = tracer.mark();
+      let volumes: VolumeStartPlan;
+      try {
+        volumes = await this.storage.plan(vm, destination);
+      } catch (error) {
+        lastError = error;
+        avoidScope(avoid, error, destination);
+        if (options.job?.signal.aborted) break;
+        continue;
+      }
+      tracer.step('start.stage', mark);
+
+      // Book the host's capacity with the state change, and reserve the NICs of implemented
+      // networks and book the volumes' space: one transaction, all or nothing.
+      mark = tracer.mark();
+      const nics = await this.networks.listNics({ vmId: vm.id });
+      let booked: { vm: VirtualMachine; host: Host; reserved: Map<number, Nic> };
       try {
         booked = await this.ctx.write(async (w) => {
           const current = await vmRepo.get(w.db, vm.id);
@@ -118,35 +135,48 @@ export class VmStarter {
           const moved = await this.transition(w, current, event, set);
           w.afterCommit(() => this.placement.apply(deltas));
           const host = await hostRepo.get(w.db, destination.hostId);
+          const reserved = new Map<number, Nic>();
+          for (const nic of nics) {
+            const r = await this.networks.reserveNicIfImplemented(w, nic, { podId: host.podId });
+            if (r !== null) reserved.set(nic.id, r);
+          }
+          await this.storage.book(w, volumes);
           // Inside the transaction (the job handle writes through ctx.db): one commit, not two.
           await options.job?.progress(
             ((attempt - 1) * 100 + 30) / retries,
             `attempt ${attempt}: networks on ${host.name}`,
           );
-          return { vm: { ...current, ...set, state: moved.to, updatedCount: moved.version }, host };
+          return { vm: { ...current, ...set, state: moved.to, updatedCount: moved.version }, host, reserved };
         });
       } catch (error) {
-        if (error instanceof CapacityConflictError) {
-          // Another process took the host's last capacity since our index saw it.
+        // Nothing was booked. Out of room (host, pool, addresses): try elsewhere; anything else ends the start.
+        if (!(error instanceof InsufficientCapacityError)) throw error;
+        lastError = error;
+        // Another process took the host's last capacity since our index saw it.
+        if (error instanceof CapacityConflictError && error.resource === 'host')
           await this.placement.refreshHost(destination.hostId);
-          avoid.addHost(destination.hostId, error.reason);
-          lastError = error;
-          continue;
-        }
-        throw error;
+        avoidScope(avoid, error, destination);
+        if (options.job?.signal.aborted) break;
+        continue;
       }
       vm = booked.vm;
       const host = booked.host;
       tracer.step('start.capacity', mark);
 
-      const taken: Attempt = { destination, host, nicsStarted: [], volumesCreated: [] };
+      const taken: Attempt = {
+        destination,
+        host,
+        nicsStarted: [...booked.reserved.keys()],
+        volumes,
+        volumesCreated: [],
+      };
       try {
         mark = tracer.mark();
-        const nicSpecs = await this.prepareNetworks(vm, host, taken);
+        const nicSpecs = await this.prepareNetworks(nics, booked.reserved, host, taken);
         tracer.step('start.network', mark);
         await options.job?.progress(((attempt - 1) * 100 + 60) / retries, `attempt ${attempt}: volumes`);
         mark = tracer.mark();
-        const { disks, created } = await this.storage.prepare(vm, destination, host);
+        const { disks, created } = await this.storage.create(volumes, host);
         taken.volumesCreated = created;
         tracer.step('start.volumes', mark);
         await options.job?.progress(
@@ -191,7 +221,7 @@ export class VmStarter {
           'start attempt failed; releasing and re-planning',
         );
         await this.giveBack(vm, taken);
-        avoidScope(avoid, error, taken);
+        avoidScope(avoid, error, destination);
         vm = await vmRepo.get(this.ctx.db, vm.id);
         if (options.job?.signal.aborted) break;
       }
@@ -199,12 +229,26 @@ export class VmStarter {
     return this.failed(vm, lastError, options);
   }
 
-  /** Implements the networks (first VM), reserves the NICs and describes them for the driver. */
-  private async prepareNetworks(vm: VirtualMachine, host: Host, taken: Attempt): Promise<NicSpec[]> {
+  /**
+   * The NICs' network part of a start: a NIC reserved in the booking transaction is handed to its
+   * network's elements; any other first has its network implemented (its first VM) and is reserved.
+   * Describes them for the driver.
+   */
+  private async prepareNetworks(
+    nics: readonly Nic[],
+    reserved: ReadonlyMap<number, Nic>,
+    host: Host,
+    taken: Attempt,
+  ): Promise<NicSpec[]> {
     const specs: NicSpec[] = [];
-    for (const nic of await this.networks.listNics({ vmId: vm.id })) {
-      taken.nicsStarted.push(nic.id);
-      specs.push(await this.nicSpec(await this.networks.startNic(nic.id, { podId: host.podId }), host));
+    for (const nic of nics) {
+      let ready = reserved.get(nic.id);
+      if (ready !== undefined) await this.networks.prepareNic(nic.id);
+      else {
+        taken.nicsStarted.push(nic.id);
+        ready = await this.networks.startNic(nic.id, { podId: host.podId });
+      }
+      specs.push(await this.nicSpec(ready, host));
     }
     return specs.sort((a, b) => a.deviceId - b.deviceId);
   }
@@ -262,7 +306,8 @@ export class VmStarter {
     await driver.destroyVm(hostRef(taken.host), vm.instanceName).catch((error: unknown) => {
       this.ctx.logger.warn({ err: error, vm: vm.uuid }, 'could not remove a half-started VM from its host');
     });
-    if (taken.volumesCreated.length > 0) await this.storage.undoPrepare(vm, taken.volumesCreated);
+    await this.storage.cancel(taken.volumes);
+    if (taken.volumesCreated.length > 0) await this.storage.undoPrepare(taken.volumesCreated);
     for (const nicId of taken.nicsStarted.reverse()) {
       await this.networks.stopNic(nicId).catch(async (error: unknown) => {
         // A NIC whose reservation never completed is still Allocated: nothing to release.
@@ -308,18 +353,24 @@ export class VmStarter {
 }
 
 /** Puts the scope a failure blames into the avoid set: the pool, cluster or host; by default the host. */
-function avoidScope(avoid: ExcludeList, error: unknown, taken: Attempt): void {
-  if (error instanceof DriverError && error.scope) {
-    const { kind } = error.scope;
-    if (kind === 'pool') {
-      for (const poolId of taken.destination.pools.values()) avoid.addPool(poolId, 'AVOIDED_AFTER_FAILURE');
-      return;
-    }
-    if (kind === 'cluster') {
-      avoid.addCluster(taken.destination.clusterId, 'AVOIDED_AFTER_FAILURE');
-      return;
-    }
+function avoidScope(avoid: ExcludeList, error: unknown, destination: DeployDestination): void {
+  if (error instanceof CapacityConflictError) {
+    // A booking that found the host, pool or cluster full: that one, for the reason it gave.
+    const { resource, resourceId, reason } = error;
+    if (resource === 'host') avoid.addHost(resourceId, reason);
+    else if (resource === 'pool') avoid.addPool(resourceId, reason);
+    else avoid.addCluster(resourceId, reason);
+    return;
+  }
+  const kind = error instanceof DriverError ? error.scope?.kind : undefined;
+  if (kind === 'pool') {
+    for (const poolId of destination.pools.values()) avoid.addPool(poolId, 'AVOIDED_AFTER_FAILURE');
+    return;
+  }
+  if (kind === 'cluster') {
+    avoid.addCluster(destination.clusterId, 'AVOIDED_AFTER_FAILURE');
+    return;
   }
   if (error instanceof PlacementError) return;
-  avoid.addHost(taken.host.id, 'AVOIDED_AFTER_FAILURE');
+  avoid.addHost(destination.hostId, 'AVOIDED_AFTER_FAILURE');
 }

@@ -3,6 +3,18 @@ import type { Writer } from '../context.js';
 import type { DiskSpec } from '../driver/vm-spec.js';
 import type { Host, Template, VirtualMachine, Volume } from '../model/records.js';
 import type { Db } from '../store/store.js';
+import type { VolumeRecord } from './storage-common.js';
+import type { VolumeCreation } from './volumes.js';
+
+/** A start's storage work against one destination ({@link VmStorage.plan}). */
+export interface VolumeStartPlan {
+  /** The VM's volumes, by device id. */
+  volumes: VolumeRecord[];
+  /** The creations of its Allocated volumes. */
+  creations: VolumeCreation[];
+  /** What {@link VmStorage.book} left each creation's volume as, by volume id. */
+  booked: Map<number, VolumeRecord>;
+}
 
 /**
  * What the VM orchestrator needs from the storage layer (volumes, template staging): the VM's
@@ -19,19 +31,24 @@ export interface VmStorage {
   /** The VM's volumes for placement (already-created ones carry their pool). */
   diskProfiles(db: Db, vm: VirtualMachine): Promise<DiskProfile[]>;
   /**
-   * Creates the VM's not-yet-created volumes on the destination's pools (the ROOT volume from its
-   * template, staged on the pool first) and returns the disks to start with, plus the ids of the
-   * volumes this call created so a failed start can undo exactly those.
+   * A start's first storage step, outside any transaction: checks the destination's pools for the
+   * VM's not-yet-created volumes and stages the ROOT volume's template on its pool.
    */
-  prepare(
-    vm: VirtualMachine,
-    destination: DeployDestination,
-    host: Host,
-  ): Promise<{ disks: DiskSpec[]; created: number[] }>;
+  plan(vm: VirtualMachine, destination: DeployDestination): Promise<VolumeStartPlan>;
+  /** In the start's booking transaction: the planned volumes `Allocated → Creating`, their space booked. */
+  book(w: Writer, plan: VolumeStartPlan): Promise<void>;
+  /** Gives back what {@link book} booked (a start that fails before {@link create}). */
+  cancel(plan: VolumeStartPlan): Promise<void>;
+  /**
+   * Creates the booked volumes on their pools and returns the disks to start with, plus the ids of
+   * the volumes it created so a failed start can undo exactly those. If it fails, it has given
+   * back everything it booked and created.
+   */
+  create(plan: VolumeStartPlan, host: Host): Promise<{ disks: DiskSpec[]; created: number[] }>;
   /** The disks of a VM whose volumes all exist (a running VM). */
   diskSpecs(vm: VirtualMachine, host: Host): Promise<DiskSpec[]>;
-  /** Deletes the volumes `prepare` created (they go back to `Allocated`, their storage released). */
-  undoPrepare(vm: VirtualMachine, created: readonly number[]): Promise<void>;
+  /** Deletes the volumes {@link create} created (they go back to `Allocated`, their storage released). */
+  undoPrepare(created: readonly number[]): Promise<void>;
   /** Destroy: ROOT `Ready → Destroy`, DATA volumes detached and kept. */
   destroy(w: Writer, vm: VirtualMachine): Promise<void>;
   /** Recover: ROOT `Destroy → Ready`. */

@@ -7,8 +7,8 @@ import { diskOfferingRepo, serviceOfferingRepo } from '../resources/offerings.js
 import type { Db } from '../store/store.js';
 import { decodeVolume } from './storage-common.js';
 import type { TemplateStorageService } from './templates-storage.js';
-import type { VmStorage } from './vm-storage.js';
-import type { VolumeService } from './volumes.js';
+import type { VmStorage, VolumeStartPlan } from './vm-storage.js';
+import type { VolumeCreation, VolumeService } from './volumes.js';
 
 const GiB = 1024 ** 3;
 
@@ -75,24 +75,55 @@ export class VmVolumes implements VmStorage {
     return out;
   }
 
-  async prepare(
-    vm: VirtualMachine,
-    destination: DeployDestination,
-    host: Host,
-  ): Promise<{ disks: DiskSpec[]; created: number[] }> {
-    const rows = await this.volumes.list({ instanceId: vm.id });
+  async plan(vm: VirtualMachine, destination: DeployDestination): Promise<VolumeStartPlan> {
+    const volumes = (await this.volumes.list({ instanceId: vm.id })).sort(
+      (a, b) => (a.deviceId ?? 0) - (b.deviceId ?? 0),
+    );
+    const creations: VolumeCreation[] = [];
+    for (const volume of volumes) {
+      if (volume.state !== 'Allocated') continue;
+      const poolId = destination.pools.get(volume.id);
+      if (poolId === undefined)
+        throw new InvalidStateError(`no pool was planned for volume ${volume.name}`, {
+          field: 'volumeId',
+          value: volume.id,
+        });
+      creations.push(await this.volumes.planCreate(volume, { hostId: destination.hostId, poolId }));
+    }
+    return { volumes, creations, booked: new Map() };
+  }
+
+  async book(w: Writer, plan: VolumeStartPlan): Promise<void> {
+    for (const creation of plan.creations) {
+      const creating = await this.volumes.bookCreate(w, creation);
+      plan.booked.set(creation.volume.id, creating);
+      w.afterRollback(() => plan.booked.delete(creation.volume.id));
+    }
+  }
+
+  async cancel(plan: VolumeStartPlan): Promise<void> {
+    for (const creation of plan.creations) {
+      if (!plan.booked.delete(creation.volume.id)) continue;
+      await this.volumes.cancelCreate(creation);
+    }
+  }
+
+  async create(plan: VolumeStartPlan, host: Host): Promise<{ disks: DiskSpec[]; created: number[] }> {
     const disks: DiskSpec[] = [];
     const created: number[] = [];
     try {
-      for (let volume of rows.sort((a, b) => (a.deviceId ?? 0) - (b.deviceId ?? 0))) {
-        if (volume.state === 'Allocated') {
-          const poolId = destination.pools.get(volume.id);
-          if (poolId === undefined)
-            throw new InvalidStateError(`no pool was planned for volume ${volume.name}`, {
+      for (let volume of plan.volumes) {
+        const creation = plan.creations.find((c) => c.volume.id === volume.id);
+        if (creation !== undefined) {
+          const creating = plan.booked.get(volume.id);
+          if (creating === undefined)
+            throw new InvalidStateError(`volume ${volume.name} was not booked`, {
               field: 'volumeId',
               value: volume.id,
             });
-          volume = await this.volumes.createOnPool(volume.id, { hostId: host.id, poolId });
+          // Booked → created, or (on failure) given back: either way no longer booked.
+          plan.booked.delete(volume.id);
+          volume = await this.volumes.finishCreate(creation, creating);
           created.push(volume.id);
         }
         if (volume.state !== 'Ready')
@@ -100,13 +131,14 @@ export class VmVolumes implements VmStorage {
             field: 'volumeId',
             value: volume.id,
           });
-        disks.push(await this.volumes.diskSpec(volume, host.hypervisorType));
+        disks.push(await this.volumes.diskSpec(volume, host.hypervisorType, creation?.pool));
       }
     } catch (error) {
-      await this.undoPrepare(vm, created);
+      await this.cancel(plan);
+      await this.undoPrepare(created);
       throw error;
     }
-    return { disks: disks.sort((a, b) => a.deviceId - b.deviceId), created };
+    return { disks, created };
   }
 
   async diskSpecs(vm: VirtualMachine, host: Host): Promise<DiskSpec[]> {
@@ -117,7 +149,7 @@ export class VmVolumes implements VmStorage {
     return disks.sort((a, b) => a.deviceId - b.deviceId);
   }
 
-  async undoPrepare(_vm: VirtualMachine, created: readonly number[]): Promise<void> {
+  async undoPrepare(created: readonly number[]): Promise<void> {
     for (const id of [...created].reverse()) await this.volumes.uncreate(id);
   }
 

@@ -4,7 +4,7 @@ import type { CapacityService } from '../capacity/capacity-service.js';
 import type { CloudContext, Writer } from '../context.js';
 import { DriverError } from '../driver/driver-error.js';
 import type { VolumeResult, VolumeSpec } from '../driver/storage-spec.js';
-import type { DiskSpec } from '../driver/vm-spec.js';
+import type { DiskFormat, DiskSpec } from '../driver/vm-spec.js';
 import {
   InsufficientCapacityError,
   InvalidParameterError,
@@ -80,6 +80,27 @@ const LIVE_STATES: VolumeState[] = [
   'Attaching',
   'Copying',
 ];
+
+/** Options of {@link VolumeService.createOnPool}. */
+export interface CreateOptions {
+  signal?: AbortSignal;
+  onProgress?: (percent: number, message?: string) => void;
+  afterCreate?: (result: VolumeResult, volume: VolumeRecord) => Promise<void>;
+  attach?: { vmId: number; deviceId: number };
+}
+
+/** A checked creation of an Allocated volume on a pool ({@link VolumeService.planCreate}). */
+export interface VolumeCreation {
+  volume: VolumeRecord;
+  host: Awaited<ReturnType<typeof getHostRef>>;
+  pool: Awaited<ReturnType<typeof getPoolRow>>;
+  target: { hostId: number; poolId: number };
+  /** The template copy on the pool a ROOT volume is cloned from. */
+  template: { uuid: string; path: string; format: string } | undefined;
+  format: DiskFormat;
+  /** The columns booking sets. */
+  set: Record<string, unknown>;
+}
 
 /**
  * Volumes (spec/storage.md §4): create writes a record only (Allocated, no pool); the volume is
@@ -304,18 +325,33 @@ export class VolumeService {
    * first if needed. Allocated → Creating (pool allocation booked) → Ready; on any failure the
    * volume is Allocated again with no pool and the allocation released. `afterCreate` runs while
    * the volume is still Creating (e.g. the attach); if it throws, the new volume is deleted again.
+   * The three phases ({@link planCreate}, {@link bookCreate}, {@link finishCreate}) are public so a
+   * VM start can book its volumes in the transaction that books its host.
    */
   async createOnPool(
     volumeId: number,
     target: { hostId: number; poolId: number },
-    options: {
-      signal?: AbortSignal;
-      onProgress?: (percent: number, message?: string) => void;
-      afterCreate?: (result: VolumeResult, volume: VolumeRecord) => Promise<void>;
-      attach?: { vmId: number; deviceId: number };
-    } = {},
+    options: CreateOptions = {},
   ): Promise<VolumeRecord> {
-    const volume = await getVolume(this.ctx.db, volumeId);
+    const plan = await this.planCreate(volumeId, target, options);
+    const mark = this.ctx.tracer.mark();
+    const creating = await this.ctx.write((w) => this.bookCreate(w, plan));
+    this.ctx.tracer.step('volume.book', mark);
+    return this.finishCreate(plan, creating, options);
+  }
+
+  /**
+   * Creation's first phase, outside any transaction: the volume must be Allocated and the pool Up
+   * and reachable from the host; a ROOT volume's template is staged on the pool (a cached copy,
+   * reused by later volumes).
+   */
+  async planCreate(
+    volumeOrId: number | VolumeRecord,
+    target: { hostId: number; poolId: number },
+    options: { signal?: AbortSignal; attach?: { vmId: number; deviceId: number } } = {},
+  ): Promise<VolumeCreation> {
+    const volume = typeof volumeOrId === 'number' ? await getVolume(this.ctx.db, volumeOrId) : volumeOrId;
+    const volumeId = volume.id;
     if (volume.state !== 'Allocated')
       throw new InvalidStateError(`volume ${volume.name} is ${volume.state}, not Allocated`, {
         field: 'volumeId',
@@ -323,19 +359,9 @@ export class VolumeService {
       });
     const host = await getHostRef(this.ctx.db, target.hostId);
     const pool = await getPoolRow(this.ctx.db, target.poolId);
-    const zoneHost = await this.ctx.db
-      .selectFrom('hosts')
-      .select(['zoneId'])
-      .where('id', '=', target.hostId)
-      .executeTakeFirstOrThrow();
     if (
       !hostReachesPool(
-        {
-          id: target.hostId,
-          clusterId: host.clusterId,
-          zoneId: Number(zoneHost.zoneId),
-          hypervisorType: host.hypervisorType,
-        },
+        { id: target.hostId, clusterId: host.clusterId, zoneId: host.zoneId, hypervisorType: host.hypervisorType },
         {
           scope: pool.scope,
           clusterId: pool.clusterId === null ? null : Number(pool.clusterId),
@@ -348,14 +374,13 @@ export class VolumeService {
       throw new InvalidParameterError('poolId', target.poolId, `host ${target.hostId} cannot reach pool ${pool.name}`);
     if (pool.status !== 'Up')
       throw new InvalidStateError(`pool ${pool.name} is ${pool.status}`, { field: 'poolId', value: target.poolId });
-    const driver = this.ctx.drivers.hypervisor(host.hypervisorType);
-    const tracer = this.ctx.tracer;
-    let mark = tracer.mark();
-    let template: { uuid: string; path: string; format: string } | undefined;
+    const mark = this.ctx.tracer.mark();
+    let template: VolumeCreation['template'];
     if (volume.templateId !== null && volume.volumeType === 'ROOT') {
+      // Removed or not, the template the volume was allocated from.
       const t = await this.ctx.db
         .selectFrom('templates')
-        .selectAll()
+        .select(['uuid', 'format', 'isIso'])
         .where('id', '=', volume.templateId)
         .executeTakeFirstOrThrow();
       if (t.isIso !== 1) {
@@ -366,42 +391,53 @@ export class VolumeService {
         template = { uuid: t.uuid, path: staged.installPath ?? t.uuid, format: t.format };
       }
     }
-    const format = template
-      ? diskFormatOf(template.format, host.hypervisorType)
-      : diskFormatOf(null, host.hypervisorType);
-    tracer.step('volume.stage', mark);
-    mark = tracer.mark();
-    const creating = await this.ctx.write(async (w): Promise<VolumeRecord> => {
-      const set = {
-        poolId: target.poolId,
-        podId: pool.podId === null ? null : Number(pool.podId),
-        hypervisorType: host.hypervisorType,
-        format,
-        ...(options.attach ? { instanceId: options.attach.vmId, deviceId: options.attach.deviceId } : {}),
-      };
-      const moved = await this.transition(w, volume, 'CreateRequested', set);
-      await this.capacity.allocateStorage(w, {
-        volumeId,
-        poolId: target.poolId,
-        accountId: volume.accountId,
-        bytes: volume.size,
-      });
-      // The row as this transaction left it (no re-read).
-      return { ...volume, ...set, state: moved.to, updatedCount: moved.version };
+    this.ctx.tracer.step('volume.stage', mark);
+    const format = diskFormatOf(template ? template.format : null, host.hypervisorType);
+    const set = {
+      poolId: target.poolId,
+      podId: pool.podId === null ? null : Number(pool.podId),
+      hypervisorType: host.hypervisorType,
+      format,
+      ...(options.attach ? { instanceId: options.attach.vmId, deviceId: options.attach.deviceId } : {}),
+    };
+    return { volume, host, pool, target, template, format, set };
+  }
+
+  /** Creation's second phase, in the caller's transaction: `Allocated → Creating`, the pool's space booked. */
+  async bookCreate(w: Writer, plan: VolumeCreation): Promise<VolumeRecord> {
+    const { volume, target, set } = plan;
+    const moved = await this.transition(w, volume, 'CreateRequested', set);
+    await this.capacity.allocateStorage(w, {
+      volumeId: volume.id,
+      poolId: target.poolId,
+      accountId: volume.accountId,
+      bytes: volume.size,
     });
-    const rollback = () =>
-      this.ctx.write(async (w) => {
-        const current = await getVolume(w.db, volumeId);
-        await this.capacity.releaseStorage(w, volumeId);
-        await this.transition(w, current, 'OperationFailed', {
-          poolId: volume.poolId,
-          podId: volume.podId,
-          hypervisorType: volume.hypervisorType,
-          format: volume.format,
-          instanceId: volume.instanceId,
-          deviceId: volume.deviceId,
-        });
+    // The row as this transaction left it (no re-read).
+    return { ...volume, ...set, state: moved.to, updatedCount: moved.version };
+  }
+
+  /** Gives back a booked volume that will not be created: `Creating → Allocated`, its space released. */
+  cancelCreate(plan: VolumeCreation): Promise<void> {
+    const { volume } = plan;
+    return this.ctx.write(async (w) => {
+      const current = await getVolume(w.db, volume.id);
+      await this.capacity.releaseStorage(w, volume.id);
+      await this.transition(w, current, 'OperationFailed', {
+        poolId: volume.poolId,
+        podId: volume.podId,
+        hypervisorType: volume.hypervisorType,
+        format: volume.format,
+        instanceId: volume.instanceId,
+        deviceId: volume.deviceId,
       });
+    });
+  }
+
+  /** Creation's last phase: the driver creates the booked volume, then `Creating → Ready` (or back to Allocated). */
+  async finishCreate(plan: VolumeCreation, creating: VolumeRecord, options: CreateOptions = {}): Promise<VolumeRecord> {
+    const { volume, host, pool, target, template, format } = plan;
+    const driver = this.ctx.drivers.hypervisor(host.hypervisorType);
     const spec: VolumeSpec = {
       uuid: volume.uuid,
       name: volume.name,
@@ -411,8 +447,7 @@ export class VolumeService {
       pool: poolRef(pool),
     };
     let result: VolumeResult;
-    tracer.step('volume.book', mark);
-    mark = tracer.mark();
+    const mark = this.ctx.tracer.mark();
     try {
       result = await driver.createVolume(host.ref, spec, {
         ...(template ? { fromTemplate: { templateUuid: template.uuid, path: template.path } } : {}),
@@ -420,10 +455,10 @@ export class VolumeService {
         ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       });
     } catch (error) {
-      await rollback();
+      await this.cancelCreate(plan);
       throw error;
     }
-    tracer.step('volume.driver', mark);
+    this.ctx.tracer.step('volume.driver', mark);
     if (options.afterCreate) {
       try {
         await options.afterCreate(result, creating);
@@ -433,25 +468,24 @@ export class VolumeService {
           .catch((e: unknown) =>
             this.ctx.logger.warn({ err: e, volume: volume.uuid }, 'could not delete a volume after a failed attach'),
           );
-        await rollback();
+        await this.cancelCreate(plan);
         throw error;
       }
     }
     return this.ctx.write(async (w): Promise<VolumeRecord> => {
-      const current = await getVolume(w.db, volumeId);
-      const set = { path: result.path, size: Math.max(current.size, result.sizeBytes), lastPoolId: target.poolId };
-      const moved = await this.transition(w, current, 'OperationSucceeded', set);
-      if (result.sizeBytes > current.size) {
-        await this.capacity.releaseStorage(w, volumeId);
+      const set = { path: result.path, size: Math.max(creating.size, result.sizeBytes), lastPoolId: target.poolId };
+      const moved = await this.transition(w, creating, 'OperationSucceeded', set);
+      if (result.sizeBytes > creating.size) {
+        await this.capacity.releaseStorage(w, volume.id);
         await this.capacity.allocateStorage(w, {
-          volumeId,
+          volumeId: volume.id,
           poolId: target.poolId,
-          accountId: current.accountId,
+          accountId: creating.accountId,
           bytes: result.sizeBytes,
           checkThresholds: false,
         });
       }
-      return { ...current, ...set, state: moved.to, updatedCount: moved.version };
+      return { ...creating, ...set, state: moved.to, updatedCount: moved.version };
     });
   }
 
@@ -459,11 +493,7 @@ export class VolumeService {
    * Places and creates an Allocated volume for a VM's host: asks the pool chooser for candidates and
    * books the first that still has room (the booking re-checks space in its transaction).
    */
-  async createForHost(
-    volumeId: number,
-    hostId: number,
-    options: Parameters<VolumeService['createOnPool']>[2] = {},
-  ): Promise<VolumeRecord> {
+  async createForHost(volumeId: number, hostId: number, options: CreateOptions = {}): Promise<VolumeRecord> {
     const volume = await getVolume(this.ctx.db, volumeId);
     const offering =
       volume.diskOfferingId === null ? undefined : await diskOfferingRepo.find(this.ctx.db, volume.diskOfferingId);
@@ -890,10 +920,17 @@ export class VolumeService {
   }
 
   /** How a created volume is handed to a driver at VM start. */
-  async diskSpec(volume: VolumeRecord, hypervisorType: string): Promise<DiskSpec> {
+  async diskSpec(
+    volume: VolumeRecord,
+    hypervisorType: string,
+    knownPool?: { id: number | string; uuid: string; poolType: string },
+  ): Promise<DiskSpec> {
     if (volume.poolId === null)
       throw new InvalidStateError(`volume ${volume.name} has no pool yet`, { field: 'volumeId', value: volume.id });
-    const pool = await getPoolRow(this.ctx.db, volume.poolId);
+    const pool =
+      knownPool !== undefined && Number(knownPool.id) === volume.poolId
+        ? knownPool
+        : await getPoolRow(this.ctx.db, volume.poolId);
     return {
       volumeUuid: volume.uuid,
       type: volume.volumeType === 'ROOT' ? 'ROOT' : 'DATADISK',

@@ -120,6 +120,30 @@ describe('VM operations', () => {
     });
   });
 
+  it('starts VMs deployed at once on a new network: the second waits for the first to implement it', async () => {
+    world = await vmWorld({ clusters: 1, hostsPerCluster: 1 });
+    const { cloud, user, zone, template, small } = world;
+    const offering = await cloud.network.offerings.getByName('DefaultIsolatedNetworkOfferingWithSourceNatService');
+    const net = await user.network.networks.create({ zoneId: zone.id, name: 'fresh', networkOfferingId: offering.id });
+    expect(net.state).toBe('Allocated');
+    const vms = await Promise.all(
+      ['a', 'b', 'c'].map((hostName) =>
+        user.vms.deployAndWait({
+          zoneId: zone.id,
+          serviceOfferingId: small.id,
+          templateId: template.id,
+          networkIds: [net.id],
+          hostName,
+        }),
+      ),
+    );
+    expect(vms.map((vm) => vm.state)).toEqual(['Running', 'Running', 'Running']);
+    expect(await cloud.network.networks.get(net.id)).toMatchObject({ state: 'Implemented' });
+    expect(
+      (await cloud.events.list({ type: 'NETWORK.STATE.CHANGE' })).filter((e) => e.resourceId === net.id),
+    ).toHaveLength(2);
+  });
+
   it('ends in Error with everything released when no host can take a new VM', async () => {
     world = await vmWorld({ clusters: 1, hostsPerCluster: 1 });
     const { cloud, user, zone, template } = world;
