@@ -33,6 +33,11 @@ const GiB = 1024 ** 3;
 /** CloudStack accepts user data up to 32 KiB of base64 (POST). */
 const MAX_USER_DATA = 32_768;
 
+/** A submitted deployment: the job, and the id of the VM it deploys (known before the job ends). */
+export interface DeployJob extends SubmittedJob<VirtualMachine> {
+  vmId: number;
+}
+
 export interface DeployVmInput {
   zoneId: number;
   serviceOfferingId: number;
@@ -103,11 +108,13 @@ export class VirtualMachineService {
    * transaction, then starts it as a job unless `startVm` is false. A first start that fails
    * leaves the VM in Error with everything it took released.
    */
-  async deploy(input: DeployVmInput): Promise<SubmittedJob<VirtualMachine>> {
+  async deploy(input: DeployVmInput): Promise<DeployJob> {
     const mark = this.ctx.tracer.mark();
+    let vmId = 0;
     // The VM, its NICs and volumes, and the job that starts it commit together.
     const submitted = await this.ctx.write(async (w) => {
       const vm = await this.create(w, input);
+      vmId = vm.id;
       if (input.startVm === false) {
         return this.jobs.submitIn(
           w,
@@ -146,7 +153,7 @@ export class VirtualMachineService {
       );
     });
     this.ctx.tracer.step('deploy.create', mark);
-    return submitted;
+    return { ...submitted, vmId };
   }
 
   /** Deploys and waits: the started VM, or the start's typed error. */

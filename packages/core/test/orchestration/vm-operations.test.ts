@@ -126,9 +126,9 @@ describe('VM operations', () => {
     const offering = await cloud.network.offerings.getByName('DefaultIsolatedNetworkOfferingWithSourceNatService');
     const net = await user.network.networks.create({ zoneId: zone.id, name: 'fresh', networkOfferingId: offering.id });
     expect(net.state).toBe('Allocated');
-    const vms = await Promise.all(
+    const jobs = await Promise.all(
       ['a', 'b', 'c'].map((hostName) =>
-        user.vms.deployAndWait({
+        user.vms.deploy({
           zoneId: zone.id,
           serviceOfferingId: small.id,
           templateId: template.id,
@@ -137,7 +137,10 @@ describe('VM operations', () => {
         }),
       ),
     );
+    const vms = await Promise.all(jobs.map((job) => job.result));
     expect(vms.map((vm) => vm.state)).toEqual(['Running', 'Running', 'Running']);
+    // The deploy names its VM before the job ends.
+    expect(jobs.map((job) => job.vmId)).toEqual(vms.map((vm) => vm.id));
     expect(await cloud.network.networks.get(net.id)).toMatchObject({ state: 'Implemented' });
     expect(
       (await cloud.events.list({ type: 'NETWORK.STATE.CHANGE' })).filter((e) => e.resourceId === net.id),
