@@ -534,23 +534,26 @@ export class GuestNetworkService {
       throw new InvalidParameterError('isDefault', true, 'the VM already has a default NIC (exactly one per VM)');
     const { rows: sameName } = await executeCached<{ id: number }>(
       w.db,
-      'nics.hostNameOnNetwork',
-      [net.id, vm.hostName],
+      'vm.hostNameOnNetwork',
+      [vm.hostName, net.id],
+      // From the VMs of that name (indexed) to their NICs, not from every NIC on the network.
       (q) =>
         q
-          .selectFrom('nics')
-          .innerJoin('vmInstances', 'vmInstances.id', 'nics.instanceId')
+          .selectFrom('vmInstances')
           .select('vmInstances.id')
-          .where('nics.networkId', '=', net.id)
-          .where('nics.removed', 'is', null)
-          .where('vmInstances.hostName', '=', vm.hostName),
+          .where('vmInstances.hostName', '=', vm.hostName)
+          .where(({ exists, selectFrom }) =>
+            exists(
+              selectFrom('nics')
+                .select('nics.id')
+                .whereRef('nics.instanceId', '=', 'vmInstances.id')
+                .where('nics.networkId', '=', net.id)
+                .where('nics.removed', 'is', null),
+            ),
+          ),
     );
     if (sameName.length > 0)
-      throw new InvalidParameterError(
-        'vmId',
-        input.vmId,
-        `host name ${vm.hostName} is already used on network ${net.name}`,
-      );
+      throw new InvalidParameterError('hostName', vm.hostName, `host name already used on network ${net.name}`);
     const mac = await this.deps.macs.allocate(w, { zoneId: net.zoneId, ownerType: 'Nic' });
     const row = await w.db
       .insertInto('nics')
@@ -625,10 +628,14 @@ export class GuestNetworkService {
    * {@link reserveNic} when the NIC's network is already implemented (or `Setup`); otherwise
    * nothing, and `null`: the network must be implemented first, outside any transaction.
    */
-  async reserveNicIfImplemented(w: Writer, nic: Nic, opts: { podId?: number } = {}): Promise<Nic | null> {
-    const net = await networkRepo.get(w.db, nic.networkId);
-    if (net.state !== 'Implemented' && net.state !== 'Setup') return null;
-    return this.reserve(w, nic, net, opts);
+  async reserveNicIfImplemented(
+    w: Writer,
+    nic: Nic,
+    opts: { podId?: number } = {},
+  ): Promise<{ nic: Nic; network: Network } | null> {
+    const network = await networkRepo.get(w.db, nic.networkId);
+    if (network.state !== 'Implemented' && network.state !== 'Setup') return null;
+    return { nic: await this.reserve(w, nic, network, opts), network };
   }
 
   private async reserve(
@@ -658,6 +665,13 @@ export class GuestNetworkService {
     const { net, offering, nic } = await this.nicContext(nicId);
     const profile = await this.deps.configurator.profile(this.ctx.db, net, offering);
     for (const e of this.deps.elements.forOffering(offering)) await e.prepare(profile, nic);
+  }
+
+  /** {@link prepareNic} for a NIC whose records the caller holds (its VM's host name too). */
+  async prepareReservedNic(nic: Nic, net: Network, hostName: string): Promise<void> {
+    const offering = await networkOfferingRepo.get(this.ctx.db, net.networkOfferingId);
+    const profile = await this.deps.configurator.profile(this.ctx.db, net, offering);
+    for (const e of this.deps.elements.forOffering(offering)) await e.prepare(profile, nicProfile(nic, hostName));
   }
 
   /** Tells the elements a NIC is going away (VM stop), outside any transaction. */
@@ -836,20 +850,7 @@ export class GuestNetworkService {
       .select('hostName')
       .where('id', '=', nic.instanceId)
       .executeTakeFirst();
-    return {
-      net,
-      offering,
-      nic: {
-        nicId: nic.id,
-        vmId: nic.instanceId,
-        hostName: vm?.hostName ?? `nic-${nic.id}`,
-        ip: nic.ip4Address,
-        mac: nic.macAddress,
-        netmask: nic.netmask,
-        gateway: nic.gateway,
-        isDefault: nic.isDefault,
-      },
-    };
+    return { net, offering, nic: nicProfile(nic, vm?.hostName ?? `nic-${nic.id}`) };
   }
 
   private async activeNics(db: Db, networkId: number): Promise<number> {
@@ -912,6 +913,20 @@ export class GuestNetworkService {
     });
     return { ...nic, state: r.to, updatedCount: r.version };
   }
+}
+
+/** A NIC as the network elements see it. */
+function nicProfile(nic: Nic, hostName: string): NicProfile {
+  return {
+    nicId: nic.id,
+    vmId: nic.instanceId,
+    hostName,
+    ip: nic.ip4Address,
+    mac: nic.macAddress,
+    netmask: nic.netmask,
+    gateway: nic.gateway,
+    isDefault: nic.isDefault,
+  };
 }
 
 /** Whether `ip` lies in the network's CIDR. */

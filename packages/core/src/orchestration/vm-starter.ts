@@ -12,7 +12,7 @@ import type { Host, VirtualMachine } from '../model/records.js';
 import type { VmEvent } from '../model/state-machines/index.js';
 import { vmStateMachine } from '../model/state-machines/index.js';
 import type { GuestNetworkService } from '../network/guest-networks.js';
-import { type Nic, networkRepo } from '../network/records.js';
+import { type Network, type Nic, networkRepo } from '../network/records.js';
 import { hostRef, hostRepo } from '../resources/hosts.js';
 import { serviceOfferingRepo } from '../resources/offerings.js';
 import { templateRepo } from '../resources/templates.js';
@@ -120,7 +120,7 @@ export class VmStarter {
       // networks and book the volumes' space: one transaction, all or nothing.
       mark = tracer.mark();
       const nics = await this.networks.listNics({ vmId: vm.id });
-      let booked: { vm: VirtualMachine; host: Host; reserved: Map<number, Nic> };
+      let booked: { vm: VirtualMachine; host: Host; reserved: Map<number, { nic: Nic; network: Network }> };
       try {
         booked = await this.ctx.write(async (w) => {
           const current = await vmRepo.get(w.db, vm.id);
@@ -135,7 +135,7 @@ export class VmStarter {
           const moved = await this.transition(w, current, event, set);
           w.afterCommit(() => this.placement.apply(deltas));
           const host = await hostRepo.get(w.db, destination.hostId);
-          const reserved = new Map<number, Nic>();
+          const reserved = new Map<number, { nic: Nic; network: Network }>();
           for (const nic of nics) {
             const r = await this.networks.reserveNicIfImplemented(w, nic, { podId: host.podId });
             if (r !== null) reserved.set(nic.id, r);
@@ -172,7 +172,7 @@ export class VmStarter {
       };
       try {
         mark = tracer.mark();
-        const nicSpecs = await this.prepareNetworks(nics, booked.reserved, host, taken);
+        const nicSpecs = await this.prepareNetworks(vm, nics, booked.reserved, host, taken);
         tracer.step('start.network', mark);
         await options.job?.progress(((attempt - 1) * 100 + 60) / retries, `attempt ${attempt}: volumes`);
         mark = tracer.mark();
@@ -235,20 +235,22 @@ export class VmStarter {
    * Describes them for the driver.
    */
   private async prepareNetworks(
+    vm: VirtualMachine,
     nics: readonly Nic[],
-    reserved: ReadonlyMap<number, Nic>,
+    reserved: ReadonlyMap<number, { nic: Nic; network: Network }>,
     host: Host,
     taken: Attempt,
   ): Promise<NicSpec[]> {
     const specs: NicSpec[] = [];
     for (const nic of nics) {
-      let ready = reserved.get(nic.id);
-      if (ready !== undefined) await this.networks.prepareNic(nic.id);
-      else {
+      const done = reserved.get(nic.id);
+      if (done !== undefined) {
+        await this.networks.prepareReservedNic(done.nic, done.network, vm.hostName);
+        specs.push(await this.nicSpec(done.nic, host, done.network));
+      } else {
         taken.nicsStarted.push(nic.id);
-        ready = await this.networks.startNic(nic.id, { podId: host.podId });
+        specs.push(await this.nicSpec(await this.networks.startNic(nic.id, { podId: host.podId }), host));
       }
-      specs.push(await this.nicSpec(ready, host));
     }
     return specs.sort((a, b) => a.deviceId - b.deviceId);
   }
@@ -273,8 +275,8 @@ export class VmStarter {
     );
   }
 
-  private async nicSpec(nic: Nic, host: Host): Promise<NicSpec> {
-    const net = await networkRepo.get(this.ctx.db, nic.networkId);
+  private async nicSpec(nic: Nic, host: Host, network?: Network): Promise<NicSpec> {
+    const net = network ?? (await networkRepo.get(this.ctx.db, nic.networkId));
     return {
       deviceId: nic.deviceId,
       mac: nic.macAddress,

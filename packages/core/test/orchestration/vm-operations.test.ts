@@ -109,7 +109,15 @@ describe('VM operations', () => {
       field: 'hostId',
       value: world.hosts[0]!.id,
     });
-    await cloud.settings.set('max.account.cpus', 4);
+    await user.vms.deployAndWait({ ...base, hostName: 'web' });
+    await expectRejected(cloud, () => user.vms.deploy({ ...base, hostName: 'web' }), {
+      error: InvalidParameterError,
+      code: 'INVALID_PARAMETER',
+      httpCode: 431,
+      field: 'hostName',
+      value: 'web',
+    });
+    await cloud.settings.set('max.account.cpus', 5);
     await user.vms.deployAndWait({ ...base, serviceOfferingId: big.id });
     await expectRejected(cloud, () => user.vms.deploy(base), {
       error: ResourceLimitError,

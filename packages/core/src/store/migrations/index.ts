@@ -12,6 +12,7 @@ import { usage } from './0009-usage.js';
 import { accountIndexes } from './0010-account-indexes.js';
 import { resourceLimits } from './0011-resource-limits.js';
 import { deployIndexes } from './0012-deploy-indexes.js';
+import { lookupIndexes } from './0013-lookup-indexes.js';
 
 /**
  * Every migration, in order. A migration's name never changes once released; new schema goes in a
@@ -31,5 +32,6 @@ export function migrations(engine: StoreEngine): Record<string, Migration> {
     '0010-account-indexes': accountIndexes(),
     '0011-resource-limits': resourceLimits(engine),
     '0012-deploy-indexes': deployIndexes(),
+    '0013-lookup-indexes': lookupIndexes(),
   };
 }
