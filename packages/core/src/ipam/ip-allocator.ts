@@ -525,30 +525,33 @@ export class IpAllocator {
   }
 
   private async insert(w: Writer, pool: AddressPool, address: number, owner: AddressOwner, state: IpAllocationState) {
-    const row = await w.db
-      .insertInto('ipAllocations')
-      .values({
-        uuid: newUuid(),
-        space: pool.space,
-        scopeId: pool.scopeId,
-        poolId: pool.poolId,
-        address,
-        ip: intToIpv4(address),
-        zoneId: pool.zoneId,
-        state,
-        ownerType: owner.ownerType,
-        ownerId: owner.ownerId ?? null,
-        accountId: owner.accountId ?? null,
-        domainId: owner.domainId ?? null,
-        networkId: owner.networkId ?? null,
-        vpcId: owner.vpcId ?? null,
-        sourceNat: owner.sourceNat ? 1 : 0,
-        created: w.now,
-        updatedCount: 0,
-      })
-      .onConflict((oc) => oc.columns(['space', 'scopeId', 'address']).doNothing())
-      .returningAll()
-      .executeTakeFirst();
+    const values = {
+      uuid: newUuid(),
+      space: pool.space,
+      scopeId: pool.scopeId,
+      poolId: pool.poolId,
+      address,
+      ip: intToIpv4(address),
+      zoneId: pool.zoneId,
+      state,
+      ownerType: owner.ownerType,
+      ownerId: owner.ownerId ?? null,
+      accountId: owner.accountId ?? null,
+      domainId: owner.domainId ?? null,
+      networkId: owner.networkId ?? null,
+      vpcId: owner.vpcId ?? null,
+      sourceNat: owner.sourceNat ? 1 : 0,
+      created: w.now,
+      updatedCount: 0,
+    };
+    const { rows } = await executeCached<object>(w.db, 'ip.insert', Object.values(values), (q) =>
+      q
+        .insertInto('ipAllocations')
+        .values(values)
+        .onConflict((oc) => oc.columns(['space', 'scopeId', 'address']).doNothing())
+        .returningAll(),
+    );
+    const row = rows[0];
     return row ? decodeIpAllocation(row) : null;
   }
 

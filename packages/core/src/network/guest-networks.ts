@@ -25,7 +25,7 @@ import { physicalNetworkRepo } from '../resources/physical-networks.js';
 import { checkResourceLimits } from '../resources/resource-limits.js';
 import { accountRepo } from '../resources/tenancy.js';
 import { zoneRepo } from '../resources/zones.js';
-import { executeCached } from '../store/compiled-queries.js';
+import { executeCached, insertRow } from '../store/compiled-queries.js';
 import type { Db } from '../store/store.js';
 import { newUuid } from '../store/uuid.js';
 import type { NicProfile } from './network-element.js';
@@ -555,9 +555,10 @@ export class GuestNetworkService {
     if (sameName.length > 0)
       throw new InvalidParameterError('hostName', vm.hostName, `host name already used on network ${net.name}`);
     const mac = await this.deps.macs.allocate(w, { zoneId: net.zoneId, ownerType: 'Nic' });
-    const row = await w.db
-      .insertInto('nics')
-      .values({
+    const row = await insertRow<'nics', object>(
+      w.db,
+      'nics',
+      {
         uuid: newUuid(),
         created: w.now,
         removed: null,
@@ -578,9 +579,9 @@ export class GuestNetworkService {
         reservationId: null,
         state: 'Allocated',
         updatedCount: 0,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+      },
+      '*',
+    );
     const nic = nicRepo.decode(row);
     const ranges = await guestRangesOf(w.db, net.id);
     if (!ranges.some((r) => r.podId !== null) || input.ip !== undefined)
@@ -831,14 +832,14 @@ export class GuestNetworkService {
     const range =
       ranges?.find((r) => r.id === alloc.poolId) ??
       (await w.db.selectFrom('ipRanges').selectAll().where('id', '=', alloc.poolId).executeTakeFirstOrThrow());
-    return nicRepo.decode(
-      await w.db
-        .updateTable('nics')
-        .set({ ip4Address: alloc.ip, ipAllocationId: alloc.id, netmask: range.netmask, gateway: range.gateway })
-        .where('id', '=', nic.id)
-        .returningAll()
-        .executeTakeFirstOrThrow(),
+    const set = { ip4Address: alloc.ip, ipAllocationId: alloc.id, netmask: range.netmask, gateway: range.gateway };
+    const { rows } = await executeCached<object>(
+      w.db,
+      'nic.assignIp',
+      [set.ip4Address, set.ipAllocationId, set.netmask, set.gateway, nic.id],
+      (q) => q.updateTable('nics').set(set).where('id', '=', nic.id).returningAll(),
     );
+    return nicRepo.decode(rows[0]!);
   }
 
   private async nicContext(nicId: number): Promise<{ net: Network; offering: NetworkOffering; nic: NicProfile }> {

@@ -11,7 +11,7 @@ import {
 } from '../model/state-machines/index.js';
 import { isRootAdmin, requireAccess } from '../resources/permissions.js';
 import { json } from '../store/codec.js';
-import { executeCached } from '../store/compiled-queries.js';
+import { executeCached, insertRow } from '../store/compiled-queries.js';
 import { newUuid } from '../store/uuid.js';
 import type { ManagementServer } from './management-server.js';
 
@@ -210,9 +210,10 @@ export class JobService {
           }
         : {}),
     });
-    const row = await w.db
-      .insertInto('asyncJobs')
-      .values({
+    const row = await insertRow<'asyncJobs', { id: number; uuid: string }>(
+      w.db,
+      'asyncJobs',
+      {
         uuid: newUuid(),
         userId: w.caller.userId,
         accountId: w.caller.accountId,
@@ -233,9 +234,9 @@ export class JobService {
         lastUpdated: now,
         completed: null,
         removed: null,
-      })
-      .returning(['id', 'uuid'])
-      .executeTakeFirstOrThrow();
+      },
+      ['id', 'uuid'],
+    );
     return { id: Number(row.id), uuid: row.uuid, scheduledEventId: event.id };
   }
 

@@ -20,7 +20,7 @@ import { accountRepo } from '../resources/tenancy.js';
 import { zoneRepo } from '../resources/zones.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import { json } from '../store/codec.js';
-import { executeCached } from '../store/compiled-queries.js';
+import { executeCached, insertRow } from '../store/compiled-queries.js';
 import { newUuid } from '../store/uuid.js';
 import type { JobService, SubmittedJob } from './jobs.js';
 import { sshKeyPairRepo } from './ssh-keypairs.js';
@@ -282,9 +282,10 @@ export class VirtualMachineService {
       ...(input.keypair ? { keypair: input.keypair } : {}),
       ...(input.userData ? { userData: input.userData } : {}),
     };
-    const row = await w.db
-      .insertInto('vmInstances')
-      .values({
+    const row = await insertRow<'vmInstances', { id: number }>(
+      w.db,
+      'vmInstances',
+      {
         uuid: newUuid(),
         instanceName: `pending-${newUuid()}`,
         hostName: input.hostName ?? '',
@@ -305,20 +306,20 @@ export class VirtualMachineService {
         details: json(details),
         created: w.now,
         removed: null,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+      },
+      ['id'],
+    );
     const id = Number(row.id);
     const name = instanceName(owner.id, id, suffix);
     // The named row as this transaction left it (RETURNING: no re-read).
-    const vm = vmRepo.decode(
-      await w.db
-        .updateTable('vmInstances')
-        .set({ instanceName: name, hostName: input.hostName ?? name, displayName: input.displayName ?? name })
-        .where('id', '=', id)
-        .returningAll()
-        .executeTakeFirstOrThrow(),
+    const named = { instanceName: name, hostName: input.hostName ?? name, displayName: input.displayName ?? name };
+    const { rows: namedRows } = await executeCached<object>(
+      w.db,
+      'vm.deploy.name',
+      [named.instanceName, named.hostName, named.displayName, id],
+      (q) => q.updateTable('vmInstances').set(named).where('id', '=', id).returningAll(),
     );
+    const vm = vmRepo.decode(namedRows[0]!);
     const defaultId = input.defaultNetworkId ?? networkIds[0]!;
     if (!networkIds.includes(defaultId))
       throw new InvalidParameterError('defaultNetworkId', defaultId, 'must be one of networkIds');

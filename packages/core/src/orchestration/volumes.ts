@@ -22,6 +22,7 @@ import { requireAccess } from '../resources/permissions.js';
 import { accountRepo } from '../resources/tenancy.js';
 import { zoneRepo } from '../resources/zones.js';
 import { SettingsService } from '../settings/settings-service.js';
+import { insertRow } from '../store/compiled-queries.js';
 import type { JobService, SubmittedJob } from './jobs.js';
 import {
   checkVolumeLimits,
@@ -249,9 +250,10 @@ export class VolumeService {
     },
   ): Promise<VolumeRecord> {
     await checkVolumeLimits(w, this.settings, v.accountId, { volumes: 1, bytes: v.sizeBytes });
-    const row = await w.db
-      .insertInto('volumes')
-      .values({
+    const row = await insertRow<'volumes', object>(
+      w.db,
+      'volumes',
+      {
         uuid: newUuid(),
         name: v.name,
         volumeType: v.type,
@@ -270,9 +272,9 @@ export class VolumeService {
         state: 'Allocated',
         created: w.now,
         removed: null,
-      })
-      .returningAll()
-      .executeTakeFirstOrThrow();
+      },
+      '*',
+    );
     const volume = decodeVolume(row);
     await volumeUsage(w, 'VOLUME.CREATE', volume);
     await w.event({
