@@ -264,18 +264,33 @@ export class Writer {
   }
 
   /** {@link event}, written at once: for a caller that needs the event's id. */
-  async eventNow(input: EventInput): Promise<StratusEvent> {
+  async eventNow(input: EventInput): Promise<StratusEvent & { id: number }> {
     const event = this.eventRecord(input);
     this.unwritten.push(event);
     await this.flushEvents();
-    return event;
+    return event as StratusEvent & { id: number };
+  }
+
+  /**
+   * Publishes an event on the in-process bus after commit, in order with the transaction's other
+   * events, without storing it (see {@link StratusEvent.id}: state changes).
+   */
+  publish(input: EventInput): void {
+    const event = this.eventRecord(input);
+    event.id = null;
+    this.unwritten.push(event);
   }
 
   /** Writes the events recorded and not yet written (at the latest, the transaction does before commit). */
   async flushEvents(): Promise<void> {
     const unwritten = this.unwritten;
     while (unwritten.length > 0) {
-      const batch = unwritten.splice(0, EVENTS_PER_INSERT);
+      const events = unwritten.splice(0, EVENTS_PER_INSERT);
+      const batch = events.filter((e) => e.id !== null);
+      if (batch.length === 0) {
+        this.recorded.push(...events);
+        continue;
+      }
       const rows = batch.map((e) => ({
         uuid: e.uuid,
         type: e.type,
@@ -300,10 +315,8 @@ export class Writer {
         (db) => db.insertInto('events').values(rows).returning(['id', 'uuid']),
       );
       const byUuid = new Map(ids.map((r) => [r.uuid, Number(r.id)]));
-      for (const event of batch) {
-        event.id = byUuid.get(event.uuid)!;
-        this.recorded.push(event);
-      }
+      for (const event of batch) event.id = byUuid.get(event.uuid)!;
+      this.recorded.push(...events);
     }
   }
 
@@ -359,7 +372,7 @@ export class Writer {
     },
   ): Promise<CasResult<S>> {
     const result = await casTransition(this.db, t);
-    await this.event({
+    this.publish({
       type: `${t.eventPrefix}.STATE.CHANGE`,
       description: `${t.resource.type} ${t.resource.uuid}: ${result.from} --${t.event}--> ${result.to}`,
       resourceType: t.resource.type,

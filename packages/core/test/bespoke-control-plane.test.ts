@@ -36,7 +36,7 @@ describe.each([1, 3, 6])(
       // Independent instrumentation: SDK jobs open at once, from the bus (Scheduled → its Completed).
       const open = new Set<number>();
       fleet.cloud.events.on('*', (event) => {
-        if (event.state === 'Scheduled') open.add(event.id);
+        if (event.state === 'Scheduled' && event.id !== null) open.add(event.id);
         else if (event.state === 'Completed' && event.startId !== null) open.delete(event.startId);
         maxOpenJobs = Math.max(maxOpenJobs, open.size);
       });

@@ -43,7 +43,12 @@ export type ResourceType =
 
 /** A typed event: what happened, to which resource, on whose behalf. */
 export interface StratusEvent {
-  id: number;
+  /**
+   * The stored event's id; `null` for a state change (`<RESOURCE>.STATE.CHANGE`), which is
+   * published on the bus and not stored: as in CloudStack, the event log holds actions (VM.CREATE,
+   * VM.START, …), and state transitions go to the event bus.
+   */
+  id: number | null;
   uuid: string;
   type: string;
   state: EventState;

@@ -575,7 +575,7 @@ export class IpAllocator {
     const to = publicIpStateMachine.transition(row.state, event);
     const version = expectVersion ?? row.updatedCount;
     await this.casUpdate(w, row, version, { state: to, updatedCount: version + 1 });
-    await w.event({
+    w.publish({
       type: 'PUBLICIP.STATE.CHANGE',
       description: `public IP ${row.ip}: ${row.state} --${event}--> ${to}`,
       resourceType: 'IpAddress',

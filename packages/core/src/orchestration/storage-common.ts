@@ -238,7 +238,7 @@ export async function recordTransition(
   },
   result: { from: string; to: string },
 ): Promise<void> {
-  await w.event({
+  w.publish({
     type: `${what.prefix}.STATE.CHANGE`,
     description: `${what.type} ${what.uuid ?? what.id}: ${result.from} --${what.event}--> ${result.to}`,
     resourceType: what.type,

@@ -477,17 +477,19 @@ export class TemplateStorageService {
   }
 
   private async stage(templateId: number, poolId: number, options: StageOptions): Promise<TemplatePoolRef> {
+    const poolRefRow = async () =>
+      (
+        await executeCached<Selectable<Database['templatePoolRefs']>>(
+          this.ctx.db,
+          'template.poolRef',
+          [templateId, poolId],
+          (q) => selectPoolRef(q, templateId, poolId),
+        )
+      ).rows[0];
+    // A template deleted in the pool's zone is not staged for new use, even where a copy remains.
     const template = await templateRepo.get(this.ctx.db, templateId, 'templateId');
     const pool = await getPoolRow(this.ctx.db, poolId);
     const source = await this.requireReadyInZone(templateId, Number(pool.zoneId));
-    const poolRefRow = () =>
-      this.ctx.db
-        .selectFrom('templatePoolRefs')
-        .selectAll()
-        .where('templateId', '=', templateId)
-        .where('poolId', '=', poolId)
-        .where('removed', 'is', null)
-        .executeTakeFirst();
     // Already staged (every deploy after a pool's first): no write at all.
     const staged = await poolRefRow();
     if (staged?.state === 'Ready') return decodePoolRef(staged);
@@ -857,4 +859,14 @@ export function newStoreRef(templateId: number, storeId: number, zoneId: number,
     lastUpdated: now,
     removed: null,
   };
+}
+
+/** A template's copy on a pool (live rows). */
+function selectPoolRef(db: Db, templateId: number, poolId: number) {
+  return db
+    .selectFrom('templatePoolRefs')
+    .selectAll()
+    .where('templateId', '=', templateId)
+    .where('poolId', '=', poolId)
+    .where('removed', 'is', null);
 }

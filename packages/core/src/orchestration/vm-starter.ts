@@ -88,7 +88,7 @@ export class VmStarter {
         osCategory: template?.osCategory ?? null,
         requiresHvm: template?.requiresHvm ?? true,
         lastHostId: vm.lastHostId,
-        disks: await this.storage.diskProfiles(this.ctx.db, vm),
+        disks: await this.storage.diskProfiles(this.ctx.db, vm, offering),
       };
       let destination: DeployDestination;
       try {

@@ -1,7 +1,7 @@
 import type { DeployDestination, DiskProfile } from '../allocation/deployment-plan.js';
 import type { Writer } from '../context.js';
 import type { DiskSpec } from '../driver/vm-spec.js';
-import type { Host, Template, VirtualMachine, Volume } from '../model/records.js';
+import type { Host, ServiceOffering, Template, VirtualMachine, Volume } from '../model/records.js';
 import type { Db } from '../store/store.js';
 import type { VolumeRecord } from './storage-common.js';
 import type { VolumeCreation } from './volumes.js';
@@ -29,7 +29,7 @@ export interface VmStorage {
     input: { template: Template; rootSizeBytes?: number; dataDisk?: { diskOfferingId: number; sizeBytes?: number } },
   ): Promise<Volume[]>;
   /** The VM's volumes for placement (already-created ones carry their pool). */
-  diskProfiles(db: Db, vm: VirtualMachine): Promise<DiskProfile[]>;
+  diskProfiles(db: Db, vm: VirtualMachine, offering?: ServiceOffering): Promise<DiskProfile[]>;
   /**
    * A start's first storage step, outside any transaction: checks the destination's pools for the
    * VM's not-yet-created volumes and stages the ROOT volume's template on its pool.

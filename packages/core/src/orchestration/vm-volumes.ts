@@ -2,7 +2,7 @@ import type { DeployDestination, DiskProfile } from '../allocation/deployment-pl
 import type { Writer } from '../context.js';
 import type { DiskSpec } from '../driver/vm-spec.js';
 import { InvalidStateError } from '../errors.js';
-import type { Host, Template, VirtualMachine, Volume } from '../model/records.js';
+import type { Host, ServiceOffering, Template, VirtualMachine, Volume } from '../model/records.js';
 import { diskOfferingRepo, serviceOfferingRepo } from '../resources/offerings.js';
 import type { Db } from '../store/store.js';
 import { decodeVolume } from './storage-common.js';
@@ -51,8 +51,8 @@ export class VmVolumes implements VmStorage {
     return out;
   }
 
-  async diskProfiles(db: Db, vm: VirtualMachine): Promise<DiskProfile[]> {
-    const offering = await serviceOfferingRepo.get(db, vm.serviceOfferingId);
+  async diskProfiles(db: Db, vm: VirtualMachine, offering?: ServiceOffering): Promise<DiskProfile[]> {
+    offering ??= await serviceOfferingRepo.get(db, vm.serviceOfferingId);
     const rows = await db
       .selectFrom('volumes')
       .selectAll()

@@ -167,7 +167,7 @@ export class ClusterService {
         .where('id', '=', id)
         .where('managedState', '=', cluster.managedState)
         .execute();
-      await w.event({
+      w.publish({
         type: 'CLUSTER.STATE.CHANGE',
         description: `cluster ${cluster.name}: ${cluster.managedState} --${event}--> ${to}`,
         resourceType: 'Cluster',

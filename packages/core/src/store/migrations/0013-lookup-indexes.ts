@@ -8,6 +8,8 @@ import type { Kysely } from 'kysely';
 export function lookupIndexes() {
   return {
     async up(db: Kysely<unknown>): Promise<void> {
+      // Leads with network_id: it serves every lookup the network_id index did.
+      await db.schema.dropIndex('ip_allocations_network_idx').execute();
       await db.schema
         .createIndex('ip_allocations_network_snat_idx')
         .on('ip_allocations')
