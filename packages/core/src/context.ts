@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Kysely, Transaction } from 'kysely';
+import type { Insertable, Kysely, Transaction } from 'kysely';
 import type { DriverRegistry } from './driver/index.js';
 import type { EventBus } from './events/event-bus.js';
 import type { EventInput, ResourceType, StratusEvent } from './events/event-types.js';
@@ -218,6 +218,7 @@ export class Writer {
     private readonly rolledBack: Array<() => void> = [],
     /** Events recorded and not yet written, shared with the transaction's nested writers. */
     private readonly unwritten: StratusEvent[] = [],
+    private readonly unwrittenUsage: Array<Insertable<Database['usageEvents']>> = [],
   ) {
     this.now = ctx.clock.now();
   }
@@ -236,7 +237,16 @@ export class Writer {
   /** This transaction, acting for another caller (a nested write). */
   as(caller: Caller): Writer {
     if (caller === this.caller) return this;
-    return new Writer(this.db, this.ctx, caller, this.recorded, this.committed, this.rolledBack, this.unwritten);
+    return new Writer(
+      this.db,
+      this.ctx,
+      caller,
+      this.recorded,
+      this.committed,
+      this.rolledBack,
+      this.unwritten,
+      this.unwrittenUsage,
+    );
   }
 
   /** Runs `callback` once this transaction has committed (never if it rolls back). */
@@ -281,8 +291,21 @@ export class Writer {
     this.unwritten.push(event);
   }
 
-  /** Writes the events recorded and not yet written (at the latest, the transaction does before commit). */
+  /**
+   * Writes the events and usage events recorded and not yet written (at the latest, the
+   * transaction does before commit).
+   */
   async flushEvents(): Promise<void> {
+    const usage = this.unwrittenUsage;
+    while (usage.length > 0) {
+      const rows = usage.splice(0, EVENTS_PER_INSERT);
+      await executeCached(
+        this.db,
+        `writer.usage:${rows.length}`,
+        rows.flatMap((r) => Object.values(r)),
+        (db) => db.insertInto('usageEvents').values(rows),
+      );
+    }
     const unwritten = this.unwritten;
     while (unwritten.length > 0) {
       const events = unwritten.splice(0, EVENTS_PER_INSERT);
@@ -341,7 +364,7 @@ export class Writer {
     };
   }
 
-  /** Records a usage event (spec/operations.md §9.1) in this transaction. */
+  /** Records a usage event (spec/operations.md §9.1) in this transaction (written with its events). */
   async usage(input: UsageEventInput): Promise<void> {
     const values = {
       type: input.type,
@@ -356,9 +379,7 @@ export class Writer {
       resourceType: input.resourceType ?? null,
       created: this.now,
     };
-    await executeCached(this.db, 'writer.usage', Object.values(values), (db) =>
-      db.insertInto('usageEvents').values(values),
-    );
+    this.unwrittenUsage.push(values);
   }
 
   /**

@@ -151,6 +151,12 @@ interface ProgressValues {
  */
 export const PROGRESS_WRITE_INTERVAL_MS = 250;
 
+/**
+ * A job of this process as it runs: in progress, at the version it was created with (progress
+ * writes leave the version alone; only ending the job, here or by another process, changes it).
+ */
+const RUNNING = { state: 'IN_PROGRESS', version: 0 } as const satisfies { state: AsyncJobState; version: number };
+
 export class JobService {
   private readonly queues: Map<string, Promise<unknown>>;
   private readonly running: Map<number, AbortController>;
@@ -368,7 +374,7 @@ export class JobService {
       };
       let finished = false;
       handle.succeedIn = async (w, result) => {
-        await this.finishIn(w, id, 'Succeed', { resultCode: 0, result: result ?? null }, succeeded);
+        await this.finishIn(w, id, 'Succeed', { resultCode: 0, result: result ?? null }, succeeded, RUNNING);
         w.afterCommit(() => {
           finished = true;
           stopProgress();
@@ -390,15 +396,19 @@ export class JobService {
       stopProgress();
       if (!finished) {
         const finishMark = tracer.mark();
-        await this.finish(id, 'Succeed', { resultCode: 0, result: value ?? null }, succeeded);
+        await this.finish(id, 'Succeed', { resultCode: 0, result: value ?? null }, succeeded, RUNNING);
         tracer.step('job.finish', finishMark);
       }
       return value;
     } catch (error) {
       const event: AsyncJobEvent = controller.signal.aborted ? 'Cancel' : 'Fail';
       const failure = toJobError(error);
-      await this.finish(id, event, { resultCode: failure.errorcode, result: failure }, (w) =>
-        failed(w, event, failure),
+      await this.finish(
+        id,
+        event,
+        { resultCode: failure.errorcode, result: failure },
+        (w) => failed(w, event, failure),
+        RUNNING,
       ).catch((finishError: unknown) =>
         this.ctx.logger.error({ err: finishError, job: uuid }, 'could not record job failure'),
       );
@@ -414,8 +424,9 @@ export class JobService {
     event: AsyncJobEvent,
     outcome: { resultCode: number; result: unknown },
     record: (w: Writer) => Promise<unknown>,
+    expect?: { state: AsyncJobState; version: number },
   ) {
-    await this.ctx.write((w) => this.finishIn(w, id, event, outcome, record));
+    await this.ctx.write((w) => this.finishIn(w, id, event, outcome, record, expect));
   }
 
   /** {@link finish} in the caller's transaction. */
@@ -425,6 +436,7 @@ export class JobService {
     event: AsyncJobEvent,
     outcome: { resultCode: number; result: unknown },
     record: (w: Writer) => Promise<unknown>,
+    expect?: { state: AsyncJobState; version: number },
   ) {
     await w.transition({
       table: 'asyncJobs',
@@ -432,6 +444,7 @@ export class JobService {
       machine: asyncJobStateMachine,
       event,
       column: 'status',
+      ...(expect ? { expect } : {}),
       set: {
         resultCode: outcome.resultCode,
         result: json(outcome.result),
