@@ -284,8 +284,7 @@ export class JobService {
         }
       : {};
     const tracer = this.ctx.tracer;
-    // How the job's failure is recorded; before it starts, with no Started event.
-    let failed = (w: Writer, event: AsyncJobEvent, failure: JobError): Promise<unknown> =>
+    const failureEvent = (w: Writer, event: AsyncJobEvent, failure: JobError): Promise<unknown> =>
       w.event({
         type: spec.eventType,
         state: 'Completed',
@@ -295,6 +294,8 @@ export class JobService {
         ...resource,
         parameters: { code: failure.code },
       });
+    // How the job's failure is recorded: before it starts, with no Started event.
+    let failed = failureEvent;
     try {
       if (controller.signal.aborted) throw new JobAbortedError(`job ${uuid} was cancelled before it started`);
       // The Started event commits with the job's first transaction (a progress report inside
@@ -380,17 +381,9 @@ export class JobService {
           stopProgress();
         });
       };
-      failed = async (w: Writer, event: AsyncJobEvent, failure: JobError) => {
+      failed = async (w, event, failure) => {
         await recordStarted(w);
-        await w.event({
-          type: spec.eventType,
-          state: 'Completed',
-          level: 'ERROR',
-          description: `${spec.description}: ${event === 'Cancel' ? 'cancelled' : 'failed'}: ${failure.errortext}`,
-          startId,
-          ...resource,
-          parameters: { code: failure.code },
-        });
+        await failureEvent(w, event, failure);
       };
       const value = await body(handle);
       stopProgress();
