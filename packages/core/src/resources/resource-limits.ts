@@ -175,35 +175,16 @@ async function countUsage(
     Number(((await q.executeTakeFirst()) as { n: unknown } | undefined)?.n ?? 0);
   switch (type) {
     case 'user_vm':
-      return one(
-        db
-          .selectFrom('vmInstances')
-          .select((eb) => eb.fn.countAll().as('n'))
-          .where('accountId', 'in', accounts)
-          .where('removed', 'is', null)
-          .where('state', 'in', LIVE_VM),
-      );
     case 'cpu':
-    case 'memory':
-      return one(
-        db
-          .selectFrom('vmInstances')
-          .innerJoin('serviceOfferings', 'serviceOfferings.id', 'vmInstances.serviceOfferingId')
-          .select((eb) => eb.fn.sum(type === 'cpu' ? 'serviceOfferings.cpuNumber' : 'serviceOfferings.memory').as('n'))
-          .where('vmInstances.accountId', 'in', accounts)
-          .where('vmInstances.removed', 'is', null)
-          .where('vmInstances.state', 'in', LIVE_VM),
-      );
+    case 'memory': {
+      const row = await vmUsage(db, accounts).executeTakeFirst();
+      return Number((type === 'user_vm' ? row?.n : type === 'cpu' ? row?.cpu : row?.memory) ?? 0);
+    }
     case 'volume':
-    case 'primary_storage':
-      return one(
-        db
-          .selectFrom('volumes')
-          .select((eb) => (type === 'volume' ? eb.fn.countAll().as('n') : eb.fn.sum('size').as('n')))
-          .where('accountId', 'in', accounts)
-          .where('removed', 'is', null)
-          .where('state', 'not in', DEAD_VOLUME),
-      );
+    case 'primary_storage': {
+      const row = await volumeUsage(db, accounts).executeTakeFirst();
+      return Number((type === 'volume' ? row?.n : row?.bytes) ?? 0);
+    }
     case 'snapshot':
       return one(
         db
@@ -418,6 +399,31 @@ async function defaultLimit(db: Db, settings: SettingsService, type: LimitedReso
   return value < 0 ? -1 : value;
 }
 
+/** The live VMs of these accounts: how many, their CPUs and their memory (MiB). */
+function vmUsage(db: Db, accounts: readonly number[]) {
+  return db
+    .selectFrom('vmInstances')
+    .leftJoin('serviceOfferings', 'serviceOfferings.id', 'vmInstances.serviceOfferingId')
+    .select((eb) => [
+      eb.fn.countAll().as('n'),
+      eb.fn.sum('serviceOfferings.cpuNumber').as('cpu'),
+      eb.fn.sum('serviceOfferings.memory').as('memory'),
+    ])
+    .where('vmInstances.accountId', 'in', accounts)
+    .where('vmInstances.removed', 'is', null)
+    .where('vmInstances.state', 'in', LIVE_VM);
+}
+
+/** The volumes of these accounts that count against limits: how many, and their bytes. */
+function volumeUsage(db: Db, accounts: readonly number[]) {
+  return db
+    .selectFrom('volumes')
+    .select((eb) => [eb.fn.countAll().as('n'), eb.fn.sum('size').as('bytes')])
+    .where('accountId', 'in', accounts)
+    .where('removed', 'is', null)
+    .where('state', 'not in', DEAD_VOLUME);
+}
+
 /** One account's usage of `types`: the VM types from one aggregate, the volume types from another. */
 async function countAccountUsage(
   db: Db,
@@ -431,18 +437,7 @@ async function countAccountUsage(
       db,
       'limits.vmUsage',
       [accountId, ...LIVE_VM],
-      (q) =>
-        q
-          .selectFrom('vmInstances')
-          .leftJoin('serviceOfferings', 'serviceOfferings.id', 'vmInstances.serviceOfferingId')
-          .select((eb) => [
-            eb.fn.countAll().as('n'),
-            eb.fn.sum('serviceOfferings.cpuNumber').as('cpu'),
-            eb.fn.sum('serviceOfferings.memory').as('memory'),
-          ])
-          .where('vmInstances.accountId', '=', accountId)
-          .where('vmInstances.removed', 'is', null)
-          .where('vmInstances.state', 'in', LIVE_VM),
+      (q) => vmUsage(q, [accountId]),
     );
     const row = rows[0];
     out.set('user_vm', Number(row?.n ?? 0));
@@ -454,13 +449,7 @@ async function countAccountUsage(
       db,
       'limits.volumeUsage',
       [accountId, ...DEAD_VOLUME],
-      (q) =>
-        q
-          .selectFrom('volumes')
-          .select((eb) => [eb.fn.countAll().as('n'), eb.fn.sum('size').as('bytes')])
-          .where('accountId', '=', accountId)
-          .where('removed', 'is', null)
-          .where('state', 'not in', DEAD_VOLUME),
+      (q) => volumeUsage(q, [accountId]),
     );
     const row = rows[0];
     out.set('volume', Number(row?.n ?? 0));
