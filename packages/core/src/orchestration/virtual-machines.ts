@@ -3,7 +3,7 @@ import type { CapacityService } from '../capacity/capacity-service.js';
 import { demandOf } from '../capacity/demand.js';
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, InvalidStateError, PermissionDeniedError } from '../errors.js';
-import type { Account, Host, VirtualMachine, Zone } from '../model/records.js';
+import type { Account, Host, ServiceOffering, Template, VirtualMachine, Zone } from '../model/records.js';
 import { type VmEvent, vmStateMachine } from '../model/state-machines/index.js';
 import { requireHostName, requireInteger } from '../model/validate.js';
 import type { GuestNetworkService } from '../network/guest-networks.js';
@@ -113,7 +113,7 @@ export class VirtualMachineService {
     let vmId = 0;
     // The VM, its NICs and volumes, and the job that starts it commit together.
     const submitted = await this.ctx.write(async (w) => {
-      const vm = await this.create(w, input);
+      const { vm, offering, template } = await this.create(w, input);
       vmId = vm.id;
       if (input.startVm === false) {
         return this.jobs.submitIn(
@@ -140,6 +140,8 @@ export class VirtualMachineService {
         async (job) => {
           try {
             return await this.starter.start(vm.id, {
+              // As this transaction wrote them: the job runs right after it commits.
+              known: { vm, offering, template },
               firstStart: true,
               job,
               completeJob: true,
@@ -161,7 +163,10 @@ export class VirtualMachineService {
     return (await this.deploy(input)).result;
   }
 
-  private async create(w: Writer, input: DeployVmInput): Promise<VirtualMachine> {
+  private async create(
+    w: Writer,
+    input: DeployVmInput,
+  ): Promise<{ vm: VirtualMachine; offering: ServiceOffering; template: Template }> {
     const owner = await accountRepo.get(w.db, input.accountId ?? w.caller.accountId, 'accountId');
     await requireAccess(w.db, w.caller, { accountId: owner.id, domainId: owner.domainId }, 'deploy a VM');
     if (owner.state !== 'enabled')
@@ -353,7 +358,7 @@ export class VirtualMachineService {
       domainId: owner.domainId,
       parameters: { serviceOfferingId: offering.id, templateId: template.id, zoneId: zone.id },
     });
-    return vm;
+    return { vm, offering, template };
   }
 
   /**

@@ -8,7 +8,7 @@ import type { CloudContext, Writer } from '../context.js';
 import { DriverError } from '../driver/driver-error.js';
 import type { NicSpec, VmSpec } from '../driver/vm-spec.js';
 import { InsufficientCapacityError, StratusError } from '../errors.js';
-import type { Host, VirtualMachine } from '../model/records.js';
+import type { Host, ServiceOffering, Template, VirtualMachine } from '../model/records.js';
 import type { VmEvent } from '../model/state-machines/index.js';
 import { vmStateMachine } from '../model/state-machines/index.js';
 import type { GuestNetworkService } from '../network/guest-networks.js';
@@ -33,6 +33,8 @@ interface Attempt {
 }
 
 export interface StartOptions {
+  /** The VM and its offering and template as the caller just read or wrote them (not read again). */
+  known?: { vm: VirtualMachine; offering: ServiceOffering; template: Template | null };
   /** Root admin: this host and no other. */
   hostId?: number;
   /** The first start of a new VM: when it fails the VM ends in Error with everything released. */
@@ -64,11 +66,16 @@ export class VmStarter {
   async start(vmId: number, options: StartOptions = {}): Promise<VirtualMachine> {
     const tracer = this.ctx.tracer;
     const loadMark = tracer.mark();
-    let vm = await vmRepo.get(this.ctx.db, vmId);
+    let vm = options.known?.vm ?? (await vmRepo.get(this.ctx.db, vmId));
     if (vm.state === 'Running') return vm;
     const retries = await this.settings.get('start.retry');
-    const offering = await serviceOfferingRepo.get(this.ctx.db, vm.serviceOfferingId);
-    const template = vm.templateId === null ? null : ((await templateRepo.find(this.ctx.db, vm.templateId)) ?? null);
+    const offering = options.known?.offering ?? (await serviceOfferingRepo.get(this.ctx.db, vm.serviceOfferingId));
+    const template =
+      options.known !== undefined
+        ? options.known.template
+        : vm.templateId === null
+          ? null
+          : ((await templateRepo.find(this.ctx.db, vm.templateId)) ?? null);
     const avoid = new ExcludeList();
     tracer.step('start.load', loadMark);
     let lastError: unknown;
