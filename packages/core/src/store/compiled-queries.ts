@@ -1,6 +1,6 @@
 import type { CompiledQuery, Insertable, KyselyPlugin, QueryResult } from 'kysely';
 import type { Database, TableName } from './schema.js';
-import type { Db } from './store.js';
+import { type Db, runDirect } from './store.js';
 
 /**
  * Hot statements compiled once and re-executed with new parameters. Building a Kysely query and
@@ -46,7 +46,8 @@ export async function executeCached<R>(
       );
     if (cache.size < MAX_SHAPES) cache.set(key, compiled);
   }
-  return db.executeQuery<R>({ query: compiled.query, queryId: compiled.queryId, sql: compiled.sql, parameters });
+  const query = { query: compiled.query, queryId: compiled.queryId, sql: compiled.sql, parameters };
+  return (runDirect(db, query) as QueryResult<R> | undefined) ?? db.executeQuery<R>(query);
 }
 
 /**

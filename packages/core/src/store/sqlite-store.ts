@@ -145,6 +145,12 @@ function run(database: SqliteDatabase, query: CompiledQuery): QueryResult<unknow
   };
 }
 
+/** {@link run}, when its result needs no name mapping by the plugin (else undefined). */
+function runMapped(database: SqliteDatabase, query: CompiledQuery): QueryResult<unknown> | undefined {
+  if (!(query.query as { [NAMES_MAPPED]?: true })[NAMES_MAPPED]) return undefined;
+  return run(database, query);
+}
+
 /**
  * One use of the store by Kysely: a transaction (it holds the writer from BEGIN until released) or
  * a single statement. A single SELECT runs on the read connection when there is one — in WAL mode
@@ -395,5 +401,16 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
   }
   const driver = new SqliteStoreDriver(new StatementCachingDatabase(database), reader);
   const kysely = new Kysely<Database>({ dialect: new SqliteStoreDialect(driver) });
-  return new Store({ engine: 'sqlite', kysely, namePlugin: namer });
+  return new Store({
+    engine: 'sqlite',
+    kysely,
+    namePlugin: namer,
+    direct: {
+      // The transaction in progress holds the writer (one at a time per process).
+      inTransaction: (query) => runMapped(driver.writer, query),
+      // A single SELECT outside a transaction reads on the read connection, as SqliteHandle does.
+      outside: (query) =>
+        reader !== undefined && SelectQueryNode.is(query.query) ? runMapped(reader, query) : undefined,
+    },
+  });
 }

@@ -1,4 +1,13 @@
-import { CamelCasePlugin, type Kysely, type KyselyPlugin, Migrator, sql, type Transaction } from 'kysely';
+import {
+  CamelCasePlugin,
+  type CompiledQuery,
+  type Kysely,
+  type KyselyPlugin,
+  Migrator,
+  type QueryResult,
+  sql,
+  type Transaction,
+} from 'kysely';
 import type { StoreEngine } from './dialect.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
@@ -16,6 +25,27 @@ export interface StoreConnection {
    * CamelCasePlugin); an engine may give an equivalent one that does the work more cheaply.
    */
   namePlugin?: KyselyPlugin;
+  /**
+   * Runs a compiled query at once, past Kysely's executor, where the engine can (an embedded,
+   * synchronous one): `inTransaction` on the connection of the transaction in progress,
+   * `outside` for a statement outside any transaction. Either returns undefined where it cannot,
+   * and the query goes through Kysely.
+   */
+  direct?: {
+    inTransaction(query: CompiledQuery): QueryResult<unknown> | undefined;
+    outside(query: CompiledQuery): QueryResult<unknown> | undefined;
+  };
+}
+
+/** The direct runner of a store's root connection or of a transaction in progress (see {@link StoreConnection.direct}). */
+const directRunners = new WeakMap<object, (query: CompiledQuery) => QueryResult<unknown> | undefined>();
+
+/**
+ * Runs `query` at once on `db`'s own connection when its store can (an embedded engine, `db` its
+ * root connection or a transaction still in progress); undefined otherwise.
+ */
+export function runDirect(db: Db, query: CompiledQuery): QueryResult<unknown> | undefined {
+  return directRunners.get(db)?.(query);
 }
 
 /**
@@ -29,9 +59,14 @@ export class Store {
   readonly db: Kysely<Database>;
   private migrated = false;
 
+  private readonly direct: StoreConnection['direct'];
+
   constructor(connection: StoreConnection) {
     this.engine = connection.engine;
     this.db = connection.kysely.withPlugin(connection.namePlugin ?? new CamelCasePlugin());
+    this.direct = connection.direct;
+    const direct = this.direct;
+    if (direct) directRunners.set(this.db, (query) => direct.outside(query));
   }
 
   /** Applies pending migrations. Safe to call from several processes at once. */
@@ -58,7 +93,18 @@ export class Store {
    * instead of failing mid-transaction.
    */
   transaction<T>(fn: (tx: Transaction<Database>) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute(fn);
+    const direct = this.direct;
+    if (!direct) return this.db.transaction().execute(fn);
+    return this.db.transaction().execute(async (tx) => {
+      // Direct runs only while the transaction is in progress: afterwards `tx` goes through Kysely,
+      // which refuses a finished transaction.
+      directRunners.set(tx, (query) => direct.inTransaction(query));
+      try {
+        return await fn(tx);
+      } finally {
+        directRunners.delete(tx);
+      }
+    });
   }
 
   /**
