@@ -16,9 +16,7 @@ export interface ControlPlaneOptions {
 
 /**
  * Serves tenants' requests on a {@link Fleet}: highest priority first, at most `concurrency` at a
- * time and one per tenant (a fair share; it also means each placement sees the tenant's earlier
- * ones, which the premium one-per-host rule relies on, and a tenant's first VMs never race to
- * implement its network).
+ * time and one per tenant (a fair share: one tenant's burst does not hold up the others).
  *
  * A deployment refused for capacity is parked and tried once more when the queue has drained
  * (retirements queued behind it may have freed room); a second refusal rejects it. Typed input

@@ -19,9 +19,9 @@ export const ONE_PER_HOST = 'PREMIUM_ONE_PER_HOST';
  *   most one; among the hosts left, the least loaded wins (horizontal).
  * - Standard: packed (vertical: fill a host before opening the next), which keeps hosts free.
  *
- * The one-per-host rule reads the placement index, which sees a VM once its capacity is booked:
- * placements of one tenant must not race, so the control plane runs one request per tenant at a
- * time. `tierOf` is the control plane's customer registry, read at every placement.
+ * The one-per-host rule reads the placement index, which counts a VM from the moment it is placed
+ * (before its booking commits), so concurrent placements of one tenant see each other. `tierOf` is
+ * the control plane's customer registry, read at every placement.
  */
 export function tierAllocator(tierOf: (accountId: number) => Tier): Allocator {
   const fence = hostFilter('tier-fence', (ctx, host) => (host.tags.has(tierOf(ctx.vm.accountId)) ? null : TIER_FENCE));

@@ -81,7 +81,10 @@ export class VmStarter {
     let lastError: unknown;
 
     for (let attempt = 1; attempt <= retries; attempt++) {
-      if (options.job?.signal.aborted) throw options.job.signal.reason;
+      if (options.job?.signal.aborted) {
+        this.placement.forget(vm.id);
+        throw options.job.signal.reason;
+      }
       await options.job?.progress(((attempt - 1) * 100) / retries, `attempt ${attempt}: planning`);
       let mark = tracer.mark();
       const profile: VmProfile = {
@@ -140,7 +143,10 @@ export class VmStarter {
           });
           const set = { hostId: destination.hostId, podIdToDeployIn: destination.podId };
           const moved = await this.transition(w, current, event, set);
-          w.afterCommit(() => this.placement.apply(deltas));
+          w.afterCommit(() => {
+            this.placement.forget(vm.id);
+            this.placement.apply(deltas);
+          });
           const host = await hostRepo.get(w.db, destination.hostId);
           const reserved = new Map<number, { nic: Nic; network: Network }>();
           for (const nic of nics) {
@@ -157,6 +163,7 @@ export class VmStarter {
         });
       } catch (error) {
         // Nothing was booked. Out of room (host, pool, addresses): try elsewhere; anything else ends the start.
+        this.placement.forget(vm.id);
         if (!(error instanceof InsufficientCapacityError)) throw error;
         lastError = error;
         // Another process took the host's last capacity since our index saw it.
@@ -331,6 +338,7 @@ export class VmStarter {
 
   /** Retries exhausted (or nothing fits): Starting → Stopped, or a new VM → Error with everything released. */
   private async failed(vm: VirtualMachine, error: unknown, options: StartOptions): Promise<never> {
+    this.placement.forget(vm.id);
     await this.ctx.write(async (w) => {
       const current = await vmRepo.get(w.db, vm.id);
       if (current.state === 'Starting')

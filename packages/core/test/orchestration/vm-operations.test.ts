@@ -1,3 +1,4 @@
+import { userDispersingAllocator } from '@stratus/allocator';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   InvalidParameterError,
@@ -156,6 +157,51 @@ describe('VM operations', () => {
     expect(await cloud.network.networks.get(net.id)).toMatchObject({ state: 'Implemented' });
     // Implemented once: the later starts waited for it.
     expect(changes).toEqual(['Allocated → Implementing', 'Implementing → Implemented']);
+  });
+
+  it('sees concurrent placements before they are booked: a dispersing allocator spreads an account at once', async () => {
+    world = await vmWorld({ allocator: userDispersingAllocator(), clusters: 1, hostsPerCluster: 4 });
+    const { user, zone, template, small } = world;
+    const vms = await Promise.all(
+      [1, 2, 3, 4].map(() =>
+        user.vms.deployAndWait({ zoneId: zone.id, serviceOfferingId: small.id, templateId: template.id }),
+      ),
+    );
+    expect(new Set(vms.map((vm) => vm.hostId)).size).toBe(4);
+  });
+
+  it('forgets the placements of failed attempts: the hosts still fill to their last unit', async () => {
+    world = await vmWorld({ clusters: 1, hostsPerCluster: 2 });
+    const { cloud, user, zone, template, big, sim } = world;
+    // Two big VMs fill a host (8 cores × 2000 MHz, 16 GiB), with the cluster allowed to fill up.
+    await cloud.settings.set('cluster.cpu.allocated.capacity.disablethreshold', 1);
+    await cloud.settings.set('cluster.memory.allocated.capacity.disablethreshold', 1);
+    for (const key of ['max.account.cpus', 'max.account.memory', 'max.account.user.vms'] as const)
+      await cloud.settings.set(key, -1);
+    // Attempts that fail before their booking (staging the template) and after it (starting).
+    const [first] = world.hosts;
+    sim.faults.failNext('copyTemplateToPrimary', { host: first!.name });
+    sim.faults.failNext('startVm', { host: first!.name });
+    const deploy = () =>
+      user.vms.deployAndWait({ zoneId: zone.id, serviceOfferingId: big.id, templateId: template.id });
+    // (A VM that failed on the first host avoids it; with the second full it may end in Error.)
+    const settled = await Promise.allSettled([deploy(), deploy(), deploy()]);
+    const vms = settled.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    // Then, faults spent or cleared, one at a time until the cloud is full: exactly four fit, two per host.
+    sim.faults.clear();
+    for (;;) {
+      try {
+        vms.push(await deploy());
+      } catch (error) {
+        expect(error).toMatchObject({ code: 'INSUFFICIENT_CAPACITY' });
+        break;
+      }
+    }
+    expect(vms.map((vm) => vm.state)).toEqual(['Running', 'Running', 'Running', 'Running']);
+    for (const host of world.hosts) {
+      expect(vms.filter((vm) => vm.hostId === host.id)).toHaveLength(2);
+      expect(await cloud.capacity.hostCapacity(cloud.store.db, host.id)).toMatchObject({ cpuUsed: 16000 });
+    }
   });
 
   it('ends in Error with everything released when no host can take a new VM', async () => {
