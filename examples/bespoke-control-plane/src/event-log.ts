@@ -1,4 +1,4 @@
-import type { Cloud } from '@stratus/core';
+import { type Cloud, isStateChange } from '@stratus/core';
 
 /** VM state changes seen on the cloud's event bus, as `from → to` counts. */
 export interface VmEventLog {
@@ -17,7 +17,8 @@ export function watchVmStates(
 ): VmEventLog {
   const transitions = new Map<string, number>();
   const stop = cloud.events.on('VM.STATE.CHANGE', (event) => {
-    const { from, to } = event.parameters as { from: string; to: string };
+    if (!isStateChange(event)) return;
+    const { from, to } = event.parameters;
     const key = `${from} → ${to}`;
     transitions.set(key, (transitions.get(key) ?? 0) + 1);
     if (to === 'Error' || to === 'Expunging') {

@@ -67,6 +67,30 @@ export interface StratusEvent {
   archived: boolean;
 }
 
+/** The parameters of a `<RESOURCE>.STATE.CHANGE` event: which state machine moved, and how. */
+export interface StateChangeParameters {
+  /** The state machine's name, e.g. `VirtualMachine`. */
+  machine: string;
+  /** The state column (`state`; hosts also have `status` and `resourceState`). */
+  column?: string;
+  from: string;
+  event: string;
+  to: string;
+}
+
+/** Whether `event` is a state change (`<RESOURCE>.STATE.CHANGE`), with its parameters typed. */
+export function isStateChange(
+  event: StratusEvent,
+): event is StratusEvent & { parameters: StateChangeParameters & Record<string, unknown> } {
+  const p = event.parameters;
+  return (
+    event.type.endsWith('.STATE.CHANGE') &&
+    typeof p.from === 'string' &&
+    typeof p.to === 'string' &&
+    typeof p.event === 'string'
+  );
+}
+
 /** What a service hands the event log; the rest is filled in. */
 export interface EventInput {
   type: string;

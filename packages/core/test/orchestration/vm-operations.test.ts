@@ -7,6 +7,7 @@ import {
   PermissionDeniedError,
   ResourceLimitError,
 } from '../../src/errors.js';
+import { isStateChange } from '../../src/events/event-types.js';
 import { expectRejected } from '../rules/expect-rejected.js';
 import { type VmWorld, vmWorld } from './vm-world.js';
 
@@ -137,7 +138,7 @@ describe('VM operations', () => {
     expect(net.state).toBe('Allocated');
     const changes: string[] = [];
     cloud.events.on('NETWORK.STATE.CHANGE', (e) => {
-      if (e.resourceId === net.id) changes.push(`${e.parameters.from} → ${e.parameters.to}`);
+      if (isStateChange(e) && e.resourceId === net.id) changes.push(`${e.parameters.from} → ${e.parameters.to}`);
     });
     const jobs = await Promise.all(
       ['a', 'b', 'c'].map((hostName) =>
