@@ -560,9 +560,12 @@ export class IpAllocator {
    * row) waits for this claim to commit and then sees its allocation. SQLite serialises writers.
    */
   private async shareLockRange(w: Writer, rangeId: number): Promise<void> {
-    let q = w.db.selectFrom('ipRanges').select('id').where('id', '=', rangeId).where('removed', 'is', null);
-    if (this.ctx.store.engine === 'postgres') q = q.forShare();
-    if (!(await q.executeTakeFirst())) throw new NotFoundError('IP range', 'rangeId', rangeId);
+    const forShare = this.ctx.store.engine === 'postgres';
+    const { rows } = await executeCached(w.db, `ipam.rangeLive:${forShare}`, [rangeId], (q) => {
+      const live = q.selectFrom('ipRanges').select('id').where('id', '=', rangeId).where('removed', 'is', null);
+      return forShare ? live.forShare() : live;
+    });
+    if (rows.length === 0) throw new NotFoundError('IP range', 'rangeId', rangeId);
   }
 
   private async movePublicIp(

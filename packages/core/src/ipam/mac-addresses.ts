@@ -2,6 +2,7 @@ import type { CloudContext, Writer } from '../context.js';
 import { InsufficientCapacityError } from '../errors.js';
 import { ipv4ToInt } from '../model/validate.js';
 import { SettingsService } from '../settings/settings-service.js';
+import { executeCached } from '../store/compiled-queries.js';
 import type { RandomSource } from './random.js';
 import type { IpOwnerType } from './records.js';
 
@@ -32,13 +33,21 @@ export class MacAddressAllocator {
     for (let attempt = 0; attempt < 32; attempt++) {
       const bytes = Array.from({ length: 5 }, () => hex(Math.floor(this.random() * 256)));
       const mac = [prefix, ...bytes].join(':');
-      const row = await w.db
-        .insertInto('macAddresses')
-        .values({ zoneId: req.zoneId, mac, ownerType: req.ownerType, ownerId: req.ownerId ?? null, created: w.now })
-        .onConflict((oc) => oc.columns(['zoneId', 'mac']).doNothing())
-        .returning('id')
-        .executeTakeFirst();
-      if (row) return mac;
+      const values = {
+        zoneId: req.zoneId,
+        mac,
+        ownerType: req.ownerType,
+        ownerId: req.ownerId ?? null,
+        created: w.now,
+      };
+      const { rows } = await executeCached(w.db, 'mac.allocate', Object.values(values), (q) =>
+        q
+          .insertInto('macAddresses')
+          .values(values)
+          .onConflict((oc) => oc.columns(['zoneId', 'mac']).doNothing())
+          .returning('id'),
+      );
+      if (rows.length > 0) return mac;
     }
     throw new InsufficientCapacityError(`could not find a free MAC address in zone ${req.zoneId}`);
   }

@@ -1,3 +1,4 @@
+import type { Selectable } from 'kysely';
 import type { CloudContext } from '../context.js';
 import type {
   FirewallRuleConfig,
@@ -9,6 +10,8 @@ import type {
 } from '../driver/network-device-driver.js';
 import { decodeIpAllocation, type IpAllocation } from '../ipam/records.js';
 import { zoneRepo } from '../resources/zones.js';
+import { executeCached } from '../store/compiled-queries.js';
+import type { Database } from '../store/schema.js';
 import type { Db } from '../store/store.js';
 import type {
   NetworkAclItemConfig,
@@ -89,9 +92,20 @@ export class NetworkConfigurator {
 
   /** The network's source-NAT IP (a VPC tier uses its VPC's). */
   async sourceNatIp(db: Db, net: Network): Promise<IpAllocation | undefined> {
-    let q = db.selectFrom('ipAllocations').selectAll().where('space', '=', 'public').where('sourceNat', '=', 1);
-    q = net.vpcId === null ? q.where('networkId', '=', net.id) : q.where('vpcId', '=', net.vpcId);
-    const row = await q.executeTakeFirst();
+    const [column, id] = net.vpcId === null ? (['networkId', net.id] as const) : (['vpcId', net.vpcId] as const);
+    const { rows } = await executeCached<Selectable<Database['ipAllocations']>>(
+      db,
+      `network.sourceNatIp:${column}`,
+      [id, 'public', 1],
+      (q) =>
+        q
+          .selectFrom('ipAllocations')
+          .selectAll()
+          .where(column, '=', id)
+          .where('space', '=', 'public')
+          .where('sourceNat', '=', 1),
+    );
+    const row = rows[0];
     return row ? decodeIpAllocation(row) : undefined;
   }
 

@@ -1,3 +1,4 @@
+import type { Selectable } from 'kysely';
 import type { StoragePoolAllocator } from '../allocation/allocator-contract.js';
 import type { ExcludeList } from '../allocation/exclude-list.js';
 import { CapacityIndex } from '../capacity/capacity-index.js';
@@ -16,6 +17,8 @@ import { hostRef } from '../resources/hosts.js';
 import { checkResourceLimits } from '../resources/resource-limits.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import { decoder } from '../store/codec.js';
+import { executeCached } from '../store/compiled-queries.js';
+import type { Database } from '../store/schema.js';
 import type { Db } from '../store/store.js';
 
 export const GiB = 1024 ** 3;
@@ -92,12 +95,10 @@ export async function getHostRef(
   status: string;
   hypervisorVersion: string | null;
 }> {
-  const h = await db
-    .selectFrom('hosts')
-    .selectAll()
-    .where('id', '=', hostId)
-    .where('removed', 'is', null)
-    .executeTakeFirst();
+  const { rows } = await executeCached<Selectable<Database['hosts']>>(db, 'storage.hostRow', [hostId], (q) =>
+    q.selectFrom('hosts').selectAll().where('id', '=', hostId).where('removed', 'is', null),
+  );
+  const h = rows[0];
   if (!h) throw new NotFoundError('Host', 'hostId', hostId);
   return {
     ref: hostRef({ guid: h.guid, name: h.name, privateIp: h.privateIp, url: h.url }),
@@ -110,14 +111,20 @@ export async function getHostRef(
 }
 
 export async function getPoolRow(db: Db, poolId: number, field = 'poolId') {
-  const p = await db
-    .selectFrom('storagePools')
-    .selectAll()
-    .where('id', '=', poolId)
-    .where('removed', 'is', null)
-    .executeTakeFirst();
+  const { rows } = await executeCached<Selectable<Database['storagePools']>>(db, 'storage.poolRow', [poolId], (q) =>
+    q.selectFrom('storagePools').selectAll().where('id', '=', poolId).where('removed', 'is', null),
+  );
+  const p = rows[0];
   if (!p) throw new NotFoundError('StoragePool', field, poolId);
   return p;
+}
+
+/** A VM's live volumes, by device id. */
+export async function vmVolumes(db: Db, vmId: number): Promise<VolumeRecord[]> {
+  const { rows } = await executeCached<object>(db, 'storage.vmVolumes', [vmId], (q) =>
+    q.selectFrom('volumes').selectAll().where('instanceId', '=', vmId).where('removed', 'is', null).orderBy('deviceId'),
+  );
+  return rows.map((r) => decodeVolume(r));
 }
 
 export const poolRef = (p: { uuid: string; poolType: string }): PoolRef => ({ uuid: p.uuid, type: p.poolType });

@@ -17,6 +17,7 @@ import { hostRef, hostRepo } from '../resources/hosts.js';
 import { serviceOfferingRepo } from '../resources/offerings.js';
 import { templateRepo } from '../resources/templates.js';
 import type { SettingsService } from '../settings/settings-service.js';
+import { executeCached } from '../store/compiled-queries.js';
 import type { JobHandle } from './jobs.js';
 import type { PlacementIndex } from './vm-placement.js';
 import { vmRepo, vmSpec, vmUsage } from './vm-records.js';
@@ -306,12 +307,18 @@ export class VmStarter {
   }
 
   private async trafficLabel(physicalNetworkId: number, hypervisor: string): Promise<string> {
-    const row = await this.ctx.db
-      .selectFrom('physicalNetworkTrafficTypes')
-      .select('labels')
-      .where('physicalNetworkId', '=', physicalNetworkId)
-      .where('trafficType', '=', 'Guest')
-      .executeTakeFirst();
+    const { rows } = await executeCached<{ labels: string }>(
+      this.ctx.db,
+      'vm.start.trafficLabel',
+      [physicalNetworkId, 'Guest'],
+      (q) =>
+        q
+          .selectFrom('physicalNetworkTrafficTypes')
+          .select('labels')
+          .where('physicalNetworkId', '=', physicalNetworkId)
+          .where('trafficType', '=', 'Guest'),
+    );
+    const row = rows[0];
     const labels = row ? (JSON.parse(row.labels) as Record<string, string>) : {};
     return labels[hypervisor] ?? '';
   }

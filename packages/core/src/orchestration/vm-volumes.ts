@@ -5,7 +5,7 @@ import { InvalidStateError } from '../errors.js';
 import type { Host, ServiceOffering, Template, VirtualMachine, Volume } from '../model/records.js';
 import { diskOfferingRepo, serviceOfferingRepo } from '../resources/offerings.js';
 import type { Db } from '../store/store.js';
-import { decodeVolume } from './storage-common.js';
+import { vmVolumes } from './storage-common.js';
 import type { TemplateStorageService } from './templates-storage.js';
 import type { VmStorage, VolumeStartPlan } from './vm-storage.js';
 import type { VolumeCreation, VolumeService } from './volumes.js';
@@ -53,15 +53,8 @@ export class VmVolumes implements VmStorage {
 
   async diskProfiles(db: Db, vm: VirtualMachine, offering?: ServiceOffering): Promise<DiskProfile[]> {
     offering ??= await serviceOfferingRepo.get(db, vm.serviceOfferingId);
-    const rows = await db
-      .selectFrom('volumes')
-      .selectAll()
-      .where('instanceId', '=', vm.id)
-      .where('removed', 'is', null)
-      .orderBy('deviceId')
-      .execute();
     const out: DiskProfile[] = [];
-    for (const volume of rows.map((r) => decodeVolume(r))) {
+    for (const volume of await vmVolumes(db, vm.id)) {
       const disk = volume.diskOfferingId === null ? null : await diskOfferingRepo.find(db, volume.diskOfferingId);
       const root = volume.volumeType === 'ROOT';
       out.push({
@@ -76,9 +69,7 @@ export class VmVolumes implements VmStorage {
   }
 
   async plan(vm: VirtualMachine, destination: DeployDestination): Promise<VolumeStartPlan> {
-    const volumes = (await this.volumes.list({ instanceId: vm.id })).sort(
-      (a, b) => (a.deviceId ?? 0) - (b.deviceId ?? 0),
-    );
+    const volumes = await this.volumes.ofVm(vm.id);
     const creations: VolumeCreation[] = [];
     for (const volume of volumes) {
       if (volume.state !== 'Allocated') continue;

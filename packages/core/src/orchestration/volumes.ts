@@ -22,7 +22,7 @@ import { requireAccess } from '../resources/permissions.js';
 import { accountRepo } from '../resources/tenancy.js';
 import { zoneRepo } from '../resources/zones.js';
 import { SettingsService } from '../settings/settings-service.js';
-import { insertRow } from '../store/compiled-queries.js';
+import { executeCached, insertRow } from '../store/compiled-queries.js';
 import type { JobService, SubmittedJob } from './jobs.js';
 import {
   checkVolumeLimits,
@@ -41,6 +41,7 @@ import {
   type StoragePoolChooser,
   type VmRow,
   type VolumeRecord,
+  vmVolumes,
 } from './storage-common.js';
 import type { TemplateStorageService } from './templates-storage.js';
 
@@ -140,6 +141,11 @@ export class VolumeService {
     if (filter.state !== undefined) q = q.where('state', '=', filter.state);
     const rows = await q.orderBy('id').execute();
     return rows.map((r) => decodeVolume(r));
+  }
+
+  /** A VM's live volumes, by device id. */
+  ofVm(vmId: number): Promise<VolumeRecord[]> {
+    return vmVolumes(this.ctx.db, vmId);
   }
 
   // ── Records ──────────────────────────────────────────────────────────────────────────────────────────
@@ -380,11 +386,15 @@ export class VolumeService {
     let template: VolumeCreation['template'];
     if (volume.templateId !== null && volume.volumeType === 'ROOT') {
       // Removed or not, the template the volume was allocated from.
-      const t = await this.ctx.db
-        .selectFrom('templates')
-        .select(['uuid', 'format', 'isIso'])
-        .where('id', '=', volume.templateId)
-        .executeTakeFirstOrThrow();
+      const templateId = volume.templateId;
+      const { rows } = await executeCached<{ uuid: string; format: string; isIso: number }>(
+        this.ctx.db,
+        'volume.template',
+        [templateId],
+        (q) => q.selectFrom('templates').select(['uuid', 'format', 'isIso']).where('id', '=', templateId),
+      );
+      const t = rows[0];
+      if (t === undefined) throw new NotFoundError('Template', 'templateId', templateId);
       if (t.isIso !== 1) {
         const staged = await this.templates.stageOnPool(volume.templateId, target.poolId, {
           hostId: target.hostId,
