@@ -1,5 +1,5 @@
 import type { Compilable, CompiledQuery, QueryResult } from 'kysely';
-import type { Db } from '../store/store.js';
+import { type Db, runDirect } from '../store/store.js';
 
 /** Builds a query whose varying values come from `slot(i)` (the i-th argument of each run). */
 export type QueryTemplate<R> = (db: Db, slot: (i: number) => number) => Compilable<R>;
@@ -35,6 +35,7 @@ export class PreparedQueries {
       const i = slots[k] as number;
       parameters[k] = i < 0 ? compiled.parameters[k] : args[i];
     }
-    return db.executeQuery({ ...compiled, parameters } as CompiledQuery<R>);
+    const query = { ...compiled, parameters } as CompiledQuery<R>;
+    return (runDirect(db, query) as QueryResult<R> | undefined) ?? db.executeQuery(query);
   }
 }
