@@ -100,6 +100,7 @@ export class ResourceLimitService {
         domainId = domain.parentId ?? ROOT_DOMAIN_ID;
       }
       await requireAdminOverDomain(w.db, w.caller, domainId, 'change resource limits');
+      limitsByTransaction.delete(w.db);
       await w.db
         .deleteFrom('resourceLimits')
         .where('type', '=', type)
@@ -328,7 +329,29 @@ interface LimitedAccount {
  * The live account with its own explicit limits and the types explicitly limited on its domain or
  * any ancestor (a domain path is a prefix of its descendants' paths), in one statement.
  */
-async function accountWithLimits(db: Db, accountId: number): Promise<LimitedAccount | undefined> {
+/**
+ * An account's limits as read in one transaction, by transaction and account id: a deploy checks
+ * its VM's limits and its volumes' in the same transaction. A transaction that changes limits
+ * drops its entries.
+ */
+const limitsByTransaction = new WeakMap<Db, Map<number, Promise<LimitedAccount | undefined>>>();
+
+function accountWithLimits(db: Db, accountId: number): Promise<LimitedAccount | undefined> {
+  if (!db.isTransaction) return readAccountWithLimits(db, accountId);
+  let byAccount = limitsByTransaction.get(db);
+  if (byAccount === undefined) {
+    byAccount = new Map();
+    limitsByTransaction.set(db, byAccount);
+  }
+  let found = byAccount.get(accountId);
+  if (found === undefined) {
+    found = readAccountWithLimits(db, accountId);
+    byAccount.set(accountId, found);
+  }
+  return found;
+}
+
+async function readAccountWithLimits(db: Db, accountId: number): Promise<LimitedAccount | undefined> {
   if (typeof accountId !== 'number' || !Number.isSafeInteger(accountId)) return undefined;
   const { rows } = await executeCached<{
     type: number | string;
