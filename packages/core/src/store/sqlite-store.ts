@@ -217,8 +217,7 @@ class SqliteHandle implements DatabaseConnection {
  * same SQLite transaction under a savepoint (so a failure rolls back that transaction alone);
  * the last one commits for all. Every member's caller learns its outcome only after that COMMIT:
  * nothing is reported committed that is not, and a COMMIT failure fails every member.
- * A group ends when nobody waits (after one turn of the event loop for latecomers) or it has
- * {@link MAX_GROUP} members.
+ * A group ends when nobody waits or it has {@link MAX_GROUP} members.
  */
 class CommitGroup {
   members = 1;
@@ -317,11 +316,7 @@ class SqliteStoreDriver implements Driver {
    * that succeeded returns once the group has committed; one that failed returns at once.
    */
   async endMember(handle: SqliteHandle, group: CommitGroup, succeeded: boolean): Promise<void> {
-    const open = group.members < MAX_GROUP && this.writer.inTransaction;
-    // Nobody waiting yet: give the other operations in flight one turn of the event loop to reach
-    // their next transaction, which then joins this group instead of committing on its own.
-    if (open && !this.writerLock.contended) await new Promise((resolve) => setImmediate(resolve));
-    if (open && this.writerLock.contended) {
+    if (this.writerLock.contended && group.members < MAX_GROUP && this.writer.inTransaction) {
       this.openGroup = group;
       handle.releaseWriter();
       if (succeeded) await group.settled;
