@@ -107,16 +107,24 @@ function rowBuilder(statement: BetterSqlite3.Statement): (values: unknown[]) => 
   return build;
 }
 
+/**
+ * Statements left in raw mode (rows as arrays). A statement serves mapped reads (raw) nearly
+ * always, so it stays raw instead of switching for every run; a plain read switches it back.
+ */
+const rawStatements = new WeakSet<object>();
+
+function setRaw(statement: BetterSqlite3.Statement, raw: boolean): void {
+  if (rawStatements.has(statement) === raw) return;
+  statement.raw(raw);
+  if (raw) rawStatements.add(statement);
+  else rawStatements.delete(statement);
+}
+
 /** Rows with camelCase keys, built straight from the statement's raw rows (one object per row, not two). */
 function mappedRows(statement: BetterSqlite3.Statement, parameters: readonly unknown[]): object[] {
   const build = rowBuilder(statement);
-  statement.raw(true);
-  let raw: unknown[][];
-  try {
-    raw = statement.all(parameters) as unknown[][];
-  } finally {
-    statement.raw(false);
-  }
+  setRaw(statement, true);
+  const raw = statement.all(parameters) as unknown[][];
   const rows = new Array<object>(raw.length);
   for (let r = 0; r < raw.length; r++) rows[r] = build(raw[r]!);
   return rows;
@@ -135,6 +143,7 @@ function run(database: SqliteDatabase, query: CompiledQuery): QueryResult<unknow
       };
       return result;
     }
+    setRaw(statement as unknown as BetterSqlite3.Statement, false);
     return { rows: statement.all(query.parameters) };
   }
   const { changes, lastInsertRowid } = statement.run(query.parameters);
