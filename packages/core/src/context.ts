@@ -331,14 +331,26 @@ export class Writer {
         created: this.now,
         archived: 0,
       }));
-      const { rows: ids } = await executeCached<{ id: number; uuid: string }>(
-        this.db,
-        `writer.events:${rows.length}`,
-        rows.flatMap((r) => Object.values(r)),
-        (db) => db.insertInto('events').values(rows).returning(['id', 'uuid']),
-      );
-      const byUuid = new Map(ids.map((r) => [r.uuid, Number(r.id)]));
-      for (const event of batch) event.id = byUuid.get(event.uuid)!;
+      const parameters = rows.flatMap((r) => Object.values(r));
+      if (this.ctx.store.engine === 'sqlite') {
+        // One INSERT gives its rows consecutive rowids, in order, ending at the last insert id.
+        const { insertId } = await executeCached(this.db, `writer.events:${rows.length}`, parameters, (db) =>
+          db.insertInto('events').values(rows),
+        );
+        const first = Number(insertId) - batch.length + 1;
+        batch.forEach((event, i) => {
+          event.id = first + i;
+        });
+      } else {
+        const { rows: ids } = await executeCached<{ id: number; uuid: string }>(
+          this.db,
+          `writer.events.returning:${rows.length}`,
+          parameters,
+          (db) => db.insertInto('events').values(rows).returning(['id', 'uuid']),
+        );
+        const byUuid = new Map(ids.map((r) => [r.uuid, Number(r.id)]));
+        for (const event of batch) event.id = byUuid.get(event.uuid)!;
+      }
       this.recorded.push(...events);
     }
   }
