@@ -1,8 +1,9 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { DriverError, InvalidParameterError } from '@stratus/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kvmFacts, kvmSkipReason } from '../../testkit/src/harness/kvm-peers.js';
 import { type KvmDriver, kvmDriver, type SessionVirshTransport, SshVirshTransport } from '../src/index.js';
+import { sshTarget, tinyVm } from './kvm-fixtures.js';
 
 const facts = kvmFacts();
 
@@ -25,27 +26,8 @@ describe.skipIf(facts === null)(
     let d: KvmDriver;
     let host: { guid: string };
     let t: SessionVirshTransport;
-    const target = () => ({
-      url: `ssh://${facts!.sshUser}@127.0.0.1:${facts!.sshPort}`,
-      credentials: { username: facts!.sshUser, privateKey: readFileSync(facts!.keyFile, 'utf8') },
-      details: { libvirtUri: facts!.libvirtUri },
-    });
-    const vm = (name: string) => ({
-      name,
-      uuid: crypto.randomUUID(),
-      type: 'User',
-      cpus: 1,
-      cpuMhz: 500,
-      minRamBytes: 64 << 20,
-      maxRamBytes: 64 << 20,
-      bootOrder: ['hd' as const],
-      osType: 'Linux',
-      bootArgs: '',
-      vncPassword: '',
-      disks: [],
-      nics: [],
-      details: {},
-    });
+    const target = () => sshTarget(facts!);
+    const vm = (name: string) => tinyVm(name);
 
     beforeAll(async () => {
       d = kvmDriver({ hostKey: { knownHostsFile: facts!.knownHostsFile }, domainType: 'test', vncPort: 5905 });

@@ -1,35 +1,17 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { DriverError } from '@stratus/core';
 import { describe, expect, it } from 'vitest';
 import { kvmFacts, kvmSkipReason } from '../../testkit/src/harness/kvm-peers.js';
 import { kvmDriver, type SshVirshTransport } from '../src/index.js';
+import { sshTarget, tinyVm } from './kvm-fixtures.js';
 
 const facts = kvmFacts();
 
 describe.skipIf(facts === null)(
   `kvm driver over a real sshd ${facts === null ? `(skipped: ${kvmSkipReason()})` : ''}`,
   () => {
-    const target = () => ({
-      url: `ssh://${facts!.sshUser}@127.0.0.1:${facts!.sshPort}`,
-      credentials: { username: facts!.sshUser, privateKey: readFileSync(facts!.keyFile, 'utf8') },
-      details: { libvirtUri: facts!.libvirtUri },
-    });
-    const vm = (name: string) => ({
-      name,
-      uuid: crypto.randomUUID(),
-      type: 'User',
-      cpus: 1,
-      cpuMhz: 500,
-      minRamBytes: 64 << 20,
-      maxRamBytes: 64 << 20,
-      bootOrder: ['hd' as const],
-      osType: 'Linux',
-      bootArgs: '',
-      vncPassword: '',
-      disks: [],
-      nics: [],
-      details: {},
-    });
+    const target = () => sshTarget(facts!);
+    const vm = (name: string) => tinyVm(name);
 
     it('refuses an unknown host key by default, accepts a pinned fingerprint', async () => {
       const strict = kvmDriver({ hostKey: { knownHostsFile: '/dev/null' } });

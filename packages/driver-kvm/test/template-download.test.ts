@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kvmFacts, kvmSkipReason } from '../../testkit/src/harness/kvm-peers.js';
 import { type KvmDriver, kvmDriver, type SessionVirshTransport } from '../src/index.js';
 import { secondaryStoreDir } from '../src/secondary-download.js';
+import { sshTarget, tinyVm } from './kvm-fixtures.js';
 
 const facts = kvmFacts();
 
@@ -57,11 +58,7 @@ describe.skipIf(facts === null)(
         vncPort: 5906,
         secondaryStorageMounts: { [store.url]: secondaryDir },
       });
-      const [r] = await d.connect({
-        url: `ssh://${f.sshUser}@127.0.0.1:${f.sshPort}`,
-        credentials: { username: f.sshUser, privateKey: readFileSync(f.keyFile, 'utf8') },
-        details: { libvirtUri: f.libvirtUri },
-      });
+      const [r] = await d.connect(sshTarget(f));
       host = { guid: r!.guid };
       pool = { uuid: `pool-${tag}`, name: `pool-${tag}`, type: 'SharedMountPoint', path: poolPath };
       await d.createStoragePool(host, pool);
@@ -152,33 +149,23 @@ describe.skipIf(facts === null)(
       const bytes = randomBytes(128 * 1024);
       const vol = await volumeWithBytes(`vol-c-${tag}`, bytes);
       const name = `i-tmpl-${tag}`;
-      await d.startVm(host, {
-        name,
-        uuid: crypto.randomUUID(),
-        type: 'User',
-        cpus: 1,
-        cpuMhz: 500,
-        minRamBytes: 64 << 20,
-        maxRamBytes: 64 << 20,
-        bootOrder: ['hd'],
-        osType: 'Linux',
-        bootArgs: '',
-        vncPassword: '',
-        disks: [
-          {
-            volumeUuid: vol.uuid,
-            type: 'ROOT',
-            deviceId: 0,
-            poolRef: pool,
-            path: vol.path,
-            format: 'qcow2',
-            sizeBytes: vol.sizeBytes,
-            readOnly: false,
-          },
-        ],
-        nics: [],
-        details: {},
-      });
+      await d.startVm(
+        host,
+        tinyVm(name, {
+          disks: [
+            {
+              volumeUuid: vol.uuid,
+              type: 'ROOT',
+              deviceId: 0,
+              poolRef: pool,
+              path: vol.path,
+              format: 'qcow2',
+              sizeBytes: vol.sizeBytes,
+              readOnly: false,
+            },
+          ],
+        }),
+      );
       const uuid = `tmpl-c-${tag}`;
       try {
         await expect(d.createTemplateFromVolume(host, { uuid: vol.uuid, pool }, target(uuid))).rejects.toMatchObject({
