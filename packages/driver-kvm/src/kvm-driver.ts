@@ -16,6 +16,7 @@ import {
   type HypervisorDriver,
   InvalidParameterError,
   imageObjectPath,
+  KeyedLock,
   type LocalStorageReport,
   type MigrateVmOptions,
   type MigrateVmResult,
@@ -51,7 +52,6 @@ import {
 } from '@stratus/core';
 import { type BridgeBackend, diskElement, diskSerial, domainXml, vlanOf } from './domain-xml.js';
 import { defaultHostKeyPolicy } from './host-key.js';
-import { KeyedLock } from './keyed-lock.js';
 import type { KvmDriverOptions } from './kvm-options.js';
 import type { LibvirtTransport } from './libvirt-transport.js';
 import { NativeTransport } from './native-transport.js';

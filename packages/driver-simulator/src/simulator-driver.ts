@@ -16,6 +16,7 @@ import {
   type HypervisorTypeName,
   InvalidParameterError,
   type InvestigationResult,
+  KeyedLock,
   type MigrateVmOptions,
   type MigrateVmResult,
   type MigrateVolumeOptions,
@@ -57,7 +58,6 @@ import {
 import { nameUuid } from './deterministic-id.js';
 import { FaultInjector } from './fault-injector.js';
 import { type HypervisorProfile, profileFor } from './hypervisor-profile.js';
-import { KeyedLock } from './keyed-lock.js';
 import { delay, latencyOf, throwIfAborted } from './latency.js';
 import { OperationLog } from './operation-log.js';
 import {

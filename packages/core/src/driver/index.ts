@@ -5,6 +5,7 @@ export * from './host-status.js';
 export * from './hypervisor-capabilities.js';
 export * from './hypervisor-driver.js';
 export * from './hypervisor-type.js';
+export * from './keyed-lock.js';
 export * from './network-device-driver.js';
 export * from './network-plumbing.js';
 export * from './operation-context.js';

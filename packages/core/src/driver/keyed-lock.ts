@@ -1,7 +1,7 @@
 /**
- * Serializes async work per key (one in-flight mutation per VM, one copy per template and pool), the way a
- * CloudStack agent queues commands. Work on a free key starts synchronously: no await is added when nothing
- * waits, so the uncontended path stays as fast as a plain call.
+ * For drivers: serializes async work per key (one in-flight mutation per VM, one copy per template
+ * and pool), the way a CloudStack agent queues commands. Work on a free key starts synchronously:
+ * no await is added when nothing waits, so the uncontended path stays as fast as a plain call.
  */
 export class KeyedLock {
   private readonly tails = new Map<string, Promise<void>>();
