@@ -294,74 +294,35 @@ export class JobService {
         ...resource,
         parameters: { code: failure.code },
       });
-    // How the job's failure is recorded: before it starts, with no Started event.
-    let failed = failureEvent;
+    // The Started event commits with the job's first transaction (a progress report inside one,
+    // or the job's end), not in a transaction of its own; a job cancelled before it started has none.
+    let started = false;
+    let startedRecorded = false;
+    const recordStarted = async (w: Writer) => {
+      if (!started || startedRecorded) return;
+      startedRecorded = true;
+      w.afterRollback(() => {
+        startedRecorded = false;
+      });
+      await w
+        .as(this.ctx.caller)
+        .event({ type: spec.eventType, state: 'Started', description: spec.description, startId, ...resource });
+    };
+    const progress = new JobProgress(this.ctx, id, uuid, this.unwritten);
     try {
       if (controller.signal.aborted) throw new JobAbortedError(`job ${uuid} was cancelled before it started`);
-      // The Started event commits with the job's first transaction (a progress report inside
-      // one, or the job's end), not in a transaction of its own.
-      let startedRecorded = false;
-      const recordStarted = async (w: Writer) => {
-        if (startedRecorded) return;
-        startedRecorded = true;
-        w.afterRollback(() => {
-          startedRecorded = false;
-        });
-        await w
-          .as(this.ctx.caller)
-          .event({ type: spec.eventType, state: 'Started', description: spec.description, startId, ...resource });
-      };
-      let writtenAt = this.ctx.clock.now();
-      let timer: NodeJS.Timeout | undefined;
-      const writeProgress = (values: ProgressValues) =>
-        executeCached(this.ctx.db, 'job.progress', [...Object.values(values), id, 'IN_PROGRESS'], (db) =>
-          db.updateTable('asyncJobs').set(values).where('id', '=', id).where('status', '=', 'IN_PROGRESS'),
-        );
-      const flushProgress = async () => {
-        timer = undefined;
-        const values = this.unwritten.get(id);
-        if (values === undefined) return;
-        writtenAt = this.ctx.clock.now();
-        await writeProgress(values);
-        if (this.unwritten.get(id) === values) this.unwritten.delete(id);
-      };
+      started = true;
       const handle: JobHandle = {
         id,
         uuid,
         signal: controller.signal,
         progress: async (percent, message) => {
-          const progressMark = tracer.mark();
-          const values: ProgressValues = {
-            processStatus: Math.max(0, Math.min(100, Math.round(percent))),
-            progressMessage: message ?? null,
-            lastUpdated: this.ctx.clock.now(),
-          };
+          const mark = tracer.mark();
           const w = this.ctx.writer;
-          if (w !== undefined) {
-            this.unwritten.delete(id);
-            writtenAt = values.lastUpdated;
-            await recordStarted(w);
-            await writeProgress(values);
-          } else {
-            this.unwritten.set(id, values);
-            const wait = writtenAt + PROGRESS_WRITE_INTERVAL_MS - values.lastUpdated;
-            if (wait <= 0) await flushProgress();
-            else if (timer === undefined) {
-              timer = setTimeout(() => {
-                flushProgress().catch((error: unknown) =>
-                  this.ctx.logger.warn({ err: error, job: uuid }, 'could not record job progress'),
-                );
-              }, wait);
-              timer.unref();
-            }
-          }
-          tracer.step('job.progress', progressMark);
+          if (w !== undefined) await recordStarted(w);
+          await progress.report(percent, message ?? null, w);
+          tracer.step('job.progress', mark);
         },
-      };
-      const stopProgress = () => {
-        if (timer !== undefined) clearTimeout(timer);
-        timer = undefined;
-        this.unwritten.delete(id);
       };
       const succeeded = async (w: Writer) => {
         await recordStarted(w);
@@ -378,15 +339,11 @@ export class JobService {
         await this.finishIn(w, id, 'Succeed', { resultCode: 0, result: result ?? null }, succeeded, RUNNING);
         w.afterCommit(() => {
           finished = true;
-          stopProgress();
+          progress.stop();
         });
       };
-      failed = async (w, event, failure) => {
-        await recordStarted(w);
-        await failureEvent(w, event, failure);
-      };
       const value = await body(handle);
-      stopProgress();
+      progress.stop();
       if (!finished) {
         const finishMark = tracer.mark();
         await this.finish(id, 'Succeed', { resultCode: 0, result: value ?? null }, succeeded, RUNNING);
@@ -400,7 +357,10 @@ export class JobService {
         id,
         event,
         { resultCode: failure.errorcode, result: failure },
-        (w) => failed(w, event, failure),
+        async (w) => {
+          await recordStarted(w);
+          await failureEvent(w, event, failure);
+        },
         RUNNING,
       ).catch((finishError: unknown) =>
         this.ctx.logger.error({ err: finishError, job: uuid }, 'could not record job failure'),
@@ -408,7 +368,7 @@ export class JobService {
       throw error;
     } finally {
       this.running.delete(id);
-      this.unwritten.delete(id);
+      progress.stop();
     }
   }
 
@@ -563,6 +523,75 @@ export class JobService {
       .where('removed', 'is', null)
       .executeTakeFirst();
     return Number(result.numUpdatedRows);
+  }
+}
+
+/**
+ * A running job's progress: written with the transaction it is reported in, otherwise kept for
+ * this process's reads and written at most every {@link PROGRESS_WRITE_INTERVAL_MS} (the latest
+ * value, by a timer).
+ */
+class JobProgress {
+  private writtenAt: number;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly ctx: CloudContext,
+    private readonly jobId: number,
+    private readonly jobUuid: string,
+    /** Shared with the job service's reads. */
+    private readonly unwritten: Map<number, ProgressValues>,
+  ) {
+    this.writtenAt = ctx.clock.now();
+  }
+
+  async report(percent: number, message: string | null, w: Writer | undefined): Promise<void> {
+    const values: ProgressValues = {
+      processStatus: Math.max(0, Math.min(100, Math.round(percent))),
+      progressMessage: message,
+      lastUpdated: this.ctx.clock.now(),
+    };
+    if (w !== undefined) {
+      this.unwritten.delete(this.jobId);
+      this.writtenAt = values.lastUpdated;
+      await this.write(values);
+      return;
+    }
+    this.unwritten.set(this.jobId, values);
+    const wait = this.writtenAt + PROGRESS_WRITE_INTERVAL_MS - values.lastUpdated;
+    if (wait <= 0) await this.flush();
+    else if (this.timer === undefined) {
+      this.timer = setTimeout(() => {
+        this.flush().catch((error: unknown) =>
+          this.ctx.logger.warn({ err: error, job: this.jobUuid }, 'could not record job progress'),
+        );
+      }, wait);
+      this.timer.unref();
+    }
+  }
+
+  /** The job ended: nothing more is written. */
+  stop(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.unwritten.delete(this.jobId);
+  }
+
+  private async flush(): Promise<void> {
+    this.timer = undefined;
+    const values = this.unwritten.get(this.jobId);
+    if (values === undefined) return;
+    this.writtenAt = this.ctx.clock.now();
+    await this.write(values);
+    if (this.unwritten.get(this.jobId) === values) this.unwritten.delete(this.jobId);
+  }
+
+  /** Only while the job is in progress: a late write never touches an ended job. */
+  private write(values: ProgressValues) {
+    const id = this.jobId;
+    return executeCached(this.ctx.db, 'job.progress', [...Object.values(values), id, 'IN_PROGRESS'], (db) =>
+      db.updateTable('asyncJobs').set(values).where('id', '=', id).where('status', '=', 'IN_PROGRESS'),
+    );
   }
 }
 
