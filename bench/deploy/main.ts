@@ -5,10 +5,12 @@
  * (deploy job → VM Running). Prints deployments/s, p50/p99 per deployment, peak heap and where the
  * time goes (the steps the orchestrator reports through `CloudContext.tracer`), once with bounded
  * concurrency (as a control plane serving requests) and once sequentially, each on a fresh cloud.
+ * The measured runs follow a warm-up run (on a cloud of its own, not reported) so they measure a
+ * running control plane, not V8 compiling the code paths for the first time.
  * Target: at least 500 deployments/s.
  * Run: npm run bench:deploy
  * Env: BENCH_VMS (default 1000), BENCH_HOSTS (default 100, in clusters of 10), BENCH_ACCOUNTS (default 8),
- *      BENCH_CONCURRENCY (default 16), BENCH_MODES=concurrent,sequential,
+ *      BENCH_CONCURRENCY (default 16), BENCH_MODES=concurrent,sequential, BENCH_WARMUP (deployments, default 1000; 0: none),
  *      BENCH_SQL_STATS=1 (count statements and commits per deployment and list the costliest SQL),
  *      BENCH_CPU_PROFILE=<dir> (write a .cpuprofile of each measured phase, setup excluded).
  */
@@ -28,10 +30,12 @@ const HOSTS = Number(process.env.BENCH_HOSTS ?? 100);
 const ACCOUNTS = Number(process.env.BENCH_ACCOUNTS ?? 8);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
 const MODES = (process.env.BENCH_MODES ?? 'concurrent,sequential').split(',');
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 1000);
 const SQL_STATS = process.env.BENCH_SQL_STATS === '1';
 const CPU_PROFILE = process.env.BENCH_CPU_PROFILE;
 const HOSTS_PER_CLUSTER = 10;
 const TARGET = 500;
+const WARMUP_LABEL = 'warm-up';
 
 /** Per-SQL-text statement counts and times (BENCH_SQL_STATS=1), from better-sqlite3's Statement itself. */
 const sqlStats = new Map<string, { count: number; ms: number; rows: number }>();
@@ -211,7 +215,7 @@ interface Figures {
   steps: Map<string, { count: number; ms: number }>;
 }
 
-async function run(label: string, concurrency: number): Promise<Figures> {
+async function run(label: string, concurrency: number, vms = VMS): Promise<Figures> {
   const world = await buildWorld();
   const steps = new Map<string, { count: number; ms: number }>();
   world.cloud.context.tracer.onStep = (name, ms) => {
@@ -221,7 +225,7 @@ async function run(label: string, concurrency: number): Promise<Figures> {
       s.ms += ms;
     } else steps.set(name, { count: 1, ms });
   };
-  const latencies = new Float64Array(VMS);
+  const latencies = new Float64Array(vms);
   let next = 0;
   let deployed = 0;
   let failed = 0;
@@ -247,16 +251,17 @@ async function run(label: string, concurrency: number): Promise<Figures> {
     if ((i & 63) === 0) peak = Math.max(peak, process.memoryUsage().heapUsed);
   };
   const worker = async () => {
-    for (let i = next++; i < VMS; i = next++) await deployOne(i);
+    for (let i = next++; i < vms; i = next++) await deployOne(i);
   };
+  const measured = label !== WARMUP_LABEL;
   let session: Session | undefined;
-  if (CPU_PROFILE) {
+  if (CPU_PROFILE && measured) {
     session = new Session();
     session.connect();
     await session.post('Profiler.enable');
     await session.post('Profiler.start');
   }
-  sqlCounting = SQL_STATS;
+  sqlCounting = SQL_STATS && measured;
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   await Promise.all(Array.from({ length: concurrency }, worker));
@@ -275,7 +280,7 @@ async function run(label: string, concurrency: number): Promise<Figures> {
   await verify(world, deployed);
   await world.cloud.close();
   rmSync(world.dir, { recursive: true, force: true });
-  if (SQL_STATS) reportSql(deployed);
+  if (SQL_STATS && measured) reportSql(deployed);
   return {
     label,
     deployed,
@@ -330,6 +335,12 @@ async function main(): Promise<void> {
     `bench/deploy: ${VMS} deployments on ${HOSTS} hosts, ${ACCOUNTS} accounts, SQLite file, simulator at zero latency`,
   );
   console.log('step times overlap when deployments run concurrently (they include waiting for the store)');
+  if (WARMUP > 0) {
+    const f = await run(WARMUP_LABEL, CONCURRENCY, WARMUP);
+    console.log(
+      `warm-up          ${f.deployed} Running, ${f.failed} failed in ${f.seconds.toFixed(2)} s (not measured: V8 compiles the code paths)`,
+    );
+  }
   for (const mode of MODES) {
     if (mode === 'concurrent') report(await run(`${CONCURRENCY} in flight`, CONCURRENCY));
     else if (mode === 'sequential') report(await run('sequential', 1));

@@ -75,6 +75,8 @@ export interface AllocateNicInput {
   vm?: { id: number; zoneId: number; accountId: number; hostName: string };
   /** The network's live record when the caller holds it; it must be the network `networkId` names. */
   network?: Network;
+  /** The VM's live NICs when the caller knows them (none: the deploy transaction that created the VM). */
+  vmNics?: readonly Nic[];
 }
 
 const ACTIVE_NIC_STATES = ['Reserving', 'Reserved'] as const;
@@ -527,7 +529,7 @@ export class GuestNetworkService {
       throw new InvalidParameterError('networkId', input.networkId, `network ${net.name} is not in the VM's zone`);
     if (net.aclType === 'Account' && net.accountId !== Number(vm.accountId))
       throw new InvalidParameterError('networkId', input.networkId, `network ${net.name} belongs to another account`);
-    const vmNics = await nicRepo.list(w.db, { instanceId: input.vmId });
+    const vmNics = input.vmNics ?? (await nicRepo.list(w.db, { instanceId: input.vmId }));
     if (vmNics.some((n) => n.networkId === net.id))
       throw new InvalidParameterError('networkId', input.networkId, `the VM already has a NIC on network ${net.name}`);
     if (input.isDefault && vmNics.some((n) => n.isDefault))
@@ -833,13 +835,14 @@ export class GuestNetworkService {
       ranges?.find((r) => r.id === alloc.poolId) ??
       (await w.db.selectFrom('ipRanges').selectAll().where('id', '=', alloc.poolId).executeTakeFirstOrThrow());
     const set = { ip4Address: alloc.ip, ipAllocationId: alloc.id, netmask: range.netmask, gateway: range.gateway };
-    const { rows } = await executeCached<object>(
+    await executeCached(
       w.db,
-      'nic.assignIp',
+      'nic.assignIp.set',
       [set.ip4Address, set.ipAllocationId, set.netmask, set.gateway, nic.id],
-      (q) => q.updateTable('nics').set(set).where('id', '=', nic.id).returningAll(),
+      (q) => q.updateTable('nics').set(set).where('id', '=', nic.id),
     );
-    return nicRepo.decode(rows[0]!);
+    // The NIC as this transaction left it (no re-read).
+    return { ...nic, ...set };
   }
 
   private async nicContext(nicId: number): Promise<{ net: Network; offering: NetworkOffering; nic: NicProfile }> {

@@ -84,30 +84,45 @@ export async function getVm(db: Db, id: number, field = 'vmId'): Promise<VmRow> 
 }
 
 /** A host's driver reference and hypervisor, for live (not removed) hosts. */
-export async function getHostRef(
-  db: Db,
-  hostId: number,
-): Promise<{
+/** What storage work needs of a host: its driver reference and where it is. */
+export interface HostInfo {
   ref: HostRef;
   hypervisorType: string;
   clusterId: number;
   zoneId: number;
   status: string;
   hypervisorVersion: string | null;
-}> {
-  const { rows } = await executeCached<Selectable<Database['hosts']>>(db, 'storage.hostRow', [hostId], (q) =>
-    q.selectFrom('hosts').selectAll().where('id', '=', hostId).where('removed', 'is', null),
-  );
-  const h = rows[0];
-  if (!h) throw new NotFoundError('Host', 'hostId', hostId);
+}
+
+/** {@link HostInfo} of a host record (or its stored row). */
+export function hostInfo(h: {
+  guid: string;
+  name: string;
+  privateIp: string | null;
+  url: string;
+  hypervisorType: string;
+  clusterId: number | bigint;
+  zoneId: number | bigint;
+  status: string;
+  hypervisorVersion: string | null;
+}): HostInfo {
   return {
-    ref: hostRef({ guid: h.guid, name: h.name, privateIp: h.privateIp, url: h.url }),
+    ref: hostRef(h),
     hypervisorType: h.hypervisorType,
     clusterId: Number(h.clusterId),
     zoneId: Number(h.zoneId),
     status: h.status,
     hypervisorVersion: h.hypervisorVersion,
   };
+}
+
+export async function getHostRef(db: Db, hostId: number): Promise<HostInfo> {
+  const { rows } = await executeCached<Selectable<Database['hosts']>>(db, 'storage.hostRow', [hostId], (q) =>
+    q.selectFrom('hosts').selectAll().where('id', '=', hostId).where('removed', 'is', null),
+  );
+  const h = rows[0];
+  if (!h) throw new NotFoundError('Host', 'hostId', hostId);
+  return hostInfo(h);
 }
 
 export async function getPoolRow(db: Db, poolId: number, field = 'poolId') {

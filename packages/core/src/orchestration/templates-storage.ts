@@ -486,13 +486,40 @@ export class TemplateStorageService {
           (q) => selectPoolRef(q, templateId, poolId),
         )
       ).rows[0];
+    // Already staged (every deploy after a pool's first) and still deployable — the template live,
+    // the pool live, a Ready copy in the pool's zone: one read, no write.
+    const { rows: ready } = await executeCached<Selectable<Database['templatePoolRefs']>>(
+      this.ctx.db,
+      'template.stagedAndDeployable',
+      [templateId, poolId, 'Ready', 'Ready'],
+      (q) =>
+        q
+          .selectFrom('templatePoolRefs as r')
+          .innerJoin('templates as t', 't.id', 'r.templateId')
+          .innerJoin('storagePools as p', 'p.id', 'r.poolId')
+          .selectAll('r')
+          .where('r.templateId', '=', templateId)
+          .where('r.poolId', '=', poolId)
+          .where('r.state', '=', 'Ready')
+          .where('r.removed', 'is', null)
+          .where('t.removed', 'is', null)
+          .where('p.removed', 'is', null)
+          .where(({ exists, selectFrom }) =>
+            exists(
+              selectFrom('templateStoreRefs as s')
+                .select('s.id')
+                .whereRef('s.templateId', '=', 'r.templateId')
+                .whereRef('s.zoneId', '=', 'p.zoneId')
+                .where('s.state', '=', 'Ready')
+                .where('s.removed', 'is', null),
+            ),
+          ),
+    );
+    if (ready[0] !== undefined) return decodePoolRef(ready[0]);
     // A template deleted in the pool's zone is not staged for new use, even where a copy remains.
     const template = await templateRepo.get(this.ctx.db, templateId, 'templateId');
     const pool = await getPoolRow(this.ctx.db, poolId);
     const source = await this.requireReadyInZone(templateId, Number(pool.zoneId));
-    // Already staged (every deploy after a pool's first): no write at all.
-    const staged = await poolRefRow();
-    if (staged?.state === 'Ready') return decodePoolRef(staged);
     const waitSeconds = await this.settings.get('primary.storage.download.wait', {}, this.ctx.db);
     const pollMs = options.pollMs ?? 25;
     for (;;) {

@@ -8,7 +8,7 @@ import { type VmEvent, vmStateMachine } from '../model/state-machines/index.js';
 import { requireHostName, requireInteger } from '../model/validate.js';
 import type { GuestNetworkService } from '../network/guest-networks.js';
 import type { NetworkOfferingService } from '../network/network-offerings.js';
-import type { Network } from '../network/records.js';
+import type { Network, Nic } from '../network/records.js';
 import { networkRepo } from '../network/records.js';
 import type { SecurityGroupService } from '../network/security-groups.js';
 import { hostRef, hostRepo } from '../resources/hosts.js';
@@ -328,15 +328,19 @@ export class VirtualMachineService {
     const defaultId = input.defaultNetworkId ?? networkIds[0]!;
     if (!networkIds.includes(defaultId))
       throw new InvalidParameterError('defaultNetworkId', defaultId, 'must be one of networkIds');
+    const nics: Nic[] = [];
     for (const [i, { id: networkId, network }] of networks.entries()) {
-      await this.networks.allocateNic(w, {
-        vmId: id,
-        networkId,
-        isDefault: networkId === defaultId,
-        deviceId: i,
-        vm,
-        ...(network ? { network } : {}),
-      });
+      nics.push(
+        await this.networks.allocateNic(w, {
+          vmId: id,
+          networkId,
+          isDefault: networkId === defaultId,
+          deviceId: i,
+          vm,
+          vmNics: nics,
+          ...(network ? { network } : {}),
+        }),
+      );
     }
     await this.storage.allocate(w, vm, { template, ...(dataDisk ? { dataDisk } : {}) });
     if (zone.securityGroupEnabled) await this.securityGroups.joinAtDeploy(w, id, input.securityGroupIds);

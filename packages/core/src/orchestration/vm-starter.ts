@@ -7,7 +7,7 @@ import { demandOf } from '../capacity/demand.js';
 import type { CloudContext, Writer } from '../context.js';
 import { DriverError } from '../driver/driver-error.js';
 import type { NicSpec, VmSpec } from '../driver/vm-spec.js';
-import { InsufficientCapacityError, StratusError } from '../errors.js';
+import { ConcurrentModificationError, InsufficientCapacityError, StratusError } from '../errors.js';
 import type { Host, ServiceOffering, Template, VirtualMachine } from '../model/records.js';
 import type { VmEvent } from '../model/state-machines/index.js';
 import { vmStateMachine } from '../model/state-machines/index.js';
@@ -17,6 +17,7 @@ import { hostRef, hostRepo } from '../resources/hosts.js';
 import { serviceOfferingRepo } from '../resources/offerings.js';
 import { templateRepo } from '../resources/templates.js';
 import type { SettingsService } from '../settings/settings-service.js';
+import type { CasResult } from '../store/cas.js';
 import { executeCached } from '../store/compiled-queries.js';
 import type { JobHandle } from './jobs.js';
 import type { PlacementIndex } from './vm-placement.js';
@@ -88,6 +89,8 @@ export class VmStarter {
       }
       await options.job?.progress(((attempt - 1) * 100) / retries, `attempt ${attempt}: planning`);
       let mark = tracer.mark();
+      // Read once per attempt (a failed attempt gives volumes back): for placement and staging.
+      const vmVolumes = await this.storage.volumesOf(vm);
       const profile: VmProfile = {
         id: vm.id,
         accountId: vm.accountId,
@@ -99,7 +102,7 @@ export class VmStarter {
         osCategory: template?.osCategory ?? null,
         requiresHvm: template?.requiresHvm ?? true,
         lastHostId: vm.lastHostId,
-        disks: await this.storage.diskProfiles(this.ctx.db, vm, offering),
+        disks: await this.storage.diskProfiles(this.ctx.db, vm, offering, vmVolumes),
       };
       let destination: DeployDestination;
       try {
@@ -117,8 +120,10 @@ export class VmStarter {
       // Storage checks and template staging, outside any transaction (staging may copy the template).
       mark = tracer.mark();
       let volumes: VolumeStartPlan;
+      let host: Host;
       try {
-        volumes = await this.storage.plan(vm, destination);
+        host = await hostRepo.get(this.ctx.db, destination.hostId);
+        volumes = await this.storage.plan(vm, destination, { host, volumes: vmVolumes, template });
       } catch (error) {
         lastError = error;
         avoidScope(avoid, error, destination);
@@ -131,11 +136,9 @@ export class VmStarter {
       // networks and book the volumes' space: one transaction, all or nothing.
       mark = tracer.mark();
       const nics = await this.networks.listNics({ vmId: vm.id });
-      let booked: { vm: VirtualMachine; host: Host; reserved: Map<number, { nic: Nic; network: Network }> };
+      let booked: { vm: VirtualMachine; reserved: Map<number, { nic: Nic; network: Network }> };
       try {
         booked = await this.ctx.write(async (w) => {
-          const current = await vmRepo.get(w.db, vm.id);
-          const event: VmEvent = current.state === 'Starting' ? 'OperationRetry' : 'StartRequested';
           const deltas = await this.capacity.bookStart(w, {
             vmId: vm.id,
             accountId: vm.accountId,
@@ -143,12 +146,16 @@ export class VmStarter {
             demand: profile.demand,
           });
           const set = { hostId: destination.hostId, podIdToDeployIn: destination.podId };
-          const moved = await this.transition(w, current, event, set);
+          const moved = await this.transitionLatest(
+            w,
+            vm,
+            (state) => (state === 'Starting' ? 'OperationRetry' : 'StartRequested'),
+            set,
+          );
           w.afterCommit(() => {
             this.placement.forget(vm.id);
             this.placement.apply(deltas);
           });
-          const host = await hostRepo.get(w.db, destination.hostId);
           const reserved = new Map<number, { nic: Nic; network: Network }>();
           for (const nic of nics) {
             const r = await this.networks.reserveNicIfImplemented(w, nic, { podId: host.podId });
@@ -160,7 +167,7 @@ export class VmStarter {
             ((attempt - 1) * 100 + 30) / retries,
             `attempt ${attempt}: networks on ${host.name}`,
           );
-          return { vm: { ...current, ...set, state: moved.to, updatedCount: moved.version }, host, reserved };
+          return { vm: moved.vm, reserved };
         });
       } catch (error) {
         // Nothing was booked. Out of room (host, pool, addresses): try elsewhere; anything else ends the start.
@@ -175,7 +182,6 @@ export class VmStarter {
         continue;
       }
       vm = booked.vm;
-      const host = booked.host;
       tracer.step('start.capacity', mark);
 
       const taken: Attempt = {
@@ -209,10 +215,9 @@ export class VmStarter {
         tracer.step('start.driver', mark);
         mark = tracer.mark();
         const running = await this.ctx.write(async (w) => {
-          const current = await vmRepo.get(w.db, vm.id);
           const set = { lastHostId: host.id, powerState: 'PowerOn' as const };
-          const moved = await this.transition(w, current, 'OperationSucceeded', set);
-          await vmUsage(w, 'VM.START', current);
+          const { vm: started } = await this.transitionLatest(w, vm, () => 'OperationSucceeded', set);
+          await vmUsage(w, 'VM.START', started);
           await w.event({
             type: 'VM.START',
             description: `VM ${vm.instanceName} started on ${host.name}`,
@@ -223,7 +228,6 @@ export class VmStarter {
             domainId: vm.domainId,
             parameters: { hostId: host.id },
           });
-          const started: VirtualMachine = { ...current, ...set, state: moved.to, updatedCount: moved.version };
           if (options.completeJob) await options.job?.succeedIn?.(w, started);
           return started;
         });
@@ -360,6 +364,29 @@ export class VmStarter {
       `could not start VM ${vm.instanceName}: ${error instanceof Error ? error.message : String(error)}`,
       { cause: error },
     );
+  }
+
+  /**
+   * Moves the VM as this start last wrote it, without reading it again; if it has changed since
+   * (another writer touched the row), moves the row as it is now, read in `w`'s transaction.
+   * Returns the VM as the transition left it.
+   */
+  private async transitionLatest(
+    w: Writer,
+    vm: VirtualMachine,
+    eventOf: (state: VirtualMachine['state']) => VmEvent,
+    set: Partial<VirtualMachine>,
+  ): Promise<{ vm: VirtualMachine }> {
+    let current = vm;
+    let moved: CasResult<VirtualMachine['state']>;
+    try {
+      moved = await this.transition(w, current, eventOf(current.state), set);
+    } catch (error) {
+      if (!(error instanceof ConcurrentModificationError)) throw error;
+      current = await vmRepo.get(w.db, vm.id);
+      moved = await this.transition(w, current, eventOf(current.state), set);
+    }
+    return { vm: { ...current, ...set, state: moved.to, updatedCount: moved.version } };
   }
 
   private async transition(w: Writer, vm: VirtualMachine, event: VmEvent, set: Record<string, unknown>) {

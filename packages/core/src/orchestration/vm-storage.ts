@@ -28,13 +28,28 @@ export interface VmStorage {
     vm: VirtualMachine,
     input: { template: Template; rootSizeBytes?: number; dataDisk?: { diskOfferingId: number; sizeBytes?: number } },
   ): Promise<Volume[]>;
-  /** The VM's volumes for placement (already-created ones carry their pool). */
-  diskProfiles(db: Db, vm: VirtualMachine, offering?: ServiceOffering): Promise<DiskProfile[]>;
+  /** The VM's live volumes, by device id. */
+  volumesOf(vm: VirtualMachine): Promise<VolumeRecord[]>;
+  /**
+   * The VM's volumes for placement (already-created ones carry their pool); `volumes` when the
+   * caller has just read them ({@link volumesOf}).
+   */
+  diskProfiles(
+    db: Db,
+    vm: VirtualMachine,
+    offering?: ServiceOffering,
+    volumes?: readonly VolumeRecord[],
+  ): Promise<DiskProfile[]>;
   /**
    * A start's first storage step, outside any transaction: checks the destination's pools for the
-   * VM's not-yet-created volumes and stages the ROOT volume's template on its pool.
+   * VM's not-yet-created volumes and stages the ROOT volume's template on its pool. `known` are
+   * records the caller has just read: the destination host, the VM's volumes and its template.
    */
-  plan(vm: VirtualMachine, destination: DeployDestination): Promise<VolumeStartPlan>;
+  plan(
+    vm: VirtualMachine,
+    destination: DeployDestination,
+    known?: { host?: Host; volumes?: readonly VolumeRecord[]; template?: Template | null },
+  ): Promise<VolumeStartPlan>;
   /** In the start's booking transaction: the planned volumes `Allocated → Creating`, their space booked. */
   book(w: Writer, plan: VolumeStartPlan): Promise<void>;
   /** Gives back what {@link book} booked (a start that fails before {@link create}). */

@@ -5,7 +5,7 @@ import { InvalidStateError } from '../errors.js';
 import type { Host, ServiceOffering, Template, VirtualMachine, Volume } from '../model/records.js';
 import { diskOfferingRepo, serviceOfferingRepo } from '../resources/offerings.js';
 import type { Db } from '../store/store.js';
-import { vmVolumes } from './storage-common.js';
+import { hostInfo, type VolumeRecord, vmVolumes } from './storage-common.js';
 import type { TemplateStorageService } from './templates-storage.js';
 import type { VmStorage, VolumeStartPlan } from './vm-storage.js';
 import type { VolumeCreation, VolumeService } from './volumes.js';
@@ -51,10 +51,19 @@ export class VmVolumes implements VmStorage {
     return out;
   }
 
-  async diskProfiles(db: Db, vm: VirtualMachine, offering?: ServiceOffering): Promise<DiskProfile[]> {
+  volumesOf(vm: VirtualMachine): Promise<VolumeRecord[]> {
+    return this.volumes.ofVm(vm.id);
+  }
+
+  async diskProfiles(
+    db: Db,
+    vm: VirtualMachine,
+    offering?: ServiceOffering,
+    volumes?: readonly VolumeRecord[],
+  ): Promise<DiskProfile[]> {
     offering ??= await serviceOfferingRepo.get(db, vm.serviceOfferingId);
     const out: DiskProfile[] = [];
-    for (const volume of await vmVolumes(db, vm.id)) {
+    for (const volume of volumes ?? (await vmVolumes(db, vm.id))) {
       const disk = volume.diskOfferingId === null ? null : await diskOfferingRepo.find(db, volume.diskOfferingId);
       const root = volume.volumeType === 'ROOT';
       out.push({
@@ -68,8 +77,13 @@ export class VmVolumes implements VmStorage {
     return out;
   }
 
-  async plan(vm: VirtualMachine, destination: DeployDestination): Promise<VolumeStartPlan> {
-    const volumes = await this.volumes.ofVm(vm.id);
+  async plan(
+    vm: VirtualMachine,
+    destination: DeployDestination,
+    known: { host?: Host; volumes?: readonly VolumeRecord[]; template?: Template | null } = {},
+  ): Promise<VolumeStartPlan> {
+    const volumes = known.volumes ? [...known.volumes] : await this.volumes.ofVm(vm.id);
+    const host = known.host?.id === destination.hostId ? hostInfo(known.host) : undefined;
     const creations: VolumeCreation[] = [];
     for (const volume of volumes) {
       if (volume.state !== 'Allocated') continue;
@@ -79,7 +93,16 @@ export class VmVolumes implements VmStorage {
           field: 'volumeId',
           value: volume.id,
         });
-      creations.push(await this.volumes.planCreate(volume, { hostId: destination.hostId, poolId }));
+      creations.push(
+        await this.volumes.planCreate(
+          volume,
+          { hostId: destination.hostId, poolId },
+          {
+            ...(host ? { host } : {}),
+            ...(known.template ? { template: known.template } : {}),
+          },
+        ),
+      );
     }
     return { volumes, creations, booked: new Map() };
   }

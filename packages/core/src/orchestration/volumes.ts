@@ -34,6 +34,7 @@ import {
   getPoolRow,
   getVm,
   getVolume,
+  type HostInfo,
   hostReachesPool,
   hostsReaching,
   newUuid,
@@ -94,7 +95,7 @@ export interface CreateOptions {
 /** A checked creation of an Allocated volume on a pool ({@link VolumeService.planCreate}). */
 export interface VolumeCreation {
   volume: VolumeRecord;
-  host: Awaited<ReturnType<typeof getHostRef>>;
+  host: HostInfo;
   pool: Awaited<ReturnType<typeof getPoolRow>>;
   target: { hostId: number; poolId: number };
   /** The template copy on the pool a ROOT volume is cloned from. */
@@ -356,7 +357,14 @@ export class VolumeService {
   async planCreate(
     volumeOrId: number | VolumeRecord,
     target: { hostId: number; poolId: number },
-    options: { signal?: AbortSignal; attach?: { vmId: number; deviceId: number } } = {},
+    options: {
+      signal?: AbortSignal;
+      attach?: { vmId: number; deviceId: number };
+      /** The host `target.hostId` names, when the caller has just read it. */
+      host?: HostInfo;
+      /** The volume's template, when the caller holds its record. */
+      template?: { id: number; uuid: string; format: string; isIso: boolean } | null;
+    } = {},
   ): Promise<VolumeCreation> {
     const volume = typeof volumeOrId === 'number' ? await getVolume(this.ctx.db, volumeOrId) : volumeOrId;
     const volumeId = volume.id;
@@ -365,7 +373,7 @@ export class VolumeService {
         field: 'volumeId',
         value: volumeId,
       });
-    const host = await getHostRef(this.ctx.db, target.hostId);
+    const host = options.host ?? (await getHostRef(this.ctx.db, target.hostId));
     const pool = await getPoolRow(this.ctx.db, target.poolId);
     if (
       !hostReachesPool(
@@ -387,15 +395,8 @@ export class VolumeService {
     if (volume.templateId !== null && volume.volumeType === 'ROOT') {
       // Removed or not, the template the volume was allocated from.
       const templateId = volume.templateId;
-      const { rows } = await executeCached<{ uuid: string; format: string; isIso: number }>(
-        this.ctx.db,
-        'volume.template',
-        [templateId],
-        (q) => q.selectFrom('templates').select(['uuid', 'format', 'isIso']).where('id', '=', templateId),
-      );
-      const t = rows[0];
-      if (t === undefined) throw new NotFoundError('Template', 'templateId', templateId);
-      if (t.isIso !== 1) {
+      const t = options.template?.id === templateId ? options.template : await this.templateOf(templateId);
+      if (!t.isIso) {
         const staged = await this.templates.stageOnPool(volume.templateId, target.poolId, {
           hostId: target.hostId,
           ...(options.signal ? { signal: options.signal } : {}),
@@ -413,6 +414,19 @@ export class VolumeService {
       ...(options.attach ? { instanceId: options.attach.vmId, deviceId: options.attach.deviceId } : {}),
     };
     return { volume, host, pool, target, template, format, set };
+  }
+
+  /** What creation needs of a volume's template, removed or not. */
+  private async templateOf(templateId: number): Promise<{ uuid: string; format: string; isIso: boolean }> {
+    const { rows } = await executeCached<{ uuid: string; format: string; isIso: number }>(
+      this.ctx.db,
+      'volume.template',
+      [templateId],
+      (q) => q.selectFrom('templates').select(['uuid', 'format', 'isIso']).where('id', '=', templateId),
+    );
+    const t = rows[0];
+    if (t === undefined) throw new NotFoundError('Template', 'templateId', templateId);
+    return { uuid: t.uuid, format: t.format, isIso: t.isIso === 1 };
   }
 
   /** Creation's second phase, in the caller's transaction: `Allocated → Creating`, the pool's space booked. */
