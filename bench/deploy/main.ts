@@ -19,6 +19,8 @@ import { Session } from 'node:inspector/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import BetterSqlite3 from 'better-sqlite3';
 import { verticalAllocator } from '../../packages/allocator/src/index.js';
 import { type Cloud, createCloud } from '../../packages/core/src/cloud.js';
@@ -215,8 +217,13 @@ interface Figures {
   steps: Map<string, { count: number; ms: number }>;
 }
 
+/** A full garbage collection, so one run's leftovers are not collected during the next. */
+setFlagsFromString('--expose-gc');
+const collectGarbage = runInNewContext('gc') as () => void;
+
 async function run(label: string, concurrency: number, vms = VMS): Promise<Figures> {
   const world = await buildWorld();
+  collectGarbage();
   const steps = new Map<string, { count: number; ms: number }>();
   world.cloud.context.tracer.onStep = (name, ms) => {
     const s = steps.get(name);

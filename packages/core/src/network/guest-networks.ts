@@ -557,34 +557,31 @@ export class GuestNetworkService {
     if (sameName.length > 0)
       throw new InvalidParameterError('hostName', vm.hostName, `host name already used on network ${net.name}`);
     const mac = await this.deps.macs.allocate(w, { zoneId: net.zoneId, ownerType: 'Nic' });
-    const row = await insertRow<'nics', object>(
-      w.db,
-      'nics',
-      {
-        uuid: newUuid(),
-        created: w.now,
-        removed: null,
-        instanceId: input.vmId,
-        networkId: net.id,
-        deviceId: input.deviceId ?? vmNics.length,
-        ip4Address: null,
-        ipAllocationId: null,
-        netmask: net.netmask,
-        gateway: net.gateway,
-        macAddress: mac,
-        isDefault: input.isDefault ? 1 : 0,
-        broadcastUri: null,
-        isolationUri: null,
-        mode: net.guestType === 'Shared' ? 'Static' : 'Dhcp',
-        reservationStrategy: 'Start',
-        reserver: null,
-        reservationId: null,
-        state: 'Allocated',
-        updatedCount: 0,
-      },
-      '*',
-    );
-    const nic = nicRepo.decode(row);
+    const values = {
+      uuid: newUuid(),
+      created: w.now,
+      removed: null,
+      instanceId: input.vmId,
+      networkId: net.id,
+      deviceId: input.deviceId ?? vmNics.length,
+      ip4Address: null,
+      ipAllocationId: null,
+      netmask: net.netmask,
+      gateway: net.gateway,
+      macAddress: mac,
+      isDefault: input.isDefault ? 1 : 0,
+      broadcastUri: null,
+      isolationUri: null,
+      mode: net.guestType === 'Shared' ? 'Static' : 'Dhcp',
+      reservationStrategy: 'Start',
+      reserver: null,
+      reservationId: null,
+      state: 'Allocated',
+      updatedCount: 0,
+    };
+    const { id } = await insertRow<'nics', { id: number }>(w.db, 'nics', values, ['id']);
+    // The row as this transaction wrote it (every column but the id given; no RETURNING *).
+    const nic = nicRepo.decode({ id: Number(id), ...values });
     const ranges = await guestRangesOf(w.db, net.id);
     if (!ranges.some((r) => r.podId !== null) || input.ip !== undefined)
       return this.assignIp(w, nic, net, input.ip, undefined, ranges);

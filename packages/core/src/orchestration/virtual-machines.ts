@@ -24,6 +24,7 @@ import { executeCached, insertRow } from '../store/compiled-queries.js';
 import { newUuid } from '../store/uuid.js';
 import type { JobService, SubmittedJob } from './jobs.js';
 import { sshKeyPairRepo } from './ssh-keypairs.js';
+import type { VolumeRecord } from './storage-common.js';
 import type { PlacementIndex } from './vm-placement.js';
 import { instanceName, type VmDetails, vmRepo, vmUsage } from './vm-records.js';
 import { VmStarter } from './vm-starter.js';
@@ -113,7 +114,8 @@ export class VirtualMachineService {
     let vmId = 0;
     // The VM, its NICs and volumes, and the job that starts it commit together.
     const submitted = await this.ctx.write(async (w) => {
-      const { vm, offering, template } = await this.create(w, input);
+      const created = await this.create(w, input);
+      const { vm } = created;
       vmId = vm.id;
       if (input.startVm === false) {
         return this.jobs.submitIn(
@@ -141,7 +143,7 @@ export class VirtualMachineService {
           try {
             return await this.starter.start(vm.id, {
               // As this transaction wrote them: the job runs right after it commits.
-              known: { vm, offering, template },
+              known: created,
               firstStart: true,
               job,
               completeJob: true,
@@ -166,7 +168,13 @@ export class VirtualMachineService {
   private async create(
     w: Writer,
     input: DeployVmInput,
-  ): Promise<{ vm: VirtualMachine; offering: ServiceOffering; template: Template }> {
+  ): Promise<{
+    vm: VirtualMachine;
+    offering: ServiceOffering;
+    template: Template;
+    volumes: VolumeRecord[];
+    nics: Nic[];
+  }> {
     const owner = await accountRepo.get(w.db, input.accountId ?? w.caller.accountId, 'accountId');
     await requireAccess(w.db, w.caller, { accountId: owner.id, domainId: owner.domainId }, 'deploy a VM');
     if (owner.state !== 'enabled')
@@ -190,21 +198,22 @@ export class VirtualMachineService {
       throw new InvalidParameterError('serviceOfferingId', offering.id, 'the offering is not visible to the owner');
     }
     const template = await templateRepo.get(w.db, input.templateId, 'templateId');
-    const { rows: permitted } = await executeCached<{ accountId: number }>(
-      w.db,
-      'vm.deploy.templatePermission',
-      [template.id, owner.id],
-      (q) =>
-        q
-          .selectFrom('templatePermissions')
-          .select('accountId')
-          .where('templateId', '=', template.id)
-          .where('accountId', '=', owner.id),
-    );
-    const shared = permitted[0];
-    if (
-      !(template.isPublic || template.isFeatured || template.accountId === owner.id || shared || isRootAdmin(w.caller))
-    ) {
+    // Public, featured, own, or (read only then) shared with the owner.
+    const visible =
+      template.isPublic ||
+      template.isFeatured ||
+      template.accountId === owner.id ||
+      isRootAdmin(w.caller) ||
+      (
+        await executeCached<{ accountId: number }>(w.db, 'vm.deploy.templatePermission', [template.id, owner.id], (q) =>
+          q
+            .selectFrom('templatePermissions')
+            .select('accountId')
+            .where('templateId', '=', template.id)
+            .where('accountId', '=', owner.id),
+        )
+      ).rows.length > 0;
+    if (!visible) {
       throw new InvalidParameterError('templateId', template.id, 'the template is not visible to the owner');
     }
     if (template.templateType === 'SYSTEM')
@@ -287,44 +296,36 @@ export class VirtualMachineService {
       ...(input.keypair ? { keypair: input.keypair } : {}),
       ...(input.userData ? { userData: input.userData } : {}),
     };
-    const row = await insertRow<'vmInstances', { id: number }>(
-      w.db,
-      'vmInstances',
-      {
-        uuid: newUuid(),
-        instanceName: `pending-${newUuid()}`,
-        hostName: input.hostName ?? '',
-        displayName: input.displayName ?? '',
-        type: 'User',
-        accountId: owner.id,
-        domainId: owner.domainId,
-        zoneId: zone.id,
-        serviceOfferingId: offering.id,
-        templateId: template.id,
-        hypervisorType,
-        hostId: null,
-        lastHostId: null,
-        podIdToDeployIn: null,
-        haEnabled: offering.offerHa ? 1 : 0,
-        state: 'Stopped',
-        powerState: 'PowerOff',
-        details: json(details),
-        created: w.now,
-        removed: null,
-      },
-      ['id'],
-    );
-    const id = Number(row.id);
+    const values = {
+      uuid: newUuid(),
+      instanceName: `pending-${newUuid()}`,
+      hostName: input.hostName ?? '',
+      displayName: input.displayName ?? '',
+      type: 'User',
+      accountId: owner.id,
+      domainId: owner.domainId,
+      zoneId: zone.id,
+      serviceOfferingId: offering.id,
+      templateId: template.id,
+      hypervisorType,
+      hostId: null,
+      lastHostId: null,
+      podIdToDeployIn: null,
+      haEnabled: offering.offerHa ? 1 : 0,
+      state: 'Stopped',
+      powerState: 'PowerOff',
+      details: json(details),
+      created: w.now,
+      removed: null,
+    };
+    const id = Number((await insertRow<'vmInstances', { id: number }>(w.db, 'vmInstances', values, ['id'])).id);
     const name = instanceName(owner.id, id, suffix);
-    // The named row as this transaction left it (RETURNING: no re-read).
     const named = { instanceName: name, hostName: input.hostName ?? name, displayName: input.displayName ?? name };
-    const { rows: namedRows } = await executeCached<object>(
-      w.db,
-      'vm.deploy.name',
-      [named.instanceName, named.hostName, named.displayName, id],
-      (q) => q.updateTable('vmInstances').set(named).where('id', '=', id).returningAll(),
+    await executeCached(w.db, 'vm.deploy.setName', [named.instanceName, named.hostName, named.displayName, id], (q) =>
+      q.updateTable('vmInstances').set(named).where('id', '=', id),
     );
-    const vm = vmRepo.decode(namedRows[0]!);
+    // The row as this transaction left it (every column written here; no re-read).
+    const vm = vmRepo.decode({ id, ...values, ...named, updatedCount: 0 });
     const defaultId = input.defaultNetworkId ?? networkIds[0]!;
     if (!networkIds.includes(defaultId))
       throw new InvalidParameterError('defaultNetworkId', defaultId, 'must be one of networkIds');
@@ -342,7 +343,7 @@ export class VirtualMachineService {
         }),
       );
     }
-    await this.storage.allocate(w, vm, { template, ...(dataDisk ? { dataDisk } : {}) });
+    const volumes = await this.storage.allocate(w, vm, { template, ...(dataDisk ? { dataDisk } : {}) });
     if (zone.securityGroupEnabled) await this.securityGroups.joinAtDeploy(w, id, input.securityGroupIds);
     else if (input.securityGroupIds !== undefined) {
       throw new InvalidParameterError(
@@ -362,7 +363,7 @@ export class VirtualMachineService {
       domainId: owner.domainId,
       parameters: { serviceOfferingId: offering.id, templateId: template.id, zoneId: zone.id },
     });
-    return { vm, offering, template };
+    return { vm, offering, template, volumes, nics };
   }
 
   /**

@@ -20,6 +20,7 @@ import type { SettingsService } from '../settings/settings-service.js';
 import type { CasResult } from '../store/cas.js';
 import { executeCached } from '../store/compiled-queries.js';
 import type { JobHandle } from './jobs.js';
+import type { VolumeRecord } from './storage-common.js';
 import type { PlacementIndex } from './vm-placement.js';
 import { vmRepo, vmSpec, vmUsage } from './vm-records.js';
 import type { VmStorage, VolumeStartPlan } from './vm-storage.js';
@@ -35,8 +36,17 @@ interface Attempt {
 }
 
 export interface StartOptions {
-  /** The VM and its offering and template as the caller just read or wrote them (not read again). */
-  known?: { vm: VirtualMachine; offering: ServiceOffering; template: Template | null };
+  /**
+   * The VM and its offering and template as the caller just read or wrote them (not read again);
+   * the deploy that created the VM also knows its volumes and NICs (not read for the first attempt).
+   */
+  known?: {
+    vm: VirtualMachine;
+    offering: ServiceOffering;
+    template: Template | null;
+    volumes?: VolumeRecord[];
+    nics?: Nic[];
+  };
   /** Root admin: this host and no other. */
   hostId?: number;
   /** The first start of a new VM: when it fails the VM ends in Error with everything released. */
@@ -78,6 +88,9 @@ export class VmStarter {
         : vm.templateId === null
           ? null
           : ((await templateRepo.find(this.ctx.db, vm.templateId)) ?? null);
+    // What the caller knows serves the first attempt; a failed attempt changes them.
+    let knownVolumes = options.known?.volumes;
+    let knownNics = options.known?.nics;
     const avoid = new ExcludeList();
     tracer.step('start.load', loadMark);
     let lastError: unknown;
@@ -90,7 +103,8 @@ export class VmStarter {
       await options.job?.progress(((attempt - 1) * 100) / retries, `attempt ${attempt}: planning`);
       let mark = tracer.mark();
       // Read once per attempt (a failed attempt gives volumes back): for placement and staging.
-      const vmVolumes = await this.storage.volumesOf(vm);
+      const vmVolumes = knownVolumes ?? (await this.storage.volumesOf(vm));
+      knownVolumes = undefined;
       const profile: VmProfile = {
         id: vm.id,
         accountId: vm.accountId,
@@ -135,7 +149,8 @@ export class VmStarter {
       // Book the host's capacity with the state change, and reserve the NICs of implemented
       // networks and book the volumes' space: one transaction, all or nothing.
       mark = tracer.mark();
-      const nics = await this.networks.listNics({ vmId: vm.id });
+      const nics = knownNics ?? (await this.networks.listNics({ vmId: vm.id }));
+      knownNics = undefined;
       let booked: { vm: VirtualMachine; reserved: Map<number, { nic: Nic; network: Network }> };
       try {
         booked = await this.ctx.write(async (w) => {

@@ -27,7 +27,7 @@ export interface VmStorage {
     w: Writer,
     vm: VirtualMachine,
     input: { template: Template; rootSizeBytes?: number; dataDisk?: { diskOfferingId: number; sizeBytes?: number } },
-  ): Promise<Volume[]>;
+  ): Promise<VolumeRecord[]>;
   /** The VM's live volumes, by device id. */
   volumesOf(vm: VirtualMachine): Promise<VolumeRecord[]>;
   /**

@@ -23,9 +23,9 @@ export class VmVolumes implements VmStorage {
     w: Writer,
     vm: VirtualMachine,
     input: { template: Template; rootSizeBytes?: number; dataDisk?: { diskOfferingId: number; sizeBytes?: number } },
-  ): Promise<Volume[]> {
+  ): Promise<VolumeRecord[]> {
     const owner = { id: vm.id, zoneId: vm.zoneId, accountId: vm.accountId, domainId: vm.domainId };
-    const out: Volume[] = [];
+    const out: VolumeRecord[] = [];
     if (input.template.isIso) {
       // An ISO boots onto a blank root disk sized by the disk offering.
       const disk = await diskOfferingRepo.get(w.db, input.dataDisk!.diskOfferingId, 'diskOfferingId');

@@ -257,32 +257,33 @@ export class VolumeService {
     },
   ): Promise<VolumeRecord> {
     await checkVolumeLimits(w, this.settings, v.accountId, { volumes: 1, bytes: v.sizeBytes });
-    const row = await insertRow<'volumes', object>(
-      w.db,
-      'volumes',
-      {
-        uuid: newUuid(),
-        name: v.name,
-        volumeType: v.type,
-        size: v.sizeBytes,
-        zoneId: v.zoneId,
-        podId: null,
-        poolId: null,
-        instanceId: v.instanceId,
-        deviceId: v.deviceId,
-        diskOfferingId: v.diskOfferingId,
-        templateId: v.templateId,
-        accountId: v.accountId,
-        domainId: v.domainId,
-        format: null,
-        path: null,
-        state: 'Allocated',
-        created: w.now,
-        removed: null,
-      },
-      '*',
-    );
-    const volume = decodeVolume(row);
+    const values = {
+      uuid: newUuid(),
+      name: v.name,
+      volumeType: v.type,
+      size: v.sizeBytes,
+      zoneId: v.zoneId,
+      podId: null,
+      poolId: null,
+      instanceId: v.instanceId,
+      deviceId: v.deviceId,
+      diskOfferingId: v.diskOfferingId,
+      templateId: v.templateId,
+      accountId: v.accountId,
+      domainId: v.domainId,
+      format: null,
+      path: null,
+      state: 'Allocated',
+      hypervisorType: null,
+      destroyedAt: null,
+      lastPoolId: null,
+      updatedCount: 0,
+      created: w.now,
+      removed: null,
+    };
+    const { id } = await insertRow<'volumes', { id: number }>(w.db, 'volumes', values, ['id']);
+    // The row as this transaction wrote it (every column but the id given; no RETURNING *).
+    const volume = decodeVolume({ id: Number(id), ...values });
     await volumeUsage(w, 'VOLUME.CREATE', volume);
     await w.event({
       type: 'VOLUME.CREATE',

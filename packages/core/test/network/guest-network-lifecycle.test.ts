@@ -25,6 +25,8 @@ describe('guest network lifecycle', () => {
       alice.networks.allocateNic(wr, { vmId, networkId: net.id, isDefault: true }),
     );
     expect(nic.state).toBe('Allocated');
+    // Built from what the allocation wrote: equal to the stored NIC.
+    expect([nic]).toEqual(await alice.networks.listNics({ vmId }));
     expect(nic.ip4Address).toMatch(/^10\.1\.1\./);
     expect(nic.ip4Address).not.toBe('10.1.1.1');
     expect(nic.macAddress).toMatch(/^06(:[0-9a-f]{2}){5}$/);

@@ -139,6 +139,8 @@ describe('volumes', () => {
     const before = w.sim.inspect().operations.createVolume?.ok ?? 0;
     const v = await w.volumes.create({ name: 'data1', zoneId: w.zoneId, diskOfferingId: w.diskOfferingId });
     expect(v).toMatchObject({ state: 'Allocated', poolId: null, instanceId: null, size: 5 * GiB });
+    // Built from what the insert wrote: equal to the stored record.
+    expect(v).toEqual(await w.volumes.get(v.id));
     expect(w.sim.inspect().operations.createVolume?.ok ?? 0).toBe(before);
     await expect(w.snapshots.create(v.id)).rejects.toThrow(/only created volumes/);
     const attached = await (await w.volumes.attach(v.id, vm.id)).result;
