@@ -405,22 +405,25 @@ export class Writer {
     },
   ): Promise<CasResult<S>> {
     const result = await casTransition(this.db, t);
-    this.publish({
-      type: `${t.eventPrefix}.STATE.CHANGE`,
-      description: `${t.resource.type} ${t.resource.uuid}: ${result.from} --${t.event}--> ${result.to}`,
-      resourceType: t.resource.type,
-      resourceId: t.id,
-      resourceUuid: t.resource.uuid,
-      ...(t.resource.accountId !== undefined ? { accountId: t.resource.accountId } : {}),
-      ...(t.resource.domainId !== undefined ? { domainId: t.resource.domainId } : {}),
-      parameters: {
-        machine: (t.machine as StateMachine<S, E>).name,
-        column: t.column ?? 'state',
-        from: result.from,
-        event: t.event,
-        to: result.to,
-      },
-    });
+    const steps: Array<[S, E, S]> =
+      result.via === undefined || t.then === undefined
+        ? [[result.from, t.event, result.to]]
+        : [
+            [result.from, t.event, result.via],
+            [result.via, t.then, result.to],
+          ];
+    for (const [from, event, to] of steps) {
+      this.publish({
+        type: `${t.eventPrefix}.STATE.CHANGE`,
+        description: `${t.resource.type} ${t.resource.uuid}: ${from} --${event}--> ${to}`,
+        resourceType: t.resource.type,
+        resourceId: t.id,
+        resourceUuid: t.resource.uuid,
+        ...(t.resource.accountId !== undefined ? { accountId: t.resource.accountId } : {}),
+        ...(t.resource.domainId !== undefined ? { domainId: t.resource.domainId } : {}),
+        parameters: { machine: (t.machine as StateMachine<S, E>).name, column: t.column ?? 'state', from, event, to },
+      });
+    }
     return result;
   }
 }

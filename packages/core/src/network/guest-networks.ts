@@ -644,17 +644,21 @@ export class GuestNetworkService {
     net: Network,
     opts: { podId?: number; reservationId?: string },
   ): Promise<Nic> {
-    const moved = await this.moveNic(w, nic, 'ReservationRequested');
-    // Re-read only when assigning an address changed the row; otherwise `moved` is the row.
-    let current = moved;
-    if (moved.ip4Address === null) current = await this.assignIp(w, moved, net, undefined, opts.podId);
     const reservation = {
       broadcastUri: net.broadcastUri,
       isolationUri: net.broadcastUri,
       reserver: net.guruName,
       reservationId: opts.reservationId ?? newUuid(),
     };
-    const reserved = await this.moveNic(w, current, 'OperationCompleted', reservation);
+    let reserved: Nic;
+    if (nic.ip4Address !== null) {
+      // Already addressed (allocated with its IP): Allocated → Reserving → Reserved in one UPDATE.
+      reserved = await this.moveNic(w, nic, 'ReservationRequested', reservation, 'OperationCompleted');
+    } else {
+      const reserving = await this.moveNic(w, nic, 'ReservationRequested');
+      const addressed = await this.assignIp(w, reserving, net, undefined, opts.podId);
+      reserved = await this.moveNic(w, addressed, 'OperationCompleted', reservation);
+    }
     if (net.idleSince !== null)
       await w.db.updateTable('networks').set({ idleSince: null }).where('id', '=', net.id).execute();
     return { ...reserved, ...reservation };
@@ -901,12 +905,19 @@ export class GuestNetworkService {
     });
   }
 
-  private async moveNic(w: Writer, nic: Nic, event: NicEvent, set?: Record<string, unknown>): Promise<Nic> {
+  private async moveNic(
+    w: Writer,
+    nic: Nic,
+    event: NicEvent,
+    set?: Record<string, unknown>,
+    then?: NicEvent,
+  ): Promise<Nic> {
     const r = await w.transition({
       table: 'nics',
       id: nic.id,
       machine: nicStateMachine,
       event,
+      ...(then ? { then } : {}),
       expect: { state: nic.state, version: nic.updatedCount },
       ...(set ? { set } : {}),
       resource: { type: 'Nic', uuid: nic.uuid },

@@ -30,6 +30,11 @@ export interface CasTransition<S extends string, E extends string> {
   id: number;
   machine: StateMachine<S, E>;
   event: E;
+  /**
+   * A second event applied in the same UPDATE, from the state `event` leads to: two steps one
+   * transaction takes back to back (the middle state is never visible outside it).
+   */
+  then?: E;
   /** The state column (default `state`; hosts have `status` and `resourceState`). */
   column?: string;
   /**
@@ -43,6 +48,8 @@ export interface CasTransition<S extends string, E extends string> {
 
 export interface CasResult<S extends string> {
   from: S;
+  /** The state between `event` and `then`, when a second event was given. */
+  via?: S;
   to: S;
   /** The row's new version. */
   version: number;
@@ -80,7 +87,8 @@ export async function casTransition<S extends string, E extends string>(
     from = row.current;
     version = Number(row.updatedCount);
   }
-  const to = t.machine.transition(from, t.event);
+  const first = t.machine.transition(from, t.event);
+  const to = t.then === undefined ? first : t.machine.transition(first, t.then);
   const set = { ...(t.set ?? {}), [column]: to, updatedCount: version + 1 };
   const build = (db: Db) =>
     db
@@ -107,5 +115,5 @@ export async function casTransition<S extends string, E extends string>(
   if (changed !== 1) {
     throw new ConcurrentModificationError(t.machine.name, t.id, { state: from, version });
   }
-  return { from, to, version: version + 1 };
+  return t.then === undefined ? { from, to, version: version + 1 } : { from, via: first, to, version: version + 1 };
 }

@@ -1,6 +1,8 @@
 /**
  * Turns a stored row into the record the API returns: 0/1 columns into booleans, JSON text into
- * values, epoch milliseconds into Dates. `created` and `removed` are always dates.
+ * values, epoch milliseconds into Dates. `created` and `removed` are always dates. The row is
+ * converted in place and returned as the record: give it a row no one else holds (a query's
+ * result row, or an object built for the call).
  */
 export function decoder<Rec>(columns: {
   bool?: readonly string[];
@@ -11,18 +13,17 @@ export function decoder<Rec>(columns: {
   const jsons = columns.json ?? [];
   const dates = ['created', 'removed', ...(columns.date ?? [])];
   return (row: object): Rec => {
-    const src = row as Record<string, unknown>;
-    const out: Record<string, unknown> = { ...src };
-    for (const k of bools) out[k] = src[k] === 1 || src[k] === true;
+    const r = row as Record<string, unknown>;
+    for (const k of bools) r[k] = r[k] === 1 || r[k] === true;
     for (const k of jsons) {
-      const v = src[k];
-      out[k] = typeof v === 'string' ? JSON.parse(v) : v;
+      const v = r[k];
+      if (typeof v === 'string') r[k] = JSON.parse(v);
     }
     for (const k of dates) {
-      const v = src[k];
-      if (v !== undefined) out[k] = v === null ? null : new Date(Number(v));
+      const v = r[k];
+      if (v !== undefined && v !== null && !(v instanceof Date)) r[k] = new Date(Number(v));
     }
-    return out as Rec;
+    return r as Rec;
   };
 }
 

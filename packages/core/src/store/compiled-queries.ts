@@ -17,6 +17,19 @@ const caches = new WeakMap<KyselyPlugin, Map<string, CompiledQuery>>();
 /** How many shapes one store flavour keeps (a bound against a caller generating keys). */
 const MAX_SHAPES = 2_000;
 
+/** Each `db`'s plugin when it has exactly one (the store's name mapping), else null. */
+const soloPlugins = new WeakMap<Db, KyselyPlugin | null>();
+
+function soloPlugin(db: Db): KyselyPlugin | undefined {
+  let plugin = soloPlugins.get(db);
+  if (plugin === undefined) {
+    const plugins = db.getExecutor().plugins;
+    plugin = plugins.length === 1 ? plugins[0]! : null;
+    soloPlugins.set(db, plugin);
+  }
+  return plugin ?? undefined;
+}
+
 /**
  * Runs the statement `key` with `parameters` (in the order the compiled SQL binds them). `build`
  * makes the query — with this call's values, which fix that order — the first time; its compiled
@@ -28,8 +41,7 @@ export async function executeCached<R>(
   parameters: readonly unknown[],
   build: (db: Db) => { compile(): CompiledQuery },
 ): Promise<QueryResult<R>> {
-  const plugins = db.getExecutor().plugins;
-  const plugin = plugins.length === 1 ? plugins[0] : undefined;
+  const plugin = soloPlugin(db);
   // No key (a shape the caller cannot name) or another plugin setup: built and run as usual.
   if (plugin === undefined || key === undefined) return db.executeQuery<R>(build(db).compile());
   let cache = caches.get(plugin);

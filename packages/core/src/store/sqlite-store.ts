@@ -42,15 +42,14 @@ class StatementCachingDatabase implements SqliteDatabase {
   }
 
   prepare(sql: string): SqliteStatement {
+    // A cached statement is never busy: none is iterated (streamQuery reads its rows at once).
     const cached = this.statements.get(sql);
-    if (cached !== undefined && !cached.busy) return cached;
+    if (cached !== undefined) return cached;
     const statement = this.database.prepare(sql);
-    if (cached === undefined) {
-      this.statements.set(sql, statement);
-      if (this.statements.size > STATEMENT_CACHE_SIZE) {
-        const oldest = this.statements.keys().next().value;
-        if (oldest !== undefined) this.statements.delete(oldest);
-      }
+    this.statements.set(sql, statement);
+    if (this.statements.size > STATEMENT_CACHE_SIZE) {
+      const oldest = this.statements.keys().next().value;
+      if (oldest !== undefined) this.statements.delete(oldest);
     }
     return statement;
   }
