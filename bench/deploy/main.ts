@@ -5,7 +5,9 @@
  * (deploy job → VM Running). Prints deployments/s, p50/p99 per deployment, peak heap and where the
  * time goes (the steps the orchestrator reports through `CloudContext.tracer`), with bounded
  * concurrency (as a control plane serving requests) and sequentially, each run on a fresh cloud;
- * each mode runs three times and is judged on the median, as one run on a shared machine varies.
+ * each mode runs three times and reports the median, as one run on a shared machine varies. The
+ * target is judged on the concurrent mode's median: throughput under load; the sequential mode
+ * shows what one request alone takes.
  * The measured runs follow a warm-up run (on a cloud of its own, not reported) so they measure a
  * running control plane, not V8 compiling the code paths for the first time.
  * Target: at least 500 deployments/s.
@@ -343,14 +345,15 @@ function line(f: Figures): string {
 }
 
 /** A mode's runs, each on a fresh cloud, then their median (the verdict) with its step breakdown. */
-function report(runs: Figures[]): void {
+function report(runs: Figures[], judged: boolean): void {
   for (const f of runs) console.log(line(f));
   const sorted = [...runs].sort((a, b) => a.deployed / a.seconds - b.deployed / b.seconds);
   const f = sorted[Math.floor((sorted.length - 1) / 2)]!;
   const perSecond = f.deployed / f.seconds;
-  console.log(
-    `${f.label}: median of ${runs.length} runs ${perSecond.toFixed(0)} deployments/s, ${perSecond >= TARGET ? 'meets' : 'BELOW'} the ${TARGET}/s target`,
-  );
+  const verdict = judged
+    ? `${perSecond >= TARGET ? 'meets' : 'BELOW'} the ${TARGET}/s target`
+    : 'one at a time: the latency of a lone request (the target is for throughput under load)';
+  console.log(`${f.label}: median of ${runs.length} runs ${perSecond.toFixed(0)} deployments/s, ${verdict}`);
   const total = [...f.steps.values()].reduce((sum, s) => sum + s.ms, 0);
   const rows = [...f.steps.entries()].sort((a, b) => b[1].ms - a[1].ms);
   console.log(`  ${'step'.padEnd(18)} ${'calls'.padStart(6)} ${'ms/deploy'.padStart(10)} ${'share'.padStart(6)}`);
@@ -381,7 +384,7 @@ async function main(): Promise<void> {
         mode === 'concurrent' ? await run(`${CONCURRENCY} in flight`, CONCURRENCY) : await run('sequential', 1),
       );
     }
-    report(runs);
+    report(runs, mode === 'concurrent');
   }
 }
 
