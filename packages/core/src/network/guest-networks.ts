@@ -8,6 +8,7 @@ import {
 } from '../errors.js';
 import { guestRangesOf } from '../ipam/ip-allocator.js';
 import type { IpRange } from '../ipam/records.js';
+import type { Zone } from '../model/records.js';
 import { type NetworkEvent, networkStateMachine } from '../model/state-machines/network.js';
 import { type NicEvent, nicStateMachine } from '../model/state-machines/nic.js';
 import {
@@ -671,10 +672,10 @@ export class GuestNetworkService {
     for (const e of this.deps.elements.forOffering(offering)) await e.prepare(profile, nic);
   }
 
-  /** {@link prepareNic} for a NIC whose records the caller holds (its VM's host name too). */
-  async prepareReservedNic(nic: Nic, net: Network, hostName: string): Promise<void> {
+  /** {@link prepareNic} for a NIC whose records the caller holds (its VM's host name, and maybe its zone, too). */
+  async prepareReservedNic(nic: Nic, net: Network, hostName: string, zone?: Zone): Promise<void> {
     const offering = await networkOfferingRepo.get(this.ctx.db, net.networkOfferingId);
-    const profile = await this.deps.configurator.profile(this.ctx.db, net, offering);
+    const profile = await this.deps.configurator.profile(this.ctx.db, net, offering, zone);
     for (const e of this.deps.elements.forOffering(offering)) await e.prepare(profile, nicProfile(nic, hostName));
   }
 

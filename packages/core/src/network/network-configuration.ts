@@ -9,6 +9,7 @@ import type {
   VpnUserConfig,
 } from '../driver/network-device-driver.js';
 import { decodeIpAllocation, type IpAllocation } from '../ipam/records.js';
+import type { Zone } from '../model/records.js';
 import { zoneRepo } from '../resources/zones.js';
 import { executeCached } from '../store/compiled-queries.js';
 import type { Database } from '../store/schema.js';
@@ -66,8 +67,8 @@ export class NetworkConfigurator {
     private readonly elements: NetworkElementRegistry,
   ) {}
 
-  async profile(db: Db, net: Network, offering?: NetworkOffering): Promise<NetworkProfile> {
-    const zone = await zoneRepo.get(db, net.zoneId);
+  async profile(db: Db, net: Network, offering?: NetworkOffering, knownZone?: Zone): Promise<NetworkProfile> {
+    const zone = knownZone?.id === net.zoneId ? knownZone : await zoneRepo.get(db, net.zoneId);
     const off = offering ?? (await networkOfferingRepo.get(db, net.networkOfferingId));
     const snat = await this.sourceNatIp(db, net);
     return {

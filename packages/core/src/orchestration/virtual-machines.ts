@@ -174,6 +174,7 @@ export class VirtualMachineService {
     template: Template;
     volumes: VolumeRecord[];
     nics: Nic[];
+    zone: Zone;
   }> {
     const owner = await accountRepo.get(w.db, input.accountId ?? w.caller.accountId, 'accountId');
     await requireAccess(w.db, w.caller, { accountId: owner.id, domainId: owner.domainId }, 'deploy a VM');
@@ -363,7 +364,7 @@ export class VirtualMachineService {
       domainId: owner.domainId,
       parameters: { serviceOfferingId: offering.id, templateId: template.id, zoneId: zone.id },
     });
-    return { vm, offering, template, volumes, nics };
+    return { vm, offering, template, volumes, nics, zone };
   }
 
   /**

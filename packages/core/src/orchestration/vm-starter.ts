@@ -8,7 +8,7 @@ import type { CloudContext, Writer } from '../context.js';
 import { DriverError } from '../driver/driver-error.js';
 import type { NicSpec, VmSpec } from '../driver/vm-spec.js';
 import { ConcurrentModificationError, InsufficientCapacityError, StratusError } from '../errors.js';
-import type { Host, ServiceOffering, Template, VirtualMachine } from '../model/records.js';
+import type { Host, ServiceOffering, Template, VirtualMachine, Zone } from '../model/records.js';
 import type { VmEvent } from '../model/state-machines/index.js';
 import { vmStateMachine } from '../model/state-machines/index.js';
 import type { GuestNetworkService } from '../network/guest-networks.js';
@@ -46,6 +46,7 @@ export interface StartOptions {
     template: Template | null;
     volumes?: VolumeRecord[];
     nics?: Nic[];
+    zone?: Zone;
   };
   /** Root admin: this host and no other. */
   hostId?: number;
@@ -208,7 +209,7 @@ export class VmStarter {
       };
       try {
         mark = tracer.mark();
-        const nicSpecs = await this.prepareNetworks(vm, nics, booked.reserved, host, taken);
+        const nicSpecs = await this.prepareNetworks(vm, nics, booked.reserved, host, taken, options.known?.zone);
         tracer.step('start.network', mark);
         await options.job?.progress(((attempt - 1) * 100 + 60) / retries, `attempt ${attempt}: volumes`);
         mark = tracer.mark();
@@ -274,12 +275,13 @@ export class VmStarter {
     reserved: ReadonlyMap<number, { nic: Nic; network: Network }>,
     host: Host,
     taken: Attempt,
+    zone: Zone | undefined,
   ): Promise<NicSpec[]> {
     const specs: NicSpec[] = [];
     for (const nic of nics) {
       const done = reserved.get(nic.id);
       if (done !== undefined) {
-        await this.networks.prepareReservedNic(done.nic, done.network, vm.hostName);
+        await this.networks.prepareReservedNic(done.nic, done.network, vm.hostName, zone);
         specs.push(await this.nicSpec(done.nic, host, done.network));
       } else {
         taken.nicsStarted.push(nic.id);
