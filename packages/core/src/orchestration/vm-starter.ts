@@ -183,7 +183,7 @@ export class VmStarter {
             ((attempt - 1) * 100 + 30) / retries,
             `attempt ${attempt}: networks on ${host.name}`,
           );
-          return { vm: moved.vm, reserved };
+          return { vm: moved, reserved };
         });
       } catch (error) {
         // Nothing was booked. Out of room (host, pool, addresses): try elsewhere; anything else ends the start.
@@ -232,7 +232,7 @@ export class VmStarter {
         mark = tracer.mark();
         const running = await this.ctx.write(async (w) => {
           const set = { lastHostId: host.id, powerState: 'PowerOn' as const };
-          const { vm: started } = await this.transitionLatest(w, vm, () => 'OperationSucceeded', set);
+          const started = await this.transitionLatest(w, vm, () => 'OperationSucceeded', set);
           await vmUsage(w, 'VM.START', started);
           await w.event({
             type: 'VM.START',
@@ -393,7 +393,7 @@ export class VmStarter {
     vm: VirtualMachine,
     eventOf: (state: VirtualMachine['state']) => VmEvent,
     set: Partial<VirtualMachine>,
-  ): Promise<{ vm: VirtualMachine }> {
+  ): Promise<VirtualMachine> {
     let current = vm;
     let moved: CasResult<VirtualMachine['state']>;
     try {
@@ -403,7 +403,7 @@ export class VmStarter {
       current = await vmRepo.get(w.db, vm.id);
       moved = await this.transition(w, current, eventOf(current.state), set);
     }
-    return { vm: { ...current, ...set, state: moved.to, updatedCount: moved.version } };
+    return { ...current, ...set, state: moved.to, updatedCount: moved.version };
   }
 
   private async transition(w: Writer, vm: VirtualMachine, event: VmEvent, set: Record<string, unknown>) {
