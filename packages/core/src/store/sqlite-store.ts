@@ -396,6 +396,11 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
   }
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
+  // Statement and savepoint journals in memory, not in temporary files: every member of a commit
+  // group runs under a savepoint, and with file journals each page it changed was first written
+  // to a temporary file, a journal only a rollback reads (under load, most of the store's write
+  // calls). In memory they hold the pages one group changed.
+  database.pragma('temp_store = MEMORY');
   let reader: StatementCachingDatabase | undefined;
   if (file !== ':memory:') {
     const readOnly = new BetterSqlite3(file, { readonly: true });
