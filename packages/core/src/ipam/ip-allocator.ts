@@ -318,12 +318,13 @@ export class IpAllocator {
         strategy: 'sequential',
         address,
         field: 'ip',
+        rangeReadLive: true, // read in this transaction, here or by the caller
       });
       if (row) return row;
     } else {
       for (const range of ranges) {
         const strategy = req.strategy ?? (range.podId === null ? 'random' : 'sequential');
-        const row = await this.claim(w, poolOfRange(range), owner, state, { strategy });
+        const row = await this.claim(w, poolOfRange(range), owner, state, { strategy, rangeReadLive: true });
         if (row) return row;
       }
     }
@@ -463,9 +464,20 @@ export class IpAllocator {
     pool: AddressPool,
     owner: AddressOwner,
     state: IpAllocationState,
-    opts: { strategy: PickStrategy; address?: number; field?: string },
+    opts: {
+      strategy: PickStrategy;
+      address?: number;
+      field?: string;
+      /**
+       * The pool's range was read live in this transaction. On SQLite, whose write transaction
+       * holds the database lock, it then stays live until commit and is not checked again;
+       * PostgreSQL still locks it (FOR SHARE) against a concurrent removal.
+       */
+      rangeReadLive?: boolean;
+    },
   ): Promise<IpAllocation | null> {
-    if (pool.rangeId !== undefined) await this.shareLockRange(w, pool.rangeId);
+    const rangeStaysLive = opts.rangeReadLive === true && this.ctx.store.engine === 'sqlite';
+    if (pool.rangeId !== undefined && !rangeStaysLive) await this.shareLockRange(w, pool.rangeId);
     let index = await this.index(w.db, pool);
     if (opts.address !== undefined) {
       const address = opts.address;
