@@ -3,16 +3,9 @@ import { CapacityConflictError } from '../allocation/placement-error.js';
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, NotFoundError } from '../errors.js';
 import type { StoragePoolType, StorageScope } from '../model/enums.js';
-import {
-  canonicalSettingKey,
-  isScopeAllowed,
-  parseSettingValue,
-  type SettingKey,
-  type SettingValue,
-  settingDefinition,
-} from '../settings/catalog.js';
-import { type ConfigurationRows, configurationCache, configurationKey } from '../settings/configuration-cache.js';
-import type { SettingsService } from '../settings/settings-service.js';
+import type { SettingKey, SettingValue } from '../settings/catalog.js';
+import { type ConfigurationRows, configurationCache } from '../settings/configuration-cache.js';
+import { resolveSetting, type SettingsService } from '../settings/settings-service.js';
 import type { Db } from '../store/store.js';
 import { overprovisionedLimit } from './host-fit.js';
 import type { Demand, ImplicitDedicationMode } from './placement-state.js';
@@ -626,10 +619,10 @@ export class CapacityService {
     memory: number,
   ): Promise<void> {
     const config = await this.capacityConfig(w.db);
-    if (!resolveSetting(config, 'cluster.threshold.enabled', {})) return;
+    if (!capacitySetting(config, 'cluster.threshold.enabled', {})) return;
     await w.lock(`capacity:cluster:${clusterId}`);
-    const cpuT = resolveSetting(config, 'cluster.cpu.allocated.capacity.disablethreshold', { clusterId, zoneId });
-    const memT = resolveSetting(config, 'cluster.memory.allocated.capacity.disablethreshold', { clusterId, zoneId });
+    const cpuT = capacitySetting(config, 'cluster.cpu.allocated.capacity.disablethreshold', { clusterId, zoneId });
+    const memT = capacitySetting(config, 'cluster.memory.allocated.capacity.disablethreshold', { clusterId, zoneId });
     const { rows } = await this.prepared.run(
       w.db,
       'cluster-allocation',
@@ -722,9 +715,9 @@ export class CapacityService {
       zoneId: num(p.zoneId),
       ...(p.clusterId !== null ? { clusterId: num(p.clusterId) } : {}),
     };
-    const factor = resolveSetting(config, 'storage.overprovisioning.factor', target);
-    const usedThreshold = resolveSetting(config, 'pool.storage.capacity.disablethreshold', target);
-    const allocatedThreshold = resolveSetting(config, 'pool.storage.allocated.capacity.disablethreshold', target);
+    const factor = capacitySetting(config, 'storage.overprovisioning.factor', target);
+    const usedThreshold = capacitySetting(config, 'pool.storage.capacity.disablethreshold', target);
+    const allocatedThreshold = capacitySetting(config, 'pool.storage.allocated.capacity.disablethreshold', target);
     const eff = effectiveStorageFactor(p.poolType as StoragePoolType, p.scope as StorageScope, factor);
     return {
       capacityBytes: num(p.capacityBytes),
@@ -885,32 +878,11 @@ type CapacitySettingKey = (typeof CAPACITY_SETTING_KEYS)[number];
 /** Stored setting values, by `name|scope|scopeId`. */
 type CapacityConfig = ConfigurationRows;
 
-/** Scopes in SettingsService's resolution order (narrowest first) that capacity targets can carry. */
-const CAPACITY_SCOPES = [
-  { scope: 'storagepool', field: 'storagePoolId' },
-  { scope: 'cluster', field: 'clusterId' },
-  { scope: 'zone', field: 'zoneId' },
-] as const;
-
-/**
- * The value SettingsService.get(key, target) returns, from the configuration cache's rows:
- * the narrowest allowed scope with a stored value, then global, then the catalog default. `target`
- * must already carry the wider scopes (a pool's cluster and zone, a cluster's zone).
- */
-function resolveSetting<K extends CapacitySettingKey>(
+/** A capacity setting for a target that names its wider scopes (none of these keys lives on a cluster row). */
+function capacitySetting<K extends CapacitySettingKey>(
   config: CapacityConfig,
   key: K,
   target: { storagePoolId?: number; clusterId?: number; zoneId?: number },
 ): SettingValue<K> {
-  const canonical = canonicalSettingKey(key);
-  for (const { scope, field } of CAPACITY_SCOPES) {
-    const id = target[field];
-    if (id === undefined || !isScopeAllowed(canonical, scope)) continue;
-    const v = config.get(configurationKey(canonical, scope, id));
-    if (v !== undefined) return parseSettingValue(canonical, v) as SettingValue<K>;
-  }
-  const g = config.get(configurationKey(canonical, 'global', 0));
-  return g !== undefined
-    ? (parseSettingValue(canonical, g) as SettingValue<K>)
-    : (settingDefinition(canonical).default as SettingValue<K>);
+  return resolveSetting(config, key, target)!.value;
 }

@@ -1,7 +1,7 @@
 import type { DeployDestination, DiskProfile } from '../allocation/deployment-plan.js';
 import type { Writer } from '../context.js';
 import type { DiskSpec } from '../driver/vm-spec.js';
-import type { Host, ServiceOffering, Template, VirtualMachine, Volume } from '../model/records.js';
+import type { Host, ServiceOffering, Template, VirtualMachine } from '../model/records.js';
 import type { Db } from '../store/store.js';
 import type { VolumeRecord } from './storage-common.js';
 import type { VolumeCreation } from './volumes.js';

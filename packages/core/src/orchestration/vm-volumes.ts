@@ -2,7 +2,7 @@ import type { DeployDestination, DiskProfile } from '../allocation/deployment-pl
 import type { Writer } from '../context.js';
 import type { DiskSpec } from '../driver/vm-spec.js';
 import { InvalidStateError } from '../errors.js';
-import type { Host, ServiceOffering, Template, VirtualMachine, Volume } from '../model/records.js';
+import type { Host, ServiceOffering, Template, VirtualMachine } from '../model/records.js';
 import { diskOfferingRepo, serviceOfferingRepo } from '../resources/offerings.js';
 import type { Db } from '../store/store.js';
 import { hostInfo, type VolumeRecord, vmVolumes } from './storage-common.js';

@@ -8,30 +8,38 @@ import type { Db } from '../store/store.js';
  * into records. Lookups of a missing id throw NotFoundError naming the field the caller passed.
  */
 export class Repo<Rec extends { id: number }> {
+  /** The compiled lookup by id's cache key. */
+  private readonly findKey: string;
+
   constructor(
     readonly table: TableName,
     readonly entity: string,
     readonly decode: (row: object) => Rec,
-  ) {}
+  ) {
+    this.findKey = `repo.find:${table}`;
+  }
 
   async find(db: Db, id: number): Promise<Rec | undefined> {
-    const { rows } = await executeCached<object>(db, `repo.find:${this.table}`, [id], (q) =>
-      q
-        .selectFrom(this.table as never)
-        .selectAll()
-        .where('id' as never, '=', 0 as never)
-        .where('removed' as never, 'is', null as never),
-    );
-    const row = rows[0];
+    const row = (await this.byId(db, id)).rows[0];
     return row ? this.decode(row) : undefined;
   }
 
   /** The live record with this id; NotFoundError(entity, field, id) otherwise. */
   async get(db: Db, id: number, field = 'id'): Promise<Rec> {
     if (typeof id !== 'number' || !Number.isSafeInteger(id)) throw new NotFoundError(this.entity, field, id);
-    const rec = await this.find(db, id);
-    if (!rec) throw new NotFoundError(this.entity, field, id);
-    return rec;
+    const row = (await this.byId(db, id)).rows[0];
+    if (!row) throw new NotFoundError(this.entity, field, id);
+    return this.decode(row);
+  }
+
+  private byId(db: Db, id: number) {
+    return executeCached<object>(db, this.findKey, [id], (q) =>
+      q
+        .selectFrom(this.table as never)
+        .selectAll()
+        .where('id' as never, '=', 0 as never)
+        .where('removed' as never, 'is', null as never),
+    );
   }
 
   async getByUuid(db: Db, uuid: string, field = 'uuid'): Promise<Rec> {

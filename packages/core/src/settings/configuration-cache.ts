@@ -23,6 +23,8 @@ export const CONFIGURATION_CACHE_MS = 5_000;
  */
 export class ConfigurationCache {
   private rows: Promise<ConfigurationRows> | undefined;
+  /** {@link rows} once read. */
+  private resolved: ConfigurationRows | undefined;
   private readAt = 0;
   /** Transactions that changed settings and have not ended. */
   private readonly changing = new WeakSet<Db>();
@@ -33,19 +35,27 @@ export class ConfigurationCache {
     const now = performance.now();
     if (this.rows === undefined || now - this.readAt > CONFIGURATION_CACHE_MS) {
       this.readAt = now;
+      this.resolved = undefined;
       const rows = readConfiguration(db);
       this.rows = rows;
-      // A failed read is not kept.
-      rows.catch(() => {
-        if (this.rows === rows) this.rows = undefined;
-      });
+      rows.then(
+        (read) => {
+          if (this.rows === rows) this.resolved = read;
+        },
+        () => {
+          // A failed read is not kept.
+          if (this.rows === rows) this.rows = undefined;
+        },
+      );
     }
     return this.rows;
   }
 
-  /** The value stored for `name` at `scope` `scopeId`, if any. */
-  async value(db: Db, name: string, scope: string, scopeId: number): Promise<string | undefined> {
-    return (await this.all(db)).get(configurationKey(name, scope, scopeId));
+  /** Every stored value as `db` sees it, when the kept copy serves it and is read: no waiting. */
+  kept(db: Db): ConfigurationRows | undefined {
+    if (this.resolved === undefined || this.changing.has(db)) return undefined;
+    if (performance.now() - this.readAt > CONFIGURATION_CACHE_MS) return undefined;
+    return this.resolved;
   }
 
   /** Marks `w`'s transaction as changing settings: it reads the table itself, and its commit drops the copy. */
@@ -55,6 +65,7 @@ export class ConfigurationCache {
     const done = () => {
       this.changing.delete(w.db);
       this.rows = undefined;
+      this.resolved = undefined;
     };
     w.afterCommit(done);
     w.afterRollback(done);

@@ -13,7 +13,7 @@ import {
   type SettingValueType,
   settingDefinition,
 } from './catalog.js';
-import { configurationCache } from './configuration-cache.js';
+import { type ConfigurationRows, configurationCache, configurationKey } from './configuration-cache.js';
 
 /** Where a setting is read or written. Omit everything for the global value. */
 export interface SettingTarget {
@@ -52,25 +52,30 @@ export class SettingsService {
   /** The effective value of `key` for `target`. */
   async get<K extends SettingKey>(key: K, target: SettingTarget = {}, db: Db = this.ctx.db): Promise<SettingValue<K>> {
     const canonical = canonicalSettingKey(key) as K;
-    const scoped = await this.expand(db, target);
-    for (const { scope, field } of SCOPE_ORDER) {
-      const scopeId = scoped[field];
-      if (scopeId === undefined || !isScopeAllowed(canonical, scope)) continue;
-      const column = scope === 'cluster' ? CLUSTER_COLUMNS[canonical] : undefined;
-      if (column) {
-        const row = (await db.selectFrom('clusters').select(column).where('id', '=', scopeId).executeTakeFirst()) as
-          | Record<string, number>
-          | undefined;
-        if (row) return Number(row[column]) as SettingValue<K>;
-        continue;
-      }
-      const value = await this.stored(db, canonical, scope, scopeId);
-      if (value !== undefined) return parseSettingValue(canonical, value);
+    // Most reads wait for nothing: the configuration is kept, and the target names its wider scopes.
+    if (isExpanded(target)) {
+      const rows = configurationCache(this.ctx.store).kept(db);
+      const resolved = rows === undefined ? undefined : resolveSetting(rows, canonical, target);
+      if (resolved !== undefined) return resolved.value;
     }
-    const global = await this.stored(db, canonical, 'global', 0);
-    return global !== undefined
-      ? parseSettingValue(canonical, global)
-      : (settingDefinition(canonical).default as SettingValue<K>);
+    return this.read(canonical, target, db);
+  }
+
+  /** {@link get} with the queries it may need: the target's wider scopes, the configuration, a cluster's own column. */
+  private async read<K extends SettingKey>(canonical: K, target: SettingTarget, db: Db): Promise<SettingValue<K>> {
+    const scoped = await this.expand(db, target);
+    const rows = await configurationCache(this.ctx.store).all(db);
+    const resolved = resolveSetting(rows, canonical, scoped);
+    if (resolved !== undefined) return resolved.value;
+    // The key's cluster-scope value is a column of the cluster.
+    const column = CLUSTER_COLUMNS[canonical]!;
+    const row = (await db
+      .selectFrom('clusters')
+      .select(column)
+      .where('id', '=', scoped.clusterId!)
+      .executeTakeFirst()) as Record<string, number> | undefined;
+    if (row) return Number(row[column]) as SettingValue<K>;
+    return resolveSetting(rows, canonical, { ...scoped, clusterId: undefined })!.value;
   }
 
   /** Sets `key` at the scope `target` names (one of its fields, or none for global). */
@@ -201,10 +206,44 @@ export class SettingsService {
     }
     return out;
   }
+}
 
-  private stored(db: Db, key: string, scope: SettingScope, scopeId: number): Promise<string | undefined> {
-    return configurationCache(this.ctx.store).value(db, key, scope, scopeId);
+/** Whether `target` already names the wider scopes its narrow ones imply (nothing to read). */
+function isExpanded(target: SettingTarget): boolean {
+  return (
+    (target.accountId === undefined || target.domainId !== undefined) &&
+    (target.storagePoolId === undefined || (target.zoneId !== undefined && target.clusterId !== undefined)) &&
+    (target.clusterId === undefined || target.zoneId !== undefined)
+  );
+}
+
+/**
+ * The value {@link SettingsService.get} returns for `key` and a target that names its wider
+ * scopes (a pool's cluster and zone, a cluster's zone, an account's domain), from the stored
+ * values `rows`: the narrowest allowed scope with a stored value, then global, then the catalog
+ * default. Undefined when the target's cluster holds the key's value in a column of its own
+ * (overcommit ratios), which `rows` do not have.
+ */
+export function resolveSetting<K extends SettingKey>(
+  rows: ConfigurationRows,
+  key: K,
+  target: SettingTarget,
+): { value: SettingValue<K> } | undefined {
+  const canonical = canonicalSettingKey(key) as K;
+  for (const { scope, field } of SCOPE_ORDER) {
+    const scopeId = target[field];
+    if (scopeId === undefined || !isScopeAllowed(canonical, scope)) continue;
+    if (scope === 'cluster' && CLUSTER_COLUMNS[canonical] !== undefined) return undefined;
+    const value = rows.get(configurationKey(canonical, scope, scopeId));
+    if (value !== undefined) return { value: parseSettingValue(canonical, value) };
   }
+  const global = rows.get(configurationKey(canonical, 'global', 0));
+  return {
+    value:
+      global !== undefined
+        ? parseSettingValue(canonical, global)
+        : (settingDefinition(canonical).default as SettingValue<K>),
+  };
 }
 
 function serialise(value: SettingValueType): string {
