@@ -405,6 +405,9 @@ export class Writer {
     },
   ): Promise<CasResult<S>> {
     const result = await casTransition(this.db, t);
+    const type = `${t.eventPrefix}.STATE.CHANGE`;
+    // A state change is only published (it is not stored): built for listeners there are.
+    if (!this.ctx.bus.hasListeners(type)) return result;
     const steps: Array<[S, E, S]> =
       result.via === undefined || t.then === undefined
         ? [[result.from, t.event, result.to]]
@@ -414,7 +417,7 @@ export class Writer {
           ];
     for (const [from, event, to] of steps) {
       this.publish({
-        type: `${t.eventPrefix}.STATE.CHANGE`,
+        type,
         description: `${t.resource.type} ${t.resource.uuid}: ${from} --${event}--> ${to}`,
         resourceType: t.resource.type,
         resourceId: t.id,

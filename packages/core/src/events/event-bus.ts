@@ -28,6 +28,11 @@ export class EventBus {
     return () => set.delete(listener);
   }
 
+  /** Whether anyone listens to events of `type` (or to every event) now. */
+  hasListeners(type: string): boolean {
+    return this.all.size > 0 || (this.byType.get(type)?.size ?? 0) > 0;
+  }
+
   emit(event: StratusEvent): void {
     const typed = this.byType.get(event.type);
     for (const listeners of typed ? [typed, this.all] : [this.all]) {
