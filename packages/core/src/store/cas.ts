@@ -98,19 +98,18 @@ export async function casTransition<S extends string, E extends string>(
       .where(sql.ref(column), '=', from)
       .where('updatedCount', '=', version);
   // Plain values (Kysely leaves out undefined ones) bind in key order: one compiled shape per key list.
-  const entries = Object.entries(set).filter(([, value]) => value !== undefined);
-  const plain = entries.every(([, value]) => value === null || typeof value !== 'object');
+  let key = `cas.update:${t.table}:${column}:`;
+  const parameters: unknown[] = [];
+  let plain = true;
+  for (const [name, value] of Object.entries(set)) {
+    if (value === undefined) continue;
+    key += `${name},`;
+    parameters.push(value);
+    if (value !== null && typeof value === 'object') plain = false;
+  }
+  parameters.push(t.id, from, version);
   const changed = plain
-    ? Number(
-        (
-          await executeCached(
-            tx,
-            `cas.update:${t.table}:${column}:${entries.map(([key]) => key).join(',')}`,
-            [...entries.map(([, value]) => value), t.id, from, version],
-            build,
-          )
-        ).numAffectedRows,
-      )
+    ? Number((await executeCached(tx, key, parameters, build)).numAffectedRows)
     : Number((await build(tx).executeTakeFirst()).numUpdatedRows);
   if (changed !== 1) {
     throw new ConcurrentModificationError(t.machine.name, t.id, { state: from, version });
