@@ -83,7 +83,6 @@ export async function getVm(db: Db, id: number, field = 'vmId'): Promise<VmRow> 
   };
 }
 
-/** A host's driver reference and hypervisor, for live (not removed) hosts. */
 /** What storage work needs of a host: its driver reference and where it is. */
 export interface HostInfo {
   ref: HostRef;
@@ -116,6 +115,7 @@ export function hostInfo(h: {
   };
 }
 
+/** {@link HostInfo} of a live (not removed) host. */
 export async function getHostRef(db: Db, hostId: number): Promise<HostInfo> {
   const { rows } = await executeCached<Selectable<Database['hosts']>>(db, 'storage.hostRow', [hostId], (q) =>
     q.selectFrom('hosts').selectAll().where('id', '=', hostId).where('removed', 'is', null),
