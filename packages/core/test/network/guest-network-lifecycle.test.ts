@@ -31,8 +31,16 @@ describe('guest network lifecycle', () => {
     expect(nic.ip4Address).not.toBe('10.1.1.1');
     expect(nic.macAddress).toMatch(/^06(:[0-9a-f]{2}){5}$/);
 
+    const nicStates: string[] = [];
+    const stop = w.cloud.events.on('NIC.STATE.CHANGE', (e) => {
+      if (e.resourceId === nic.id) nicStates.push(`${e.parameters.from}>${e.parameters.to}`);
+    });
     const started = await alice.networks.startNic(nic.id);
+    stop();
     expect(started.state).toBe('Reserved');
+    // An addressed NIC is reserved in one UPDATE; both of its state changes are published.
+    expect(nicStates).toEqual(['Allocated>Reserving', 'Reserving>Reserved']);
+    expect(started).toEqual((await alice.networks.listNics({ vmId }))[0]);
     const implemented = await alice.networks.get(net.id);
     expect(implemented.state).toBe('Implemented');
     expect(implemented.broadcastUri).toBe('vlan://500');
