@@ -29,7 +29,8 @@ const STATEMENT_CACHE_SIZE = 1000;
 /**
  * The better-sqlite3 connection as Kysely sees it, with its prepared statements reused by SQL
  * text: Kysely prepares every query afresh, and compiling SQL costs more than running a typical
- * point query. A statement that is mid-iteration (a streamed query) is never handed out twice.
+ * point query. No statement is ever iterated (a streamed query's rows are read at once), so a
+ * cached one is never busy and is handed out as it is.
  */
 class StatementCachingDatabase implements SqliteDatabase {
   private readonly statements = new Map<string, BetterSqlite3.Statement>();
@@ -42,7 +43,6 @@ class StatementCachingDatabase implements SqliteDatabase {
   }
 
   prepare(sql: string): SqliteStatement {
-    // A cached statement is never busy: none is iterated (streamQuery reads its rows at once).
     const cached = this.statements.get(sql);
     if (cached !== undefined) return cached;
     const statement = this.database.prepare(sql);
