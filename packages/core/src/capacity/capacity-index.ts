@@ -161,9 +161,6 @@ export class CapacityIndex implements PlacementState {
       const row = exact ?? fallback;
       return row?.maxGuestsLimit === null || row?.maxGuestsLimit === undefined ? null : num(row.maxGuestsLimit);
     };
-    const counters = new Map(
-      (await db.selectFrom('hostCapacity').selectAll().execute()).map((r) => [num(r.hostId), r]),
-    );
     for (const h of await db
       .selectFrom('hosts')
       .selectAll()
@@ -172,7 +169,6 @@ export class CapacityIndex implements PlacementState {
       .orderBy('id')
       .execute()) {
       const id = num(h.id);
-      const k = counters.get(id);
       const capabilities = parseJson(h.capabilities);
       index.hosts.set(id, {
         id,
@@ -188,10 +184,11 @@ export class CapacityIndex implements PlacementState {
         speed: num(h.speed),
         cpuTotal: num(h.cpus) * num(h.speed),
         memoryTotal: num(h.totalMemory) - num(h.reservedMemory),
-        cpuUsed: k ? num(k.cpuUsed) : 0,
-        cpuReserved: k ? num(k.cpuReserved) : 0,
-        memoryUsed: k ? num(k.memoryUsed) : 0,
-        memoryReserved: k ? num(k.memoryReserved) : 0,
+        // Counted from the bookings below, in one read: the counters always equal the bookings tracked.
+        cpuUsed: 0,
+        cpuReserved: 0,
+        memoryUsed: 0,
+        memoryReserved: 0,
         tags: parseTags(h.hostTags),
         osCategoryPreference: h.osCategoryPreference,
         hvm: capabilities.hvm !== false,
@@ -204,19 +201,7 @@ export class CapacityIndex implements PlacementState {
       });
       index.clusters.get(num(h.clusterId))?.hostIds.push(id);
     }
-    for (const b of await db.selectFrom('capacityBookings').selectAll().orderBy('id').execute()) {
-      index.track(num(b.vmId), num(b.hostId), {
-        accountId: num(b.accountId),
-        kind: b.kind === 'used' ? 'used' : 'reserved',
-        cpu: num(b.cpu),
-        memory: num(b.memory),
-        since: num(b.since),
-        implicitMode: b.implicitMode === 'Strict' || b.implicitMode === 'Preferred' ? b.implicitMode : null,
-      });
-    }
-    const poolCounters = new Map(
-      (await db.selectFrom('poolCapacity').selectAll().execute()).map((r) => [num(r.poolId), r]),
-    );
+    for (const b of await db.selectFrom('capacityBookings').selectAll().orderBy('id').execute()) index.trackRow(b);
     for (const p of await db
       .selectFrom('storagePools')
       .selectAll()
@@ -224,7 +209,6 @@ export class CapacityIndex implements PlacementState {
       .orderBy('id')
       .execute()) {
       const id = num(p.id);
-      const k = poolCounters.get(id);
       const zoneId = num(p.zoneId);
       const scopes: Array<[string, number]> = [
         ['storagepool', id],
@@ -244,7 +228,7 @@ export class CapacityIndex implements PlacementState {
         status: p.status,
         capacityBytes: num(p.capacityBytes),
         usedBytes: num(p.usedBytes),
-        allocatedBytes: k ? num(k.allocatedBytes) : 0,
+        allocatedBytes: 0, // from the allocation ledger below
         factor: effectiveStorageFactor(
           p.poolType as StoragePoolType,
           p.scope as StorageScope,
@@ -253,18 +237,21 @@ export class CapacityIndex implements PlacementState {
         usedThreshold: resolve(config, 'pool.storage.capacity.disablethreshold', scopes),
         allocatedThreshold: resolve(config, 'pool.storage.allocated.capacity.disablethreshold', scopes),
         capacityIops: p.capacityIops === null ? null : num(p.capacityIops),
-        usedIops: k ? num(k.usedIops) : 0,
+        usedIops: 0,
       };
       index.addPool(pool);
     }
     for (const a of await db.selectFrom('storageAllocations').selectAll().execute()) {
-      index.volumes.set(num(a.volumeId), { poolId: num(a.poolId), bytes: num(a.bytes), iops: num(a.iops) });
+      index.setVolume(num(a.volumeId), { poolId: num(a.poolId), bytes: num(a.bytes), iops: num(a.iops) });
     }
     for (const id of index.clusters.keys()) index.recomputeCluster(id);
     return index;
   }
 
-  /** Reloads one host's state and counters from the store (e.g. after losing a booking race). */
+  /**
+   * Reloads one host's state and bookings from the store (after losing a booking race, or when a
+   * report says it changed): the host's counters become the sum of its stored bookings.
+   */
   async refreshHost(db: Db, hostId: number): Promise<void> {
     const host = this.hosts.get(hostId);
     if (!host) return;
@@ -273,15 +260,18 @@ export class CapacityIndex implements PlacementState {
       .select(['status', 'resourceState', 'removed'])
       .where('id', '=', hostId)
       .executeTakeFirst();
-    const k = await db.selectFrom('hostCapacity').selectAll().where('hostId', '=', hostId).executeTakeFirst();
+    const rows = await db
+      .selectFrom('capacityBookings')
+      .selectAll()
+      .where('hostId', '=', hostId)
+      .orderBy('id')
+      .execute();
     if (h) {
       host.status = h.removed === null ? h.status : 'Removed';
       host.resourceState = h.resourceState;
     }
-    host.cpuUsed = k ? num(k.cpuUsed) : 0;
-    host.cpuReserved = k ? num(k.cpuReserved) : 0;
-    host.memoryUsed = k ? num(k.memoryUsed) : 0;
-    host.memoryReserved = k ? num(k.memoryReserved) : 0;
+    for (const [vmId, byHost] of [...this.vms]) if (byHost.has(hostId)) this.setBooking(vmId, hostId, null);
+    for (const b of rows) this.trackRow(b);
     this.recomputeCluster(host.clusterId);
   }
 
@@ -434,41 +424,36 @@ export class CapacityIndex implements PlacementState {
   }
 
   /** The VM's bookings: host id → kind. */
-  bookingsOf(
-    vmId: number,
-  ): ReadonlyMap<number, { kind: 'used' | 'reserved'; cpu: number; memory: number; since: number }> {
+  bookingsOf(vmId: number): ReadonlyMap<
+    number,
+    {
+      kind: 'used' | 'reserved';
+      cpu: number;
+      memory: number;
+      since: number;
+      implicitMode: ImplicitDedicationMode | null;
+    }
+  > {
     return this.vms.get(vmId) ?? new Map();
   }
 
   // --- deltas ------------------------------------------------------------------------------------------------
 
-  /** Replays deltas a committed CapacityService call returned. */
+  /**
+   * Replays deltas a committed CapacityService call returned. Each delta sets one VM's booking on
+   * one host (or one volume's allocation) to the state it has after the change, and the counters
+   * move by the difference from what this index tracked: replaying a delta the index already holds
+   * (an index loaded after the commit) changes nothing, and the counters always equal the bookings
+   * tracked.
+   */
   apply(deltas: readonly CapacityDelta[]): void {
     for (const d of deltas) {
       if (d.kind === 'pool') {
-        const p = this.pools.get(d.poolId);
-        if (p) {
-          p.allocatedBytes += d.bytes;
-          p.usedIops += d.iops;
-        }
-        if (d.bytes >= 0) this.volumes.set(d.volumeId, { poolId: d.poolId, bytes: d.bytes, iops: d.iops });
-        else this.volumes.delete(d.volumeId);
+        if (d.bytes >= 0) this.setVolume(d.volumeId, { poolId: d.poolId, bytes: d.bytes, iops: d.iops });
+        else if (this.volumes.get(d.volumeId)?.poolId === d.poolId) this.setVolume(d.volumeId, null);
         continue;
       }
-      const h = this.hosts.get(d.hostId);
-      if (!h) continue;
-      this.untrack(d.vmId, d.hostId);
-      h.cpuUsed += d.cpuUsed;
-      h.cpuReserved += d.cpuReserved;
-      h.memoryUsed += d.memoryUsed;
-      h.memoryReserved += d.memoryReserved;
-      if (d.booking) this.track(d.vmId, d.hostId, { accountId: d.accountId, ...d.booking }, false);
-      const u = this.usage.get(h.clusterId);
-      if (u && h.resourceState === 'Enabled') {
-        u.cpuAllocated += d.cpuUsed + d.cpuReserved;
-        u.memoryAllocated += d.memoryUsed + d.memoryReserved;
-      }
-      this.touch(h.clusterId);
+      this.setBooking(d.vmId, d.hostId, d.booking === null ? null : { accountId: d.accountId, ...d.booking });
     }
   }
 
@@ -579,50 +564,117 @@ export class CapacityIndex implements PlacementState {
 
   // --- internals -------------------------------------------------------------------------------------------
 
-  private track(vmId: number, hostId: number, b: IndexBooking, addCounters = false): void {
+  /** Sets the VM's booking on the host (`null`: none), moving the host's and cluster's counters by the difference. */
+  private setBooking(vmId: number, hostId: number, next: IndexBooking | null): void {
     const h = this.hosts.get(hostId);
     if (!h) return;
+    const prev = this.vms.get(vmId)?.get(hostId);
+    if (prev === undefined && next === null) return;
+    let cpu = 0;
+    let memory = 0;
+    if (prev !== undefined) {
+      this.untrack(vmId, hostId, h, prev);
+      cpu -= prev.cpu;
+      memory -= prev.memory;
+    }
+    if (next !== null) {
+      this.track(vmId, h, next);
+      cpu += next.cpu;
+      memory += next.memory;
+    }
+    const u = this.usage.get(h.clusterId);
+    if (u && h.resourceState === 'Enabled') {
+      u.cpuAllocated += cpu;
+      u.memoryAllocated += memory;
+    }
+    this.touch(h.clusterId);
+  }
+
+  /** Tracks a stored booking row (loading), with its CPU and memory normalised to the cluster's ratios now (pitfall 3). */
+  private trackRow(b: {
+    vmId: unknown;
+    hostId: unknown;
+    accountId: unknown;
+    kind: string;
+    cpu: unknown;
+    memory: unknown;
+    cpuRatio: unknown;
+    memoryRatio: unknown;
+    since: unknown;
+    implicitMode: string | null;
+  }): void {
+    const host = this.hosts.get(num(b.hostId));
+    const cluster = host && this.clusters.get(host.clusterId);
+    if (!host || !cluster) return;
+    this.setBooking(num(b.vmId), host.id, {
+      accountId: num(b.accountId),
+      kind: b.kind === 'used' ? 'used' : 'reserved',
+      cpu: Math.round((num(b.cpu) / (num(b.cpuRatio) || 1)) * cluster.cpuRatio),
+      memory: Math.round((num(b.memory) / (num(b.memoryRatio) || 1)) * cluster.memoryRatio),
+      since: num(b.since),
+      implicitMode: b.implicitMode === 'Strict' || b.implicitMode === 'Preferred' ? b.implicitMode : null,
+    });
+  }
+
+  /** Sets a volume's allocation (`null`: none), moving the pools' counters by the difference. */
+  private setVolume(volumeId: number, next: { poolId: number; bytes: number; iops: number } | null): void {
+    const prev = this.volumes.get(volumeId);
+    if (prev !== undefined) {
+      const p = this.pools.get(prev.poolId);
+      if (p) {
+        p.allocatedBytes -= prev.bytes;
+        p.usedIops -= prev.iops;
+      }
+      this.volumes.delete(volumeId);
+    }
+    if (next !== null) {
+      const p = this.pools.get(next.poolId);
+      if (p) {
+        p.allocatedBytes += next.bytes;
+        p.usedIops += next.iops;
+      }
+      this.volumes.set(volumeId, next);
+    }
+  }
+
+  private track(vmId: number, h: HostState, b: IndexBooking): void {
     let byHost = this.vms.get(vmId);
     if (!byHost) {
       byHost = new Map();
       this.vms.set(vmId, byHost);
     }
-    byHost.set(hostId, b);
-    if (addCounters) {
-      if (b.kind === 'used') {
-        h.cpuUsed += b.cpu;
-        h.memoryUsed += b.memory;
-      } else {
-        h.cpuReserved += b.cpu;
-        h.memoryReserved += b.memory;
-      }
-    }
+    byHost.set(h.id, b);
     if (b.kind === 'used') {
+      h.cpuUsed += b.cpu;
+      h.memoryUsed += b.memory;
       h.vmCount += 1;
       bump(h.accountVms, b.accountId, 1);
       bump(this.podMap(this.podAccounts, h.podId), b.accountId, 1);
       bump(this.podMap(this.clusterAccounts, h.clusterId), b.accountId, 1);
       bump(this.podMap(this.zoneAccounts, h.zoneId), b.accountId, 1);
     } else {
+      h.cpuReserved += b.cpu;
+      h.memoryReserved += b.memory;
       h.held.set(vmId, { cpu: b.cpu, memory: b.memory, since: b.since });
     }
     if (b.implicitMode) h.implicitAccounts.set(b.accountId, b.implicitMode);
   }
 
-  private untrack(vmId: number, hostId: number): void {
-    const byHost = this.vms.get(vmId);
-    const b = byHost?.get(hostId);
-    const h = this.hosts.get(hostId);
-    if (!b || !byHost || !h) return;
+  private untrack(vmId: number, hostId: number, h: HostState, b: IndexBooking): void {
+    const byHost = this.vms.get(vmId)!;
     byHost.delete(hostId);
     if (byHost.size === 0) this.vms.delete(vmId);
     if (b.kind === 'used') {
+      h.cpuUsed -= b.cpu;
+      h.memoryUsed -= b.memory;
       h.vmCount -= 1;
       bump(h.accountVms, b.accountId, -1);
       bump(this.podMap(this.podAccounts, h.podId), b.accountId, -1);
       bump(this.podMap(this.clusterAccounts, h.clusterId), b.accountId, -1);
       bump(this.podMap(this.zoneAccounts, h.zoneId), b.accountId, -1);
     } else {
+      h.cpuReserved -= b.cpu;
+      h.memoryReserved -= b.memory;
       h.held.delete(vmId);
     }
     if (b.implicitMode && !this.hasImplicit(h, b.accountId)) h.implicitAccounts.delete(b.accountId);

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { CapacityConflictError } from '../allocation/placement-error.js';
+import type { ReasonCode } from '../allocation/reason-codes.js';
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, NotFoundError } from '../errors.js';
 import type { StoragePoolType, StorageScope } from '../model/enums.js';
@@ -44,6 +45,12 @@ export interface BookStartInput {
   implicitMode?: ImplicitDedicationMode | null;
   /** Re-check the cluster disable thresholds at commit (default true). */
   checkClusterThreshold?: boolean;
+  /**
+   * Refuse a host the VM may not be placed on, whatever the caller's index believed (default true):
+   * not Up, not Enabled, in a Disabled cluster, pod or zone, or dedicated to another account or
+   * domain. Only recovery, re-booking a VM the hypervisor reports running there, turns it off.
+   */
+  checkEligibility?: boolean;
 }
 
 /** Input of {@link CapacityService.allocateStorage}. */
@@ -117,14 +124,22 @@ export class CapacityService {
     validateDemand(input.demand);
     // One read for the host's limits, whether it has a counter row, whether it holds reservations
     // (to expire first) and this VM's booking on it.
-    let target = await this.bookingTarget(w.db, input.hostId, input.vmId);
+    let target = await this.bookingTarget(w.db, input.hostId, input.vmId, input.accountId);
     let deltas: CapacityDelta[] = [];
     if (target.holdsReservations) {
       deltas = await this.expireReservations(w, input.hostId);
-      if (deltas.length > 0) target = await this.bookingTarget(w.db, input.hostId, input.vmId);
+      if (deltas.length > 0) target = await this.bookingTarget(w.db, input.hostId, input.vmId, input.accountId);
     }
     const { limits, booking: existing } = target;
     if (existing?.kind === 'used') return deltas; // already booked here (idempotent)
+    if (input.checkEligibility !== false && target.ineligible !== null) {
+      throw new CapacityConflictError(
+        'host',
+        input.hostId,
+        target.ineligible,
+        `Host ${input.hostId} cannot take VMs now (${target.ineligible})`,
+      );
+    }
     const own = existing?.kind === 'reserved' ? existing : undefined;
     const netCpu = input.demand.cpu - (own?.cpu ?? 0);
     const netMemory = input.demand.memory - (own?.memory ?? 0);
@@ -736,26 +751,38 @@ export class CapacityService {
     return configurationCache(this.ctx.store).all(db);
   }
 
-  /** What {@link bookStart} needs about a host, in one read. */
+  /**
+   * What {@link bookStart} needs about a host, in one read: its limits and counters, this VM's
+   * booking there, and whether the VM's account may be placed there at all. On PostgreSQL the host,
+   * cluster, pod and zone rows are locked FOR SHARE, so an admin change to them waits for this
+   * booking's commit (the booking never commits against a state it did not check); on SQLite the
+   * write transaction already excludes every other writer.
+   */
   private async bookingTarget(
     db: Db,
     hostId: number,
     vmId: number,
+    accountId: number,
   ): Promise<{
     limits: HostLimits;
     zoneId: number;
     hasCounters: boolean;
     holdsReservations: boolean;
     booking: BookingRow | undefined;
+    /** Why the host may not take this VM now, or null. */
+    ineligible: ReasonCode | null;
   }> {
+    const forShare = this.ctx.store.engine === 'postgres';
     const h = (
       await this.prepared.run(
         db,
-        'booking-target',
-        (q, $) =>
-          q
+        forShare ? 'booking-target-locked' : 'booking-target',
+        (q, $) => {
+          const query = q
             .selectFrom('hosts')
             .innerJoin('clusters', 'clusters.id', 'hosts.clusterId')
+            .innerJoin('pods', 'pods.id', 'hosts.podId')
+            .innerJoin('zones', 'zones.id', 'hosts.zoneId')
             .leftJoin('hostCapacity', 'hostCapacity.hostId', 'hosts.id')
             .leftJoin('capacityBookings as b', (join) =>
               join.onRef('b.hostId', '=', 'hosts.id').on('b.vmId', '=', $(0)),
@@ -766,6 +793,11 @@ export class CapacityService {
               'hosts.totalMemory as totalMemory',
               'hosts.reservedMemory as reservedMemory',
               'hosts.clusterId as clusterId',
+              'hosts.status as status',
+              'hosts.resourceState as resourceState',
+              'clusters.allocationState as clusterState',
+              'pods.allocationState as podState',
+              'zones.allocationState as zoneState',
               'clusters.zoneId as zoneId',
               'clusters.cpuOvercommitRatio as cpuRatio',
               'clusters.memoryOvercommitRatio as memoryRatio',
@@ -779,6 +811,41 @@ export class CapacityService {
                     .where('r.kind', '=', 'reserved'),
                 )
                 .as('holdsReservations'),
+              // Dedicated (the host, its cluster, pod or zone) to another account or another domain
+              // (spec/allocation.md §9.1); a zone's dedication does not bind a root admin's VMs.
+              eb
+                .exists(
+                  eb
+                    .selectFrom('dedicatedResources as d')
+                    .innerJoin('accounts as owner', (join) => join.on('owner.id', '=', $(1)))
+                    .select('d.id')
+                    .where('d.removed', 'is', null)
+                    .where((w) =>
+                      w.or([
+                        w('d.hostId', '=', w.ref('hosts.id')),
+                        w.and([w('d.hostId', 'is', null), w('d.clusterId', '=', w.ref('hosts.clusterId'))]),
+                        w.and([
+                          w('d.hostId', 'is', null),
+                          w('d.clusterId', 'is', null),
+                          w('d.podId', '=', w.ref('hosts.podId')),
+                        ]),
+                        w.and([
+                          w('d.hostId', 'is', null),
+                          w('d.clusterId', 'is', null),
+                          w('d.podId', 'is', null),
+                          w('d.zoneId', '=', w.ref('hosts.zoneId')),
+                          w('owner.type', '!=', ROOT_ADMIN_ACCOUNT_TYPE),
+                        ]),
+                      ]),
+                    )
+                    .where((w) =>
+                      w.or([
+                        w.and([w('d.accountId', 'is not', null), w('d.accountId', '!=', w.ref('owner.id'))]),
+                        w.and([w('d.accountId', 'is', null), w('d.domainId', '!=', w.ref('owner.domainId'))]),
+                      ]),
+                    ),
+                )
+                .as('dedicatedElsewhere'),
               'b.id as bId',
               'b.vmId as bVmId',
               'b.hostId as bHostId',
@@ -791,9 +858,11 @@ export class CapacityService {
               'b.implicitMode as bImplicitMode',
               'b.since as bSince',
             ])
-            .where('hosts.id', '=', $(1))
-            .where('hosts.removed', 'is', null),
-        [vmId, hostId],
+            .where('hosts.id', '=', $(2))
+            .where('hosts.removed', 'is', null);
+          return forShare ? query.forShare(['hosts', 'clusters', 'pods', 'zones']) : query;
+        },
+        [vmId, accountId, hostId],
       )
     ).rows[0];
     if (!h) throw new NotFoundError('host', 'hostId', hostId);
@@ -809,6 +878,7 @@ export class CapacityService {
         memoryLimit: overprovisionedLimit(num(h.totalMemory) - num(h.reservedMemory), memoryRatio),
       },
       zoneId: num(h.zoneId),
+      ineligible: ineligibility(h),
       hasCounters: h.counterHostId !== null,
       holdsReservations: Boolean(num(h.holdsReservations)),
       booking:
@@ -834,6 +904,27 @@ export class CapacityService {
   get context(): CloudContext {
     return this.ctx;
   }
+}
+
+/** CloudStack's account type of the root admin account (spec/resource-model.md). */
+const ROOT_ADMIN_ACCOUNT_TYPE = 1;
+
+/** Why a host may not take a VM whatever its capacity (spec/allocation.md pitfall 17, §9.1), or null. */
+function ineligibility(h: {
+  status: string;
+  resourceState: string;
+  clusterState: string;
+  podState: string;
+  zoneState: string;
+  dedicatedElsewhere: unknown;
+}): ReasonCode | null {
+  if (h.resourceState !== 'Enabled') return h.resourceState === 'Disabled' ? 'HOST_DISABLED' : 'HOST_MAINTENANCE';
+  if (h.status !== 'Up') return 'HOST_NOT_UP';
+  if (h.clusterState !== 'Enabled') return 'CLUSTER_DISABLED';
+  if (h.podState !== 'Enabled') return 'POD_DISABLED';
+  if (h.zoneState !== 'Enabled') return 'ZONE_DISABLED';
+  if (num(h.dedicatedElsewhere)) return 'DEDICATED_ELSEWHERE';
+  return null;
 }
 
 function toBooking(row: Record<string, unknown>): BookingRow {

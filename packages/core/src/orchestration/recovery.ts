@@ -523,6 +523,8 @@ export class Recovery {
           hostId: vm.hostId!,
           demand: demandOf(offering),
           checkClusterThreshold: false,
+          // It runs there already, whatever the host's state now.
+          checkEligibility: false,
         });
       }
       await capacity.recalculate(w);

@@ -3,44 +3,82 @@ import type { DeployDestination, VmProfile } from '../allocation/deployment-plan
 import type { ExcludeList } from '../allocation/exclude-list.js';
 import { CapacityIndex } from '../capacity/capacity-index.js';
 import type { CapacityDelta } from '../capacity/capacity-service.js';
+import { readPlacementEpoch } from '../capacity/placement-epoch.js';
 import type { ImplicitDedicationMode } from '../capacity/placement-state.js';
 import type { CloudContext } from '../context.js';
 import { ResourceUnavailableError } from '../errors.js';
 
+/** A placement made and not yet booked or given up, as counted in the index. */
+interface Assumed {
+  hostId: number;
+  accountId: number;
+  demand: VmProfile['demand'];
+  implicitMode: ImplicitDedicationMode | null;
+  /** The VM's booking on the host before the placement (`null`: none), restored when it is forgotten. */
+  before: CapacityDelta & { kind: 'host' };
+}
+
 /**
- * The in-memory placement index of one cloud: loaded from the store on first use, kept current by
- * replaying the capacity deltas this process commits, and refreshed per host when another process
- * won a race (the store's conditional updates stay the authority).
+ * The in-memory placement index of one cloud: loaded from the store, kept current by replaying the
+ * capacity deltas this process commits, refreshed per host when another process won a race (the
+ * store's conditional updates stay the authority), and reloaded whenever the store's placement
+ * epoch moved (readPlacementEpoch): every change that affects placement — made by this process,
+ * another one sharing the store, or by hand — is seen by the next placement.
  *
  * A placement counts in the index from the moment it is made, not only once its booking commits
  * (Kubernetes' "assumed pods"): concurrent placements in this process see each other's capacity and
  * each other's VMs of an account (dispersion, affinity), so they do not pick the same last unit or
  * break a rule the allocator keeps. The booking's committed delta replaces the assumption; a start
- * that gives up {@link forget}s it.
+ * that gives up {@link forget}s it. A reload keeps both: deltas committed while the new index was
+ * loading are replayed on it (replaying is idempotent), and assumed placements are counted again.
  */
 export class PlacementIndex {
   private index: CapacityIndex | undefined;
-  private loading: Promise<CapacityIndex> | undefined;
-  /** Placements made and not yet booked or given up: the delta counted, and the one that undoes it. */
-  private readonly assumed = new Map<number, { hostId: number; delta: CapacityDelta; undo: CapacityDelta }>();
+  /** The epoch `index` was loaded at. */
+  private epoch = -1;
+  private loading: { epoch: number; promise: Promise<CapacityIndex> } | undefined;
+  /** Deltas committed while a reload is under way, replayed on the new index. */
+  private readonly pending = new Set<CapacityDelta[]>();
+  private readonly assumed = new Map<number, Assumed>();
 
   constructor(
     private readonly ctx: CloudContext,
     readonly allocator: Allocator | undefined,
   ) {}
 
+  /** The index, reloaded first when the store's placement epoch moved since it was loaded. */
   async get(): Promise<CapacityIndex> {
-    if (this.index) return this.index;
-    this.loading ??= CapacityIndex.load(this.ctx.db, { clock: () => this.ctx.clock.now() }).then((index) => {
-      this.index = index;
-      return index;
-    });
-    return this.loading;
+    const epoch = await readPlacementEpoch(this.ctx.db);
+    if (this.index && epoch === this.epoch) return this.index;
+    if (this.loading && this.loading.epoch >= epoch) return this.loading.promise;
+    const replay: CapacityDelta[] = [];
+    this.pending.add(replay);
+    const promise = CapacityIndex.load(this.ctx.db, { clock: () => this.ctx.clock.now() }).then(
+      (fresh) => {
+        this.pending.delete(replay);
+        fresh.apply(replay);
+        if (epoch >= this.epoch) {
+          for (const [vmId, a] of this.assumed) this.assume(fresh, vmId, a);
+          this.index = fresh;
+          this.epoch = epoch;
+        }
+        if (this.loading?.promise === promise) this.loading = undefined;
+        return this.index!;
+      },
+      (error: unknown) => {
+        this.pending.delete(replay);
+        if (this.loading?.promise === promise) this.loading = undefined;
+        throw error;
+      },
+    );
+    this.loading = { epoch, promise };
+    return promise;
   }
 
-  /** Forgets the index; the next placement reloads it (after topology changes: hosts, pools, states). */
+  /** Forgets the index; the next placement reloads it (crash recovery rewrote the bookings). */
   invalidate(): void {
     this.index = undefined;
+    this.epoch = -1;
     this.loading = undefined;
     this.assumed.clear();
   }
@@ -48,6 +86,7 @@ export class PlacementIndex {
   /** Replays committed deltas; a VM's booking replaces its assumed placement. */
   apply(deltas: readonly CapacityDelta[]): void {
     for (const d of deltas) if (d.kind === 'host') this.forget(d.vmId);
+    for (const replay of this.pending) replay.push(...deltas);
     this.index?.apply(deltas);
   }
 
@@ -56,17 +95,15 @@ export class PlacementIndex {
     const assumed = this.assumed.get(vmId);
     if (assumed === undefined) return;
     this.assumed.delete(vmId);
-    this.index?.apply([assumed.undo]);
+    this.index?.apply([assumed.before]);
   }
 
-  /** Reloads a host's counters from the store; the placements assumed on it stay counted. */
+  /** Reloads a host's state and bookings from the store; the placements assumed on it stay counted. */
   async refreshHost(hostId: number): Promise<void> {
     const index = this.index;
     if (!index) return;
-    const on = [...this.assumed.values()].filter((a) => a.hostId === hostId);
-    index.apply(on.map((a) => a.undo));
     await index.refreshHost(this.ctx.db, hostId);
-    index.apply(on.map((a) => a.delta));
+    for (const [vmId, a] of this.assumed) if (a.hostId === hostId) this.assume(index, vmId, a);
   }
 
   /** Asks the allocator for a destination. Throws PlacementError (533) with the explanation when none fits. */
@@ -86,35 +123,35 @@ export class PlacementIndex {
       avoid: plan.avoid,
       ...(plan.hostId !== undefined ? { hostId: plan.hostId } : {}),
     });
-    if (vm.id !== undefined) this.assume(index, vm.id, vm, destination.hostId);
+    if (vm.id !== undefined) {
+      this.assume(index, vm.id, {
+        hostId: destination.hostId,
+        accountId: vm.accountId,
+        demand: vm.demand,
+        implicitMode: vm.implicitDedication ?? null,
+      });
+    }
     return destination;
   }
 
-  /** Counts the placement in the index until its booking commits or the start gives up. */
-  private assume(index: CapacityIndex, vmId: number, vm: VmProfile, hostId: number): void {
-    const before = index.bookingsOf(vmId).get(hostId);
-    const [delta] = index.bookStart(vmId, vm.accountId, hostId, vm.demand, vm.implicitDedication ?? null);
-    if (delta === undefined || delta.kind !== 'host') return;
-    const undo: CapacityDelta = {
+  /** Counts a placement in `index` until its booking commits or the start gives up. */
+  private assume(index: CapacityIndex, vmId: number, a: Omit<Assumed, 'before'>): void {
+    const held = index.bookingsOf(vmId).get(a.hostId);
+    const before: Assumed['before'] = {
       kind: 'host',
-      hostId,
+      hostId: a.hostId,
       vmId,
-      accountId: vm.accountId,
-      cpuUsed: -delta.cpuUsed,
-      cpuReserved: -delta.cpuReserved,
-      memoryUsed: -delta.memoryUsed,
-      memoryReserved: -delta.memoryReserved,
+      accountId: a.accountId,
+      cpuUsed: 0,
+      cpuReserved: 0,
+      memoryUsed: 0,
+      memoryReserved: 0,
       booking:
-        before === undefined
+        held === undefined
           ? null
-          : {
-              kind: before.kind,
-              cpu: before.cpu,
-              memory: before.memory,
-              since: before.since,
-              implicitMode: (before as { implicitMode?: ImplicitDedicationMode | null }).implicitMode ?? null,
-            },
+          : { kind: held.kind, cpu: held.cpu, memory: held.memory, since: held.since, implicitMode: held.implicitMode },
     };
-    this.assumed.set(vmId, { hostId, delta, undo });
+    index.bookStart(vmId, a.accountId, a.hostId, a.demand, a.implicitMode);
+    this.assumed.set(vmId, { ...a, before });
   }
 }

@@ -95,6 +95,8 @@ export class VmStarter {
     const avoid = new ExcludeList();
     tracer.step('start.load', loadMark);
     let lastError: unknown;
+    // Bookings lost to another process's commit: re-planned without spending an attempt (bounded).
+    let lostRaces = 0;
 
     for (let attempt = 1; attempt <= retries; attempt++) {
       if (options.job?.signal.aborted) {
@@ -190,9 +192,17 @@ export class VmStarter {
         this.placement.forget(vm.id);
         if (!(error instanceof InsufficientCapacityError)) throw error;
         lastError = error;
-        // Another process took the host's last capacity since our index saw it.
-        if (error instanceof CapacityConflictError && error.resource === 'host')
+        if (error instanceof CapacityConflictError && error.resource === 'host') {
+          // The store refused what this process's index believed: another process took the
+          // host's capacity since, or the host became ineligible (the placement epoch makes the
+          // next plan see that). Re-read the host and plan again without spending an attempt; a
+          // host that still fits may be chosen again, an ineligible one is avoided.
           await this.placement.refreshHost(destination.hostId);
+          if (!LOST_CAPACITY.has(error.reason)) avoidScope(avoid, error, destination);
+          if (options.job?.signal.aborted) break;
+          if (++lostRaces <= MAX_LOST_RACES) attempt--;
+          continue;
+        }
         avoidScope(avoid, error, destination);
         if (options.job?.signal.aborted) break;
         continue;
@@ -421,6 +431,15 @@ export class VmStarter {
 }
 
 /** Puts the scope a failure blames into the avoid set: the pool, cluster or host; by default the host. */
+/** A booking refused for these reasons lost a race for capacity; the host is re-read, not avoided. */
+const LOST_CAPACITY: ReadonlySet<string> = new Set(['INSUFFICIENT_CPU', 'INSUFFICIENT_MEMORY']);
+
+/**
+ * How many bookings one start may lose to other processes before they count as attempts: each one
+ * means another start made progress, so this bounds the loop, not the throughput.
+ */
+const MAX_LOST_RACES = 64;
+
 function avoidScope(avoid: ExcludeList, error: unknown, destination: DeployDestination): void {
   if (error instanceof CapacityConflictError) {
     // A booking that found the host, pool or cluster full: that one, for the reason it gave.

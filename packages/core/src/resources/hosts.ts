@@ -1,6 +1,7 @@
 import type { CloudContext, Writer } from '../context.js';
 import type { DriverCredentials, HostReport } from '../driver/host-report.js';
 import type { HostRef } from '../driver/operation-context.js';
+import type { PoolSpec } from '../driver/storage-spec.js';
 import { InvalidParameterError, InvalidStateError, ResourceInUseError } from '../errors.js';
 import { OS_CATEGORIES, type OsCategory } from '../model/enums.js';
 import type { Cluster, Host } from '../model/records.js';
@@ -20,6 +21,7 @@ import { clusterRepo } from './clusters.js';
 import { requireRootAdmin } from './permissions.js';
 import { podRepo } from './pods.js';
 import { countLive, Repo } from './repo.js';
+import { poolSpecOf, sharedPoolsOf } from './storage-pools.js';
 import { zoneRepo } from './zones.js';
 
 export const hostRepo = new Repo<Host>(
@@ -83,8 +85,19 @@ export class HostService {
       hostTags,
       ...(input.credentials ? { credentials: input.credentials } : {}),
     });
+    const attached: Array<{ ref: HostRef; spec: PoolSpec }> = [];
     try {
       if (reports.length === 0) throw new InvalidParameterError('url', url, 'the driver found no host there');
+      // The new host mounts the primary storage its cluster already has (cluster-wide pools, and
+      // the zone-wide pools of its hypervisor), as CloudStack's agent does when it connects.
+      for (const pool of await sharedPoolsOf(this.ctx.db, cluster)) {
+        const spec = poolSpecOf(pool);
+        for (const report of reports) {
+          const ref: HostRef = { guid: report.guid, name: report.name, ip: report.ip, url: report.url ?? url };
+          await driver.createStoragePool(ref, spec);
+          attached.push({ ref, spec });
+        }
+      }
       return await this.ctx.write(async (w) => {
         await w.lock(`cluster-hosts:${cluster.id}`);
         await w.lock('host-addresses');
@@ -117,6 +130,9 @@ export class HostService {
           .execute();
         for (const row of rows) managed.add(row.guid);
       }
+      await Promise.allSettled(
+        attached.filter((a) => !managed.has(a.ref.guid)).map((a) => driver.deleteStoragePool(a.ref, a.spec)),
+      );
       await Promise.allSettled(
         reports
           .filter((r) => !managed.has(r.guid))

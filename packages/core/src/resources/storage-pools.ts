@@ -9,10 +9,11 @@ import {
   type StoragePoolType,
   ZONE_WIDE_STORAGE_HYPERVISORS,
 } from '../model/enums.js';
-import type { Host, StoragePool } from '../model/records.js';
+import type { Cluster, Host, StoragePool } from '../model/records.js';
 import { type StoragePoolEvent, storagePoolStateMachine } from '../model/state-machines/index.js';
 import { parseTags, requireInteger, requireOneOf, requireString } from '../model/validate.js';
 import { decoder, json } from '../store/codec.js';
+import type { Db } from '../store/store.js';
 import { newUuid } from '../store/uuid.js';
 import { clusterRepo } from './clusters.js';
 import { hostRef, hostRepo } from './hosts.js';
@@ -25,6 +26,48 @@ export const storagePoolRepo = new Repo<StoragePool>(
   'StoragePool',
   decoder<StoragePool>({ json: ['tags'] }),
 );
+
+/** What a driver needs to mount a pool on a host (`ModifyStoragePoolCommand`), from its record. */
+export function poolSpecOf(pool: StoragePool): PoolSpec {
+  const target = parsePoolUrl(pool.url);
+  return {
+    uuid: pool.uuid,
+    type: pool.poolType,
+    name: pool.name,
+    path: pool.path,
+    ...(pool.hostAddress ? { server: pool.hostAddress } : {}),
+    ...(target.port ? { port: target.port } : {}),
+    ...(target.userInfo ? { userInfo: target.userInfo } : {}),
+  };
+}
+
+/**
+ * The live, Up shared pools every host of `cluster` mounts: the cluster's own and the zone-wide
+ * pools of its hypervisor type.
+ */
+export async function sharedPoolsOf(
+  db: Db,
+  cluster: Pick<Cluster, 'id' | 'zoneId' | 'hypervisorType'>,
+): Promise<StoragePool[]> {
+  const rows = await db
+    .selectFrom('storagePools')
+    .selectAll()
+    .where('removed', 'is', null)
+    .where('status', '=', 'Up')
+    .where((w) =>
+      w.or([
+        w.and([w('scope', '=', 'CLUSTER'), w('clusterId', '=', cluster.id)]),
+        w.and([
+          w('scope', '=', 'ZONE'),
+          w('zoneId', '=', cluster.zoneId),
+          w('hypervisorType', '=', cluster.hypervisorType),
+        ]),
+      ]),
+    )
+    .orderBy('id')
+    .execute();
+  return rows.map((r) => storagePoolRepo.decode(r));
+}
 
 /** URL scheme → pool type, as CloudStack's createStoragePool reads it. */
 const SCHEMES: Readonly<Record<string, StoragePoolType>> = {
@@ -367,13 +410,7 @@ export class StoragePoolService {
     });
     if (pool.hypervisorType && this.ctx.drivers.hasHypervisor(pool.hypervisorType)) {
       const driver = this.ctx.drivers.hypervisor(pool.hypervisorType);
-      const spec: PoolSpec = {
-        uuid: pool.uuid,
-        type: pool.poolType,
-        name: pool.name,
-        path: pool.path,
-        ...(pool.hostAddress ? { server: pool.hostAddress } : {}),
-      };
+      const spec = poolSpecOf(pool);
       const results = await Promise.allSettled(hosts.map((h) => driver.deleteStoragePool(hostRef(h), spec)));
       for (const r of results)
         if (r.status === 'rejected')

@@ -432,6 +432,12 @@ export interface StorageAllocationTable {
 }
 
 /** Explicit dedication of a zone, pod, cluster or host to a domain or an account (allocation.md §9.1). */
+/** One row (id 1): bumped by triggers on every placement-relevant change (migration 0014). */
+export interface PlacementEpochTable {
+  id: number;
+  epoch: number;
+}
+
 export interface DedicatedResourceTable extends Base {
   zoneId: number | null;
   podId: number | null;
@@ -757,6 +763,7 @@ export interface Database {
   poolCapacity: PoolCapacityTable;
   storageAllocations: StorageAllocationTable;
   dedicatedResources: DedicatedResourceTable;
+  placementEpoch: PlacementEpochTable;
   networkOfferings: NetworkOfferingTable;
   networks: NetworkTable;
   nics: NicTable;
