@@ -590,7 +590,10 @@ export class CapacityIndex implements PlacementState {
     this.touch(h.clusterId);
   }
 
-  /** Tracks a stored booking row (loading), with its CPU and memory normalised to the cluster's ratios now (pitfall 3). */
+  /**
+   * Tracks a stored booking row (loading, refreshing). It counts what was booked, as the store's
+   * conditional updates add and subtract it.
+   */
   private trackRow(b: {
     vmId: unknown;
     hostId: unknown;
@@ -598,19 +601,14 @@ export class CapacityIndex implements PlacementState {
     kind: string;
     cpu: unknown;
     memory: unknown;
-    cpuRatio: unknown;
-    memoryRatio: unknown;
     since: unknown;
     implicitMode: string | null;
   }): void {
-    const host = this.hosts.get(num(b.hostId));
-    const cluster = host && this.clusters.get(host.clusterId);
-    if (!host || !cluster) return;
-    this.setBooking(num(b.vmId), host.id, {
+    this.setBooking(num(b.vmId), num(b.hostId), {
       accountId: num(b.accountId),
       kind: b.kind === 'used' ? 'used' : 'reserved',
-      cpu: Math.round((num(b.cpu) / (num(b.cpuRatio) || 1)) * cluster.cpuRatio),
-      memory: Math.round((num(b.memory) / (num(b.memoryRatio) || 1)) * cluster.memoryRatio),
+      cpu: num(b.cpu),
+      memory: num(b.memory),
       since: num(b.since),
       implicitMode: b.implicitMode === 'Strict' || b.implicitMode === 'Preferred' ? b.implicitMode : null,
     });
