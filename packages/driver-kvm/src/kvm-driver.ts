@@ -1,6 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { stat } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import {
   type CheckNetworkResult,
   type ConnectTarget,
@@ -53,56 +50,23 @@ import {
 import { type BridgeBackend, diskElement, diskSerial, domainXml, vlanOf } from './domain-xml.js';
 import { defaultHostKeyPolicy } from './host-key.js';
 import type { KvmDriverOptions } from './kvm-options.js';
+import { fail, firstColumn, formatOf, type KvmHost, poolFail, sleep } from './kvm-host.js';
 import type { LibvirtTransport } from './libvirt-transport.js';
+import { managementAddress } from './management-address.js';
 import { NativeTransport } from './native-transport.js';
 import { downloadToLocalFile, insideDir, localSize, secondaryStoreDir } from './secondary-download.js';
 import { SessionVirshTransport } from './session-transport.js';
+import { isoPathOnHost, stageSecondaryObject } from './template-staging.js';
 import { isConnectionLost, SshSession } from './ssh-session.js';
 import { SshVirshTransport } from './ssh-transport.js';
 import { hasControlCharacters, withoutControlCharacters } from './virsh-quote.js';
 import { attr, buildXml, child, children, parseXml, text, type XmlNode } from './xml.js';
-
-/** One connected host. */
-interface KvmHost {
-  guid: string;
-  name: string;
-  ip: string;
-  url: string;
-  transport: LibvirtTransport;
-  sshUser?: string;
-}
 
 const DEFAULT_LABELS: Readonly<Record<string, string>> = {
   Public: 'cloudbr0',
   Guest: 'cloudbr1',
   Management: 'cloudbr1',
 };
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function fail(code: DriverError['driverCode'], message: string, host?: KvmHost): DriverError {
-  return new DriverError(
-    code,
-    `kvm: ${message}`,
-    host !== undefined ? { scope: { kind: 'host', ref: host.guid } } : {},
-  );
-}
-
-function poolFail(code: DriverError['driverCode'], message: string, pool: string): DriverError {
-  return new DriverError(code, `kvm: ${message}`, { scope: { kind: 'pool', ref: pool } });
-}
-
-/** Rows of a `virsh -q` table (first column). */
-function firstColumn(out: string): string[] {
-  return out
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/)[0] ?? '')
-    .filter((s) => s !== '');
-}
-
-function formatOf(fmt: string): 'qcow2' | 'raw' | 'iso' {
-  return fmt === 'raw' ? 'raw' : fmt === 'iso' ? 'iso' : 'qcow2';
-}
 
 /**
  * The KVM hypervisor driver (drivers.md §3): libvirt through virsh over one kept SSH connection per host, or
@@ -177,13 +141,13 @@ export class KvmDriver implements HypervisorDriver {
   private transportFor(target: ConnectTarget): { transport: LibvirtTransport; ip: string; sshUser?: string } {
     const scope = { kind: 'host' as const, ref: target.url };
     if ((this.options.mode ?? 'ssh') === 'native') {
-      let ip = 'localhost';
+      let hostname: string;
       try {
-        ip = new URL(target.url).hostname || 'localhost';
+        hostname = new URL(target.url).hostname;
       } catch {
         throw new InvalidParameterError('target.url', target.url, 'not a libvirt URI');
       }
-      return { transport: new NativeTransport(target.url, scope), ip };
+      return { transport: new NativeTransport(target.url, scope), ip: hostname };
     }
     let url: URL;
     try {
@@ -226,8 +190,9 @@ export class KvmDriver implements HypervisorDriver {
   }
 
   async connect(target: ConnectTarget, _ctx?: OperationContext): Promise<HostReport[]> {
-    const { transport, ip, sshUser } = this.transportFor(target);
+    const { transport, ip: endpoint, sshUser } = this.transportFor(target);
     try {
+      const ip = await managementAddress(endpoint, transport.scope);
       const node = await transport.nodeInfo();
       const caps = parseXml(await transport.virsh(['capabilities']));
       const hostEl = child(child(caps, 'capabilities'), 'host');
@@ -415,6 +380,38 @@ export class KvmDriver implements HypervisorDriver {
     };
   }
 
+  private stagingOptions(ctx?: OperationContext) {
+    return {
+      mountParent: this.options.mountParent ?? '/mnt',
+      locks: this.locks,
+      ...(ctx?.signal !== undefined ? { signal: ctx.signal } : {}),
+    };
+  }
+
+  /**
+   * The VM's disks with each ISO's secondary-storage location turned into a path on the host (see
+   * `isoPathOnHost`); a `file://` ISO is staged on the pool of the root disk.
+   */
+  private async disksOnHost(h: KvmHost, disks: readonly DiskSpec[], ctx?: OperationContext): Promise<DiskSpec[]> {
+    const out: DiskSpec[] = [];
+    for (const disk of disks) {
+      if (disk.type !== 'ISO' || disk.path === '') {
+        out.push(disk);
+        continue;
+      }
+      const root = disks.find((d) => d.type === 'ROOT' && d.poolRef !== undefined);
+      const stage =
+        root?.poolRef !== undefined
+          ? {
+              dir: text(child(await this.poolXml(h, root.poolRef.uuid), 'target'), 'path'),
+              poolUuid: root.poolRef.uuid,
+            }
+          : {};
+      out.push({ ...disk, path: await isoPathOnHost(h, disk, stage, this.stagingOptions(ctx)) });
+    }
+    return out;
+  }
+
   startVm(ref: HostRef, spec: VmSpec, ctx?: OperationContext): Promise<StartVmResult> {
     try {
       this.validateSpec(spec);
@@ -435,9 +432,11 @@ export class KvmDriver implements HypervisorDriver {
         }
         const bridges = new Map<number, string>();
         for (const nic of spec.nics) bridges.set(nic.deviceId, (await this.plumb(h, nic)).name);
+        ctx?.onProgress?.(20, 'attaching ISOs');
+        const disks = await this.disksOnHost(h, spec.disks, ctx);
         ctx?.onProgress?.(30, 'defining');
         await h.transport.defineDomain(
-          domainXml(spec, {
+          domainXml({ ...spec, disks }, {
             domainType: this.options.domainType ?? 'kvm',
             bridgeBackend: this.backend,
             bridges,
@@ -775,36 +774,13 @@ export class KvmDriver implements HypervisorDriver {
           const fmt = formatOf(template.format);
           const name = `tmpl-${template.uuid}.${fmt}`;
           const finalPath = `${dir}/${name}`;
-          let source: string;
-          try {
-            source = fileURLToPath(template.url);
-          } catch {
-            throw new DriverError('Unsupported', `kvm: template ${template.uuid}: only file:// sources are staged`);
-          }
-          const local = await stat(source).catch(() => undefined);
-          if (local === undefined || !local.isFile())
-            throw new DriverError('NotFound', `kvm: template file ${source} does not exist`);
-          const present = await h.transport.files.size(finalPath);
-          if (present !== local.size) {
-            const part = `${finalPath}.part-${randomBytes(4).toString('hex')}`;
-            try {
-              await h.transport.files.upload(source, part, (done, total) =>
-                ctx?.onProgress?.(total > 0 ? Math.floor((done / total) * 90) : 0, 'uploading'),
-              );
-              const uploaded = await h.transport.files.size(part);
-              if (uploaded !== local.size)
-                throw poolFail(
-                  'DeviceError',
-                  `upload of ${name} is ${uploaded} bytes, expected ${local.size}`,
-                  pool.uuid,
-                );
-              await h.transport.files.rename(part, finalPath);
-            } catch (err) {
-              await h.transport.files.remove(part).catch(() => undefined);
-              if (err instanceof DriverError) throw err;
-              throw poolFail('DeviceError', `upload of ${name} failed: ${(err as Error).message}`, pool.uuid);
-            }
-          }
+          const physicalBytes = await stageSecondaryObject(h, template.url, finalPath, {
+            mountParent: this.options.mountParent ?? '/mnt',
+            locks: this.locks,
+            poolUuid: pool.uuid,
+            ...(ctx?.signal !== undefined ? { signal: ctx.signal } : {}),
+            ...(ctx?.onProgress !== undefined ? { onProgress: ctx.onProgress } : {}),
+          });
           await h.transport.virsh(['pool-refresh', '--', pool.uuid]);
           let vol = await this.volumeInfo(h, pool.uuid, name);
           if (vol === undefined) {
@@ -813,7 +789,7 @@ export class KvmDriver implements HypervisorDriver {
               'vol-create-as',
               pool.uuid,
               name,
-              String(Math.max(template.sizeBytes, local.size)),
+              String(Math.max(template.sizeBytes, physicalBytes)),
               '--format',
               fmt,
             ]);
@@ -825,7 +801,7 @@ export class KvmDriver implements HypervisorDriver {
             poolUuid: pool.uuid,
             path: text(child(vol, 'target'), 'path') ?? finalPath,
             sizeBytes: Math.max(template.sizeBytes, Number(text(vol, 'capacity') ?? 0)),
-            physicalSizeBytes: local.size,
+            physicalSizeBytes: physicalBytes,
           };
         },
         ctx,
@@ -996,6 +972,12 @@ export class KvmDriver implements HypervisorDriver {
     );
   }
 
+  /**
+   * Inserts an ISO into the VM's CD-ROM (`hdc`): the ISO's secondary-storage location is turned into a host path as
+   * at start (NFS mounted, `file://` staged next to the VM's root disk); a running VM gets it live
+   * (`change-media --insert --live --config`), a stopped one in its definition. The same ISO again is a no-op;
+   * another ISO inserted is `AlreadyExists`.
+   */
   attachIso(ref: HostRef, vmName: string, iso: DiskSpec, ctx?: OperationContext): Promise<void> {
     if (iso.type !== 'ISO')
       return Promise.reject(new InvalidParameterError('iso.type', iso.type, 'attachIso takes an ISO disk'));
@@ -1004,19 +986,35 @@ export class KvmDriver implements HypervisorDriver {
       vmName,
       async (h) => {
         const { state, disks: current } = await this.vmDisks(h, vmName);
+        const rootFile = current
+          .filter((x) => attr(x, 'device') !== 'cdrom')
+          .map((x) => attr(child(x, 'source'), 'file'))
+          .find((f) => f !== undefined);
+        const stageDir = rootFile !== undefined ? rootFile.slice(0, rootFile.lastIndexOf('/')) : undefined;
+        const path = await isoPathOnHost(
+          h,
+          iso,
+          stageDir !== undefined ? { dir: stageDir } : {},
+          this.stagingOptions(ctx),
+        );
         const cd = current.find((x) => attr(x, 'device') === 'cdrom' && attr(child(x, 'source'), 'file') !== undefined);
         if (cd !== undefined) {
-          if (attr(child(cd, 'source'), 'file') === iso.path) return;
+          if (attr(child(cd, 'source'), 'file') === path) return;
           throw fail('AlreadyExists', `VM ${vmName} has another ISO inserted; detach it first`, h);
         }
         if (state === 'stopped') {
           await this.editDisks(h, vmName, (disks) => [
             ...disks.filter((x) => attr(x, 'device') !== 'cdrom'),
-            diskElement(iso),
+            diskElement({ ...iso, path }),
           ]);
           return;
         }
-        await h.transport.virsh(['change-media', '--', vmName, 'hdc', iso.path, '--insert', '--live', '--config']);
+        if (current.some((x) => attr(x, 'device') === 'cdrom'))
+          await h.transport.virsh(['change-media', '--', vmName, 'hdc', path, '--insert', '--live', '--config']);
+        else
+          await h.transport.virsh(['attach-device', '--live', '--config', '--', vmName, '/dev/stdin'], {
+            stdin: buildXml({ disk: diskElement({ ...iso, path }) }),
+          });
       },
       ctx,
     );
