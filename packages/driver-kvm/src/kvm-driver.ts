@@ -49,16 +49,16 @@ import {
 } from '@stratus/core';
 import { type BridgeBackend, diskElement, diskSerial, domainXml, vlanOf } from './domain-xml.js';
 import { defaultHostKeyPolicy } from './host-key.js';
-import type { KvmDriverOptions } from './kvm-options.js';
 import { fail, firstColumn, formatOf, type KvmHost, poolFail, sleep } from './kvm-host.js';
+import type { KvmDriverOptions } from './kvm-options.js';
 import type { LibvirtTransport } from './libvirt-transport.js';
 import { managementAddress } from './management-address.js';
 import { NativeTransport } from './native-transport.js';
 import { downloadToLocalFile, insideDir, localSize, secondaryStoreDir } from './secondary-download.js';
 import { SessionVirshTransport } from './session-transport.js';
-import { isoPathOnHost, stageSecondaryObject } from './template-staging.js';
 import { isConnectionLost, SshSession } from './ssh-session.js';
 import { SshVirshTransport } from './ssh-transport.js';
+import { isoPathOnHost, stageSecondaryObject } from './template-staging.js';
 import { hasControlCharacters, withoutControlCharacters } from './virsh-quote.js';
 import { attr, buildXml, child, children, parseXml, text, type XmlNode } from './xml.js';
 
@@ -436,12 +436,15 @@ export class KvmDriver implements HypervisorDriver {
         const disks = await this.disksOnHost(h, spec.disks, ctx);
         ctx?.onProgress?.(30, 'defining');
         await h.transport.defineDomain(
-          domainXml({ ...spec, disks }, {
-            domainType: this.options.domainType ?? 'kvm',
-            bridgeBackend: this.backend,
-            bridges,
-            ...(this.options.vncPort !== undefined ? { vncPort: this.options.vncPort } : {}),
-          }),
+          domainXml(
+            { ...spec, disks },
+            {
+              domainType: this.options.domainType ?? 'kvm',
+              bridgeBackend: this.backend,
+              bridges,
+              ...(this.options.vncPort !== undefined ? { vncPort: this.options.vncPort } : {}),
+            },
+          ),
         );
         ctx?.onProgress?.(60, 'starting');
         try {

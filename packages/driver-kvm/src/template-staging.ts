@@ -168,7 +168,11 @@ export async function isoPathOnHost(
     }
     case 'file': {
       if (stage.dir === undefined)
-        throw fail('InvalidState', `ISO ${iso.path} is on this management server and the VM has no disk to stage it by`, h);
+        throw fail(
+          'InvalidState',
+          `ISO ${iso.path} is on this management server and the VM has no disk to stage it by`,
+          h,
+        );
       const finalPath = `${stage.dir}/tmpl-${iso.volumeUuid}.iso`;
       await stageSecondaryObject(h, iso.path, finalPath, { ...options, poolUuid: stage.poolUuid ?? stage.dir });
       return finalPath;
