@@ -48,4 +48,10 @@ export interface KvmDriverOptions {
    * `localImageStoreDriver({ root })`, so both see the same files.
    */
   secondaryStorageRoot?: string;
+  /**
+   * Parent directory on the hosts of the mounts of NFS secondary storage (CloudStack agent's `mount.parent`,
+   * default `/mnt`): a template or ISO on `nfs://server/export/…` is read from `<mountParent>/<uuid>`, a libvirt
+   * `netfs` pool the driver defines for its directory.
+   */
+  mountParent?: string;
 }

@@ -42,6 +42,14 @@ export interface HostFiles {
   rename(from: string, to: string): Promise<void>;
   /** Delete; missing is fine. */
   remove(remotePath: string): Promise<void>;
+  /**
+   * Copies a file to another path on the host itself (no bytes through this process), sparse where the file
+   * system allows: how a template is copied from a secondary-storage mount into a primary pool. A missing source is
+   * `NotFound`; any other failure `DeviceError` with the host's message.
+   */
+  copy(fromPath: string, toPath: string, options?: { signal?: AbortSignal; timeoutMs?: number }): Promise<void>;
+  /** Creates a directory and its parents on the host; an existing one is fine. */
+  mkdir(remotePath: string): Promise<void>;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { copyFile, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { DriverError, type DriverErrorScope } from '@stratus/core';
@@ -30,6 +30,21 @@ export class LocalFiles implements HostFiles {
   }
   async remove(p: string): Promise<void> {
     await rm(p, { force: true });
+  }
+  async copy(from: string, to: string): Promise<void> {
+    try {
+      await copyFile(from, to);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new DriverError(
+        e.code === 'ENOENT' ? 'NotFound' : 'DeviceError',
+        `kvm: cannot copy ${from} to ${to}: ${e.message}`,
+        { cause: err },
+      );
+    }
+  }
+  async mkdir(p: string): Promise<void> {
+    await mkdir(p, { recursive: true });
   }
 }
 

@@ -1,6 +1,7 @@
 import { DriverError } from '@stratus/core';
 import type SftpClient from 'ssh2-sftp-client';
 import type { HostFiles, TransferProgress } from './libvirt-transport.js';
+import { shellCommand } from './shell-quote.js';
 import { connectionLost, type SshSession } from './ssh-session.js';
 
 /** ssh2-sftp-client error codes meaning "the connection is not there (any more)". */
@@ -69,6 +70,24 @@ export class SftpFiles implements HostFiles {
   remove(remotePath: string): Promise<void> {
     return this.run('remove', remotePath, async (sftp) => {
       await sftp.delete(remotePath, true);
+    });
+  }
+  /** `cp --sparse=always` run on the host over the kept connection (SFTP has no server-side copy). */
+  async copy(fromPath: string, toPath: string, options: { signal?: AbortSignal; timeoutMs?: number } = {}) {
+    const r = await this.session.exec(shellCommand(['cp', '--sparse=always', '--', fromPath, toPath]), options);
+    if (r.code === 0) return;
+    const message = r.stderr.trim() || `cp exited with ${r.code}`;
+    throw new DriverError(
+      /no such file/i.test(message) ? 'NotFound' : 'DeviceError',
+      `kvm: cannot copy ${fromPath} to ${toPath} on the host: ${message}`,
+      { scope: this.session.scope },
+    );
+  }
+  mkdir(remotePath: string): Promise<void> {
+    return this.run('mkdir', remotePath, async (sftp) => {
+      const there = await sftp.exists(remotePath);
+      if (there === 'd' || there === 'l') return;
+      await sftp.mkdir(remotePath, true);
     });
   }
 }

@@ -24,6 +24,7 @@ declare module 'ssh2-sftp-client' {
     exists(remotePath: string): Promise<false | 'd' | '-' | 'l'>;
     posixRename(from: string, to: string): Promise<string>;
     delete(remotePath: string, notFoundOK?: boolean): Promise<string>;
+    mkdir(remotePath: string, recursive?: boolean): Promise<string>;
     end(): Promise<boolean>;
     on(event: string, listener: (...args: unknown[]) => void): void;
   }

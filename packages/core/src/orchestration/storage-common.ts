@@ -8,7 +8,7 @@ import { poolFit } from '../capacity/pool-fit.js';
 import type { Writer } from '../context.js';
 import type { HostRef } from '../driver/operation-context.js';
 import type { PoolRef, SecondaryStoreRef } from '../driver/storage-spec.js';
-import type { DiskFormat } from '../driver/vm-spec.js';
+import type { DiskFormat, DiskSpec } from '../driver/vm-spec.js';
 import { NotFoundError } from '../errors.js';
 import type { ResourceType } from '../events/event-types.js';
 import type { StorageType } from '../model/enums.js';
@@ -382,3 +382,37 @@ function reachableState(host: HostState, pool: PoolState): boolean {
 }
 
 export { newUuid } from '../store/uuid.js';
+
+/**
+ * The CD-ROM of a VM deployed from an ISO (CloudStack's `DiskTO` of type ISO, device 3): the ISO read straight
+ * from secondary storage, at the image store's URL joined with the path of its Ready copy in the VM's zone (e.g.
+ * `nfs://10.0.0.6/export/secondary/template/tmpl/<uuid>/<uuid>.iso`); the driver mounts or stages it. Undefined
+ * when the ISO has no Ready copy in the zone any more (the VM then starts without it).
+ */
+export async function isoDiskSpec(
+  db: Db,
+  iso: { id: number; uuid: string },
+  zoneId: number,
+): Promise<DiskSpec | undefined> {
+  const row = await db
+    .selectFrom('templateStoreRefs as r')
+    .innerJoin('imageStores as s', 's.id', 'r.storeId')
+    .select(['s.url', 'r.installPath', 'r.size'])
+    .where('r.templateId', '=', iso.id)
+    .where('r.zoneId', '=', zoneId)
+    .where('r.state', '=', 'Ready')
+    .where('r.removed', 'is', null)
+    .where('s.removed', 'is', null)
+    .orderBy('r.id')
+    .executeTakeFirst();
+  if (row === undefined || row.installPath === null) return undefined;
+  return {
+    volumeUuid: iso.uuid,
+    type: 'ISO',
+    deviceId: 3,
+    path: `${row.url.replace(/\/$/, '')}/${row.installPath}`,
+    format: 'iso',
+    sizeBytes: Number(row.size),
+    readOnly: true,
+  };
+}

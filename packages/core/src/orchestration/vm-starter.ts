@@ -20,7 +20,7 @@ import type { SettingsService } from '../settings/settings-service.js';
 import type { CasResult } from '../store/cas.js';
 import { executeCached } from '../store/compiled-queries.js';
 import type { JobHandle } from './jobs.js';
-import type { VolumeRecord } from './storage-common.js';
+import { isoDiskSpec, type VolumeRecord } from './storage-common.js';
 import type { PlacementIndex } from './vm-placement.js';
 import { vmRepo, vmSpec, vmUsage } from './vm-records.js';
 import type { VmStorage, VolumeStartPlan } from './vm-storage.js';
@@ -225,6 +225,8 @@ export class VmStarter {
         mark = tracer.mark();
         const { disks, created } = await this.storage.create(volumes, host);
         taken.volumesCreated = created;
+        const iso = template?.isIso ? await isoDiskSpec(this.ctx.db, template, vm.zoneId) : undefined;
+        if (iso !== undefined) disks.push(iso);
         tracer.step('start.volumes', mark);
         await options.job?.progress(
           ((attempt - 1) * 100 + 80) / retries,
@@ -311,6 +313,8 @@ export class VmStarter {
     const nics: NicSpec[] = [];
     for (const nic of await this.networks.listNics({ vmId: vm.id })) nics.push(await this.nicSpec(nic, host));
     const disks = await this.storage.diskSpecs(vm, host);
+    const iso = template?.isIso ? await isoDiskSpec(this.ctx.db, template, vm.zoneId) : undefined;
+    if (iso !== undefined) disks.push(iso);
     return vmSpec(
       vm,
       offering,
