@@ -71,7 +71,7 @@ import {
 } from './sim-network.js';
 import { parseSimUrl } from './sim-url.js';
 import { DEFAULT_HOST, type SimulatorHostDefaults, type SimulatorOptions } from './simulator-options.js';
-import { loadWorld, saveWorld } from './simulator-persistence.js';
+import { loadWorld, saveWorld, withSharedWorld } from './simulator-persistence.js';
 import { type SimSnapshot, type SimState, type SimulatorStateView, usedMemory, viewOf } from './simulator-state.js';
 import { fail, hostScope, isVolumeDisk, poolScope, SimulatorWorld } from './simulator-world.js';
 
@@ -137,7 +137,11 @@ export class SimulatorDriver implements HypervisorDriver {
     this.world = new SimulatorWorld(this.type, this.profile, this.caps, options);
     this.state = this.world.state;
     if (options.stateFile !== undefined) loadWorld(this.world, options.stateFile);
+    this.shared = options.sharedState === true ? options.stateFile : undefined;
   }
+
+  /** The state file shared with other processes, when `sharedState` is on. */
+  private readonly shared: string | undefined;
 
   capabilities(): HypervisorCapabilities {
     return { ...this.caps, poolTypes: [...this.caps.poolTypes], diskFormats: [...this.caps.diskFormats] };
@@ -1404,7 +1408,9 @@ export class SimulatorDriver implements HypervisorDriver {
         rec.note = 'injected fault';
         throw fault;
       }
-      const result = await body(rec);
+      const result = await (this.shared === undefined
+        ? body(rec)
+        : withSharedWorld(this.world, this.shared, () => body(rec)));
       if (options.long === true) ctx?.onProgress?.(100, `${operation} done`);
       return result;
     };
@@ -1437,7 +1443,8 @@ export class SimulatorDriver implements HypervisorDriver {
 
   /** Saves the world to `options.stateFile`, when set, before the caller sees the call's outcome. */
   private persist(): void {
-    if (this.options.stateFile !== undefined) saveWorld(this.world, this.options.stateFile);
+    if (this.options.stateFile !== undefined && this.shared === undefined)
+      saveWorld(this.world, this.options.stateFile);
   }
 
   private describe(

@@ -55,6 +55,13 @@ export interface SimulatorOptions {
    * Faults, latency and the operation log are not persisted. Off by default.
    */
   stateFile?: string;
+  /**
+   * With `stateFile`: several processes (management servers) share one simulated world, as they
+   * share real hosts. Every driver call takes an exclusive lock file beside the state file, reloads
+   * the world, runs and saves it before releasing the lock. A process killed while holding the lock
+   * leaves it behind (`<stateFile>.lock`): not for crash tests.
+   */
+  sharedState?: boolean;
 }
 
 /** Built-in host defaults. */

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SimState } from './simulator-state.js';
 import type { SimulatorWorld } from './simulator-world.js';
 
@@ -52,4 +53,37 @@ export function loadWorld(world: SimulatorWorld, file: string): boolean {
   }
   counter(world).hostCount = persisted.hostCount;
   return true;
+}
+
+/** How long a call waits for another process's lock on a shared world before it gives up. */
+const SHARED_LOCK_TIMEOUT_MS = 30_000;
+
+/**
+ * Runs `fn` on the world shared through `file` (the `sharedState` option): under an exclusive lock
+ * file (`<file>.lock`, created with O_EXCL), with the world reloaded first and saved after, whether
+ * `fn` succeeds or fails.
+ */
+export async function withSharedWorld<T>(world: SimulatorWorld, file: string, fn: () => Promise<T> | T): Promise<T> {
+  const lock = `${file}.lock`;
+  const deadline = Date.now() + SHARED_LOCK_TIMEOUT_MS;
+  for (;;) {
+    try {
+      closeSync(openSync(lock, 'wx'));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if (Date.now() > deadline) throw new Error(`simulator state file ${file}: lock ${lock} held for over 30 s`);
+      await sleep(1);
+    }
+  }
+  try {
+    loadWorld(world, file);
+    try {
+      return await fn();
+    } finally {
+      saveWorld(world, file);
+    }
+  } finally {
+    unlinkSync(lock);
+  }
 }

@@ -275,6 +275,40 @@ export class CapacityIndex implements PlacementState {
     this.recomputeCluster(host.clusterId);
   }
 
+  /**
+   * Re-reads the bookings of every host, and the allocations of every pool, whose counters changed
+   * in the store after `since` (epoch ms): what other processes booked, released or stopped. Returns
+   * the ids of the hosts it re-read.
+   */
+  async refreshCapacity(db: Db, since: number): Promise<number[]> {
+    const hostIds = (await db.selectFrom('hostCapacity').select('hostId').where('updated', '>', since).execute())
+      .map((r) => num(r.hostId))
+      .filter((id) => this.hosts.has(id));
+    if (hostIds.length > 0) {
+      const rows = await db
+        .selectFrom('capacityBookings')
+        .selectAll()
+        .where('hostId', 'in', hostIds)
+        .orderBy('id')
+        .execute();
+      const refreshed = new Set(hostIds);
+      for (const [vmId, byHost] of [...this.vms])
+        for (const hostId of [...byHost.keys()]) if (refreshed.has(hostId)) this.setBooking(vmId, hostId, null);
+      for (const b of rows) this.trackRow(b);
+    }
+    const poolIds = (await db.selectFrom('poolCapacity').select('poolId').where('updated', '>', since).execute())
+      .map((r) => num(r.poolId))
+      .filter((id) => this.pools.has(id));
+    if (poolIds.length > 0) {
+      const rows = await db.selectFrom('storageAllocations').selectAll().where('poolId', 'in', poolIds).execute();
+      const refreshed = new Set(poolIds);
+      for (const [volumeId, v] of [...this.volumes]) if (refreshed.has(v.poolId)) this.setVolume(volumeId, null);
+      for (const a of rows)
+        this.setVolume(num(a.volumeId), { poolId: num(a.poolId), bytes: num(a.bytes), iops: num(a.iops) });
+    }
+    return hostIds;
+  }
+
   /** A deep copy that can be changed (what-if simulations) without touching this index. */
   clone(): CapacityIndex {
     const out = new CapacityIndex({ ...this.settings }, this.clock);

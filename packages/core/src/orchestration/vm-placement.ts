@@ -1,6 +1,7 @@
 import type { Allocator } from '../allocation/allocator-contract.js';
 import type { DeployDestination, VmProfile } from '../allocation/deployment-plan.js';
 import type { ExcludeList } from '../allocation/exclude-list.js';
+import { PlacementError } from '../allocation/placement-error.js';
 import { CapacityIndex } from '../capacity/capacity-index.js';
 import type { CapacityDelta } from '../capacity/capacity-service.js';
 import { readPlacementEpoch } from '../capacity/placement-epoch.js';
@@ -18,12 +19,23 @@ interface Assumed {
   before: CapacityDelta & { kind: 'host' };
 }
 
+/** How often (ms) the index re-reads the capacity other processes booked and released. */
+export const CAPACITY_POLL_MS = 1000;
+
+/**
+ * How far back (ms) a capacity poll re-reads: a transaction stamps the rows it changes with its start
+ * time and commits later, and the clocks of processes sharing a store differ a little.
+ */
+const CAPACITY_POLL_MARGIN_MS = 10_000;
+
 /**
  * The in-memory placement index of one cloud: loaded from the store, kept current by replaying the
  * capacity deltas this process commits, refreshed per host when another process won a race (the
  * store's conditional updates stay the authority), and reloaded whenever the store's placement
  * epoch moved (readPlacementEpoch): every change that affects placement — made by this process,
- * another one sharing the store, or by hand — is seen by the next placement.
+ * another one sharing the store, or by hand — is seen by the next placement. Capacity booked and
+ * released by other processes is re-read at most {@link CAPACITY_POLL_MS} apart, and at once when
+ * a placement finds no room.
  *
  * A placement counts in the index from the moment it is made, not only once its booking commits
  * (Kubernetes' "assumed pods"): concurrent placements in this process see each other's capacity and
@@ -40,19 +52,32 @@ export class PlacementIndex {
   /** Deltas committed while a reload is under way, replayed on the new index. */
   private readonly pending = new Set<CapacityDelta[]>();
   private readonly assumed = new Map<number, Assumed>();
+  /** The last capacity poll (or load): the cloud clock's time (as rows are stamped) and the monotonic one. */
+  private polled = { clock: 0, monotonic: Number.NEGATIVE_INFINITY };
+  private polling: Promise<void> | undefined;
 
   constructor(
     private readonly ctx: CloudContext,
     readonly allocator: Allocator | undefined,
   ) {}
 
-  /** The index, reloaded first when the store's placement epoch moved since it was loaded. */
+  /**
+   * The index, reloaded first when the store's placement epoch moved since it was loaded, with the
+   * capacity other processes changed re-read when the last look is {@link CAPACITY_POLL_MS} old.
+   */
   async get(): Promise<CapacityIndex> {
+    const index = await this.current();
+    if (performance.now() - this.polled.monotonic >= CAPACITY_POLL_MS) await this.pollCapacity(index);
+    return index;
+  }
+
+  private async current(): Promise<CapacityIndex> {
     const epoch = await readPlacementEpoch(this.ctx.db);
     if (this.index && epoch === this.epoch) return this.index;
     if (this.loading && this.loading.epoch >= epoch) return this.loading.promise;
     const replay: CapacityDelta[] = [];
     this.pending.add(replay);
+    const polled = { clock: this.ctx.clock.now(), monotonic: performance.now() };
     const promise = CapacityIndex.load(this.ctx.db, { clock: () => this.ctx.clock.now() }).then(
       (fresh) => {
         this.pending.delete(replay);
@@ -61,6 +86,7 @@ export class PlacementIndex {
           for (const [vmId, a] of this.assumed) this.assume(fresh, vmId, a);
           this.index = fresh;
           this.epoch = epoch;
+          this.polled = polled;
         }
         if (this.loading?.promise === promise) this.loading = undefined;
         return this.index!;
@@ -73,6 +99,29 @@ export class PlacementIndex {
     );
     this.loading = { epoch, promise };
     return promise;
+  }
+
+  /**
+   * Re-reads the bookings of hosts (and allocations of pools) changed since the last poll, keeping
+   * what this process committed meanwhile and the placements it assumed.
+   */
+  private pollCapacity(index: CapacityIndex): Promise<void> {
+    this.polling ??= (async () => {
+      const polled = { clock: this.ctx.clock.now(), monotonic: performance.now() };
+      const replay: CapacityDelta[] = [];
+      this.pending.add(replay);
+      try {
+        const hostIds = new Set(await index.refreshCapacity(this.ctx.db, this.polled.clock - CAPACITY_POLL_MARGIN_MS));
+        index.apply(replay);
+        for (const [vmId, a] of this.assumed) if (hostIds.has(a.hostId)) this.assume(index, vmId, a);
+        this.polled = polled;
+      } finally {
+        this.pending.delete(replay);
+      }
+    })().finally(() => {
+      this.polling = undefined;
+    });
+    return this.polling;
   }
 
   /** Forgets the index; the next placement reloads it (crash recovery rewrote the bookings). */
@@ -116,13 +165,23 @@ export class PlacementIndex {
         field: 'allocator',
       });
     }
+    const before = this.polled.monotonic;
     const index = await this.get();
     if (vm.id !== undefined) this.forget(vm.id);
-    const { destination } = this.allocator.place(index, vm, {
+    const request = {
       zoneId: plan.zoneId,
       avoid: plan.avoid,
       ...(plan.hostId !== undefined ? { hostId: plan.hostId } : {}),
-    });
+    };
+    let destination: DeployDestination;
+    try {
+      ({ destination } = this.allocator.place(index, vm, request));
+    } catch (error) {
+      // No room as this process last saw it: re-read what other processes released, then decide.
+      if (!(error instanceof PlacementError) || this.polled.monotonic !== before) throw error;
+      await this.pollCapacity(index);
+      ({ destination } = this.allocator.place(index, vm, request));
+    }
     if (vm.id !== undefined) {
       this.assume(index, vm.id, {
         hostId: destination.hostId,
