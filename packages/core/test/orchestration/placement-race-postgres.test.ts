@@ -1,9 +1,6 @@
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { simulatorDriver } from '@stratus/driver-simulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,30 +12,8 @@ import {
 import type { ServiceOffering } from '../../src/model/records.js';
 import { RESOURCE_TYPES } from '../../src/resources/resource-limits.js';
 import { postgresStore } from '../../src/store/postgres-store.js';
+import { ControlPlane } from '../fixtures/control-plane.js';
 import { type VmWorld, vmWorld } from './vm-world.js';
-
-const childScript = fileURLToPath(new URL('../fixtures/placement-race-child.ts', import.meta.url));
-
-/** A long-lived control plane in its own process (placement-race-child.ts). */
-class ControlPlane {
-  private readonly lines: AsyncIterator<string>;
-  private stderr = '';
-  constructor(readonly process: ChildProcessWithoutNullStreams) {
-    this.lines = createInterface({ input: process.stdout })[Symbol.asyncIterator]();
-    process.stderr.on('data', (d) => {
-      this.stderr += d;
-    });
-  }
-  async next(): Promise<string> {
-    const { value, done } = await this.lines.next();
-    if (done) throw new Error(`control plane exited: ${this.stderr}`);
-    return value;
-  }
-  async deploy(request: Record<string, number>): Promise<{ ok: number; failed: number; other: string[] }> {
-    this.process.stdin.write(`${JSON.stringify(request)}\n`);
-    return JSON.parse(await this.next());
-  }
-}
 
 const RACES = Number(process.env.RACES ?? 100);
 const K = 3;
@@ -70,18 +45,12 @@ describe.skipIf(!pgAvailable())(`placement races on PostgreSQL, 4 control planes
     // The refused VMs stay (Error) until the cleanup of their race: no account limit in the way.
     for (const type of RESOURCE_TYPES) await world.cloud.limits.set({ type, accountId: world.account.id, max: -1 });
     for (let i = 0; i < 4; i++) {
-      const plane = new ControlPlane(
-        spawn(process.execPath, ['--import', 'tsx', childScript, db.url, stateFile], {
-          stdio: ['pipe', 'pipe', 'pipe'],
-        }),
-      );
-      planes.push(plane);
+      planes.push(await ControlPlane.start(db.url, stateFile));
     }
-    for (const plane of planes) expect(await plane.next()).toBe('ready');
   }, 120_000);
 
   afterAll(async () => {
-    for (const plane of planes) plane.process.kill();
+    for (const plane of planes) plane.stop();
     await world?.cloud.close();
     await db?.drop();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -107,14 +76,10 @@ describe.skipIf(!pgAvailable())(`placement races on PostgreSQL, 4 control planes
       } else {
         templateId = world.template.id;
       }
-      const request = {
-        zoneId: zone.id,
-        templateId,
-        serviceOfferingId: offering.id,
-        accountId: account.id,
-        count: 2,
-      };
-      const results = await Promise.all(planes.map((p) => p.deploy(request)));
+      const request = { zoneId: zone.id, templateId, serviceOfferingId: offering.id, accountId: account.id };
+      const results = (await Promise.all(planes.map((p) => p.call('deployMany', request, 2)))).map(
+        (answer) => ('value' in answer ? answer.value : answer) as { ok: number; failed: number; other: string[] },
+      );
       const ok = results.reduce((a, r) => a + r.ok, 0);
       const failed = results.reduce((a, r) => a + r.failed, 0);
       expect({ race, other: results.flatMap((r) => r.other) }).toEqual({ race, other: [] });
