@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 
 const DEFAULT_DEADLINE_MS = 10_000;
@@ -21,6 +22,13 @@ export interface LibvirtTestDaemonOptions {
    * machine are several distinct hosts. Without it the daemon reports this machine's name.
    */
   hostname?: string;
+  /**
+   * Also listen on TCP at this address (a loopback one, e.g. `127.0.0.11`: every address of 127.0.0.0/8 reaches this
+   * machine) without authentication, on `port` (default: a free one). The daemon is then reachable as
+   * {@link LibvirtTestDaemon.tcpUri}, whose host part is the address the KVM driver reports as the host's management
+   * address: daemons on distinct loopback addresses are hosts with distinct addresses.
+   */
+  tcp?: { address: string; port?: number };
   /** The libvirtd binary (default: found by {@link findLibvirtTools}). */
   libvirtd?: string;
   /** How long to wait for the socket (default 10 s). */
@@ -31,6 +39,8 @@ export interface LibvirtTestDaemonOptions {
 export interface LibvirtTestDaemon {
   /** `test+unix:///default?socket=<dir>/lvd/run/libvirt-sock`: the libvirt URI of the daemon's test driver. */
   uri: string;
+  /** `test+tcp://<address>:<port>/default` when {@link LibvirtTestDaemonOptions.tcp} was given. */
+  tcpUri?: string;
   /** The libvirtd process id. */
   pid: number;
   /** The daemon's log file. */
@@ -80,6 +90,29 @@ export function findLibvirtTools(): LibvirtTools {
   };
 }
 
+function freePort(address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, address, () => {
+      const a = server.address();
+      server.close(() => (a !== null && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** Whether something accepts TCP connections at `address:port`. */
+function accepts(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, address);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function tail(file: string): string {
@@ -118,6 +151,10 @@ export async function startLibvirtTestDaemon(options: LibvirtTestDaemonOptions):
   if (tools.virsh === undefined) throw new Error('virsh not found (apt-get install libvirt-clients)');
   if (options.hostname !== undefined && tools.unshare === undefined)
     throw new Error('unshare not found (apt-get install util-linux)');
+  const tcp =
+    options.tcp === undefined
+      ? undefined
+      : { address: options.tcp.address, port: options.tcp.port ?? (await freePort(options.tcp.address)) };
   const d = path.join(options.dir, 'lvd');
   mkdirSync(`${d}/empty`, { recursive: true });
   mkdirSync(`${d}/run`, { recursive: true });
@@ -132,10 +169,26 @@ export async function startLibvirtTestDaemon(options: LibvirtTestDaemonOptions):
       'auth_unix_ro = "none"',
       'auth_unix_rw = "none"',
       `log_outputs = "2:file:${logFile}"`,
+      ...(tcp === undefined
+        ? []
+        : [
+            'listen_tls = 0',
+            'listen_tcp = 1',
+            `listen_addr = "${tcp.address}"`,
+            `tcp_port = "${tcp.port}"`,
+            'auth_tcp = "none"',
+          ]),
       '',
     ].join('\n'),
   );
-  const daemonArgs = [libvirtd, '-f', `${d}/libvirtd.conf`, '-p', `${d}/libvirtd.pid`];
+  const daemonArgs = [
+    libvirtd,
+    ...(tcp === undefined ? [] : ['--listen']),
+    '-f',
+    `${d}/libvirtd.conf`,
+    '-p',
+    `${d}/libvirtd.pid`,
+  ];
   // `unshare --uts` runs a shell in a new UTS namespace; it names the namespace and execs libvirtd, which keeps the pid.
   const [command, ...args] =
     options.hostname === undefined
@@ -152,7 +205,9 @@ export async function startLibvirtTestDaemon(options: LibvirtTestDaemonOptions):
   });
   const sock = `${d}/run/libvirt-sock`;
   const until = Date.now() + (options.deadlineMs ?? DEFAULT_DEADLINE_MS);
-  while (!existsSync(sock)) {
+  const listening = async (): Promise<boolean> =>
+    existsSync(sock) && (tcp === undefined || (await accepts(tcp.address, tcp.port)));
+  while (!(await listening())) {
     if (spawnError !== undefined || daemon.exitCode !== null || Date.now() > until) {
       signal(daemon, 'SIGKILL');
       const why = spawnError?.message ?? (daemon.exitCode !== null ? `exit ${daemon.exitCode}` : 'timed out');
@@ -173,6 +228,7 @@ export async function startLibvirtTestDaemon(options: LibvirtTestDaemonOptions):
   };
   return {
     uri,
+    ...(tcp === undefined ? {} : { tcpUri: `test+tcp://${tcp.address}:${tcp.port}/default` }),
     pid: daemon.pid ?? 0,
     logFile,
     stopSync,
