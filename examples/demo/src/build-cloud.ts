@@ -36,21 +36,6 @@ export async function openDemoCloud(hypervisor: DemoHypervisor, options: { file?
     hypervisors: [hypervisor.driver],
     allocator,
     imageStore: hypervisor.imageStore,
-    ...(process.env.DEMO_DEBUG
-      ? {
-          logger: {
-            info() {},
-            debug() {},
-            trace() {},
-            warn: console.warn,
-            error: console.error,
-            fatal: console.error,
-            child() {
-              return this;
-            },
-          } as never,
-        }
-      : {}),
   });
   return {
     cloud,
