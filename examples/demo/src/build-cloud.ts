@@ -20,7 +20,7 @@ export interface DemoCloud {
   allocator: SwitchableAllocator;
   /** What runs the hosts: the simulator or KVM on libvirt's test driver. */
   hypervisor: DemoHypervisor;
-  /** Closes the cloud, then stops what the hypervisor started. */
+  /** Closes the cloud, then stops what the hypervisor started (once; later calls do nothing). */
   close(): Promise<void>;
 }
 
@@ -37,11 +37,14 @@ export async function openDemoCloud(hypervisor: DemoHypervisor, options: { file?
     allocator,
     imageStore: hypervisor.imageStore,
   });
+  let closed = false;
   return {
     cloud,
     allocator,
     hypervisor,
     async close() {
+      if (closed) return;
+      closed = true;
       try {
         await cloud.close();
       } finally {
