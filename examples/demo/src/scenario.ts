@@ -6,7 +6,7 @@ import type { Print } from './format.js';
 import { type PublishedServices, publishServices } from './network-services.js';
 import type { Progress } from './progress.js';
 import { createTenants, type Tenant } from './tenants.js';
-import { type Migration, relieveBusiestHost, stopEvery } from './vm-operations.js';
+import { type Migration, type RefusedMigration, relieveBusiestHost, stopEvery } from './vm-operations.js';
 
 /** Everything the demo did, for the report (and the test). */
 export interface DemoOutcome {
@@ -17,6 +17,8 @@ export interface DemoOutcome {
   published: PublishedServices[];
   stopped: VirtualMachine[];
   migrations: Migration[];
+  /** The live migration the hypervisor refused, if one did (libvirt's test driver cannot migrate). */
+  refusedMigration?: RefusedMigration;
 }
 
 export interface ScenarioOptions {
@@ -45,7 +47,7 @@ export async function runScenario(demo: DemoCloud, options: ScenarioOptions): Pr
 
   const zone = await step(
     'advanced zone built and enabled',
-    () => buildZone(cloud),
+    () => buildZone(cloud, demo.hypervisor),
     (z) => `${z.hosts.length} KVM hosts, templates on secondary storage`,
   );
   const tenants = await step(
@@ -83,10 +85,20 @@ export async function runScenario(demo: DemoCloud, options: ScenarioOptions): Pr
     },
     (s) => `${s.length} VMs`,
   );
-  const migrations = await step(
+  const relief = await step(
     'busiest host relieved',
     () => relieveBusiestHost(cloud, { zoneId: zone.zone.id, serviceOfferingId: zone.offerings.small.id, count: 3 }),
-    (m) => `${m.length} VMs live-migrated`,
+    (r) =>
+      `${r.migrations.length} VMs live-migrated` +
+      (r.refused ? `; the hypervisor refused to migrate ${r.refused.vm.displayName}: ${r.refused.message}` : ''),
   );
-  return { zone, tenants, waves, published, stopped, migrations };
+  return {
+    zone,
+    tenants,
+    waves,
+    published,
+    stopped,
+    migrations: relief.migrations,
+    ...(relief.refused ? { refusedMigration: relief.refused } : {}),
+  };
 }

@@ -32,4 +32,12 @@ export async function printVmStates(cloud: Cloud, outcome: DemoOutcome, print: P
   );
   for (const m of outcome.migrations)
     print(`live-migrated: ${m.vm.displayName} ${hostName.get(m.fromHostId)} -> ${hostName.get(m.toHostId)}`);
+  const refused = outcome.refusedMigration;
+  if (refused) {
+    const now = await cloud.vms.get(refused.vm.id);
+    print(
+      `not migrated: ${refused.vm.displayName} ${hostName.get(refused.fromHostId)} -> ${hostName.get(refused.toHostId)} ` +
+        `refused by the hypervisor; the VM is ${now.state} on ${hostName.get(now.hostId ?? -1) ?? '-'}`,
+    );
+  }
 }

@@ -4,6 +4,7 @@ import { hostsUsed } from '../../../examples/demo/src/deploy.js';
 import { silentProgress } from '../../../examples/demo/src/progress.js';
 import { printReport } from '../../../examples/demo/src/report.js';
 import { type DemoOutcome, runScenario } from '../../../examples/demo/src/scenario.js';
+import { simulatorHypervisor } from '../../../examples/demo/src/simulator-hypervisor.js';
 import { CapacityIndex } from '../src/capacity/capacity-index.js';
 
 /** The README's demo (examples/demo), run in-process on in-memory SQLite: it must keep working. */
@@ -13,10 +14,10 @@ describe('the demo', () => {
   const log: string[] = [];
 
   beforeAll(async () => {
-    demo = await openDemoCloud();
+    demo = await openDemoCloud(simulatorHypervisor());
     outcome = await runScenario(demo, { vmsPerWave: 50, progress: silentProgress, log: (l) => log.push(l) });
   }, 180_000);
-  afterAll(async () => demo?.cloud.close());
+  afterAll(async () => demo?.close());
 
   it('builds an enabled advanced zone: 2 pods, 4 clusters, 16 hosts, two tenants with isolated networks', async () => {
     const { cloud } = demo;

@@ -29,6 +29,7 @@ export type {
 } from './libvirt-transport.js';
 export { LocalVirshTransport } from './local-transport.js';
 export { NativeTransport, nativeBindingAvailable } from './native-transport.js';
+export { nameUuidFromBytes, type SecondaryPool, secondaryPool } from './secondary-pool.js';
 export { SessionVirshTransport } from './session-transport.js';
 export { SftpFiles } from './sftp-files.js';
 export { shellCommand, shellQuote } from './shell-quote.js';

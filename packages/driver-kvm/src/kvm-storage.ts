@@ -141,7 +141,18 @@ export abstract class KvmStorage extends KvmMigration {
           const args = ['vol-create-as', pool, volume.uuid, String(volume.sizeBytes), '--format', fmt];
           if (from !== undefined) args.push('--backing-vol', from.path, '--backing-vol-format', 'qcow2');
           try {
-            await h.transport.virsh(args);
+            try {
+              await h.transport.virsh(args);
+            } catch (err) {
+              // Staged through another host of a shared pool: this host's libvirt has not listed the file yet.
+              if (
+                !DriverError.is(err, 'NotFound') ||
+                from === undefined ||
+                !(await this.adoptStagedFile(h, pool, from))
+              )
+                throw err;
+              await h.transport.virsh(args);
+            }
           } catch (err) {
             if (DriverError.is(err, 'NotFound') && from !== undefined)
               throw poolFail('NotFound', `template ${from.templateUuid} is not staged on pool ${pool}`, pool);
@@ -156,6 +167,26 @@ export abstract class KvmStorage extends KvmMigration {
         options,
       ),
     );
+  }
+
+  /**
+   * Makes a template copy that another host staged on a shared pool known to this host's libvirt: `pool-refresh`
+   * (what CloudStack's agent does before looking up a disk), and when the pool still does not list the file although
+   * it is there (libvirt's test driver lists only volumes created through it) it is registered as a volume, as
+   * {@link copyTemplateToPrimary} does. False when the file is not in the pool's directory.
+   */
+  private async adoptStagedFile(h: KvmHost, pool: string, from: { path: string }): Promise<boolean> {
+    const dir = text(child(await this.poolXml(h, pool), 'target'), 'path') ?? '';
+    const slash = from.path.lastIndexOf('/');
+    const name = from.path.slice(slash + 1);
+    if (dir === '' || from.path.slice(0, slash) !== dir.replace(/\/+$/, '')) return false;
+    const bytes = await h.transport.files.size(from.path);
+    if (bytes === undefined) return false;
+    await h.transport.virsh(['pool-refresh', '--', pool]);
+    if ((await this.volumeInfo(h, pool, name)) !== undefined) return true;
+    const format = formatOf(name.slice(name.lastIndexOf('.') + 1));
+    await h.transport.virsh(['vol-create-as', pool, name, String(bytes), '--format', format]);
+    return (await this.volumeInfo(h, pool, name)) !== undefined;
   }
 
   deleteVolume(ref: HostRef, volume: VolumeRef, ctx?: OperationContext): Promise<void> {

@@ -9,6 +9,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { type LibvirtTestDaemon, startLibvirtTestDaemon } from './libvirt-test-daemon.js';
 
 const SSHD = '/usr/sbin/sshd';
 const LIBVIRTD = '/usr/sbin/libvirtd';
@@ -105,8 +106,7 @@ function kill(child: ChildProcess | undefined): void {
 /** The running peers; `stopSync` is idempotent and usable from exit handlers. */
 export class KvmPeers {
   private sshd: ChildProcess | undefined;
-  private libvirtd: ChildProcess | undefined;
-  private holder: ChildProcess | undefined;
+  private libvirtd: LibvirtTestDaemon | undefined;
   private createdUser = false;
   private stopped = false;
   readonly dir = mkdtempSync(path.join(os.tmpdir(), 'stratus-it-kvm-'));
@@ -143,35 +143,9 @@ export class KvmPeers {
     mkdirSync(poolDir);
     execFileSync('chown', [`${TEST_USER}:${TEST_USER}`, poolDir]);
 
-    // libvirtd with the test driver only (LIBVIRT_DRIVER_DIR trick)
-    mkdirSync(`${d}/lvd/empty`, { recursive: true });
-    mkdirSync(`${d}/lvd/run`, { recursive: true });
-    writeFileSync(
-      `${d}/lvd/libvirtd.conf`,
-      [
-        `unix_sock_dir = "${d}/lvd/run"`,
-        'unix_sock_group = "root"',
-        'unix_sock_ro_perms = "0777"',
-        'unix_sock_rw_perms = "0777"',
-        'auth_unix_ro = "none"',
-        'auth_unix_rw = "none"',
-        `log_outputs = "2:file:${d}/lvd/libvirtd.log"`,
-        '',
-      ].join('\n'),
-    );
-    this.libvirtd = spawn(LIBVIRTD, ['-f', `${d}/lvd/libvirtd.conf`, '-p', `${d}/lvd/libvirtd.pid`], {
-      env: { ...process.env, LIBVIRT_DRIVER_DIR: `${d}/lvd/empty` },
-      stdio: 'ignore',
-    });
-    const sock = `${d}/lvd/run/libvirt-sock`;
-    const until = Date.now() + DEADLINE_MS;
-    while (!existsSync(sock)) {
-      if (this.libvirtd.exitCode !== null || Date.now() > until)
-        throw new Error(`${LOG_TAG} libvirtd did not start\n${tail(`${d}/lvd/libvirtd.log`)}`);
-      await sleep(50);
-    }
-    const libvirtUri = `test+unix:///default?socket=${sock}`;
-    this.holder = spawn('virsh', ['-c', libvirtUri], { stdio: ['pipe', 'ignore', 'ignore'] });
+    // libvirtd with the test driver only (LIBVIRT_DRIVER_DIR trick), kept alive by a holder connection
+    this.libvirtd = await startLibvirtTestDaemon({ dir: d, libvirtd: LIBVIRTD, deadlineMs: DEADLINE_MS });
+    const libvirtUri = this.libvirtd.uri;
 
     // sshd
     let port = 0;
@@ -240,10 +214,8 @@ export class KvmPeers {
   stopSync(): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.holder?.stdin?.end();
-    kill(this.holder);
     kill(this.sshd);
-    kill(this.libvirtd);
+    this.libvirtd?.stopSync();
     if (this.createdUser) {
       try {
         execFileSync('userdel', ['-r', TEST_USER], { stdio: 'ignore' });
