@@ -3,6 +3,7 @@ import type {
   HostType,
   HypervisorType,
   ImageFormat,
+  ImplicitDedicationModeName,
   IsolationMethod,
   NetworkType,
   OsCategory,
@@ -197,6 +198,12 @@ export interface PhysicalNetworkTrafficType {
   created: Date;
 }
 
+/** The offering details Stratus knows (CloudStack's `service_offering_details`). */
+export interface ServiceOfferingDetails {
+  /** Deploy the offering's VMs implicitly dedicated in this mode (spec/allocation.md §5.5). */
+  ImplicitDedicationMode?: ImplicitDedicationModeName;
+}
+
 export interface ServiceOffering extends EntityBase {
   name: string;
   displayText: string;
@@ -212,7 +219,10 @@ export interface ServiceOffering extends EntityBase {
   networkRate: number | null;
   /** Storage tags the root-disk pool must carry. */
   tags: string[];
+  /** Host tags, comma-joined; every one must be on the host (see `offeringHostTags`). */
   hostTag: string | null;
+  /** CloudStack offering details (`ImplicitDedicationMode`). */
+  details: ServiceOfferingDetails;
   domainId: number | null;
   isSystem: boolean;
   systemVmType: SystemVmType | null;

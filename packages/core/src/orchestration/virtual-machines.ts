@@ -12,7 +12,12 @@ import type { Network, Nic } from '../network/records.js';
 import { networkRepo } from '../network/records.js';
 import type { SecurityGroupService } from '../network/security-groups.js';
 import { hostRef, hostRepo } from '../resources/hosts.js';
-import { diskOfferingRepo, serviceOfferingRepo } from '../resources/offerings.js';
+import {
+  diskOfferingRepo,
+  offeringHostTags,
+  offeringImplicitDedication,
+  serviceOfferingRepo,
+} from '../resources/offerings.js';
 import { isInSubtree, isRootAdmin, requireAccess } from '../resources/permissions.js';
 import { checkResourceLimits } from '../resources/resource-limits.js';
 import { templateRepo } from '../resources/templates.js';
@@ -721,13 +726,14 @@ export class VirtualMachineService {
       const source = await hostRepo.get(this.ctx.db, vm.hostId!);
       const dest = await hostRepo.get(this.ctx.db, destHostId, 'hostId');
       const offering = await serviceOfferingRepo.get(this.ctx.db, vm.serviceOfferingId);
-      this.checkMigrationTarget(source, dest, offering.hostTag);
+      this.checkMigrationTarget(source, dest, offeringHostTags(offering));
       const migrating = await this.ctx.write(async (w) => {
         const deltas = await this.capacity.bookMigration(w, {
           vmId: vm.id,
           accountId: vm.accountId,
           destHostId: dest.id,
           demand: demandOf(offering),
+          implicitMode: offeringImplicitDedication(offering),
         });
         await this.move(w, vm, 'MigrationRequested', {});
         w.afterCommit(() => this.placement.apply(deltas));
@@ -771,14 +777,19 @@ export class VirtualMachineService {
     });
   }
 
-  private checkMigrationTarget(source: Host, dest: Host, hostTag: string | null): void {
+  private checkMigrationTarget(source: Host, dest: Host, hostTags: readonly string[]): void {
     if (dest.id === source.id) throw new InvalidParameterError('hostId', dest.id, 'the VM already runs there');
     if (dest.clusterId !== source.clusterId)
       throw new InvalidParameterError('hostId', dest.id, 'live migration stays inside the cluster');
     if (dest.status !== 'Up' || dest.resourceState !== 'Enabled')
       throw new InvalidParameterError('hostId', dest.id, `host ${dest.name} is ${dest.status}/${dest.resourceState}`);
-    if (hostTag !== null && !dest.hostTags.includes(hostTag))
-      throw new InvalidParameterError('hostId', dest.id, `host ${dest.name} lacks the offering's host tag ${hostTag}`);
+    const missing = hostTags.filter((t) => !dest.hostTags.includes(t));
+    if (missing.length > 0)
+      throw new InvalidParameterError(
+        'hostId',
+        dest.id,
+        `host ${dest.name} lacks the offering's host tag(s) ${missing.join(', ')}`,
+      );
   }
 
   /** Changes the service offering of a Stopped VM (same storage type, not a system offering). */

@@ -14,7 +14,7 @@ import { vmStateMachine } from '../model/state-machines/index.js';
 import type { GuestNetworkService } from '../network/guest-networks.js';
 import { type Network, type Nic, networkRepo } from '../network/records.js';
 import { hostRef, hostRepo } from '../resources/hosts.js';
-import { serviceOfferingRepo } from '../resources/offerings.js';
+import { offeringHostTags, offeringImplicitDedication, serviceOfferingRepo } from '../resources/offerings.js';
 import { templateRepo } from '../resources/templates.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import type { CasResult } from '../store/cas.js';
@@ -112,7 +112,8 @@ export class VmStarter {
         domainId: vm.domainId,
         type: vm.type,
         demand: demandOf(offering),
-        hostTags: offering.hostTag ? [offering.hostTag] : [],
+        hostTags: offeringHostTags(offering),
+        implicitDedication: offeringImplicitDedication(offering),
         hypervisorType: vm.hypervisorType,
         osCategory: template?.osCategory ?? null,
         requiresHvm: template?.requiresHvm ?? true,
@@ -160,6 +161,7 @@ export class VmStarter {
             accountId: vm.accountId,
             hostId: destination.hostId,
             demand: profile.demand,
+            implicitMode: profile.implicitDedication ?? null,
           });
           const set = { hostId: destination.hostId, podIdToDeployIn: destination.podId };
           const moved = await this.transitionLatest(

@@ -13,6 +13,7 @@ import { accountIndexes } from './0010-account-indexes.js';
 import { resourceLimits } from './0011-resource-limits.js';
 import { deployIndexes } from './0012-deploy-indexes.js';
 import { lookupIndexes } from './0013-lookup-indexes.js';
+import { allocationRules } from './0014-allocation-rules.js';
 
 /**
  * Every migration, in order. A migration's name never changes once released; new schema goes in a
@@ -33,5 +34,6 @@ export function migrations(engine: StoreEngine): Record<string, Migration> {
     '0011-resource-limits': resourceLimits(engine),
     '0012-deploy-indexes': deployIndexes(),
     '0013-lookup-indexes': lookupIndexes(),
+    '0014-allocation-rules': allocationRules(engine),
   };
 }
