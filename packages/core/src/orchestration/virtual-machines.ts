@@ -27,12 +27,19 @@ import type { SettingsService } from '../settings/settings-service.js';
 import { json } from '../store/codec.js';
 import { executeCached, insertRow } from '../store/compiled-queries.js';
 import { newUuid } from '../store/uuid.js';
+import {
+  joinAffinityGroups,
+  leaveAffinityGroups,
+  resolveAffinityGroups,
+  type VmAffinity,
+  vmAffinity,
+} from './affinity-groups.js';
 import type { JobService, SubmittedJob } from './jobs.js';
 import { sshKeyPairRepo } from './ssh-keypairs.js';
 import type { VolumeRecord } from './storage-common.js';
 import type { PlacementIndex } from './vm-placement.js';
 import { instanceName, type VmDetails, vmRepo, vmUsage } from './vm-records.js';
-import { VmStarter } from './vm-starter.js';
+import { type StartedVm, VmStarter } from './vm-starter.js';
 import type { VmStorage } from './vm-storage.js';
 
 const GiB = 1024 ** 3;
@@ -40,7 +47,7 @@ const GiB = 1024 ** 3;
 const MAX_USER_DATA = 32_768;
 
 /** A submitted deployment: the job, and the id of the VM it deploys (known before the job ends). */
-export interface DeployJob extends SubmittedJob<VirtualMachine> {
+export interface DeployJob extends SubmittedJob<StartedVm> {
   vmId: number;
 }
 
@@ -72,6 +79,11 @@ export interface DeployVmInput {
   startVm?: boolean;
   /** Root admin: this host, no fallback. */
   hostId?: number;
+  /**
+   * Affinity groups the VM joins (the owner's own): `host anti-affinity`, `host affinity`, and the
+   * owner's `ExplicitDedication` group, which keeps the VM on resources dedicated to its owner only.
+   */
+  affinityGroupIds?: number[];
 }
 
 /**
@@ -180,6 +192,7 @@ export class VirtualMachineService {
     volumes: VolumeRecord[];
     nics: Nic[];
     zone: Zone;
+    affinity: VmAffinity;
   }> {
     const owner = await accountRepo.get(w.db, input.accountId ?? w.caller.accountId, 'accountId');
     await requireAccess(w.db, w.caller, { accountId: owner.id, domainId: owner.domainId }, 'deploy a VM');
@@ -287,6 +300,7 @@ export class VirtualMachineService {
       );
     }
     if (input.userData !== undefined) checkUserData(input.userData);
+    const affinityGroups = await resolveAffinityGroups(w.db, owner, input.affinityGroupIds);
     if (input.hostName !== undefined) requireHostName('hostName', input.hostName);
     await checkResourceLimits(w, this.settings, owner.id, {
       user_vm: 1,
@@ -350,6 +364,9 @@ export class VirtualMachineService {
       );
     }
     const volumes = await this.storage.allocate(w, vm, { template, ...(dataDisk ? { dataDisk } : {}) });
+    await joinAffinityGroups(w, id, affinityGroups);
+    const affinity: VmAffinity =
+      affinityGroups.length > 0 ? await vmAffinity(w.db, id) : { rules: [], strictDedication: false };
     if (zone.securityGroupEnabled) await this.securityGroups.joinAtDeploy(w, id, input.securityGroupIds);
     else if (input.securityGroupIds !== undefined) {
       throw new InvalidParameterError(
@@ -369,7 +386,7 @@ export class VirtualMachineService {
       domainId: owner.domainId,
       parameters: { serviceOfferingId: offering.id, templateId: template.id, zoneId: zone.id },
     });
-    return { vm, offering, template, volumes, nics, zone };
+    return { vm, offering, template, volumes, nics, zone, affinity };
   }
 
   /**
@@ -695,6 +712,7 @@ export class VirtualMachineService {
     return this.ctx.write(async (w) => {
       for (const nic of await this.networks.listNics({ vmId: vm.id })) await this.networks.deallocateNic(w, nic.id);
       const deltas = await this.capacity.releaseVm(w, vm.id);
+      await leaveAffinityGroups(w, vm.id);
       await w.db.updateTable('vmInstances').set({ removed: w.now }).where('id', '=', vm.id).execute();
       await w.event({
         type: 'VM.EXPUNGE',

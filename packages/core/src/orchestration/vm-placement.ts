@@ -1,5 +1,5 @@
-import type { Allocator } from '../allocation/allocator-contract.js';
-import type { DeployDestination, VmProfile } from '../allocation/deployment-plan.js';
+import type { Allocator, Placement } from '../allocation/allocator-contract.js';
+import type { VmProfile } from '../allocation/deployment-plan.js';
 import type { ExcludeList } from '../allocation/exclude-list.js';
 import { CapacityIndex } from '../capacity/capacity-index.js';
 import type { CapacityDelta } from '../capacity/capacity-service.js';
@@ -69,25 +69,34 @@ export class PlacementIndex {
     index.apply(on.map((a) => a.delta));
   }
 
-  /** Asks the allocator for a destination. Throws PlacementError (533) with the explanation when none fits. */
-  async place(
-    vm: VmProfile,
-    plan: { zoneId: number; hostId?: number; avoid: ExcludeList },
-  ): Promise<DeployDestination> {
+  /** The index when it is loaded (to change it in place after a commit), else undefined. */
+  peek(): CapacityIndex | undefined {
+    return this.index;
+  }
+
+  /**
+   * Asks the allocator for a destination, with the explanation of the choice. Throws
+   * PlacementError (533) with the explanation when none fits.
+   */
+  async place(vmIn: VmProfile, plan: { zoneId: number; hostId?: number; avoid: ExcludeList }): Promise<Placement> {
     if (!this.allocator) {
       throw new ResourceUnavailableError('no allocator is configured: pass one to createCloud({ allocator })', {
         field: 'allocator',
       });
     }
     const index = await this.get();
-    if (vm.id !== undefined) this.forget(vm.id);
-    const { destination } = this.allocator.place(index, vm, {
+    if (vmIn.id !== undefined) this.forget(vmIn.id);
+    // Where the VM's affinity groups' other members are, as this index (with its assumed placements) sees it.
+    const vm = vmIn.affinity?.length
+      ? { ...vmIn, affinity: vmIn.affinity.map((r) => ({ ...r, hostIds: index.hostsOfVms(r.vmIds) })) }
+      : vmIn;
+    const placement = this.allocator.place(index, vm, {
       zoneId: plan.zoneId,
       avoid: plan.avoid,
       ...(plan.hostId !== undefined ? { hostId: plan.hostId } : {}),
     });
-    if (vm.id !== undefined) this.assume(index, vm.id, vm, destination.hostId);
-    return destination;
+    if (vm.id !== undefined) this.assume(index, vm.id, vm, placement.destination.hostId);
+    return placement;
   }
 
   /** Counts the placement in the index until its booking commits or the start gives up. */
