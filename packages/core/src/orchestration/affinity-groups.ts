@@ -122,13 +122,8 @@ export class AffinityGroupService {
             field: 'id',
             value: id,
           });
-      } else {
-        await requireAccess(
-          w.db,
-          w.caller,
-          { accountId: group.accountId, domainId: group.domainId },
-          'delete an affinity group',
-        );
+      } else if (!(await canSee(w.db, w.caller, group))) {
+        throw new PermissionDeniedError(`affinity group ${id} belongs to another account`, { field: 'id', value: id });
       }
       await removeAffinityGroup(w, group);
     });
