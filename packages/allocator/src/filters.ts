@@ -56,7 +56,7 @@ export function dedicatedToOwner(vm: VmProfile, d: Dedication | null): boolean {
   if (!d) return false;
   if (d.accountId !== null) return d.accountId === vm.accountId;
   if (d.domainId === vm.domainId) return true;
-  return d.domainPath !== undefined && vm.domainPath !== undefined && vm.domainPath.startsWith(d.domainPath);
+  return d.domainPath !== undefined && vm.domainPath?.startsWith(d.domainPath) === true;
 }
 
 /**
