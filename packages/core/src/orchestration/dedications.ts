@@ -391,6 +391,41 @@ export class DedicationService {
   }
 }
 
+/**
+ * Why a host may not take a VM of this owner because of explicit dedication (its host, cluster,
+ * pod or zone dedicated to someone else), or null. For targets an admin names (live migration).
+ */
+export async function dedicationConflict(
+  db: Db,
+  host: { id: number; clusterId: number; podId: number; zoneId: number; name: string },
+  owner: { accountId: number; domainId: number },
+): Promise<string | null> {
+  const rows = await db
+    .selectFrom('dedicatedResources as r')
+    .innerJoin('domains as d', 'd.id', 'r.domainId')
+    .selectAll('r')
+    .select('d.path')
+    .where('r.removed', 'is', null)
+    .where('r.zoneId', '=', host.zoneId)
+    .execute();
+  const ownerDomain = await domainRepo.find(db, owner.domainId);
+  for (const r of rows) {
+    const d = decode(r as Row);
+    const covers =
+      (d.level === 'host' && d.hostId === host.id) ||
+      (d.level === 'cluster' && d.clusterId === host.clusterId) ||
+      (d.level === 'pod' && d.podId === host.podId) ||
+      d.level === 'zone';
+    if (!covers) continue;
+    const mine =
+      d.accountId !== null
+        ? d.accountId === owner.accountId
+        : d.domainId === owner.domainId || (ownerDomain?.path.startsWith(r.path) ?? false);
+    if (!mine) return `host ${host.name}'s ${d.level} is dedicated to ${describe(d)}`;
+  }
+  return null;
+}
+
 function targetId(d: DedicatedResource): number {
   return (d.hostId ?? d.clusterId ?? d.podId ?? d.zoneId) as number;
 }

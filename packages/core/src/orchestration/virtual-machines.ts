@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { CapacityConflictError } from '../allocation/placement-error.js';
 import type { CapacityService } from '../capacity/capacity-service.js';
 import { demandOf } from '../capacity/demand.js';
 import type { CloudContext, Writer } from '../context.js';
@@ -30,10 +31,12 @@ import { newUuid } from '../store/uuid.js';
 import {
   joinAffinityGroups,
   leaveAffinityGroups,
+  permitAffinity,
   resolveAffinityGroups,
   type VmAffinity,
   vmAffinity,
 } from './affinity-groups.js';
+import { dedicationConflict } from './dedications.js';
 import type { JobService, SubmittedJob } from './jobs.js';
 import { sshKeyPairRepo } from './ssh-keypairs.js';
 import type { VolumeRecord } from './storage-common.js';
@@ -178,7 +181,7 @@ export class VirtualMachineService {
   }
 
   /** Deploys and waits: the started VM, or the start's typed error. */
-  async deployAndWait(input: DeployVmInput): Promise<VirtualMachine> {
+  async deployAndWait(input: DeployVmInput): Promise<StartedVm> {
     return (await this.deploy(input)).result;
   }
 
@@ -474,7 +477,8 @@ export class VirtualMachineService {
   }
 
   /** Starts a stopped VM (last host first), as a job. */
-  start(id: number, options: { hostId?: number } = {}): Promise<SubmittedJob<VirtualMachine>> {
+  /** Starts a Stopped VM; the result carries the explanation of the placement (`placement`). */
+  start(id: number, options: { hostId?: number } = {}): Promise<SubmittedJob<StartedVm>> {
     return this.runJob(id, 'startVirtualMachine', 'VM.START', 'start', async (vm, job) => {
       if (vm.state === 'Running') return vm;
       if (vm.state !== 'Stopped')
@@ -745,7 +749,16 @@ export class VirtualMachineService {
       const dest = await hostRepo.get(this.ctx.db, destHostId, 'hostId');
       const offering = await serviceOfferingRepo.get(this.ctx.db, vm.serviceOfferingId);
       this.checkMigrationTarget(source, dest, offeringHostTags(offering));
+      const conflict = await dedicationConflict(this.ctx.db, dest, vm);
+      if (conflict !== null) throw new InvalidParameterError('hostId', dest.id, conflict);
+      const affinity = await vmAffinity(this.ctx.db, vm.id);
+      const windowMs = (await this.settings.get('capacity.skipcounting.hours')) * 1000;
       const migrating = await this.ctx.write(async (w) => {
+        // The VM's host (anti-)affinity groups, checked against the store with the groups locked.
+        await permitAffinity(w, vm.id, affinity.rules, dest.id, windowMs).catch((error: unknown) => {
+          if (error instanceof CapacityConflictError) throw new InvalidParameterError('hostId', dest.id, error.message);
+          throw error;
+        });
         const deltas = await this.capacity.bookMigration(w, {
           vmId: vm.id,
           accountId: vm.accountId,
@@ -910,13 +923,13 @@ export class VirtualMachineService {
   }
 
   /** Runs `body` as a job on the VM, for its owner or an admin over it. */
-  private async runJob(
+  private async runJob<R extends VirtualMachine = VirtualMachine>(
     id: number,
     cmd: string,
     eventType: string,
     verb: string,
-    body: (vm: VirtualMachine, job: Parameters<Parameters<JobService['submit']>[1]>[0]) => Promise<VirtualMachine>,
-  ): Promise<SubmittedJob<VirtualMachine>> {
+    body: (vm: VirtualMachine, job: Parameters<Parameters<JobService['submit']>[1]>[0]) => Promise<R>,
+  ): Promise<SubmittedJob<R>> {
     const vm = await vmRepo.get(this.ctx.db, id);
     await requireAccess(this.ctx.db, this.ctx.caller, vm, `${verb} a VM`);
     return this.jobs.submit(

@@ -249,6 +249,35 @@ describe('explicit dedication', () => {
     expect((await cloud.events.list({ type: 'DEDICATE.RESOURCE' })).length).toBe(2);
   });
 
+  it("live migration refuses a host dedicated to someone else, and honours the VM's anti-affinity group", async () => {
+    world = await vmWorld({ clusters: 1, hostsPerCluster: 3 });
+    const { cloud, user, zone, template, small, hosts } = world;
+    const [h1, h2, h3] = hosts as [(typeof hosts)[0], (typeof hosts)[0], (typeof hosts)[0]];
+    const bob = await account(cloud, 'globex');
+    const base = { zoneId: zone.id, templateId: template.id, serviceOfferingId: small.id };
+    const group = await user.affinityGroups.create({ name: 'web', type: 'host anti-affinity' });
+    const a = await user.vms.deployAndWait({ ...base, affinityGroupIds: [group.id] });
+    const b = await user.vms.deployAndWait({ ...base, affinityGroupIds: [group.id] });
+    expect([a.hostId, b.hostId]).toEqual([h1.id, h2.id]);
+    const refusal = (p: Promise<unknown>) =>
+      p.then(
+        () => null,
+        (e: unknown) => e as InvalidParameterError,
+      );
+    const anti = await refusal((await cloud.vms.migrate(a.id, h2.id)).result);
+    expect(anti).toBeInstanceOf(InvalidParameterError);
+    expect({ field: anti?.field, value: anti?.value }).toEqual({ field: 'hostId', value: h2.id });
+    expect(anti?.message).toMatch(/anti-affinity/);
+    await cloud.dedications.dedicateHost(h3.id, { accountId: bob.account.id });
+    const dedicated = await refusal((await cloud.vms.migrate(a.id, h3.id)).result);
+    expect({ field: dedicated?.field, value: dedicated?.value }).toEqual({ field: 'hostId', value: h3.id });
+    expect(dedicated?.message).toMatch(/dedicated to account/);
+    expect((await cloud.vms.get(a.id)).hostId).toBe(h1.id);
+    await cloud.dedications.releaseHost(h3.id);
+    const moved = await (await cloud.vms.migrate(a.id, h3.id)).result;
+    expect(moved.hostId).toBe(h3.id);
+  });
+
   it('a zone dedicated to a domain refuses other domains at deploy', async () => {
     world = await vmWorld({ clusters: 1, hostsPerCluster: 1 });
     const { cloud, zone, template, small } = world;
