@@ -278,6 +278,37 @@ describe('explicit dedication', () => {
     expect(moved.hostId).toBe(h3.id);
   });
 
+  it('an account or domain holding dedications is not deleted; once released, its groups go with it', async () => {
+    world = await vmWorld({ clusters: 1, hostsPerCluster: 2 });
+    const { cloud, hosts } = world;
+    const [h1, h2] = hosts as [(typeof hosts)[0], (typeof hosts)[0]];
+    const sales = await cloud.tenancy.createDomain({ name: 'sales' });
+    const seller = await account(cloud, 'seller', sales.id);
+    await seller.as.affinityGroups.create({ name: 'web', type: 'host anti-affinity' });
+    await cloud.dedications.dedicateHost(h1.id, { accountId: seller.account.id });
+    await cloud.dedications.dedicateHost(h2.id, { domainId: sales.id });
+    await expectRejected(cloud, () => cloud.tenancy.deleteAccount(seller.account.id), {
+      error: ResourceInUseError,
+      code: 'RESOURCE_IN_USE',
+      httpCode: 536,
+      field: 'id',
+      value: seller.account.id,
+    });
+    await cloud.dedications.releaseHost(h1.id);
+    await cloud.tenancy.deleteAccount(seller.account.id);
+    expect((await cloud.affinityGroups.list()).map((g) => g.name)).toEqual([`DedicatedHostGrp-domain-${sales.name}`]);
+    await expectRejected(cloud, () => cloud.tenancy.deleteDomain(sales.id, { cleanup: true }), {
+      error: ResourceInUseError,
+      code: 'RESOURCE_IN_USE',
+      httpCode: 536,
+      field: 'id',
+      value: sales.id,
+    });
+    await cloud.dedications.releaseHost(h2.id);
+    await cloud.tenancy.deleteDomain(sales.id, { cleanup: true });
+    expect(await cloud.affinityGroups.list()).toEqual([]);
+  });
+
   it('a zone dedicated to a domain refuses other domains at deploy', async () => {
     world = await vmWorld({ clusters: 1, hostsPerCluster: 1 });
     const { cloud, zone, template, small } = world;
