@@ -134,7 +134,7 @@ async function runSqlite(name: string): Promise<Figures> {
       const vm = vms[i]!;
       const s = process.hrtime.bigint();
       try {
-        const destination = await placement.place(vm, { zoneId: world.zoneId, avoid: new ExcludeList() });
+        const { destination } = await placement.place(vm, { zoneId: world.zoneId, avoid: new ExcludeList() });
         placement.apply(await bookToSqlite(world, vm, destination));
         placed++;
       } catch (e) {

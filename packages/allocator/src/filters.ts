@@ -48,12 +48,38 @@ export function hostFilter(name: string, test: HostFilter['test']): HostFilter {
   return { name, test };
 }
 
-/** May the VM use a resource with this dedication (§9.1)? */
+/**
+ * Is the dedication the VM owner's: dedicated to its account, or to its domain or a domain above
+ * it (a domain dedication covers the subdomains)?
+ */
+export function dedicatedToOwner(vm: VmProfile, d: Dedication | null): boolean {
+  if (!d) return false;
+  if (d.accountId !== null) return d.accountId === vm.accountId;
+  if (d.domainId === vm.domainId) return true;
+  return d.domainPath !== undefined && vm.domainPath?.startsWith(d.domainPath) === true;
+}
+
+/**
+ * May the VM use a resource with this dedication (§9.1)? A dedicated resource takes only its
+ * owner's VMs; an undedicated one anybody's (strictness is judged by {@link strictDedicationMet}).
+ */
 export function dedicationAllows(vm: VmProfile, d: Dedication | null): boolean {
-  if (!d) return true;
-  const mine = d.accountId !== null ? d.accountId === vm.accountId : d.domainId === vm.domainId;
-  if ((vm.type ?? 'User') === 'DomainRouter') return mine;
-  return vm.explicitDedication === true && mine;
+  return d === null || dedicatedToOwner(vm, d);
+}
+
+/**
+ * A VM with strict explicit dedication runs only where the host, its cluster, its pod or its zone
+ * is dedicated to its owner.
+ */
+export function strictDedicationMet(
+  state: PlacementState,
+  vm: VmProfile,
+  host: HostState,
+  cluster: ClusterState,
+): boolean {
+  if (dedicatedToOwner(vm, host.dedication) || dedicatedToOwner(vm, cluster.dedication)) return true;
+  if (dedicatedToOwner(vm, state.pods.get(host.podId)?.dedication ?? null)) return true;
+  return dedicatedToOwner(vm, state.zones.get(host.zoneId)?.dedication ?? null);
 }
 
 /** Up and Enabled only (§6.2 step 1). */
@@ -65,10 +91,39 @@ export const avoidFilter = hostFilter('avoid', (ctx, host) => {
   return r === undefined ? null : 'AVOIDED_AFTER_FAILURE';
 });
 
-/** Explicit dedication of the host (cluster/pod dedication is judged at cluster level). */
-export const dedicationFilter = hostFilter('dedication', (ctx, host) =>
-  dedicationAllows(ctx.vm, host.dedication) ? null : 'DEDICATED_ELSEWHERE',
-);
+/**
+ * Explicit dedication of the host (cluster/pod dedication is judged at cluster level, and again
+ * here for strict VMs): never a host dedicated to someone else; a strict VM only a host dedicated
+ * to its owner at some level (`NOT_DEDICATED`).
+ */
+export const dedicationFilter = hostFilter('dedication', (ctx, host, cluster) => {
+  const { vm, state } = ctx;
+  if (!dedicationAllows(vm, host.dedication) || !dedicationAllows(vm, cluster.dedication)) return 'DEDICATED_ELSEWHERE';
+  // The last-host and pinned-host paths skip the cluster checks: the pod and zone are judged here too.
+  const pod = state.pods.get(host.podId);
+  if (pod?.dedication && !dedicationAllows(vm, pod.dedication)) return 'DEDICATED_ELSEWHERE';
+  const zone = state.zones.get(host.zoneId);
+  if (zone?.dedication && !vm.ownerIsRootAdmin && !dedicationAllows(vm, zone.dedication)) return 'DEDICATED_ELSEWHERE';
+  if (vm.strictDedication && !strictDedicationMet(state, vm, host, cluster)) return 'NOT_DEDICATED';
+  return null;
+});
+
+/**
+ * Host affinity groups (CloudStack 4.x): `host anti-affinity` — not on a host where another member
+ * holds capacity (`ANTI_AFFINITY`); `host affinity` — on a host the members use, once they use one
+ * (`AFFINITY`). Reads {@link AffinityRule.hostIds}, which core fills before placing.
+ */
+export const affinityFilter = hostFilter('affinity', (ctx, host) => {
+  const rules = ctx.vm.affinity;
+  if (rules === undefined) return null;
+  for (const rule of rules) {
+    const hosts = rule.hostIds ?? [];
+    if (rule.type === 'host anti-affinity') {
+      if (hosts.includes(host.id)) return 'ANTI_AFFINITY';
+    } else if (hosts.length > 0 && !hosts.includes(host.id)) return 'AFFINITY';
+  }
+  return null;
+});
 
 /**
  * `ha.tag`: hosts carrying it take only HA restarts (pitfall 12); an HA restart with `ha.tag` set
@@ -134,6 +189,7 @@ export function standardHostFilters(): HostFilter[] {
     hostTagFilter,
     hvmFilter,
     implicitDedicationFilter,
+    affinityFilter,
     maxGuestsFilter,
     cpuCapabilityFilter,
     capacityFilter,

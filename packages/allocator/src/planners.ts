@@ -10,7 +10,7 @@ import {
   type VmProfile,
   type ZoneState,
 } from '@stratus/core';
-import { dedicationAllows } from './filters.js';
+import { dedicatedToOwner, dedicationAllows } from './filters.js';
 
 /** Options of {@link firstFitPlanner}. */
 export interface FirstFitOptions {
@@ -58,6 +58,43 @@ export function allowedOnDisabled(state: PlacementState, vm: VmProfile): boolean
 }
 
 /**
+ * Explicit dedication at cluster level (§9.1): a zone dedicated elsewhere (root-admin owners
+ * excepted), a pod or cluster dedicated elsewhere → `DEDICATED_ELSEWHERE`; a strict VM in a cluster
+ * where neither the zone, pod, cluster nor any host is dedicated to its owner → `NOT_DEDICATED`.
+ */
+export function dedicationRejection(
+  state: PlacementState,
+  vm: VmProfile,
+  cluster: ClusterState,
+  pod: PodState | undefined,
+  zone: ZoneState | undefined,
+): string | null {
+  if (zone?.dedication && !dedicationAllows(vm, zone.dedication) && !vm.ownerIsRootAdmin) return 'DEDICATED_ELSEWHERE';
+  if (!dedicationAllows(vm, pod?.dedication ?? null) || !dedicationAllows(vm, cluster.dedication))
+    return 'DEDICATED_ELSEWHERE';
+  if (vm.strictDedication) {
+    if (
+      dedicatedToOwner(vm, zone?.dedication ?? null) ||
+      dedicatedToOwner(vm, pod?.dedication ?? null) ||
+      dedicatedToOwner(vm, cluster.dedication)
+    )
+      return null;
+    for (const id of cluster.hostIds) if (dedicatedToOwner(vm, state.hosts.get(id)?.dedication ?? null)) return null;
+    return 'NOT_DEDICATED';
+  }
+  return null;
+}
+
+/** A `host affinity` group whose members already run somewhere needs one of those hosts in the cluster. */
+function affinityReachable(vm: VmProfile, cluster: ClusterState): boolean {
+  for (const rule of vm.affinity ?? []) {
+    if (rule.type !== 'host affinity' || !rule.hostIds || rule.hostIds.length === 0) continue;
+    if (!rule.hostIds.some((h) => cluster.hostIds.includes(h))) return false;
+  }
+  return true;
+}
+
+/**
  * Why a cluster cannot be used at all (scope, hypervisor, disabled, dedication, thresholds counting
  * the request, host tags), or null. Shared by the planners and the failure explanation.
  */
@@ -76,9 +113,9 @@ export function clusterRejection(
     if (pod && pod.allocationState === 'Disabled') return 'POD_DISABLED';
     if (cluster.allocationState === 'Disabled') return 'CLUSTER_DISABLED';
   }
-  if (zone?.dedication && !dedicationAllows(vm, zone.dedication) && !vm.ownerIsRootAdmin) return 'DEDICATED_ELSEWHERE';
-  if (!dedicationAllows(vm, pod?.dedication ?? null) || !dedicationAllows(vm, cluster.dedication))
-    return 'DEDICATED_ELSEWHERE';
+  const dedication = dedicationRejection(state, vm, cluster, pod, zone);
+  if (dedication) return dedication;
+  if (vm.affinity && !affinityReachable(vm, cluster)) return 'AFFINITY';
   if (vm.hostTags.length > 0) {
     const tags = clusterTags(state, cluster);
     for (const t of vm.hostTags) if (!tags.has(t)) return 'TAG_MISMATCH';
@@ -224,9 +261,11 @@ function entryRejection(
     if (pod && pod.allocationState === 'Disabled') return 'POD_DISABLED';
     if (cluster.allocationState === 'Disabled') return 'CLUSTER_DISABLED';
   }
-  if (zone?.dedication && !dedicationAllows(vm, zone.dedication) && !vm.ownerIsRootAdmin) return 'DEDICATED_ELSEWHERE';
-  if ((pod?.dedication && !dedicationAllows(vm, pod.dedication)) || !dedicationAllows(vm, cluster.dedication))
-    return 'DEDICATED_ELSEWHERE';
+  if (zone?.dedication || pod?.dedication || cluster.dedication || vm.strictDedication) {
+    const dedication = dedicationRejection(state, vm, cluster, pod, zone);
+    if (dedication) return dedication;
+  }
+  if (vm.affinity && !affinityReachable(vm, cluster)) return 'AFFINITY';
   if (vm.hostTags.length > 0) {
     for (const t of vm.hostTags) if (!e.tags.has(t)) return 'TAG_MISMATCH';
   }

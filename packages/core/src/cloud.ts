@@ -14,7 +14,9 @@ import type { GuestVlanService } from './ipam/guest-vlans.js';
 import { IpAllocator } from './ipam/ip-allocator.js';
 import { PublicIpRangeService } from './ipam/ip-ranges.js';
 import { createNetworkLayer, type NetworkLayer } from './network/network-layer.js';
+import { AffinityGroupService } from './orchestration/affinity-groups.js';
 import { BackgroundTasks } from './orchestration/background-tasks.js';
+import { DedicationService } from './orchestration/dedications.js';
 import { HostReconciler } from './orchestration/host-reconciler.js';
 import type { ImageStoreDriver } from './orchestration/image-store-driver.js';
 import { JobService } from './orchestration/jobs.js';
@@ -118,6 +120,10 @@ export class Cloud {
   readonly tasks: BackgroundTasks;
   /** Crash recovery: settles what a dead management server left half-done (see {@link Cloud.recover}). */
   readonly recovery: Recovery;
+  /** Host affinity and anti-affinity groups (and the explicit-dedication groups dedications create). */
+  readonly affinityGroups: AffinityGroupService;
+  /** Explicit dedication of zones, pods, clusters and hosts to a domain or an account (root admin). */
+  readonly dedications: DedicationService;
 
   constructor(
     readonly context: CloudContext,
@@ -206,6 +212,8 @@ export class Cloud {
         run: async () => this.jobs.purgeExpired(await this.settings.get('job.expire.minutes')),
       },
     ]);
+    this.affinityGroups = new AffinityGroupService(context);
+    this.dedications = new DedicationService(context, runtime.placement, this.settings);
     this.recovery = new Recovery({
       ctx: context,
       server: runtime.server,

@@ -2,6 +2,20 @@ import type { Demand, ImplicitDedicationMode } from '../capacity/placement-state
 import type { HypervisorType, StorageType } from '../model/enums.js';
 import type { ExcludeList } from './exclude-list.js';
 
+/** One affinity group of a VM as placement sees it. */
+export interface AffinityRule {
+  groupId: number;
+  /** `host anti-affinity`: never on a host with another member; `host affinity`: on the host(s) members use. */
+  type: 'host affinity' | 'host anti-affinity';
+  /** The group's other members (VM ids). */
+  vmIds: readonly number[];
+  /**
+   * Hosts the other members hold capacity on (running, starting, or stopped with their reservation
+   * kept). Core fills it from its placement index just before placing; an allocator reads only this.
+   */
+  hostIds?: readonly number[];
+}
+
 /** One disk to place (spec/allocation.md §7). */
 export interface DiskProfile {
   /** Volume id when the volume exists; otherwise a caller-chosen key unique within the request. */
@@ -34,8 +48,20 @@ export interface VmProfile {
   osCategory?: string | null;
   requiresHvm?: boolean;
   implicitDedication?: ImplicitDedicationMode | null;
-  /** The VM may use resources explicitly dedicated to its account/domain (explicit-dedication affinity group). */
-  explicitDedication?: boolean;
+  /**
+   * Strict explicit dedication (the VM is in its owner's `ExplicitDedication` affinity group): only
+   * hosts dedicated to the owner — the host, its cluster, pod or zone dedicated to the account or
+   * to a domain above it. Without it the VM may use its owner's dedicated resources and shared ones
+   * (spec/allocation.md §9.1; never resources dedicated to someone else).
+   */
+  strictDedication?: boolean;
+  /**
+   * Path of the owner's domain (`/`, `/sales/`, …): a dedication to a domain covers its
+   * subdomains. Without it only the owner's own domain matches.
+   */
+  domainPath?: string;
+  /** Host affinity and anti-affinity groups the VM is in (CloudStack 4.x `host affinity` / `host anti-affinity`). */
+  affinity?: readonly AffinityRule[];
   /** Last host, for last-host preference on restart. */
   lastHostId?: number | null;
   /** HA restart: ignores the last host and may use `ha.tag` hosts. */

@@ -100,6 +100,12 @@ export class CapacityIndex implements PlacementState {
     const config = await loadConfiguration(db);
     const index = new CapacityIndex(globalPlacementSettings(config), options.clock ?? Date.now);
     const dedications = await db.selectFrom('dedicatedResources').selectAll().where('removed', 'is', null).execute();
+    const domainPaths = new Map<number, string>();
+    if (dedications.length > 0) {
+      const ids = [...new Set(dedications.map((d) => num(d.domainId)))];
+      for (const d of await db.selectFrom('domains').select(['id', 'path']).where('id', 'in', ids).execute())
+        domainPaths.set(num(d.id), d.path);
+    }
     const ded = (field: 'zoneId' | 'podId' | 'clusterId' | 'hostId', id: number): Dedication | null => {
       const d = dedications.find(
         (r) =>
@@ -109,7 +115,13 @@ export class CapacityIndex implements PlacementState {
           (field === 'clusterId' || field === 'hostId' || r.clusterId === null) &&
           (field !== 'zoneId' || r.podId === null),
       );
-      return d ? { domainId: num(d.domainId), accountId: d.accountId === null ? null : num(d.accountId) } : null;
+      if (!d) return null;
+      const path = domainPaths.get(num(d.domainId));
+      return {
+        domainId: num(d.domainId),
+        accountId: d.accountId === null ? null : num(d.accountId),
+        ...(path !== undefined ? { domainPath: path } : {}),
+      };
     };
     for (const z of await db.selectFrom('zones').selectAll().where('removed', 'is', null).execute()) {
       const id = num(z.id);
@@ -469,6 +481,45 @@ export class CapacityIndex implements PlacementState {
     }
   > {
     return this.vms.get(vmId) ?? new Map();
+  }
+
+  /**
+   * Hosts the VMs hold capacity on: where they are Starting, Running or Migrating, and the last host
+   * of those stopped within `capacity.skipcounting.hours` (what host affinity and anti-affinity judge).
+   */
+  hostsOfVms(vmIds: readonly number[]): number[] {
+    const out = new Set<number>();
+    const window = this.settings.skipCountingSeconds * 1000;
+    const now = this.clock();
+    for (const vmId of vmIds) {
+      const bookings = this.vms.get(vmId);
+      if (!bookings) continue;
+      for (const [hostId, b] of bookings) if (b.kind === 'used' || now - b.since < window) out.add(hostId);
+    }
+    return [...out];
+  }
+
+  /** Sets (or clears) the explicit dedication of a zone, pod, cluster or host, as committed in the store. */
+  setDedication(level: 'zone' | 'pod' | 'cluster' | 'host', id: number, dedication: Dedication | null): void {
+    const target =
+      level === 'zone'
+        ? this.zones.get(id)
+        : level === 'pod'
+          ? this.pods.get(id)
+          : level === 'cluster'
+            ? this.clusters.get(id)
+            : this.hosts.get(id);
+    if (!target) return;
+    target.dedication = dedication;
+    const clusters =
+      level === 'zone'
+        ? (this.zones.get(id)?.clusterIds ?? [])
+        : level === 'pod'
+          ? (this.pods.get(id)?.clusterIds ?? [])
+          : level === 'cluster'
+            ? [id]
+            : [this.hosts.get(id)?.clusterId ?? -1];
+    for (const c of clusters) if (this.clusters.has(c)) this.touch(c);
   }
 
   // --- deltas ------------------------------------------------------------------------------------------------

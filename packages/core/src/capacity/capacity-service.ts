@@ -811,13 +811,16 @@ export class CapacityService {
                     .where('r.kind', '=', 'reserved'),
                 )
                 .as('holdsReservations'),
-              // Dedicated (the host, its cluster, pod or zone) to another account or another domain
-              // (spec/allocation.md §9.1); a zone's dedication does not bind a root admin's VMs.
+              // Dedicated (the host, its cluster, pod or zone) to another account, or to a domain the
+              // owner is not in (spec/allocation.md §9.1); a zone's dedication does not bind a root
+              // admin's VMs.
               eb
                 .exists(
                   eb
                     .selectFrom('dedicatedResources as d')
                     .innerJoin('accounts as owner', (join) => join.on('owner.id', '=', $(1)))
+                    .innerJoin('domains as ownerDomain', 'ownerDomain.id', 'owner.domainId')
+                    .innerJoin('domains as dedicatedTo', 'dedicatedTo.id', 'd.domainId')
                     .select('d.id')
                     .where('d.removed', 'is', null)
                     .where((w) =>
@@ -841,7 +844,15 @@ export class CapacityService {
                     .where((w) =>
                       w.or([
                         w.and([w('d.accountId', 'is not', null), w('d.accountId', '!=', w.ref('owner.id'))]),
-                        w.and([w('d.accountId', 'is', null), w('d.domainId', '!=', w.ref('owner.domainId'))]),
+                        // A domain's dedication covers its subdomains (paths end with '/').
+                        w.and([
+                          w('d.accountId', 'is', null),
+                          w(
+                            sql<string>`substr(${sql.ref('ownerDomain.path')}, 1, length(${sql.ref('dedicatedTo.path')}))`,
+                            '!=',
+                            w.ref('dedicatedTo.path'),
+                          ),
+                        ]),
                       ]),
                     ),
                 )

@@ -19,6 +19,8 @@ export type ImplicitDedicationMode = 'Strict' | 'Preferred';
 export interface Dedication {
   domainId: number;
   accountId: number | null;
+  /** Path of the domain (`/sales/`): a domain dedication covers the subdomains under this path. */
+  domainPath?: string;
 }
 
 /** A stopped VM's capacity held on its last host (§2.5). */
@@ -66,7 +68,8 @@ export interface HostState {
   readonly implicitAccounts: Map<number, ImplicitDedicationMode>;
   /** Stopped VMs' reservations on this host, by VM id. */
   readonly held: Map<number, HeldReservation>;
-  readonly dedication: Dedication | null;
+  /** Explicit dedication (changed in place when an admin dedicates or releases). */
+  dedication: Dedication | null;
 }
 
 /** One cluster with its over-provisioning ratios, thresholds and aggregates over Enabled hosts. */
@@ -85,7 +88,8 @@ export interface ClusterState {
   memoryThreshold: number;
   readonly hostIds: number[];
   readonly poolIds: number[];
-  readonly dedication: Dedication | null;
+  /** Explicit dedication (changed in place when an admin dedicates or releases). */
+  dedication: Dedication | null;
 }
 
 export interface PodState {
@@ -93,7 +97,8 @@ export interface PodState {
   readonly zoneId: number;
   allocationState: string;
   readonly clusterIds: number[];
-  readonly dedication: Dedication | null;
+  /** Explicit dedication (changed in place when an admin dedicates or releases). */
+  dedication: Dedication | null;
 }
 
 export interface ZoneState {
@@ -104,7 +109,8 @@ export interface ZoneState {
   readonly clusterIds: number[];
   /** Zone-wide pools. */
   readonly poolIds: number[];
-  readonly dedication: Dedication | null;
+  /** Explicit dedication (changed in place when an admin dedicates or releases). */
+  dedication: Dedication | null;
 }
 
 /** One primary storage pool with its allocation and thresholds. */

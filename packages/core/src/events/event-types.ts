@@ -37,6 +37,8 @@ export type ResourceType =
   | 'FirewallRule'
   | 'LoadBalancer'
   | 'SecurityGroup'
+  | 'AffinityGroup'
+  | 'DedicatedResource'
   | 'Vpc'
   | 'NetworkAcl'
   | 'PrivateGateway';

@@ -107,6 +107,10 @@ export const OS_CATEGORIES = [
 ] as const;
 export type OsCategory = (typeof OS_CATEGORIES)[number];
 
+/** CloudStack's `ImplicitDedicationMode` offering detail (spec/allocation.md §5.5). */
+export const IMPLICIT_DEDICATION_MODES = ['Strict', 'Preferred'] as const;
+export type ImplicitDedicationModeName = (typeof IMPLICIT_DEDICATION_MODES)[number];
+
 export const STORAGE_TYPES = ['shared', 'local'] as const;
 export type StorageType = (typeof STORAGE_TYPES)[number];
 

@@ -3,6 +3,7 @@ import type {
   HostType,
   HypervisorType,
   ImageFormat,
+  ImplicitDedicationModeName,
   IsolationMethod,
   NetworkType,
   OsCategory,
@@ -197,6 +198,48 @@ export interface PhysicalNetworkTrafficType {
   created: Date;
 }
 
+/** CloudStack's affinity-group types Stratus enforces (4.x host processors, and explicit dedication). */
+export type AffinityGroupType = 'host affinity' | 'host anti-affinity' | 'ExplicitDedication';
+
+/**
+ * An affinity group: an account's `host affinity` or `host anti-affinity` group, or the
+ * `ExplicitDedication` group of an account or a domain that dedicating a resource creates.
+ */
+export interface AffinityGroup extends EntityBase {
+  name: string;
+  description: string | null;
+  type: AffinityGroupType;
+  /** Null for a domain-level explicit-dedication group (usable by the domain's accounts). */
+  accountId: number | null;
+  domainId: number;
+}
+
+/** The level of an explicit dedication. */
+export type DedicationLevel = 'zone' | 'pod' | 'cluster' | 'host';
+
+/**
+ * An explicit dedication of a zone, pod, cluster or host to a domain (and its subdomains) or to an
+ * account (spec/allocation.md §9.1). The row names its target's ancestors too.
+ */
+export interface DedicatedResource extends EntityBase {
+  level: DedicationLevel;
+  zoneId: number;
+  podId: number | null;
+  clusterId: number | null;
+  hostId: number | null;
+  domainId: number;
+  /** Null: dedicated to the whole domain. */
+  accountId: number | null;
+  /** The owner's `ExplicitDedication` affinity group (deploy with it to use dedicated resources only). */
+  affinityGroupId: number | null;
+}
+
+/** The offering details Stratus knows (CloudStack's `service_offering_details`). */
+export interface ServiceOfferingDetails {
+  /** Deploy the offering's VMs implicitly dedicated in this mode (spec/allocation.md §5.5). */
+  ImplicitDedicationMode?: ImplicitDedicationModeName;
+}
+
 export interface ServiceOffering extends EntityBase {
   name: string;
   displayText: string;
@@ -212,7 +255,10 @@ export interface ServiceOffering extends EntityBase {
   networkRate: number | null;
   /** Storage tags the root-disk pool must carry. */
   tags: string[];
+  /** Host tags, comma-joined; every one must be on the host (see `offeringHostTags`). */
   hostTag: string | null;
+  /** CloudStack offering details (`ImplicitDedicationMode`). */
+  details: ServiceOfferingDetails;
   domainId: number | null;
   isSystem: boolean;
   systemVmType: SystemVmType | null;

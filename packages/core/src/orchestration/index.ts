@@ -1,4 +1,6 @@
+export * from './affinity-groups.js';
 export * from './background-tasks.js';
+export * from './dedications.js';
 export * from './host-reconciler.js';
 export * from './image-store-driver.js';
 export * from './image-store-driver-local.js';

@@ -15,7 +15,7 @@ import {
 import type { NetworkLayer } from '../network/network-layer.js';
 import { type Network, networkRepo } from '../network/records.js';
 import { hostRef, hostRepo } from '../resources/hosts.js';
-import { serviceOfferingRepo } from '../resources/offerings.js';
+import { offeringImplicitDedication, serviceOfferingRepo } from '../resources/offerings.js';
 import { casTransition } from '../store/cas.js';
 import type { JobService } from './jobs.js';
 import type { ManagementServer } from './management-server.js';
@@ -522,6 +522,7 @@ export class Recovery {
           accountId: vm.accountId,
           hostId: vm.hostId!,
           demand: demandOf(offering),
+          implicitMode: offeringImplicitDedication(offering),
           checkClusterThreshold: false,
           // It runs there already, whatever the host's state now.
           checkEligibility: false,

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { CapacityConflictError } from '../allocation/placement-error.js';
 import type { CapacityService } from '../capacity/capacity-service.js';
 import { demandOf } from '../capacity/demand.js';
 import type { CloudContext, Writer } from '../context.js';
@@ -12,7 +13,12 @@ import type { Network, Nic } from '../network/records.js';
 import { networkRepo } from '../network/records.js';
 import type { SecurityGroupService } from '../network/security-groups.js';
 import { hostRef, hostRepo } from '../resources/hosts.js';
-import { diskOfferingRepo, serviceOfferingRepo } from '../resources/offerings.js';
+import {
+  diskOfferingRepo,
+  offeringHostTags,
+  offeringImplicitDedication,
+  serviceOfferingRepo,
+} from '../resources/offerings.js';
 import { isInSubtree, isRootAdmin, requireAccess } from '../resources/permissions.js';
 import { checkResourceLimits } from '../resources/resource-limits.js';
 import { templateRepo } from '../resources/templates.js';
@@ -22,12 +28,21 @@ import type { SettingsService } from '../settings/settings-service.js';
 import { json } from '../store/codec.js';
 import { executeCached, insertRow } from '../store/compiled-queries.js';
 import { newUuid } from '../store/uuid.js';
+import {
+  joinAffinityGroups,
+  leaveAffinityGroups,
+  permitAffinity,
+  resolveAffinityGroups,
+  type VmAffinity,
+  vmAffinity,
+} from './affinity-groups.js';
+import { dedicationConflict } from './dedications.js';
 import type { JobService, SubmittedJob } from './jobs.js';
 import { sshKeyPairRepo } from './ssh-keypairs.js';
 import type { VolumeRecord } from './storage-common.js';
 import type { PlacementIndex } from './vm-placement.js';
 import { instanceName, type VmDetails, vmRepo, vmUsage } from './vm-records.js';
-import { VmStarter } from './vm-starter.js';
+import { type StartedVm, VmStarter } from './vm-starter.js';
 import type { VmStorage } from './vm-storage.js';
 
 const GiB = 1024 ** 3;
@@ -35,7 +50,7 @@ const GiB = 1024 ** 3;
 const MAX_USER_DATA = 32_768;
 
 /** A submitted deployment: the job, and the id of the VM it deploys (known before the job ends). */
-export interface DeployJob extends SubmittedJob<VirtualMachine> {
+export interface DeployJob extends SubmittedJob<StartedVm> {
   vmId: number;
 }
 
@@ -67,6 +82,11 @@ export interface DeployVmInput {
   startVm?: boolean;
   /** Root admin: this host, no fallback. */
   hostId?: number;
+  /**
+   * Affinity groups the VM joins (the owner's own): `host anti-affinity`, `host affinity`, and the
+   * owner's `ExplicitDedication` group, which keeps the VM on resources dedicated to its owner only.
+   */
+  affinityGroupIds?: number[];
 }
 
 /**
@@ -161,7 +181,7 @@ export class VirtualMachineService {
   }
 
   /** Deploys and waits: the started VM, or the start's typed error. */
-  async deployAndWait(input: DeployVmInput): Promise<VirtualMachine> {
+  async deployAndWait(input: DeployVmInput): Promise<StartedVm> {
     return (await this.deploy(input)).result;
   }
 
@@ -175,6 +195,7 @@ export class VirtualMachineService {
     volumes: VolumeRecord[];
     nics: Nic[];
     zone: Zone;
+    affinity: VmAffinity;
   }> {
     const owner = await accountRepo.get(w.db, input.accountId ?? w.caller.accountId, 'accountId');
     await requireAccess(w.db, w.caller, { accountId: owner.id, domainId: owner.domainId }, 'deploy a VM');
@@ -282,6 +303,7 @@ export class VirtualMachineService {
       );
     }
     if (input.userData !== undefined) checkUserData(input.userData);
+    const affinityGroups = await resolveAffinityGroups(w.db, owner, input.affinityGroupIds);
     if (input.hostName !== undefined) requireHostName('hostName', input.hostName);
     await checkResourceLimits(w, this.settings, owner.id, {
       user_vm: 1,
@@ -345,6 +367,9 @@ export class VirtualMachineService {
       );
     }
     const volumes = await this.storage.allocate(w, vm, { template, ...(dataDisk ? { dataDisk } : {}) });
+    await joinAffinityGroups(w, id, affinityGroups);
+    const affinity: VmAffinity =
+      affinityGroups.length > 0 ? await vmAffinity(w.db, id) : { rules: [], strictDedication: false };
     if (zone.securityGroupEnabled) await this.securityGroups.joinAtDeploy(w, id, input.securityGroupIds);
     else if (input.securityGroupIds !== undefined) {
       throw new InvalidParameterError(
@@ -364,7 +389,7 @@ export class VirtualMachineService {
       domainId: owner.domainId,
       parameters: { serviceOfferingId: offering.id, templateId: template.id, zoneId: zone.id },
     });
-    return { vm, offering, template, volumes, nics, zone };
+    return { vm, offering, template, volumes, nics, zone, affinity };
   }
 
   /**
@@ -452,7 +477,8 @@ export class VirtualMachineService {
   }
 
   /** Starts a stopped VM (last host first), as a job. */
-  start(id: number, options: { hostId?: number } = {}): Promise<SubmittedJob<VirtualMachine>> {
+  /** Starts a Stopped VM; the result carries the explanation of the placement (`placement`). */
+  start(id: number, options: { hostId?: number } = {}): Promise<SubmittedJob<StartedVm>> {
     return this.runJob(id, 'startVirtualMachine', 'VM.START', 'start', async (vm, job) => {
       if (vm.state === 'Running') return vm;
       if (vm.state !== 'Stopped')
@@ -690,6 +716,7 @@ export class VirtualMachineService {
     return this.ctx.write(async (w) => {
       for (const nic of await this.networks.listNics({ vmId: vm.id })) await this.networks.deallocateNic(w, nic.id);
       const deltas = await this.capacity.releaseVm(w, vm.id);
+      await leaveAffinityGroups(w, vm.id);
       await w.db.updateTable('vmInstances').set({ removed: w.now }).where('id', '=', vm.id).execute();
       await w.event({
         type: 'VM.EXPUNGE',
@@ -721,13 +748,23 @@ export class VirtualMachineService {
       const source = await hostRepo.get(this.ctx.db, vm.hostId!);
       const dest = await hostRepo.get(this.ctx.db, destHostId, 'hostId');
       const offering = await serviceOfferingRepo.get(this.ctx.db, vm.serviceOfferingId);
-      this.checkMigrationTarget(source, dest, offering.hostTag);
+      this.checkMigrationTarget(source, dest, offeringHostTags(offering));
+      const conflict = await dedicationConflict(this.ctx.db, dest, vm);
+      if (conflict !== null) throw new InvalidParameterError('hostId', dest.id, conflict);
+      const affinity = await vmAffinity(this.ctx.db, vm.id);
+      const windowMs = (await this.settings.get('capacity.skipcounting.hours')) * 1000;
       const migrating = await this.ctx.write(async (w) => {
+        // The VM's host (anti-)affinity groups, checked against the store with the groups locked.
+        await permitAffinity(w, vm.id, affinity.rules, dest.id, windowMs).catch((error: unknown) => {
+          if (error instanceof CapacityConflictError) throw new InvalidParameterError('hostId', dest.id, error.message);
+          throw error;
+        });
         const deltas = await this.capacity.bookMigration(w, {
           vmId: vm.id,
           accountId: vm.accountId,
           destHostId: dest.id,
           demand: demandOf(offering),
+          implicitMode: offeringImplicitDedication(offering),
         });
         await this.move(w, vm, 'MigrationRequested', {});
         w.afterCommit(() => this.placement.apply(deltas));
@@ -771,14 +808,19 @@ export class VirtualMachineService {
     });
   }
 
-  private checkMigrationTarget(source: Host, dest: Host, hostTag: string | null): void {
+  private checkMigrationTarget(source: Host, dest: Host, hostTags: readonly string[]): void {
     if (dest.id === source.id) throw new InvalidParameterError('hostId', dest.id, 'the VM already runs there');
     if (dest.clusterId !== source.clusterId)
       throw new InvalidParameterError('hostId', dest.id, 'live migration stays inside the cluster');
     if (dest.status !== 'Up' || dest.resourceState !== 'Enabled')
       throw new InvalidParameterError('hostId', dest.id, `host ${dest.name} is ${dest.status}/${dest.resourceState}`);
-    if (hostTag !== null && !dest.hostTags.includes(hostTag))
-      throw new InvalidParameterError('hostId', dest.id, `host ${dest.name} lacks the offering's host tag ${hostTag}`);
+    const missing = hostTags.filter((t) => !dest.hostTags.includes(t));
+    if (missing.length > 0)
+      throw new InvalidParameterError(
+        'hostId',
+        dest.id,
+        `host ${dest.name} lacks the offering's host tag(s) ${missing.join(', ')}`,
+      );
   }
 
   /** Changes the service offering of a Stopped VM (same storage type, not a system offering). */
@@ -881,13 +923,13 @@ export class VirtualMachineService {
   }
 
   /** Runs `body` as a job on the VM, for its owner or an admin over it. */
-  private async runJob(
+  private async runJob<R extends VirtualMachine = VirtualMachine>(
     id: number,
     cmd: string,
     eventType: string,
     verb: string,
-    body: (vm: VirtualMachine, job: Parameters<Parameters<JobService['submit']>[1]>[0]) => Promise<VirtualMachine>,
-  ): Promise<SubmittedJob<VirtualMachine>> {
+    body: (vm: VirtualMachine, job: Parameters<Parameters<JobService['submit']>[1]>[0]) => Promise<R>,
+  ): Promise<SubmittedJob<R>> {
     const vm = await vmRepo.get(this.ctx.db, id);
     await requireAccess(this.ctx.db, this.ctx.caller, vm, `${verb} a VM`);
     return this.jobs.submit(

@@ -1,5 +1,5 @@
-import type { Allocator } from '../allocation/allocator-contract.js';
-import type { DeployDestination, VmProfile } from '../allocation/deployment-plan.js';
+import type { Allocator, Placement } from '../allocation/allocator-contract.js';
+import type { VmProfile } from '../allocation/deployment-plan.js';
 import type { ExcludeList } from '../allocation/exclude-list.js';
 import { PlacementError } from '../allocation/placement-error.js';
 import { CapacityIndex } from '../capacity/capacity-index.js';
@@ -155,11 +155,16 @@ export class PlacementIndex {
     for (const [vmId, a] of this.assumed) if (a.hostId === hostId) this.assume(index, vmId, a);
   }
 
-  /** Asks the allocator for a destination. Throws PlacementError (533) with the explanation when none fits. */
-  async place(
-    vm: VmProfile,
-    plan: { zoneId: number; hostId?: number; avoid: ExcludeList },
-  ): Promise<DeployDestination> {
+  /** The index when it is loaded (to change it in place after a commit), else undefined. */
+  peek(): CapacityIndex | undefined {
+    return this.index;
+  }
+
+  /**
+   * Asks the allocator for a destination, with the explanation of the choice. Throws
+   * PlacementError (533) with the explanation when none fits.
+   */
+  async place(vmIn: VmProfile, plan: { zoneId: number; hostId?: number; avoid: ExcludeList }): Promise<Placement> {
     if (!this.allocator) {
       throw new ResourceUnavailableError('no allocator is configured: pass one to createCloud({ allocator })', {
         field: 'allocator',
@@ -167,30 +172,37 @@ export class PlacementIndex {
     }
     const before = this.polled.monotonic;
     const index = await this.get();
-    if (vm.id !== undefined) this.forget(vm.id);
+    if (vmIn.id !== undefined) this.forget(vmIn.id);
     const request = {
       zoneId: plan.zoneId,
       avoid: plan.avoid,
       ...(plan.hostId !== undefined ? { hostId: plan.hostId } : {}),
     };
-    let destination: DeployDestination;
+    // Where the VM's affinity groups' other members are, as this index (with its assumed placements) sees it.
+    const withAffinity = (): VmProfile =>
+      vmIn.affinity?.length
+        ? { ...vmIn, affinity: vmIn.affinity.map((r) => ({ ...r, hostIds: index.hostsOfVms(r.vmIds) })) }
+        : vmIn;
+    let vm = withAffinity();
+    let placement: Placement;
     try {
-      ({ destination } = this.allocator.place(index, vm, request));
+      placement = this.allocator.place(index, vm, request);
     } catch (error) {
       // No room as this process last saw it: re-read what other processes released, then decide.
       if (!(error instanceof PlacementError) || this.polled.monotonic !== before) throw error;
       await this.pollCapacity(index);
-      ({ destination } = this.allocator.place(index, vm, request));
+      vm = withAffinity();
+      placement = this.allocator.place(index, vm, request);
     }
     if (vm.id !== undefined) {
       this.assume(index, vm.id, {
-        hostId: destination.hostId,
+        hostId: placement.destination.hostId,
         accountId: vm.accountId,
         demand: vm.demand,
         implicitMode: vm.implicitDedication ?? null,
       });
     }
-    return destination;
+    return placement;
   }
 
   /** Counts a placement in `index` until its booking commits or the start gives up. */

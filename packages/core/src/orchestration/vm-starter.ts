@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { DeployDestination, VmProfile } from '../allocation/deployment-plan.js';
 import { ExcludeList } from '../allocation/exclude-list.js';
 import { CapacityConflictError, PlacementError } from '../allocation/placement-error.js';
+import type { PlacementExplanation } from '../allocation/placement-explanation.js';
 import type { CapacityService } from '../capacity/capacity-service.js';
 import { demandOf } from '../capacity/demand.js';
 import type { CloudContext, Writer } from '../context.js';
@@ -14,16 +15,29 @@ import { vmStateMachine } from '../model/state-machines/index.js';
 import type { GuestNetworkService } from '../network/guest-networks.js';
 import { type Network, type Nic, networkRepo } from '../network/records.js';
 import { hostRef, hostRepo } from '../resources/hosts.js';
-import { serviceOfferingRepo } from '../resources/offerings.js';
+import { offeringHostTags, offeringImplicitDedication, serviceOfferingRepo } from '../resources/offerings.js';
 import { templateRepo } from '../resources/templates.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import type { CasResult } from '../store/cas.js';
 import { executeCached } from '../store/compiled-queries.js';
+import type { Db } from '../store/store.js';
+import { permitAffinity, type VmAffinity, vmAffinity } from './affinity-groups.js';
 import type { JobHandle } from './jobs.js';
 import { isoDiskSpec, type VolumeRecord } from './storage-common.js';
 import type { PlacementIndex } from './vm-placement.js';
 import { vmRepo, vmSpec, vmUsage } from './vm-records.js';
 import type { VmStorage, VolumeStartPlan } from './vm-storage.js';
+
+/** A started VM, with the explanation of the placement that chose its host (when this start placed it). */
+export type StartedVm = VirtualMachine & { placement?: PlacementExplanation };
+
+/** The path of a domain (`/`, `/sales/`), read once per start for domain dedications. */
+async function domainPathOf(db: Db, domainId: number): Promise<string | null> {
+  const { rows } = await executeCached<{ path: string }>(db, 'vm.start.domainPath', [domainId], (q) =>
+    q.selectFrom('domains').select('path').where('id', '=', domainId),
+  );
+  return rows[0]?.path ?? null;
+}
 
 /** What one start attempt took, so a failure can give exactly that back. */
 interface Attempt {
@@ -47,6 +61,8 @@ export interface StartOptions {
     volumes?: VolumeRecord[];
     nics?: Nic[];
     zone?: Zone;
+    /** The VM's affinity groups as the deploy resolved them (not read again). */
+    affinity?: VmAffinity;
   };
   /** Root admin: this host and no other. */
   hostId?: number;
@@ -76,7 +92,7 @@ export class VmStarter {
     private readonly settings: SettingsService,
   ) {}
 
-  async start(vmId: number, options: StartOptions = {}): Promise<VirtualMachine> {
+  async start(vmId: number, options: StartOptions = {}): Promise<StartedVm> {
     const tracer = this.ctx.tracer;
     const loadMark = tracer.mark();
     let vm = options.known?.vm ?? (await vmRepo.get(this.ctx.db, vmId));
@@ -93,10 +109,16 @@ export class VmStarter {
     let knownVolumes = options.known?.volumes;
     let knownNics = options.known?.nics;
     const avoid = new ExcludeList();
+    // Affinity groups and explicit dedication: the owner's domain path and the VM's groups.
+    const affinity = options.known?.affinity ?? (await vmAffinity(this.ctx.db, vm.id));
+    const domainPath = await domainPathOf(this.ctx.db, vm.domainId);
+    const affinityWindowMs =
+      affinity.rules.length > 0 ? (await this.settings.get('capacity.skipcounting.hours')) * 1000 : 0;
     tracer.step('start.load', loadMark);
     let lastError: unknown;
     // Bookings lost to another process's commit: re-planned without spending an attempt (bounded).
     let lostRaces = 0;
+    let explanation: PlacementExplanation | undefined;
 
     for (let attempt = 1; attempt <= retries; attempt++) {
       if (options.job?.signal.aborted) {
@@ -114,20 +136,26 @@ export class VmStarter {
         domainId: vm.domainId,
         type: vm.type,
         demand: demandOf(offering),
-        hostTags: offering.hostTag ? [offering.hostTag] : [],
+        hostTags: offeringHostTags(offering),
+        implicitDedication: offeringImplicitDedication(offering),
         hypervisorType: vm.hypervisorType,
         osCategory: template?.osCategory ?? null,
         requiresHvm: template?.requiresHvm ?? true,
         lastHostId: vm.lastHostId,
         disks: await this.storage.diskProfiles(this.ctx.db, vm, offering, vmVolumes),
+        ...(domainPath !== null ? { domainPath } : {}),
+        ...(affinity.strictDedication ? { strictDedication: true } : {}),
+        ...(affinity.rules.length > 0 ? { affinity: affinity.rules } : {}),
       };
       let destination: DeployDestination;
       try {
-        destination = await this.placement.place(profile, {
+        const placed = await this.placement.place(profile, {
           zoneId: vm.zoneId,
           avoid,
           ...(options.hostId !== undefined ? { hostId: options.hostId } : {}),
         });
+        destination = placed.destination;
+        explanation = placed.explanation;
       } catch (error) {
         lastError = error;
         break; // nothing fits: more attempts would plan the same
@@ -162,7 +190,11 @@ export class VmStarter {
             accountId: vm.accountId,
             hostId: destination.hostId,
             demand: profile.demand,
+            implicitMode: profile.implicitDedication ?? null,
           });
+          // Affinity re-checked against the store, the VM's groups locked (CloudStack's finalize check).
+          if (affinity.rules.length > 0)
+            await permitAffinity(w, vm.id, affinity.rules, destination.hostId, affinityWindowMs);
           const set = { hostId: destination.hostId, podIdToDeployIn: destination.podId };
           const moved = await this.transitionLatest(
             w,
@@ -256,8 +288,9 @@ export class VmStarter {
             domainId: vm.domainId,
             parameters: { hostId: host.id },
           });
-          if (options.completeJob) await options.job?.succeedIn?.(w, started);
-          return started;
+          const result: StartedVm = explanation ? { ...started, placement: explanation } : started;
+          if (options.completeJob) await options.job?.succeedIn?.(w, result);
+          return result;
         });
         tracer.step('start.running', mark);
         return running;

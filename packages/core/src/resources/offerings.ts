@@ -1,7 +1,14 @@
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError } from '../errors.js';
-import { STORAGE_TYPES, type StorageType, SYSTEM_VM_TYPES, type SystemVmType } from '../model/enums.js';
-import type { DiskOffering, ServiceOffering } from '../model/records.js';
+import {
+  IMPLICIT_DEDICATION_MODES,
+  type ImplicitDedicationModeName,
+  STORAGE_TYPES,
+  type StorageType,
+  SYSTEM_VM_TYPES,
+  type SystemVmType,
+} from '../model/enums.js';
+import type { DiskOffering, ServiceOffering, ServiceOfferingDetails } from '../model/records.js';
 import { optionalString, parseTags, requireInteger, requireOneOf, requireString } from '../model/validate.js';
 import { bit, decoder, json } from '../store/codec.js';
 import { newUuid } from '../store/uuid.js';
@@ -12,8 +19,48 @@ import { domainRepo } from './tenancy.js';
 export const serviceOfferingRepo = new Repo<ServiceOffering>(
   'serviceOfferings',
   'ServiceOffering',
-  decoder<ServiceOffering>({ bool: ['offerHa', 'limitCpuUse', 'isSystem'], json: ['tags'] }),
+  decoder<ServiceOffering>({ bool: ['offerHa', 'limitCpuUse', 'isSystem'], json: ['tags', 'details'] }),
 );
+
+/** The host tags an offering requires, every one on the host (spec/allocation.md §8). */
+export function offeringHostTags(offering: Pick<ServiceOffering, 'hostTag'>): string[] {
+  if (offering.hostTag === null || offering.hostTag === '') return [];
+  const out: string[] = [];
+  for (const part of offering.hostTag.split(',')) {
+    const tag = part.trim();
+    if (tag !== '' && !out.includes(tag)) out.push(tag);
+  }
+  return out;
+}
+
+/** The implicit-dedication mode an offering deploys its VMs in, or null (spec/allocation.md §5.5). */
+export function offeringImplicitDedication(
+  offering: Pick<ServiceOffering, 'details'>,
+): ImplicitDedicationModeName | null {
+  const mode = offering.details?.ImplicitDedicationMode;
+  return mode === 'Strict' || mode === 'Preferred' ? mode : null;
+}
+
+const DETAIL_KEYS = ['ImplicitDedicationMode'] as const;
+
+/** Validates offering details: known keys only, each with a value it allows. */
+function parseOfferingDetails(details: unknown): ServiceOfferingDetails {
+  if (details === undefined || details === null) return {};
+  if (typeof details !== 'object' || Array.isArray(details))
+    throw new InvalidParameterError('details', details, 'an object of detail name → value is required');
+  const out: ServiceOfferingDetails = {};
+  for (const [key, value] of Object.entries(details)) {
+    if (value === undefined) continue;
+    if (!(DETAIL_KEYS as readonly string[]).includes(key))
+      throw new InvalidParameterError(
+        `details.${key}`,
+        value,
+        `unknown offering detail; known: ${DETAIL_KEYS.join(', ')}`,
+      );
+    out.ImplicitDedicationMode = requireOneOf(`details.${key}`, value, IMPLICIT_DEDICATION_MODES);
+  }
+  return out;
+}
 export const diskOfferingRepo = new Repo<DiskOffering>(
   'diskOfferings',
   'DiskOffering',
@@ -38,7 +85,16 @@ export interface CreateServiceOfferingInput {
   networkRate?: number;
   /** Storage tags the root-disk pool must carry. */
   tags?: string | string[];
-  hostTag?: string;
+  /**
+   * Host tags, comma-separated (`'gpu,fast'`) or as a list: every one must be on the host
+   * (spec/allocation.md §8). Trimmed, case-sensitive, stored comma-joined in `hostTag`.
+   */
+  hostTag?: string | string[];
+  /**
+   * CloudStack's offering details. Only `ImplicitDedicationMode` (`Strict` or `Preferred`) is
+   * known: it deploys the offering's VMs implicitly dedicated in that mode (spec/allocation.md §5.5).
+   */
+  details?: ServiceOfferingDetails;
   /** Visible only to this domain's subtree; omitted = public. */
   domainId?: number;
   systemVmType?: SystemVmType;
@@ -99,7 +155,8 @@ export class OfferingService {
           networkRate:
             input.networkRate === undefined ? null : requireInteger('networkRate', input.networkRate, { min: 0 }),
           tags: json(parseTags('tags', input.tags)),
-          hostTag: input.hostTag === undefined ? null : (parseTags('hostTag', input.hostTag)[0] ?? null),
+          hostTag: parseTags('hostTag', input.hostTag).join(',') || null,
+          details: json(parseOfferingDetails(input.details)),
           domainId: input.domainId ?? null,
           isSystem: bit(systemVmType !== null),
           systemVmType,

@@ -150,7 +150,24 @@ export class TenancyService {
           },
         );
       }
+      const dedicated = await w.db
+        .selectFrom('dedicatedResources')
+        .select('id')
+        .where('domainId', 'in', ids)
+        .where('removed', 'is', null)
+        .execute();
+      if (dedicated.length > 0)
+        throw new ResourceInUseError(
+          `domain ${domain.path} still holds ${dedicated.length} dedicated resource(s); release them first`,
+          { field: 'id', value: id },
+        );
       for (const account of accounts) await this.removeAccount(w, Number(account.id));
+      await w.db
+        .updateTable('affinityGroups')
+        .set({ removed: w.now })
+        .where('domainId', 'in', ids)
+        .where('removed', 'is', null)
+        .execute();
       await w.db.updateTable('domains').set({ removed: w.now }).where('id', 'in', ids).execute();
       await w.event({
         type: 'DOMAIN.DELETE',
@@ -269,8 +286,26 @@ export class TenancyService {
         });
       }
     }
+    const dedicated = await w.db
+      .selectFrom('dedicatedResources')
+      .select('id')
+      .where('accountId', '=', id)
+      .where('removed', 'is', null)
+      .execute();
+    if (dedicated.length > 0)
+      throw new ResourceInUseError(
+        `account ${account.accountName} still holds ${dedicated.length} dedicated resource(s); release them first`,
+        { field: 'id', value: id },
+      );
     await w.db
       .updateTable('users')
+      .set({ removed: w.now })
+      .where('accountId', '=', id)
+      .where('removed', 'is', null)
+      .execute();
+    // Its affinity groups go with it (their VMs are gone already).
+    await w.db
+      .updateTable('affinityGroups')
       .set({ removed: w.now })
       .where('accountId', '=', id)
       .where('removed', 'is', null)

@@ -183,6 +183,8 @@ export interface ServiceOfferingTable extends Base {
   networkRate: number | null;
   tags: Json;
   hostTag: string | null;
+  /** JSON: CloudStack offering details (0014-allocation-rules). */
+  details: ColumnType<string, string | undefined, string>;
   domainId: number | null;
   isSystem: Bool;
   systemVmType: string | null;
@@ -445,6 +447,25 @@ export interface DedicatedResourceTable extends Base {
   hostId: number | null;
   domainId: number;
   accountId: number | null;
+  /** The owner's `ExplicitDedication` affinity group (0014-allocation-rules). */
+  affinityGroupId: number | null;
+}
+
+/** A `host affinity`, `host anti-affinity` or `ExplicitDedication` group (0014-allocation-rules). */
+export interface AffinityGroupTable extends Base {
+  name: string;
+  description: string | null;
+  type: string;
+  /** Null for a domain-level (explicit-dedication) group. */
+  accountId: number | null;
+  domainId: number;
+}
+
+/** A VM's membership of an affinity group (0014-allocation-rules). */
+export interface AffinityGroupVmTable {
+  id: Id;
+  groupId: number;
+  vmId: number;
 }
 
 // ---- network layer (0005-network) ----
@@ -764,6 +785,8 @@ export interface Database {
   storageAllocations: StorageAllocationTable;
   dedicatedResources: DedicatedResourceTable;
   placementEpoch: PlacementEpochTable;
+  affinityGroups: AffinityGroupTable;
+  affinityGroupVms: AffinityGroupVmTable;
   networkOfferings: NetworkOfferingTable;
   networks: NetworkTable;
   nics: NicTable;

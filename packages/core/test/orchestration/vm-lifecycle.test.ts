@@ -10,8 +10,11 @@ describe('VM lifecycle on the simulator', () => {
     const { user, zone, template, small, sim } = world;
     const vm = await user.vms.deployAndWait({ zoneId: zone.id, serviceOfferingId: small.id, templateId: template.id });
     expect(vm.state).toBe('Running');
-    // The deploy builds the records it returns from what it wrote: they equal the stored ones.
-    expect(vm).toEqual(await user.vms.get(vm.id));
+    // The deploy builds the records it returns from what it wrote: they equal the stored ones, and
+    // it adds the explanation of its placement.
+    const { placement, ...record } = vm;
+    expect(record).toEqual(await user.vms.get(vm.id));
+    expect(placement?.hosts.winner).toBe(vm.hostId);
     expect(vm.instanceName).toBe(`i-${world.account.id}-${vm.id}-VM`);
     expect(vm.hostId).not.toBeNull();
     const onHost = sim.inspect().vms[vm.instanceName];

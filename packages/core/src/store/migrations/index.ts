@@ -13,7 +13,8 @@ import { accountIndexes } from './0010-account-indexes.js';
 import { resourceLimits } from './0011-resource-limits.js';
 import { deployIndexes } from './0012-deploy-indexes.js';
 import { lookupIndexes } from './0013-lookup-indexes.js';
-import { placementEpoch } from './0014-placement-epoch.js';
+import { allocationRules } from './0014-allocation-rules.js';
+import { placementEpoch } from './0015-placement-epoch.js';
 
 /**
  * Every migration, in order. A migration's name never changes once released; new schema goes in a
@@ -34,6 +35,7 @@ export function migrations(engine: StoreEngine): Record<string, Migration> {
     '0011-resource-limits': resourceLimits(engine),
     '0012-deploy-indexes': deployIndexes(),
     '0013-lookup-indexes': lookupIndexes(),
-    '0014-placement-epoch': placementEpoch(engine),
+    '0014-allocation-rules': allocationRules(engine),
+    '0015-placement-epoch': placementEpoch(engine),
   };
 }
