@@ -11,14 +11,23 @@ export class PlacementError extends InsufficientCapacityError {
   readonly explanation: PlacementExplanation;
   readonly scope: PlacementLevel;
 
-  constructor(explanation: PlacementExplanation, scope: PlacementLevel = 'hosts', prefix?: string) {
+  /**
+   * @param cause why an earlier attempt of the same start failed (a host or pool avoided after a
+   *   driver failure): named in the message, so the real reason is not lost behind "avoided".
+   */
+  constructor(explanation: PlacementExplanation, scope: PlacementLevel = 'hosts', prefix?: string, cause?: unknown) {
     const levelName = scope === 'pools' ? 'storage pools' : scope;
     const main = summariseLevel(levelName, explanation[scope]);
     const extra =
       scope === 'hosts' && explanation.pools.candidates > 0
         ? `; ${summariseLevel('storage pools', explanation.pools)}`
         : '';
-    super(`${prefix ? `${prefix}: ` : ''}${main}${extra}`, { details: { scope, explanation } });
+    const last =
+      cause === undefined ? '' : `; the last attempt failed: ${cause instanceof Error ? cause.message : String(cause)}`;
+    super(`${prefix ? `${prefix}: ` : ''}${main}${extra}${last}`, {
+      details: { scope, explanation },
+      ...(cause === undefined ? {} : { cause }),
+    });
     this.explanation = explanation;
     this.scope = scope;
   }

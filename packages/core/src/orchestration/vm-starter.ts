@@ -119,6 +119,9 @@ export class VmStarter {
     // Bookings lost to another process's commit: re-planned without spending an attempt (bounded).
     let lostRaces = 0;
     let explanation: PlacementExplanation | undefined;
+    // Why the last attempt that reached a host failed (not a capacity refusal): reported with the
+    // final placement failure, whose explanation only says the host was avoided.
+    let attemptFailure: unknown;
 
     for (let attempt = 1; attempt <= retries; attempt++) {
       if (options.job?.signal.aborted) {
@@ -157,7 +160,10 @@ export class VmStarter {
         destination = placed.destination;
         explanation = placed.explanation;
       } catch (error) {
-        lastError = error;
+        lastError =
+          attemptFailure !== undefined && error instanceof PlacementError
+            ? new PlacementError(error.explanation, error.scope, undefined, attemptFailure)
+            : error;
         break; // nothing fits: more attempts would plan the same
       }
       tracer.step('start.placement', mark);
@@ -171,6 +177,7 @@ export class VmStarter {
         volumes = await this.storage.plan(vm, destination, { host, volumes: vmVolumes, template });
       } catch (error) {
         lastError = error;
+        attemptFailure = error;
         avoidScope(avoid, error, destination);
         if (options.job?.signal.aborted) break;
         continue;
@@ -296,6 +303,7 @@ export class VmStarter {
         return running;
       } catch (error) {
         lastError = error;
+        attemptFailure = error;
         this.ctx.logger.warn(
           { err: error, vm: vm.uuid, host: host.uuid, attempt },
           'start attempt failed; releasing and re-planning',

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CapacityConflictError } from '../../src/allocation/placement-error.js';
+import { CapacityConflictError, PlacementError } from '../../src/allocation/placement-error.js';
 import { DriverError } from '../../src/driver/driver-error.js';
 import type { VirtualMachine } from '../../src/model/records.js';
 import { VirtualRouterElement } from '../../src/network/virtual-router-element.js';
@@ -248,13 +248,21 @@ describe('deploy with a fault at each step', () => {
     expect(vm.hostId).not.toBe(bystander!.hostId);
   });
 
-  it('startVm fails on every host → Error, nothing taken', async () => {
+  it('startVm fails on every host → Error, nothing taken, and the error names the driver failure', async () => {
     await setup({ bystander: true });
     world.sim.faults.failAlways('startVm');
     const before = await accountingSnapshot(world.cloud, world.sim);
     await expectError(before);
     // It tried every host once (the avoid set), then gave up.
     expect(world.sim.log.counts().startVm?.error).toBe(4);
+    // The placement failure that ends the start says why the hosts were avoided.
+    const failed = await world.user.vms.deploy(deployInput());
+    const error = await failed.result.catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PlacementError);
+    expect((error as PlacementError).message).toMatch(
+      /avoided after a failed attempt.*the last attempt failed: .*injected/,
+    );
+    expect((error as PlacementError).cause).toBeDefined();
   });
 });
 
