@@ -312,32 +312,37 @@ async function modelOf(world: VmWorld): Promise<Model> {
   };
 }
 
+/** Runs `cmds` on a fresh world through `planes`, then compares the store with the model. */
+async function runModel(world: VmWorld, planes: Plane[], cmds: Iterable<Cmd>): Promise<void> {
+  const gpu = await world.cloud.offerings.createServiceOffering({
+    name: 'gpu',
+    cpuNumber: 1,
+    cpuSpeed: 1000,
+    memory: 2048,
+    hostTag: 'gpu',
+  });
+  const pod = (await world.cloud.pods.list({ zoneId: world.zone.id }))[0]!;
+  const real: Real = {
+    planes,
+    admin: world.cloud,
+    zoneId: world.zone.id,
+    podId: pod.id,
+    templateId: world.template.id,
+    accountId: world.account.id,
+    offerings: { plain: world.small.id, gpu: gpu.id },
+  };
+  const model = await modelOf(world);
+  await fc.asyncModelRun(() => ({ model, real }), cmds);
+  await checkStore(model, world.cloud);
+}
+
 describe('placement properties: admin changes interleaved with VM operations', () => {
   it('in one process (SQLite): every Running VM sits on a host eligible when it was booked; added hosts take VMs', async () => {
     await fc.assert(
       fc.asyncProperty(fc.commands(commands(1), { maxCommands: 40 }), async (cmds) => {
         const world = await vmWorld({ store: sqliteStore(), clusters: 2, hostsPerCluster: 2 });
         try {
-          const gpu = await world.cloud.offerings.createServiceOffering({
-            name: 'gpu',
-            cpuNumber: 1,
-            cpuSpeed: 1000,
-            memory: 2048,
-            hostTag: 'gpu',
-          });
-          const pod = (await world.cloud.pods.list({ zoneId: world.zone.id }))[0]!;
-          const real: Real = {
-            planes: [(path, ...args) => callCloud(world.cloud, path, args)],
-            admin: world.cloud,
-            zoneId: world.zone.id,
-            podId: pod.id,
-            templateId: world.template.id,
-            accountId: world.account.id,
-            offerings: { plain: world.small.id, gpu: gpu.id },
-          };
-          const model = await modelOf(world);
-          await fc.asyncModelRun(() => ({ model, real }), cmds);
-          await checkStore(model, world.cloud);
+          await runModel(world, [(path, ...args) => callCloud(world.cloud, path, args)], cmds);
         } finally {
           await world.cloud.close();
         }
@@ -363,29 +368,11 @@ describe('placement properties: admin changes interleaved with VM operations', (
           });
           const other = await ControlPlane.start(db.url, stateFile);
           try {
-            const gpu = await world.cloud.offerings.createServiceOffering({
-              name: 'gpu',
-              cpuNumber: 1,
-              cpuSpeed: 1000,
-              memory: 2048,
-              hostTag: 'gpu',
-            });
-            const pod = (await world.cloud.pods.list({ zoneId: world.zone.id }))[0]!;
-            const real: Real = {
-              planes: [
-                (path, ...args) => callCloud(world.cloud, path, args),
-                (path, ...args) => other.call(path, ...args),
-              ],
-              admin: world.cloud,
-              zoneId: world.zone.id,
-              podId: pod.id,
-              templateId: world.template.id,
-              accountId: world.account.id,
-              offerings: { plain: world.small.id, gpu: gpu.id },
-            };
-            const model = await modelOf(world);
-            await fc.asyncModelRun(() => ({ model, real }), cmds);
-            await checkStore(model, world.cloud);
+            await runModel(
+              world,
+              [(path, ...args) => callCloud(world.cloud, path, args), (path, ...args) => other.call(path, ...args)],
+              cmds,
+            );
           } finally {
             other.stop();
             await world.cloud.close();
