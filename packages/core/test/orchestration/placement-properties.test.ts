@@ -21,8 +21,8 @@ import { type VmWorld, vmWorld } from './vm-world.js';
 
 /**
  * Placement against admin changes, as a property (fast-check model-based runs): admin changes of
- * every kind that affects placement (host states and maintenance, cluster states, host tags, hosts
- * and clusters with their pools added) interleaved with deploys, stops, starts and migrations, made
+ * every kind that affects placement (host states and maintenance, cluster and pod states, host
+ * tags, hosts dedicated to another tenant and released, hosts and clusters with their pools added) interleaved with deploys, stops, starts and migrations, made
  * through one control plane or alternately through two processes sharing PostgreSQL. At most a
  * few VMs live at once, so capacity never decides: a deploy or start succeeds exactly when an
  * eligible host exists, lands on an eligible host, and a host added at any point takes a VM.
@@ -37,10 +37,13 @@ interface ModelHost {
   clusterId: number;
   state: 'Enabled' | 'Disabled' | 'Maintenance';
   tags: string[];
+  /** Dedicated to another account. */
+  dedicated: boolean;
 }
 
 interface Model {
   hosts: ModelHost[];
+  podEnabled: boolean;
   clusters: Map<number, { enabled: boolean }>;
   vms: Map<number, { hostId: number | null; tags: string[] }>;
   added: number;
@@ -53,6 +56,8 @@ interface Real {
   podId: number;
   templateId: number;
   accountId: number;
+  /** Another tenant, that hosts get dedicated to. */
+  otherAccountId: number;
   offerings: { plain: number; gpu: number };
 }
 
@@ -60,7 +65,9 @@ const MAX_LIVE_VMS = 5;
 
 function eligible(m: Model, host: ModelHost, tags: readonly string[]): boolean {
   return (
+    m.podEnabled &&
     host.state === 'Enabled' &&
+    !host.dedicated &&
     m.clusters.get(host.clusterId)?.enabled === true &&
     tags.every((t) => host.tags.includes(t))
   );
@@ -139,6 +146,39 @@ function commands(planeCount: number) {
         },
       ),
     ),
+    fc.tuple(plane, fc.boolean()).map(([p, enabled]) =>
+      cmd(
+        `${enabled ? 'enable' : 'disable'} the pod via ${p}`,
+        () => true,
+        async (m, r) => {
+          value(
+            await r.planes[p]!('pods.update', r.podId, { allocationState: enabled ? 'Enabled' : 'Disabled' }),
+            'pod',
+          );
+          m.podEnabled = enabled;
+        },
+      ),
+    ),
+    fc.tuple(plane, pick, fc.boolean()).map(([p, i, dedicate]) =>
+      cmd(
+        `${dedicate ? 'dedicate' : 'release'} host #${i} via ${p}`,
+        () => true,
+        async (m, r) => {
+          const host = m.hosts[i % m.hosts.length]!;
+          if (dedicate === host.dedicated) return;
+          const answer = dedicate
+            ? await r.planes[p]!('dedications.dedicateHost', host.id, { accountId: r.otherAccountId })
+            : await r.planes[p]!('dedications.releaseHost', host.id);
+          // Refused (typed) while the host holds the tenant's VMs or their reservations.
+          if ('error' in answer && dedicate) {
+            expect(answer.error.httpCode).toBe(431);
+            return;
+          }
+          value(answer, `${dedicate ? 'dedicate' : 'release'} host ${host.id}`);
+          host.dedicated = dedicate;
+        },
+      ),
+    ),
     fc.tuple(plane, pick, fc.constantFrom<string[]>([], ['gpu'], ['gpu', 'fast'])).map(([p, i, tags]) =>
       cmd(
         `tag host #${i} [${tags}] via ${p}`,
@@ -189,7 +229,7 @@ function commands(planeCount: number) {
             );
             m.clusters.set(clusterId, { enabled: true });
           }
-          const modelHost: ModelHost = { id: host!.id, clusterId, state: 'Enabled', tags: [] };
+          const modelHost: ModelHost = { id: host!.id, clusterId, state: 'Enabled', tags: [], dedicated: false };
           m.hosts.push(modelHost);
           // The new host takes a VM at once, through the other control plane when there is one.
           if ([...m.vms.values()].filter((v) => v.hostId !== null).length >= MAX_LIVE_VMS) return;
@@ -201,7 +241,7 @@ function commands(planeCount: number) {
             accountId: r.accountId,
             hostId: host!.id,
           });
-          if (m.clusters.get(clusterId)!.enabled) {
+          if (m.podEnabled && m.clusters.get(clusterId)!.enabled) {
             const vm = value<VirtualMachine>(answer, `deploy on added host ${host!.id}`);
             expect(vm.hostId).toBe(host!.id);
             m.vms.set(vm.id, { hostId: vm.hostId, tags: [] });
@@ -305,7 +345,8 @@ async function modelOf(world: VmWorld): Promise<Model> {
   const clusters = new Map<number, { enabled: boolean }>();
   for (const h of world.hosts) clusters.set(h.clusterId, { enabled: true });
   return {
-    hosts: world.hosts.map((h) => ({ id: h.id, clusterId: h.clusterId, state: 'Enabled', tags: [] })),
+    hosts: world.hosts.map((h) => ({ id: h.id, clusterId: h.clusterId, state: 'Enabled', tags: [], dedicated: false })),
+    podEnabled: true,
     clusters,
     vms: new Map(),
     added: 0,
@@ -329,8 +370,14 @@ async function runModel(world: VmWorld, planes: Plane[], cmds: Iterable<Cmd>): P
     podId: pod.id,
     templateId: world.template.id,
     accountId: world.account.id,
+    otherAccountId: 0,
     offerings: { plain: world.small.id, gpu: gpu.id },
   };
+  const { account: other } = await world.cloud.tenancy.createAccount({
+    accountName: 'other',
+    user: { username: 'olga', password: 'pw' },
+  });
+  real.otherAccountId = other.id;
   const model = await modelOf(world);
   await fc.asyncModelRun(() => ({ model, real }), cmds);
   await checkStore(model, world.cloud);
