@@ -22,6 +22,7 @@ const ALL: Omit<HypervisorCapabilities, 'connectionUnit' | 'poolTypes' | 'diskFo
   hotPlugNic: true,
   vmSnapshots: true,
   vmSnapshotsWithMemory: true,
+  volumeSnapshots: true,
   incrementalSnapshots: false,
   volumeResize: true,
   scaleVm: true,

@@ -22,6 +22,12 @@ export interface HypervisorCapabilities {
   vmSnapshots: boolean;
   /** VM snapshots including memory. */
   vmSnapshotsWithMemory: boolean;
+  /**
+   * Volume snapshots: `createSnapshot`, `backupSnapshot`, `deleteSnapshot`, `createVolumeFromSnapshot`,
+   * `createTemplateFromSnapshot`. Optional: core refuses a snapshot (and a snapshot policy) of a volume whose
+   * hypervisor lacks it with `UnsupportedError` before calling the driver. Absent means false.
+   */
+  volumeSnapshots?: boolean;
   /** Incremental volume snapshot chains (XenServer). */
   incrementalSnapshots: boolean;
   /** `resizeVolume` (grow only). */

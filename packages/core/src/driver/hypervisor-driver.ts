@@ -228,25 +228,28 @@ export interface HypervisorDriver {
   /** Eject the ISO (`DettachCommand` for an ISO). None inserted: success. */
   detachIso(host: HostRef, vmName: string, iso: DiskSpec, ctx?: OperationContext): Promise<void>;
 
-  /** Snapshot a volume on primary storage (`CreateObjectCommand`). */
-  createSnapshot(host: HostRef, snapshot: SnapshotSpec, ctx?: OperationContext): Promise<SnapshotResult>;
+  /** Snapshot a volume on primary storage (`CreateObjectCommand`). Capability `volumeSnapshots`. */
+  createSnapshot?(host: HostRef, snapshot: SnapshotSpec, ctx?: OperationContext): Promise<SnapshotResult>;
 
   /**
    * Copy a snapshot to secondary storage and (by default) remove it from primary (`CopyCommand` →
-   * `backupSnapshot`). Already backed up: success.
+   * `backupSnapshot`). Already backed up: success. Capability `volumeSnapshots`.
    */
-  backupSnapshot(
+  backupSnapshot?(
     host: HostRef,
     snapshot: SnapshotRef,
     store: SecondaryStoreRef,
     options?: BackupSnapshotOptions,
   ): Promise<SnapshotBackupResult>;
 
-  /** Delete a snapshot wherever it is, primary and secondary (`DeleteCommand`). Not found: success. */
-  deleteSnapshot(host: HostRef, snapshot: SnapshotRef, ctx?: OperationContext): Promise<void>;
+  /**
+   * Delete a snapshot wherever it is, primary and secondary (`DeleteCommand`). Not found: success.
+   * Capability `volumeSnapshots`.
+   */
+  deleteSnapshot?(host: HostRef, snapshot: SnapshotRef, ctx?: OperationContext): Promise<void>;
 
-  /** Create a volume from a snapshot (`CopyCommand` → `createVolumeFromSnapshot`). */
-  createVolumeFromSnapshot(
+  /** Create a volume from a snapshot (`CopyCommand` → `createVolumeFromSnapshot`). Capability `volumeSnapshots`. */
+  createVolumeFromSnapshot?(
     host: HostRef,
     snapshot: SnapshotRef,
     volume: VolumeSpec,
@@ -261,8 +264,11 @@ export interface HypervisorDriver {
     ctx?: OperationContext,
   ): Promise<TemplateResult>;
 
-  /** Write a template to secondary storage from a snapshot (`CopyCommand` → `createTemplateFromSnapshot`). */
-  createTemplateFromSnapshot(
+  /**
+   * Write a template to secondary storage from a snapshot (`CopyCommand` → `createTemplateFromSnapshot`).
+   * Capability `volumeSnapshots`.
+   */
+  createTemplateFromSnapshot?(
     host: HostRef,
     snapshot: SnapshotRef,
     template: TemplateTarget,
@@ -314,5 +320,18 @@ export type OptionalHypervisorOperation =
   | 'deleteVmSnapshot'
   | 'revertVmSnapshot'
   | 'resizeVolume'
+  | 'createSnapshot'
+  | 'backupSnapshot'
+  | 'deleteSnapshot'
+  | 'createVolumeFromSnapshot'
+  | 'createTemplateFromSnapshot'
   | 'investigate'
   | 'fence';
+
+/** The volume-snapshot operations of a driver that declares `volumeSnapshots` (see {@link volumeSnapshotOperations}). */
+export type VolumeSnapshotOperations = Required<
+  Pick<
+    HypervisorDriver,
+    'createSnapshot' | 'backupSnapshot' | 'deleteSnapshot' | 'createVolumeFromSnapshot' | 'createTemplateFromSnapshot'
+  >
+>;

@@ -1,6 +1,8 @@
 import type { CapacityService } from '../capacity/capacity-service.js';
 import type { CloudContext, Writer } from '../context.js';
+import type { VolumeSnapshotOperations } from '../driver/hypervisor-driver.js';
 import type { SnapshotRef } from '../driver/storage-spec.js';
+import { volumeSnapshotOperations } from '../driver/volume-snapshot-operations.js';
 import {
   ConcurrentModificationError,
   InvalidParameterError,
@@ -205,6 +207,22 @@ export class SnapshotService {
     }
     if ((volume.hypervisorType ?? '').toLowerCase() === 'ovm')
       throw new UnsupportedError('OVM does not support volume snapshots', { field: 'volumeId', value: volume.id });
+    this.requireSnapshots(volume);
+  }
+
+  /**
+   * Refuses a volume whose hypervisor's driver does not declare `volumeSnapshots`, before any driver call
+   * (drivers.md §1: capabilities are checked up front, not discovered by failure).
+   */
+  private requireSnapshots(volume: VolumeRecord): void {
+    const type = volume.hypervisorType;
+    if (type === null || !this.ctx.drivers.hasHypervisor(type)) return;
+    volumeSnapshotOperations(this.ctx.drivers.hypervisor(type), 'volumeId', volume.id);
+  }
+
+  /** The snapshot operations of a host's driver; `UnsupportedError` when it has none. */
+  private snapshotDriver(hypervisorType: string): VolumeSnapshotOperations {
+    return volumeSnapshotOperations(this.ctx.drivers.hypervisor(hypervisorType));
   }
 
   private checkSnapshotLimit(w: Writer, accountId: number): Promise<void> {
@@ -313,7 +331,7 @@ export class SnapshotService {
       });
       return s;
     });
-    const driver = this.ctx.drivers.hypervisor(host.hypervisorType);
+    const driver = this.snapshotDriver(host.hypervisorType);
     const volumeRef = { uuid: volume.uuid, pool: poolRef(pool), ...(volume.path ? { path: volume.path } : {}) };
     let created: Awaited<ReturnType<typeof driver.createSnapshot>>;
     try {
@@ -375,9 +393,12 @@ export class SnapshotService {
     const host = await this.hostFor(snap);
     await this.ctx.write((w) => this.move(w, snap, 'BackupToSecondary'));
     try {
-      const result = await this.ctx.drivers
-        .hypervisor(host.hypervisorType)
-        .backupSnapshot(host.ref, ref, storeRef(store), signal ? { signal } : {});
+      const result = await this.snapshotDriver(host.hypervisorType).backupSnapshot(
+        host.ref,
+        ref,
+        storeRef(store),
+        signal ? { signal } : {},
+      );
       return await this.ctx.write(async (w) => {
         await this.move(w, snap, 'OperationSucceeded', {
           backupStoreId: Number(store.id),
@@ -508,7 +529,7 @@ export class SnapshotService {
     await this.ctx.write((w) => this.move(w, snap, 'DestroyRequested'));
     try {
       const host = await this.hostFor(snap);
-      await this.ctx.drivers.hypervisor(host.hypervisorType).deleteSnapshot(host.ref, await this.refOf(snap));
+      await this.snapshotDriver(host.hypervisorType).deleteSnapshot(host.ref, await this.refOf(snap));
     } catch (error) {
       await this.ctx.write((w) => this.move(w, snap, 'OperationFailed'));
       throw error;
@@ -588,7 +609,7 @@ export class SnapshotService {
           return v;
         });
         try {
-          const result = await this.ctx.drivers.hypervisor(host.hypervisorType).createVolumeFromSnapshot(
+          const result = await this.snapshotDriver(host.hypervisorType).createVolumeFromSnapshot(
             host.ref,
             await this.refOf(snap),
             {
@@ -747,14 +768,12 @@ export class SnapshotService {
           return { id: Number(row.id), uuid: row.uuid, refId: Number(ref.id) };
         });
         try {
-          const result = await this.ctx.drivers
-            .hypervisor(host.hypervisorType)
-            .createTemplateFromSnapshot(
-              host.ref,
-              await this.refOf(snap),
-              { uuid: template.uuid, name: input.name, store: storeRef(store), format },
-              { signal: job.signal },
-            );
+          const result = await this.snapshotDriver(host.hypervisorType).createTemplateFromSnapshot(
+            host.ref,
+            await this.refOf(snap),
+            { uuid: template.uuid, name: input.name, store: storeRef(store), format },
+            { signal: job.signal },
+          );
           await this.ctx.write(async (w) => {
             await w.db
               .updateTable('templateStoreRefs')
@@ -812,6 +831,7 @@ export class SnapshotService {
     return this.ctx.write(async (w) => {
       const volume = await getVolume(w.db, input.volumeId);
       await requireAccess(w.db, w.caller, volume, 'create a snapshot policy');
+      this.requireSnapshots(volume);
       if (!SNAPSHOT_INTERVALS.includes(input.intervalType))
         throw new InvalidParameterError('intervalType', input.intervalType, `one of ${SNAPSHOT_INTERVALS.join(', ')}`);
       const parsed = parseSnapshotSchedule(input.intervalType, input.schedule);

@@ -7,7 +7,7 @@ import { demandOf } from '../capacity/demand.js';
 import type { CloudContext, Writer } from '../context.js';
 import { DriverError } from '../driver/driver-error.js';
 import type { NicSpec, VmSpec } from '../driver/vm-spec.js';
-import { ConcurrentModificationError, InsufficientCapacityError, StratusError } from '../errors.js';
+import { ConcurrentModificationError, InsufficientCapacityError, StratusError, UnsupportedError } from '../errors.js';
 import type { Host, ServiceOffering, Template, VirtualMachine, Zone } from '../model/records.js';
 import type { VmEvent } from '../model/state-machines/index.js';
 import { vmStateMachine } from '../model/state-machines/index.js';
@@ -141,6 +141,7 @@ export class VmStarter {
         volumes = await this.storage.plan(vm, destination, { host, volumes: vmVolumes, template });
       } catch (error) {
         lastError = error;
+        if (isUnsupported(error)) break; // no other host or pool of this hypervisor can do it either
         avoidScope(avoid, error, destination);
         if (options.job?.signal.aborted) break;
         continue;
@@ -256,8 +257,9 @@ export class VmStarter {
           'start attempt failed; releasing and re-planning',
         );
         await this.giveBack(vm, taken);
-        avoidScope(avoid, error, destination);
         vm = await vmRepo.get(this.ctx.db, vm.id);
+        if (isUnsupported(error)) break; // reported as itself, never as insufficient capacity
+        avoidScope(avoid, error, destination);
         if (options.job?.signal.aborted) break;
       }
     }
@@ -418,6 +420,15 @@ export class VmStarter {
       eventPrefix: 'VM',
     });
   }
+}
+
+/**
+ * Whether a failure says the hypervisor cannot do this at all (`DriverError` `Unsupported`, `UnsupportedError`):
+ * re-planning onto another host of the same hypervisor would fail the same way, and the caller must hear the
+ * real reason (drivers.md §1), not insufficient capacity.
+ */
+function isUnsupported(error: unknown): boolean {
+  return DriverError.is(error, 'Unsupported') || error instanceof UnsupportedError;
 }
 
 /** Puts the scope a failure blames into the avoid set: the pool, cluster or host; by default the host. */

@@ -17,6 +17,7 @@ import { decoder, json } from '../store/codec.js';
 import { newUuid } from '../store/uuid.js';
 import { capabilityFor } from './capabilities.js';
 import { clusterRepo } from './clusters.js';
+import { checkHostTrafficLabels } from './host-traffic-labels.js';
 import { requireRootAdmin } from './permissions.js';
 import { podRepo } from './pods.js';
 import { countLive, Repo } from './repo.js';
@@ -85,6 +86,7 @@ export class HostService {
     });
     try {
       if (reports.length === 0) throw new InvalidParameterError('url', url, 'the driver found no host there');
+      await checkHostTrafficLabels(this.ctx.db, driver, cluster, url, reports);
       return await this.ctx.write(async (w) => {
         await w.lock(`cluster-hosts:${cluster.id}`);
         await w.lock('host-addresses');
@@ -329,8 +331,11 @@ export class HostService {
    * Admin asks for maintenance: the host stops taking VMs (PrepareForMaintenance). A host with no
    * VMs on it enters Maintenance at once; otherwise it stays in PrepareForMaintenance until its
    * VMs have been migrated away (an orchestration job), which then calls {@link completeMaintenance}.
+   * The driver prepares the host first (`prepareMaintenance`, CloudStack's `MaintainCommand`); if it cannot,
+   * nothing changes.
    */
-  prepareForMaintenance(id: number): Promise<Host> {
+  async prepareForMaintenance(id: number): Promise<Host> {
+    await this.tellDriver(id, 'AdminAskMaintenance', 'prepareMaintenance');
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'put a host into maintenance');
       const host = await hostRepo.get(w.db, id);
@@ -352,8 +357,30 @@ export class HostService {
     });
   }
 
-  cancelMaintenance(id: number): Promise<Host> {
+  /**
+   * Maintenance → Enabled (also from PrepareForMaintenance and its error states): the driver undoes its
+   * maintenance steps (`cancelMaintenance`) first; if it cannot, nothing changes.
+   */
+  async cancelMaintenance(id: number): Promise<Host> {
+    await this.tellDriver(id, 'AdminCancelMaintenance', 'cancelMaintenance');
     return this.resourceEvent(id, 'AdminCancelMaintenance', 'MAINT.CANCEL');
+  }
+
+  /**
+   * The hypervisor side of a maintenance change (CloudStack sends `MaintainCommand` before the state moves): only
+   * when the change is legal from the host's current state, so a refused request reaches no driver; a driver
+   * failure is thrown as it is and leaves the host as it was.
+   */
+  private async tellDriver(
+    id: number,
+    event: 'AdminAskMaintenance' | 'AdminCancelMaintenance',
+    operation: 'prepareMaintenance' | 'cancelMaintenance',
+  ): Promise<void> {
+    requireRootAdmin(this.ctx.caller, "change a host's maintenance");
+    const host = await hostRepo.get(this.ctx.db, id);
+    if (hostResourceStateMachine.next(host.resourceState, event) === undefined) return; // the write reports it
+    if (!this.ctx.drivers.hasHypervisor(host.hypervisorType)) return;
+    await this.ctx.drivers.hypervisor(host.hypervisorType)[operation](hostRef(host));
   }
 
   update(
