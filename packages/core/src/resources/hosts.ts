@@ -266,6 +266,53 @@ export class HostService {
     return hostRepo.get(w.db, host.id);
   }
 
+  /**
+   * CloudStack's `reconnectHost`: the driver's session to the host is closed (`disconnect`; the host goes
+   * `Disconnected`, its VMs left alone), then the driver connects again to the host's URL, must find the same host
+   * (same guid), and the zone's traffic labels are checked on it (`checkNetwork`); the host goes
+   * `Connecting → Up`. When the connection fails the error is thrown as the driver gave it and the host stays
+   * `Disconnected` (a later ping or reconnect brings it back). `credentials` are needed where the driver cannot
+   * reconnect without them (core does not keep them).
+   */
+  async reconnect(id: number, options: { credentials?: DriverCredentials } = {}): Promise<Host> {
+    requireRootAdmin(this.ctx.caller, 'reconnect a host');
+    const host = await hostRepo.get(this.ctx.db, id);
+    if (hostStatusStateMachine.next(host.status, 'ShutdownRequested') === undefined)
+      throw new InvalidStateError(`host ${host.name} is ${host.status}; it cannot be reconnected`, {
+        field: 'id',
+        value: id,
+      });
+    const cluster = await clusterRepo.get(this.ctx.db, host.clusterId);
+    const driver = this.ctx.drivers.hypervisor(cluster.hypervisorType);
+    await driver.disconnect(hostRef(host));
+    await this.updateStatus(id, 'ShutdownRequested');
+    const reports = await driver.connect({
+      url: host.url,
+      clusterRef: cluster.uuid,
+      hostTags: host.hostTags,
+      ...(options.credentials ? { credentials: options.credentials } : {}),
+    });
+    const report = reports.find((r) => r.guid === host.guid);
+    if (report === undefined)
+      throw new InvalidStateError(
+        `host ${host.name}: connecting to ${host.url} found ${reports.map((r) => r.guid).join(', ') || 'no host'}, not guid ${host.guid}`,
+        { field: 'id', value: id },
+      );
+    await checkHostTrafficLabels(this.ctx.db, driver, cluster, host.url, [report]);
+    return this.ctx.write(async (w) => {
+      await this.statusIn(w, await hostRepo.get(w.db, id), 'AgentConnected');
+      await this.statusIn(w, await hostRepo.get(w.db, id), 'Ready');
+      await w.event({
+        type: 'HOST.RECONNECT',
+        description: `host ${host.name} reconnected`,
+        resourceType: 'Host',
+        resourceId: id,
+        resourceUuid: host.uuid,
+      });
+      return hostRepo.get(w.db, id);
+    });
+  }
+
   /** Applies a connection-status event (ping, timeout, disconnect…) with compare-and-set. */
   updateStatus(id: number, event: HostStatusEvent): Promise<Host> {
     return this.ctx.write(async (w) => {
