@@ -19,17 +19,11 @@ const ALL: Omit<HypervisorCapabilities, 'connectionUnit' | 'poolTypes' | 'diskFo
   liveMigration: true,
   storageMigration: true,
   hotPlugDisk: true,
-  hotPlugNic: true,
-  vmSnapshots: true,
-  vmSnapshotsWithMemory: true,
   volumeSnapshots: true,
   incrementalSnapshots: false,
   volumeResize: true,
-  scaleVm: true,
   linkedClone: true,
   securityGroups: true,
-  investigate: true,
-  fence: true,
   networkCleanup: true,
 };
 

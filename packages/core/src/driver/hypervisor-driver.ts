@@ -1,13 +1,8 @@
 import type { ConnectTarget, HostReport } from './host-report.js';
-import type { HealthCheckResult, HostStats, PingOptions, PingReport } from './host-status.js';
+import type { PingOptions, PingReport } from './host-status.js';
 import type { HypervisorCapabilities } from './hypervisor-capabilities.js';
 import type { HypervisorTypeName } from './hypervisor-type.js';
-import type {
-  CheckNetworkResult,
-  NetworkCleanupResult,
-  NetworkSetupResult,
-  TrafficLabelCheck,
-} from './network-plumbing.js';
+import type { CheckNetworkResult, TrafficLabelCheck } from './network-plumbing.js';
 import type { HostRef, OperationContext } from './operation-context.js';
 import type {
   BackupSnapshotOptions,
@@ -23,7 +18,6 @@ import type {
   SnapshotSpec,
   StagedTemplate,
   StoragePoolReport,
-  StorageStats,
   TemplateResult,
   TemplateSpec,
   TemplateTarget,
@@ -32,20 +26,13 @@ import type {
   VolumeSpec,
 } from './storage-spec.js';
 import type {
-  ConsoleInfo,
-  InvestigationResult,
   MigrateVmOptions,
   MigrateVmResult,
-  RevertVmSnapshotResult,
-  ScaleVmSpec,
   StartVmResult,
   StopVmOptions,
   VmRuntimeState,
-  VmSnapshotResult,
-  VmSnapshotSpec,
-  VmStats,
 } from './vm-operations.js';
-import type { DiskSpec, NicSpec, VmSpec } from './vm-spec.js';
+import type { DiskSpec, VmSpec } from './vm-spec.js';
 
 /**
  * The contract between core and one hypervisor type (drivers.md §2). One object per type, wired in by the
@@ -84,12 +71,6 @@ export interface HypervisorDriver {
 
   /** Reachability, health and the power state of every VM on the host (`PingRoutingCommand`). */
   ping(host: HostRef, options?: PingOptions): Promise<PingReport>;
-
-  /** CPU %, free memory, network counters (`GetHostStatsCommand`). */
-  getHostStats(host: HostRef, ctx?: OperationContext): Promise<HostStats>;
-
-  /** Does the hypervisor daemon answer (`CheckHealthCommand`). */
-  checkHealth(host: HostRef, ctx?: OperationContext): Promise<HealthCheckResult>;
 
   // ── VM lifecycle ─────────────────────────────────────────────────────────────────────────────────────
 
@@ -140,40 +121,6 @@ export interface HypervisorDriver {
     options?: MigrateVolumeOptions,
   ): Promise<VolumeResult>;
 
-  /** Live-scale a running VM within what it was started with (`ScaleVmCommand`). Capability `scaleVm`. */
-  scaleVm?(host: HostRef, vmName: string, size: ScaleVmSpec, ctx?: OperationContext): Promise<void>;
-
-  /** Hot-add a NIC (`PlugNicCommand`). Capability `hotPlugNic`. */
-  plugNic?(host: HostRef, vmName: string, nic: NicSpec, ctx?: OperationContext): Promise<void>;
-
-  /** Hot-remove a NIC (`UnPlugNicCommand`). Capability `hotPlugNic`. Not plugged: success. */
-  unplugNic?(host: HostRef, vmName: string, nic: NicSpec, ctx?: OperationContext): Promise<void>;
-
-  /** Counters of the named VMs on `host` (`GetVmStatsCommand`); VMs not on the host are left out. */
-  getVmStats(host: HostRef, vmNames: readonly string[], ctx?: OperationContext): Promise<Record<string, VmStats>>;
-
-  /** The console endpoint of a running VM (`GetVncPortCommand`). */
-  getConsole(host: HostRef, vmName: string, ctx?: OperationContext): Promise<ConsoleInfo>;
-
-  /** Disk (+memory) snapshot of a VM (`CreateVMSnapshotCommand`). Capability `vmSnapshots`. */
-  createVmSnapshot?(
-    host: HostRef,
-    vmName: string,
-    snapshot: VmSnapshotSpec,
-    ctx?: OperationContext,
-  ): Promise<VmSnapshotResult>;
-
-  /** Delete a VM snapshot (`DeleteVMSnapshotCommand`). Missing: success. Capability `vmSnapshots`. */
-  deleteVmSnapshot?(host: HostRef, vmName: string, snapshotUuid: string, ctx?: OperationContext): Promise<void>;
-
-  /** Revert a VM to a snapshot (`RevertToVMSnapshotCommand`). Capability `vmSnapshots`. */
-  revertVmSnapshot?(
-    host: HostRef,
-    vmName: string,
-    snapshotUuid: string,
-    ctx?: OperationContext,
-  ): Promise<RevertVmSnapshotResult>;
-
   // ── Storage ──────────────────────────────────────────────────────────────────────────────────────────
 
   /**
@@ -184,9 +131,6 @@ export interface HypervisorDriver {
 
   /** Remove the pool from `host` (`DeleteStoragePoolCommand`); the data stays. Not there: success. */
   deleteStoragePool(host: HostRef, pool: PoolRef, ctx?: OperationContext): Promise<void>;
-
-  /** Capacity and used bytes of the pool (`GetStorageStatsCommand`). */
-  getStorageStats(host: HostRef, pool: PoolRef, ctx?: OperationContext): Promise<StorageStats>;
 
   /**
    * Stage a template or ISO on a primary pool (`CopyCommand` → `copyTemplateToPrimaryStorage`). Safe for two
@@ -284,12 +228,6 @@ export interface HypervisorDriver {
     ctx?: OperationContext,
   ): Promise<CheckNetworkResult>;
 
-  /** Create the NIC's per-VLAN bridge / XAPI network / port group on `host` if missing (`SetupPersistentNetworkCommand`). */
-  setupNetwork(host: HostRef, nic: NicSpec, ctx?: OperationContext): Promise<NetworkSetupResult>;
-
-  /** Remove the NIC's network object from `host` if nothing uses it (`CleanupPersistentNetworkResourceCommand`). */
-  cleanupNetwork(host: HostRef, nic: NicSpec, ctx?: OperationContext): Promise<NetworkCleanupResult>;
-
   // ── Maintenance and HA ───────────────────────────────────────────────────────────────────────────────
 
   /** Hypervisor-side steps before host maintenance (`MaintainCommand`); evacuation is core's job (drivers.md §2.8). */
@@ -297,15 +235,6 @@ export interface HypervisorDriver {
 
   /** Undo `prepareMaintenance`. */
   cancelMaintenance(host: HostRef, ctx?: OperationContext): Promise<void>;
-
-  /** Is the VM on an unresponsive `host` still alive (CloudStack Investigator)? Capability `investigate`. */
-  investigate?(host: HostRef, vmName: string, ctx?: OperationContext): Promise<InvestigationResult>;
-
-  /**
-   * Make sure the VM cannot run on a lost host before HA restarts it elsewhere (`FenceCommand`); true when
-   * fenced. Capability `fence`.
-   */
-  fence?(host: HostRef, vmName: string, ctx?: OperationContext): Promise<boolean>;
 }
 
 /** The name of a `HypervisorDriver` method (for logs, fault injection, per-operation settings). */
@@ -313,20 +242,12 @@ export type HypervisorOperation = Exclude<keyof HypervisorDriver, 'type' | 'capa
 
 /** The optional `HypervisorDriver` methods, each gated by a capability flag. */
 export type OptionalHypervisorOperation =
-  | 'scaleVm'
-  | 'plugNic'
-  | 'unplugNic'
-  | 'createVmSnapshot'
-  | 'deleteVmSnapshot'
-  | 'revertVmSnapshot'
   | 'resizeVolume'
   | 'createSnapshot'
   | 'backupSnapshot'
   | 'deleteSnapshot'
   | 'createVolumeFromSnapshot'
-  | 'createTemplateFromSnapshot'
-  | 'investigate'
-  | 'fence';
+  | 'createTemplateFromSnapshot';
 
 /** The volume-snapshot operations of a driver that declares `volumeSnapshots` (see {@link volumeSnapshotOperations}). */
 export type VolumeSnapshotOperations = Required<
