@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import type { CloudContext, Writer } from '../context.js';
 import type { DriverCredentials, HostReport } from '../driver/host-report.js';
 import type { HostRef } from '../driver/operation-context.js';
@@ -167,6 +168,12 @@ export class HostService {
 
   /** Management IPs are unique cloud-wide and never inside a pod's reserved system range. */
   private async checkAddress(w: Writer, url: string, ip: string): Promise<void> {
+    if (!ipaddr.IPv4.isValidFourPartDecimal(ip))
+      throw new InvalidParameterError(
+        'url',
+        url,
+        `the driver reported management address ${JSON.stringify(ip)} for the host; a dotted-quad IPv4 address is required`,
+      );
     if ((await hostRepo.count(w.db, { privateIp: ip })) > 0)
       throw new InvalidParameterError('url', url, `management IP ${ip} is already used by another host`);
     const n = ipv4ToInt(ip);
