@@ -125,6 +125,7 @@ export const CORE_DRIVER_OPERATIONS: ReadonlyArray<{
   { operation: 'createStoragePool' },
   { operation: 'copyTemplateToPrimary' },
   { operation: 'createVolume' },
+  { operation: 'createTemplateFromVolume' },
   { operation: 'deleteVolume' },
   { operation: 'resizeVolume', capability: 'volumeResize' },
   { operation: 'attachVolume' },
@@ -476,6 +477,23 @@ export const CLOUD_CONFORMANCE_STEPS: readonly ConformanceStep[] = [
       check(vm.state === 'Stopped', `stopped VM is ${vm.state}`);
       s.vm = vm;
       await compare(s, [vm]);
+    },
+  },
+  {
+    name: "template from the stopped VM's root volume",
+    async run(s) {
+      const { cloud } = s;
+      const root = (await cloud.volumes.ofVm(vmOf(s).id)).find((v) => v.volumeType === 'ROOT')!;
+      const { templateId } = await done(await cloud.volumes.createTemplate(root.id, { name: 'conformance-from-root' }));
+      check(
+        await cloud.templateStorage.isReadyInZone(templateId, s.zoneId),
+        'the template made from the root volume is not ready in the image store',
+      );
+      const refs = await cloud.templateStorage.storeRefs(templateId, { zoneId: s.zoneId });
+      check(
+        refs.some((r) => r.installPath !== null && r.installPath !== ''),
+        'the driver gave no path for the template it wrote',
+      );
     },
   },
   {

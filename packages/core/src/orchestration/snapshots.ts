@@ -25,6 +25,13 @@ import { casTransition } from '../store/cas.js';
 import type { Db } from '../store/store.js';
 import type { JobService, SubmittedJob } from './jobs.js';
 import {
+  completePrivateTemplate,
+  discardPrivateTemplate,
+  firstImageStore,
+  insertPrivateTemplate,
+  requireTemplateName,
+} from './private-template.js';
+import {
   nextSnapshotRun,
   parseSnapshotSchedule,
   requireTimezone,
@@ -45,7 +52,6 @@ import {
   storeRef,
   type VolumeRecord,
 } from './storage-common.js';
-import { newStoreRef } from './templates-storage.js';
 
 /** A volume snapshot. */
 export interface SnapshotRecord {
@@ -701,20 +707,8 @@ export class SnapshotService {
         field: 'snapshotId',
         value: snapshotId,
       });
-    if (typeof input.name !== 'string' || input.name.trim() === '')
-      throw new InvalidParameterError('name', input.name, 'a template name is required');
-    const store = await this.ctx.db
-      .selectFrom('imageStores')
-      .selectAll()
-      .where('zoneId', '=', snap.zoneId)
-      .where('removed', 'is', null)
-      .orderBy('id')
-      .executeTakeFirst();
-    if (!store)
-      throw new ResourceUnavailableError(`zone ${snap.zoneId} has no secondary storage`, {
-        field: 'snapshotId',
-        value: snapshotId,
-      });
+    requireTemplateName(input);
+    const store = await firstImageStore(this.ctx.db, snap.zoneId, 'snapshotId', snapshotId);
     return this.jobs.submit(
       {
         cmd: 'createTemplate',
@@ -727,46 +721,15 @@ export class SnapshotService {
         const host = await this.hostFor(snap);
         const format = diskFormatOf(null, snap.hypervisorType);
         const caller = this.ctx.caller;
-        const template = await this.ctx.write(async (w) => {
-          const row = await w.db
-            .insertInto('templates')
-            .values({
-              uuid: newUuid(),
-              name: input.name.trim(),
-              displayText: input.displayText ?? input.name.trim(),
-              url: null,
-              format: format.toUpperCase(),
-              hypervisorType: snap.hypervisorType,
-              osType: input.osType ?? 'Other',
-              osCategory: 'Other',
-              isIso: 0,
-              isPublic: 0,
-              isFeatured: 0,
-              isExtractable: 0,
-              passwordEnabled: 0,
-              sshKeyEnabled: 0,
-              requiresHvm: 1,
-              bits: 64,
-              bootable: 0,
-              crossZones: 0,
-              zoneId: snap.zoneId,
-              templateType: 'USER',
-              checksum: null,
-              accountId: caller.accountId,
-              domainId: caller.domainId,
-              state: 'Active',
-              created: w.now,
-              removed: null,
-            })
-            .returningAll()
-            .executeTakeFirstOrThrow();
-          const ref = await w.db
-            .insertInto('templateStoreRefs')
-            .values(newStoreRef(Number(row.id), Number(store.id), snap.zoneId, w.now))
-            .returning('id')
-            .executeTakeFirstOrThrow();
-          return { id: Number(row.id), uuid: row.uuid, refId: Number(ref.id) };
-        });
+        const template = await this.ctx.write((w) =>
+          insertPrivateTemplate(w, input, {
+            zoneId: snap.zoneId,
+            storeId: Number(store.id),
+            hypervisorType: snap.hypervisorType,
+            format,
+            caller,
+          }),
+        );
         try {
           const result = await this.snapshotDriver(host.hypervisorType).createTemplateFromSnapshot(
             host.ref,
@@ -775,20 +738,7 @@ export class SnapshotService {
             { signal: job.signal },
           );
           await this.ctx.write(async (w) => {
-            await w.db
-              .updateTable('templateStoreRefs')
-              .set((eb) => ({
-                state: 'Ready',
-                downloadState: 'DOWNLOADED',
-                downloadPercent: 100,
-                installPath: result.path,
-                size: result.sizeBytes,
-                physicalSize: result.physicalSizeBytes,
-                lastUpdated: w.now,
-                updatedCount: eb('updatedCount', '+', 1),
-              }))
-              .where('id', '=', template.refId)
-              .execute();
+            await completePrivateTemplate(w, template, result);
             await w.event({
               type: 'TEMPLATE.CREATE',
               description: `template ${input.name} created from snapshot ${snap.name}`,
@@ -800,14 +750,7 @@ export class SnapshotService {
           });
           return { templateId: template.id };
         } catch (error) {
-          await this.ctx.write(async (w) => {
-            await w.db
-              .updateTable('templateStoreRefs')
-              .set({ removed: w.now, state: 'Destroyed' })
-              .where('id', '=', template.refId)
-              .execute();
-            await w.db.updateTable('templates').set({ removed: w.now }).where('id', '=', template.id).execute();
-          });
+          await this.ctx.write((w) => discardPrivateTemplate(w, template));
           throw error;
         }
       },

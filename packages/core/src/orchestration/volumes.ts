@@ -24,6 +24,7 @@ import { zoneRepo } from '../resources/zones.js';
 import { SettingsService } from '../settings/settings-service.js';
 import { executeCached, insertRow } from '../store/compiled-queries.js';
 import type { JobService, SubmittedJob } from './jobs.js';
+import type { PrivateTemplateInput } from './private-template.js';
 import {
   checkVolumeLimits,
   decodeVolume,
@@ -44,6 +45,7 @@ import {
   type VolumeRecord,
   vmVolumes,
 } from './storage-common.js';
+import { createTemplateFromVolume } from './template-from-volume.js';
 import type { TemplateStorageService } from './templates-storage.js';
 
 /** Input of {@link VolumeService.create}. */
@@ -130,6 +132,14 @@ export class VolumeService {
 
   get(id: number): Promise<VolumeRecord> {
     return getVolume(this.ctx.db, id, 'id');
+  }
+
+  /**
+   * A private template from a Ready volume whose VM is stopped (CloudStack `createTemplate` with a volume), written
+   * to the zone's image store by the driver; see {@link createTemplateFromVolume}.
+   */
+  createTemplate(volumeId: number, input: PrivateTemplateInput): Promise<SubmittedJob<{ templateId: number }>> {
+    return createTemplateFromVolume(this.ctx, this.jobs, volumeId, input);
   }
 
   async list(

@@ -123,4 +123,31 @@ describe('the driver contract as core uses it', () => {
     expect((await rejection(world.cloud.hosts.reconnect(host.id))).code).toBe('DRIVER_UNREACHABLE');
     expect((await world.cloud.hosts.get(host.id)).status).toBe('Disconnected');
   });
+
+  it('a template from a volume (createTemplateFromVolume): refused while the VM runs, written once it is stopped', async () => {
+    const world = await vmWorld({ clusters: 1 });
+    const vm = await world.cloud.vms.deployAndWait({
+      zoneId: world.zone.id,
+      serviceOfferingId: world.small.id,
+      templateId: world.template.id,
+    });
+    const root = (await world.cloud.volumes.ofVm(vm.id)).find((v) => v.volumeType === 'ROOT')!;
+    const templates = (await world.cloud.templates.list({ filter: 'all' })).length;
+    const running = await rejection(world.cloud.volumes.createTemplate(root.id, { name: 'golden' }));
+    expect(running.code).toBe('INVALID_STATE');
+    expect(running.field).toBe('volumeId');
+    expect((await rejection(world.cloud.volumes.createTemplate(root.id, { name: ' ' }))).field).toBe('name');
+    expect(world.sim.log.count('createTemplateFromVolume')).toBe(0);
+    expect(await world.cloud.templates.list({ filter: 'all' })).toHaveLength(templates);
+    await (await world.cloud.vms.stop(vm.id)).result;
+    const { templateId } = await (await world.cloud.volumes.createTemplate(root.id, { name: 'golden' })).result;
+    expect(world.sim.log.count('createTemplateFromVolume', 'ok')).toBe(1);
+    expect(await world.cloud.templateStorage.isReadyInZone(templateId, world.zone.id)).toBe(true);
+    const fromIt = await world.cloud.vms.deployAndWait({
+      zoneId: world.zone.id,
+      serviceOfferingId: world.small.id,
+      templateId,
+    });
+    expect(fromIt.state).toBe('Running');
+  });
 });
