@@ -694,7 +694,31 @@ export const CLOUD_CONFORMANCE_STEPS: readonly ConformanceStep[] = [
  * capability named (and, where core must refuse it, the refusal checked).
  */
 export async function runCloudConformance(fixture: CloudConformanceFixture): Promise<CloudConformanceReport> {
-  const session = await openCloudConformance(fixture);
+  let session: CloudConformanceSession;
+  try {
+    session = await openCloudConformance(fixture);
+  } catch (error) {
+    // createCloud refused the driver (e.g. a required operation missing): nothing else can run.
+    const failed: ConformanceStepResult = {
+      step: CREATE_CLOUD_STEP,
+      status: 'failed',
+      detail: error instanceof Error ? `${error.constructor.name}: ${error.message}` : String(error),
+      error,
+    };
+    await fixture.teardown?.();
+    return {
+      steps: [
+        failed,
+        ...CLOUD_CONFORMANCE_STEPS.map((st) => ({
+          step: st.name,
+          status: 'not-run' as const,
+          detail: `not run: ${CREATE_CLOUD_STEP} failed`,
+        })),
+      ],
+      failed,
+      calls: {},
+    };
+  }
   try {
     const steps: ConformanceStepResult[] = [];
     for (const step of CLOUD_CONFORMANCE_STEPS) steps.push(await session.run(step));
@@ -704,6 +728,9 @@ export async function runCloudConformance(fixture: CloudConformanceFixture): Pro
     await session.close();
   }
 }
+
+/** The name the report gives `createCloud` refusing the fixture's driver. */
+export const CREATE_CLOUD_STEP = 'createCloud with the driver';
 
 /** A cloud built for one conformance run, whose steps are run one at a time (the vitest wrapper's unit). */
 export interface CloudConformanceSession {

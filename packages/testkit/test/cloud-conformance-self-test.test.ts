@@ -1,7 +1,7 @@
 import type { HypervisorDriver } from '@stratus/core';
 import { simulatedImageStore, simulatorDriver } from '@stratus/driver-simulator';
 import { describe, expect, it } from 'vitest';
-import { type CloudConformanceFixture, runCloudConformance } from '../src/cloud-conformance.js';
+import { type CloudConformanceFixture, CREATE_CLOUD_STEP, runCloudConformance } from '../src/cloud-conformance.js';
 
 /** The simulator with some operations replaced: a deliberately broken driver. */
 function broken(overrides: (sim: HypervisorDriver) => Partial<HypervisorDriver>): HypervisorDriver {
@@ -111,9 +111,16 @@ describe('cloud conformance self-test: the suite fails broken drivers', () => {
     expect(report.failed?.detail).toMatch(/not implemented/);
   });
 
-  it('a required operation missing from the driver object (prepareMaintenance) fails at maintenance', async () => {
+  it('a required operation missing from the driver object (prepareMaintenance) is refused by createCloud', async () => {
     const report = await runCloudConformance(fixture(broken(() => ({ prepareMaintenance: undefined as never }))));
-    expect(report.failed?.step).toBe('maintenance of a host with no VMs, and back');
-    expect(report.failed?.detail).toMatch(/TypeError: .*is not a function/);
+    expect(report.failed?.step).toBe(CREATE_CLOUD_STEP);
+    expect(report.failed?.detail).toMatch(/InvalidParameterError: .*lacks prepareMaintenance/);
+    expect(report.steps.filter((s) => s.status === 'not-run')).toHaveLength(report.steps.length - 1);
+  });
+
+  it('a capability claimed without its operation (volumeSnapshots without createSnapshot) is refused by createCloud', async () => {
+    const report = await runCloudConformance(fixture(broken(() => ({ createSnapshot: undefined as never }))));
+    expect(report.failed?.step).toBe(CREATE_CLOUD_STEP);
+    expect(report.failed?.detail).toMatch(/createSnapshot \(capability volumeSnapshots\)/);
   });
 });

@@ -249,6 +249,53 @@ export type OptionalHypervisorOperation =
   | 'createVolumeFromSnapshot'
   | 'createTemplateFromSnapshot';
 
+/** The `HypervisorDriver` methods every driver has (core calls them whatever the capabilities). */
+export type RequiredHypervisorOperation = Exclude<HypervisorOperation, OptionalHypervisorOperation>;
+
+/** Every required operation, at run time (the registry refuses a driver that lacks one). */
+export const REQUIRED_HYPERVISOR_OPERATIONS = [
+  'connect',
+  'disconnect',
+  'ping',
+  'startVm',
+  'stopVm',
+  'rebootVm',
+  'destroyVm',
+  'getVmState',
+  'prepareMigration',
+  'migrateVm',
+  'migrateVolume',
+  'createStoragePool',
+  'deleteStoragePool',
+  'copyTemplateToPrimary',
+  'createVolume',
+  'deleteVolume',
+  'attachVolume',
+  'detachVolume',
+  'attachIso',
+  'detachIso',
+  'createTemplateFromVolume',
+  'checkNetwork',
+  'prepareMaintenance',
+  'cancelMaintenance',
+] as const satisfies readonly RequiredHypervisorOperation[];
+
+/** The capability flag that gates each optional operation. */
+export const OPTIONAL_OPERATION_CAPABILITY = {
+  resizeVolume: 'volumeResize',
+  createSnapshot: 'volumeSnapshots',
+  backupSnapshot: 'volumeSnapshots',
+  deleteSnapshot: 'volumeSnapshots',
+  createVolumeFromSnapshot: 'volumeSnapshots',
+  createTemplateFromSnapshot: 'volumeSnapshots',
+} as const satisfies Record<OptionalHypervisorOperation, keyof HypervisorCapabilities>;
+
+// Compile-time: the run-time list names every required operation.
+type UnlistedRequiredOperation = Exclude<RequiredHypervisorOperation, (typeof REQUIRED_HYPERVISOR_OPERATIONS)[number]>;
+const everyRequiredOperationListed: [UnlistedRequiredOperation] extends [never] ? true : UnlistedRequiredOperation =
+  true;
+void everyRequiredOperationListed;
+
 /** The volume-snapshot operations of a driver that declares `volumeSnapshots` (see {@link volumeSnapshotOperations}). */
 export type VolumeSnapshotOperations = Required<
   Pick<

@@ -1,6 +1,8 @@
 import { simulatorDriver } from '@stratus/driver-simulator';
 import { describe, expect, it } from 'vitest';
+import { createCloud } from '../../src/cloud.js';
 import { StratusError } from '../../src/errors.js';
+import { sqliteStore } from '../../src/store/sqlite-store.js';
 import { vmWorld } from './vm-world.js';
 
 async function rejection(p: Promise<unknown>): Promise<StratusError> {
@@ -149,5 +151,29 @@ describe('the driver contract as core uses it', () => {
       templateId,
     });
     expect(fromIt.state).toBe('Running');
+  });
+
+  it('createCloud refuses a driver that lacks a required operation, or an operation a capability it declares needs', async () => {
+    const sim = simulatorDriver();
+    const lacking = (omit: string) =>
+      new Proxy(sim, {
+        get: (target, prop, receiver) => (prop === omit ? undefined : Reflect.get(target, prop, receiver)),
+      });
+    const noReboot = await rejection(createCloud({ store: sqliteStore(), hypervisors: [lacking('rebootVm')] }));
+    expect(noReboot.code).toBe('INVALID_PARAMETER');
+    expect(noReboot.field).toBe('hypervisor');
+    expect(noReboot.message).toMatch(/lacks rebootVm/);
+    const noResize = await rejection(createCloud({ store: sqliteStore(), hypervisors: [lacking('resizeVolume')] }));
+    expect(noResize.message).toMatch(/resizeVolume \(capability volumeResize\)/);
+    const withoutFlag = simulatorDriver({ capabilities: { volumeResize: false } });
+    const cloud = await createCloud({
+      store: sqliteStore(),
+      hypervisors: [
+        new Proxy(withoutFlag, {
+          get: (target, prop, receiver) => (prop === 'resizeVolume' ? undefined : Reflect.get(target, prop, receiver)),
+        }),
+      ],
+    });
+    await cloud.close();
   });
 });
