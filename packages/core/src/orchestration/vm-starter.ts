@@ -95,6 +95,9 @@ export class VmStarter {
     const avoid = new ExcludeList();
     tracer.step('start.load', loadMark);
     let lastError: unknown;
+    // The last failure of an attempt on a host (staging, network, volumes, driver start), kept as the cause when
+    // planning then finds nothing else: the caller hears why the host was avoided, not only that none is left.
+    let attemptFailure: unknown;
 
     for (let attempt = 1; attempt <= retries; attempt++) {
       if (options.job?.signal.aborted) {
@@ -127,7 +130,7 @@ export class VmStarter {
           ...(options.hostId !== undefined ? { hostId: options.hostId } : {}),
         });
       } catch (error) {
-        lastError = error;
+        lastError = attemptFailure === undefined ? error : withAttemptCause(error, attemptFailure);
         break; // nothing fits: more attempts would plan the same
       }
       tracer.step('start.placement', mark);
@@ -140,7 +143,7 @@ export class VmStarter {
         host = await hostRepo.get(this.ctx.db, destination.hostId);
         volumes = await this.storage.plan(vm, destination, { host, volumes: vmVolumes, template });
       } catch (error) {
-        lastError = error;
+        lastError = attemptFailure = error;
         if (isUnsupported(error)) break; // no other host or pool of this hypervisor can do it either
         avoidScope(avoid, error, destination);
         if (options.job?.signal.aborted) break;
@@ -251,7 +254,7 @@ export class VmStarter {
         tracer.step('start.running', mark);
         return running;
       } catch (error) {
-        lastError = error;
+        lastError = attemptFailure = error;
         this.ctx.logger.warn(
           { err: error, vm: vm.uuid, host: host.uuid, attempt },
           'start attempt failed; releasing and re-planning',
@@ -420,6 +423,18 @@ export class VmStarter {
       eventPrefix: 'VM',
     });
   }
+}
+
+/**
+ * A placement failure that follows failed attempts names the last attempt's failure (message and `cause`), so a
+ * deploy that failed on its only host reports the driver's reason along with "nothing else fits".
+ */
+function withAttemptCause(error: unknown, attempt: unknown): unknown {
+  if (!(error instanceof Error) || error.cause !== undefined) return error;
+  const reason = attempt instanceof StratusError ? `${attempt.code}: ${attempt.message}` : String(attempt);
+  error.message = `${error.message}; the last attempt failed with ${reason}`;
+  error.cause = attempt;
+  return error;
 }
 
 /**

@@ -176,4 +176,21 @@ describe('the driver contract as core uses it', () => {
     });
     await cloud.close();
   });
+
+  it('a deploy whose only host failed reports the driver failure with "nothing else fits"', async () => {
+    const world = await vmWorld({ clusters: 1, hostsPerCluster: 1 });
+    world.sim.faults.failAlways('startVm', () => true, 'DeviceError');
+    const error = await rejection(
+      world.cloud.vms.deployAndWait({
+        zoneId: world.zone.id,
+        serviceOfferingId: world.small.id,
+        templateId: world.template.id,
+      }),
+    );
+    expect(error.code).toBe('INSUFFICIENT_CAPACITY');
+    expect(error.message).toMatch(
+      /the last attempt failed with DRIVER_DEVICE_ERROR: simulator: injected DeviceError in startVm/,
+    );
+    expect(error.cause).toMatchObject({ code: 'DRIVER_DEVICE_ERROR' });
+  });
 });
