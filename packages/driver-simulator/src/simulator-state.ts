@@ -47,7 +47,6 @@ export interface SimVm {
   consolePort: number | null;
   /** The guest ignores ACPI shutdown (see `setGuestIgnoresShutdown`). */
   ignoresShutdown: boolean;
-  counters: { cpuSeconds: number; rx: number; tx: number; readBytes: number; writeBytes: number; ops: number };
 }
 
 /** A template or ISO staged on a pool. */
