@@ -17,6 +17,7 @@ export interface HypervisorProfile {
 
 const ALL: Omit<HypervisorCapabilities, 'connectionUnit' | 'poolTypes' | 'diskFormats' | 'console'> = {
   liveMigration: true,
+  volumeMigration: true,
   storageMigration: true,
   hotPlugDisk: true,
   volumeSnapshots: true,

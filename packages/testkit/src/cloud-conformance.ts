@@ -9,6 +9,7 @@ import {
   type HostRef,
   type HypervisorDriver,
   type HypervisorOperation,
+  type HypervisorType,
   type ImageFormat,
   type ImageStoreDriver,
   type OptionalHypervisorOperation,
@@ -42,11 +43,16 @@ export interface CloudConformanceFixture {
   /** The driver under test (one instance; the suite wraps it to record which operations core calls). */
   driver: HypervisorDriver;
   /** The cluster's hypervisor type; default `driver.type`. */
-  hypervisorType?: string;
+  hypervisorType?: HypervisorType;
   /** Two hosts of one cluster; live migration goes from the first to the second. */
   hosts: readonly [ConformanceHost, ConformanceHost];
   /** The shared (cluster-wide) primary storage URL, e.g. `nfs://10.0.0.5/export/primary` or `sharedmountpoint:///p`. */
   sharedStorageUrl: string;
+  /**
+   * A second shared primary storage URL in the same cluster, for volume migration and pool removal; required when
+   * the driver declares `volumeMigration`.
+   */
+  secondSharedStorageUrl?: string;
   /**
    * Whether the hosts report local storage (CloudStack's local primary storage); the zone is then created with
    * local storage enabled and the suite expects one host-scoped pool per host.
@@ -110,7 +116,7 @@ function check(condition: unknown, message: string): asserts condition {
  */
 export const CORE_DRIVER_OPERATIONS: ReadonlyArray<{
   operation: HypervisorOperation;
-  capability?: 'liveMigration' | 'volumeResize' | 'volumeSnapshots' | 'storageMigration';
+  capability?: 'liveMigration' | 'volumeResize' | 'volumeSnapshots' | 'volumeMigration';
 }> = [
   { operation: 'connect' },
   { operation: 'disconnect' },
@@ -133,6 +139,10 @@ export const CORE_DRIVER_OPERATIONS: ReadonlyArray<{
   { operation: 'createSnapshot', capability: 'volumeSnapshots' },
   { operation: 'backupSnapshot', capability: 'volumeSnapshots' },
   { operation: 'deleteSnapshot', capability: 'volumeSnapshots' },
+  { operation: 'createVolumeFromSnapshot', capability: 'volumeSnapshots' },
+  { operation: 'createTemplateFromSnapshot', capability: 'volumeSnapshots' },
+  { operation: 'migrateVolume', capability: 'volumeMigration' },
+  { operation: 'deleteStoragePool', capability: 'volumeMigration' },
   { operation: 'prepareMaintenance' },
   { operation: 'cancelMaintenance' },
 ];
@@ -141,10 +151,6 @@ export const CORE_DRIVER_OPERATIONS: ReadonlyArray<{
 export const OPERATIONS_OUTSIDE_THE_SUITE: Readonly<Partial<Record<HypervisorOperation, string>>> = {
   getVmState:
     'core calls it from cloud.recover() for VMs a crash left mid-operation; the suite calls it itself after every step and compares it with core',
-  migrateVolume: 'volumes.migrate needs a second shared pool; the fixture has one',
-  deleteStoragePool: 'called when a pool is removed or a host added to a pool fails; the suite keeps its pool',
-  createVolumeFromSnapshot: 'restoring a snapshot is covered by the core storage tests on the simulator',
-  createTemplateFromSnapshot: 'templates from snapshots are covered by the core storage tests on the simulator',
 } satisfies Partial<Record<HypervisorOperation | OptionalHypervisorOperation, string>>;
 
 /** Wraps a driver so every operation call is counted (the wrapped driver behaves exactly as before). */
@@ -282,6 +288,11 @@ export interface ConformanceStep {
   run(s: CloudConformanceState): Promise<void>;
 }
 
+/** The cluster's hypervisor type: the fixture's, else the driver's (which core's registry keys it by). */
+function hypervisorTypeOf(fixture: CloudConformanceFixture): HypervisorType {
+  return fixture.hypervisorType ?? (fixture.driver.type as HypervisorType);
+}
+
 function caps(s: CloudConformanceState) {
   return s.fixture.driver.capabilities();
 }
@@ -315,7 +326,7 @@ export const CLOUD_CONFORMANCE_STEPS: readonly ConformanceStep[] = [
       for (const trafficType of ['Guest', 'Public', 'Management'] as const)
         await cloud.physicalNetworks.addTrafficType(pn.id, {
           trafficType,
-          labels: { [s.fixture.hypervisorType ?? fixture.driver.type]: fixture.trafficLabel },
+          labels: { [hypervisorTypeOf(fixture)]: fixture.trafficLabel },
         });
       await cloud.physicalNetworks.enable(pn.id);
       await cloud.publicIpRanges.create({
@@ -335,7 +346,7 @@ export const CLOUD_CONFORMANCE_STEPS: readonly ConformanceStep[] = [
       const cluster = await cloud.clusters.create({
         podId: pod.id,
         name: 'c1',
-        hypervisorType: (fixture.hypervisorType ?? fixture.driver.type) as never,
+        hypervisorType: hypervisorTypeOf(fixture),
       });
       s.clusterId = cluster.id;
     },
@@ -386,7 +397,7 @@ export const CLOUD_CONFORMANCE_STEPS: readonly ConformanceStep[] = [
     async run(s) {
       const { cloud, fixture } = s;
       await cloud.imageStores.add({ zoneId: s.zoneId, url: fixture.imageStore.url });
-      const hypervisorType = (fixture.hypervisorType ?? fixture.driver.type) as never;
+      const hypervisorType = hypervisorTypeOf(fixture);
       const template = await cloud.templates.register({
         name: 'conformance-template',
         url: fixture.template.url,
@@ -579,8 +590,58 @@ export const CLOUD_CONFORMANCE_STEPS: readonly ConformanceStep[] = [
       }
       const snap = await done(await cloud.snapshots.create(root.id));
       check(snap.state === 'BackedUp', `snapshot is ${snap.state}`);
+      const restored = await done(await cloud.snapshots.createVolumeFromSnapshot(snap.id, { name: 'from-snapshot' }));
+      check(restored.state === 'Ready', `the volume restored from the snapshot is ${restored.state}`);
+      const { templateId } = await done(
+        await cloud.snapshots.createTemplateFromSnapshot(snap.id, { name: 'conformance-from-snapshot' }),
+      );
+      check(
+        await cloud.templateStorage.isReadyInZone(templateId, s.zoneId),
+        'the template made from the snapshot is not ready in the image store',
+      );
       await done(await cloud.snapshots.delete(snap.id));
       await compare(s, [vmOf(s)]);
+    },
+  },
+  {
+    name: 'migrate a detached volume to another pool, and remove that pool',
+    async run(s) {
+      const { cloud, fixture } = s;
+      const volumeId = s.volumeId;
+      check(volumeId !== undefined, 'no detached volume from the attach step');
+      if (caps(s).volumeMigration !== true) {
+        const refused = await cloud.volumes.migrate(volumeId, s.sharedPoolId).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        check(
+          refused instanceof StratusError && refused.code === 'UNSUPPORTED',
+          `a volume migration on a driver without volumeMigration: expected UnsupportedError, got ${String(refused)}`,
+        );
+        throw new NotCapable('volumeMigration is false (core refused the migration with UnsupportedError)');
+      }
+      check(
+        fixture.secondSharedStorageUrl !== undefined,
+        'the driver declares volumeMigration but the fixture has no secondSharedStorageUrl to migrate to',
+      );
+      const second = await cloud.storagePools.create({
+        clusterId: s.clusterId,
+        name: 'shared-2',
+        url: fixture.secondSharedStorageUrl,
+      });
+      const moved = await done(await cloud.volumes.migrate(volumeId, second.id));
+      check(
+        moved.poolId === second.id && moved.state === 'Ready',
+        `migrated volume is ${moved.state} on ${moved.poolId}`,
+      );
+      await cloud.volumes.delete(volumeId);
+      await cloud.volumes.expunge(volumeId);
+      await cloud.storagePools.enableMaintenance(second.id);
+      await cloud.storagePools.delete(second.id);
+      check(
+        !(await cloud.storagePools.list({ zoneId: s.zoneId })).some((p) => p.id === second.id),
+        'the removed pool is still listed',
+      );
     },
   },
   {

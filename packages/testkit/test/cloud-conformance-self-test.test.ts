@@ -21,6 +21,7 @@ function fixture(driver: HypervisorDriver): CloudConformanceFixture {
     driver,
     hosts: [{ url: 'sim://self-h1?ip=192.168.41.11' }, { url: 'sim://self-h2?ip=192.168.41.12' }],
     sharedStorageUrl: 'nfs://10.0.0.5/export/self-test',
+    secondSharedStorageUrl: 'nfs://10.0.0.5/export/self-test-2',
     imageStore: { driver: simulatedImageStore(), url: 'nfs://10.0.0.6/secondary' },
     template: { url: 'http://images.example.org/self-test.qcow2', format: 'QCOW2' },
     iso: { url: 'http://images.example.org/self-test.iso' },

@@ -12,6 +12,12 @@ export interface HypervisorCapabilities {
   connectionUnit: 'host' | 'pool' | 'cluster';
   /** Live migration inside a cluster (`migrateVm` with `live: true`). */
   liveMigration: boolean;
+  /**
+   * Cold migration of a volume between two pools one host reaches (`migrateVolume` without `vmName`; core's
+   * `volumes.migrate`). Optional: core refuses a volume migration with `UnsupportedError` before calling the driver
+   * when it is not true.
+   */
+  volumeMigration?: boolean;
   /** Storage migration of a volume attached to a running VM (`migrateVolume` with `vmName`). */
   storageMigration: boolean;
   /** `attachVolume`/`detachVolume` on a running VM. */

@@ -114,7 +114,7 @@ export interface HypervisorDriver {
   ): Promise<MigrateVmResult>;
 
   /** Move a volume to another pool (`MigrateVolumeCommand`/`CopyVolumeCommand`); live when `vmName` is given. */
-  migrateVolume(
+  migrateVolume?(
     host: HostRef,
     volume: VolumeRef,
     destination: PoolRef,
@@ -242,6 +242,7 @@ export type HypervisorOperation = Exclude<keyof HypervisorDriver, 'type' | 'capa
 
 /** The optional `HypervisorDriver` methods, each gated by a capability flag. */
 export type OptionalHypervisorOperation =
+  | 'migrateVolume'
   | 'resizeVolume'
   | 'createSnapshot'
   | 'backupSnapshot'
@@ -264,7 +265,6 @@ export const REQUIRED_HYPERVISOR_OPERATIONS = [
   'getVmState',
   'prepareMigration',
   'migrateVm',
-  'migrateVolume',
   'createStoragePool',
   'deleteStoragePool',
   'copyTemplateToPrimary',
@@ -282,6 +282,7 @@ export const REQUIRED_HYPERVISOR_OPERATIONS = [
 
 /** The capability flag that gates each optional operation. */
 export const OPTIONAL_OPERATION_CAPABILITY = {
+  migrateVolume: 'volumeMigration',
   resizeVolume: 'volumeResize',
   createSnapshot: 'volumeSnapshots',
   backupSnapshot: 'volumeSnapshots',

@@ -1095,6 +1095,12 @@ export class VolumeService {
       });
     if (volume.poolId === poolId)
       throw new InvalidParameterError('poolId', poolId, 'the volume is already on this pool');
+    const migrating = volume.hypervisorType === null ? undefined : this.ctx.drivers.hypervisor(volume.hypervisorType);
+    if (migrating !== undefined && (migrating.capabilities().volumeMigration !== true || !migrating.migrateVolume))
+      throw new UnsupportedError(`${volume.hypervisorType} volumes cannot be migrated between pools`, {
+        field: 'volumeId',
+        value: volumeId,
+      });
     const target = await getPoolRow(this.ctx.db, poolId);
     if (Number(target.zoneId) !== volume.zoneId)
       throw new InvalidParameterError('poolId', poolId, 'the pool is in another zone');
@@ -1134,14 +1140,14 @@ export class VolumeService {
         let result: VolumeResult;
         try {
           const from = await getPoolRow(this.ctx.db, source);
-          result = await this.ctx.drivers
-            .hypervisor(host.hypervisorType)
-            .migrateVolume(
-              host.ref,
-              { uuid: volume.uuid, pool: poolRef(from), ...(volume.path ? { path: volume.path } : {}) },
-              poolRef(target),
-              { signal: job.signal },
-            );
+          const driver = this.ctx.drivers.hypervisor(host.hypervisorType);
+          if (!driver.migrateVolume) throw new UnsupportedError(`${host.hypervisorType} cannot migrate volumes`);
+          result = await driver.migrateVolume(
+            host.ref,
+            { uuid: volume.uuid, pool: poolRef(from), ...(volume.path ? { path: volume.path } : {}) },
+            poolRef(target),
+            { signal: job.signal },
+          );
         } catch (error) {
           await this.ctx.write(async (w) => {
             await this.capacity.allocateStorage(w, {

@@ -193,4 +193,30 @@ describe('the driver contract as core uses it', () => {
     );
     expect(error.cause).toMatchObject({ code: 'DRIVER_DEVICE_ERROR' });
   });
+
+  it('a volume migration is refused with UnsupportedError before any driver call without volumeMigration', async () => {
+    const sim = simulatorDriver({ capabilities: { volumeMigration: false } });
+    const world = await vmWorld({ sim, clusters: 1 });
+    const [cluster] = await world.cloud.clusters.list({ zoneId: world.zone.id });
+    const other = await world.cloud.storagePools.create({
+      clusterId: cluster!.id,
+      name: 'ps-other',
+      url: 'nfs://10.0.0.5/export/other',
+    });
+    const offering = await world.cloud.offerings.createDiskOffering({ name: 'd1', diskSizeGb: 1 });
+    const vm = await world.cloud.vms.deployAndWait({
+      zoneId: world.zone.id,
+      serviceOfferingId: world.small.id,
+      templateId: world.template.id,
+      diskOfferingId: offering.id,
+    });
+    await (await world.cloud.vms.stop(vm.id)).result;
+    const data = (await world.cloud.volumes.ofVm(vm.id)).find((v) => v.volumeType === 'DATADISK')!;
+    const target = data.poolId === other.id ? world.pools[0]!.id : other.id;
+    const error = await rejection(world.cloud.volumes.migrate(data.id, target));
+    expect(error.code).toBe('UNSUPPORTED');
+    expect(error.field).toBe('volumeId');
+    expect(sim.log.count('migrateVolume')).toBe(0);
+    expect((await world.cloud.volumes.get(data.id)).poolId).toBe(data.poolId);
+  });
 });
