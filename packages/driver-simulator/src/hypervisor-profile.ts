@@ -17,18 +17,14 @@ export interface HypervisorProfile {
 
 const ALL: Omit<HypervisorCapabilities, 'connectionUnit' | 'poolTypes' | 'diskFormats' | 'console'> = {
   liveMigration: true,
+  volumeMigration: true,
   storageMigration: true,
   hotPlugDisk: true,
-  hotPlugNic: true,
-  vmSnapshots: true,
-  vmSnapshotsWithMemory: true,
+  volumeSnapshots: true,
   incrementalSnapshots: false,
   volumeResize: true,
-  scaleVm: true,
   linkedClone: true,
   securityGroups: true,
-  investigate: true,
-  fence: true,
   networkCleanup: true,
 };
 

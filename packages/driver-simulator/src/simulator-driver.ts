@@ -2,26 +2,20 @@ import {
   type BackupSnapshotOptions,
   type CheckNetworkResult,
   type ConnectTarget,
-  type ConsoleInfo,
   type CreateVolumeOptions,
   type DiskSpec,
   DriverError,
-  type HealthCheckResult,
   type HostRef,
   type HostReport,
-  type HostStats,
   type HypervisorCapabilities,
   type HypervisorDriver,
   type HypervisorOperation,
   type HypervisorTypeName,
   InvalidParameterError,
-  type InvestigationResult,
   KeyedLock,
   type MigrateVmOptions,
   type MigrateVmResult,
   type MigrateVolumeOptions,
-  type NetworkCleanupResult,
-  type NetworkSetupResult,
   type NicSpec,
   type OperationContext,
   type PingOptions,
@@ -29,8 +23,6 @@ import {
   type PoolRef,
   type PoolSpec,
   type ResizeVolumeOptions,
-  type RevertVmSnapshotResult,
-  type ScaleVmSpec,
   type SecondaryStoreRef,
   type SnapshotBackupResult,
   type SnapshotRef,
@@ -40,17 +32,13 @@ import {
   type StartVmResult,
   type StopVmOptions,
   type StoragePoolReport,
-  type StorageStats,
   type TemplateResult,
   type TemplateSpec,
   type TemplateTarget,
   type TrafficLabelCheck,
   type VmPowerReport,
   type VmRuntimeState,
-  type VmSnapshotResult,
-  type VmSnapshotSpec,
   type VmSpec,
-  type VmStats,
   type VolumeRef,
   type VolumeResult,
   type VolumeSpec,
@@ -60,15 +48,7 @@ import { FaultInjector } from './fault-injector.js';
 import { type HypervisorProfile, profileFor } from './hypervisor-profile.js';
 import { delay, latencyOf, throwIfAborted } from './latency.js';
 import { OperationLog } from './operation-log.js';
-import {
-  dropIfUnused,
-  ensureNetwork,
-  hasNetwork,
-  labelResolves,
-  networkNameOf,
-  unplugAll,
-  vifOf,
-} from './sim-network.js';
+import { ensureNetwork, hasNetwork, labelResolves, networkNameOf, unplugAll, vifOf } from './sim-network.js';
 import { parseSimUrl } from './sim-url.js';
 import { DEFAULT_HOST, type SimulatorHostDefaults, type SimulatorOptions } from './simulator-options.js';
 import { loadWorld, saveWorld, withSharedWorld } from './simulator-persistence.js';
@@ -270,37 +250,6 @@ export class SimulatorDriver implements HypervisorDriver {
         vnetAccessible: true,
         hostHealthCheckResult: true,
       };
-    });
-  }
-
-  getHostStats(host: HostRef, ctx?: OperationContext): Promise<HostStats> {
-    return this.run('getHostStats', { host }, [host], ctx, () => {
-      const h = this.world.liveHost(host);
-      let vcpus = 0;
-      let rx = 0;
-      let tx = 0;
-      for (const name of h.vms) {
-        const vm = this.state.vms.get(name);
-        if (vm === undefined) continue;
-        rx += vm.counters.rx;
-        tx += vm.counters.tx;
-        if (vm.power === 'running') vcpus += vm.spec.cpus;
-      }
-      return {
-        cpuUtilizationPercent: Math.min(100, (vcpus * 25) / h.cpus),
-        totalMemoryBytes: h.memoryBytes,
-        freeMemoryBytes: Math.max(0, h.memoryBytes - usedMemory(this.state, h)),
-        networkRxBytes: rx,
-        networkTxBytes: tx,
-        loadAverage: vcpus * 0.25,
-      };
-    });
-  }
-
-  checkHealth(host: HostRef, ctx?: OperationContext): Promise<HealthCheckResult> {
-    return this.run('checkHealth', { host }, [host], ctx, () => {
-      this.world.liveHost(host);
-      return { healthy: true };
     });
   }
 
@@ -576,223 +525,6 @@ export class SimulatorDriver implements HypervisorDriver {
     );
   }
 
-  scaleVm(host: HostRef, vmName: string, size: ScaleVmSpec, ctx?: OperationContext): Promise<void> {
-    return this.run(
-      'scaleVm',
-      { host, vm: vmName },
-      [host, vmName, size],
-      ctx,
-      () => {
-        if (!this.caps.scaleVm) throw this.world.unsupported('scaleVm');
-        const h = this.world.liveHost(host);
-        const vm = this.world.vmOn(h, vmName);
-        if (vm.power !== 'running') throw fail('InvalidState', `VM ${vmName} is not running`, hostScope(h.guid));
-        if (size.cpus > h.cpus) {
-          throw fail('InsufficientCapacity', `host ${h.name} has ${h.cpus} CPUs`, hostScope(h.guid));
-        }
-        const free = h.memoryBytes - usedMemory(this.state, h, vmName);
-        if (size.maxRamBytes > free) {
-          throw fail('InsufficientCapacity', `host ${h.name} has ${free} bytes of memory free`, hostScope(h.guid));
-        }
-        vm.spec = { ...vm.spec, ...size };
-      },
-      { lock: `vm:${vmName}` },
-    );
-  }
-
-  plugNic(host: HostRef, vmName: string, nic: NicSpec, ctx?: OperationContext): Promise<void> {
-    return this.run(
-      'plugNic',
-      { host, vm: vmName },
-      [host, vmName, nic],
-      ctx,
-      (rec) => {
-        if (!this.caps.hotPlugNic) throw this.world.unsupported('NIC hot-plug');
-        const h = this.world.liveHost(host);
-        const vm = this.world.vmOn(h, vmName);
-        const same = vm.spec.nics.find((n) => n.deviceId === nic.deviceId);
-        if (same !== undefined) {
-          if (canonical(same) !== canonical(nic)) {
-            throw fail('AlreadyExists', `VM ${vmName} has another NIC at device ${nic.deviceId}`, hostScope(h.guid));
-          }
-          rec.note = 'already plugged';
-          return;
-        }
-        this.world.validateNics(h, [nic]);
-        vm.spec = { ...vm.spec, nics: [...vm.spec.nics, structuredClone(nic)] };
-        if (vm.power === 'running') ensureNetwork(this.profile, h, nic).network.vifs.add(vifOf(vmName, nic));
-      },
-      { lock: `vm:${vmName}` },
-    );
-  }
-
-  unplugNic(host: HostRef, vmName: string, nic: NicSpec, ctx?: OperationContext): Promise<void> {
-    return this.run(
-      'unplugNic',
-      { host, vm: vmName },
-      [host, vmName, nic],
-      ctx,
-      (rec) => {
-        if (!this.caps.hotPlugNic) throw this.world.unsupported('NIC hot-unplug');
-        const h = this.world.liveHost(host);
-        const vm = this.world.vmOn(h, vmName);
-        const plugged = vm.spec.nics.find((n) => n.deviceId === nic.deviceId);
-        if (plugged === undefined) {
-          rec.note = 'not plugged';
-          return;
-        }
-        vm.spec = { ...vm.spec, nics: vm.spec.nics.filter((n) => n !== plugged) };
-        const network = h.networks.get(networkNameOf(this.profile, plugged));
-        if (network !== undefined) {
-          network.vifs.delete(vifOf(vmName, plugged));
-          dropIfUnused(h, network, this.caps.networkCleanup);
-        }
-      },
-      { lock: `vm:${vmName}` },
-    );
-  }
-
-  getVmStats(host: HostRef, vmNames: readonly string[], ctx?: OperationContext): Promise<Record<string, VmStats>> {
-    return this.run('getVmStats', { host }, [host, vmNames], ctx, () => {
-      const h = this.world.liveHost(host);
-      const out: Record<string, VmStats> = {};
-      for (const name of vmNames) {
-        const vm = this.state.vms.get(name);
-        if (vm === undefined || vm.host !== h.guid) continue;
-        const running = vm.power === 'running';
-        if (running) {
-          const nics = vm.spec.nics.length;
-          const disks = vm.spec.disks.filter(isVolumeDisk).length;
-          vm.counters.rx += 1_000_000 * nics;
-          vm.counters.tx += 500_000 * nics;
-          vm.counters.readBytes += 4 * 1024 ** 2 * disks;
-          vm.counters.writeBytes += 2 * 1024 ** 2 * disks;
-          vm.counters.ops += 100 * disks;
-        }
-        out[name] = {
-          cpuUtilizationPercent: running ? 25 : 0,
-          memoryBytes: vm.spec.maxRamBytes,
-          memoryUsedBytes: running ? Math.floor(vm.spec.maxRamBytes / 2) : 0,
-          diskReadBytes: vm.counters.readBytes,
-          diskWriteBytes: vm.counters.writeBytes,
-          diskReadOps: vm.counters.ops,
-          diskWriteOps: Math.floor(vm.counters.ops / 2),
-          networkRxBytes: vm.counters.rx,
-          networkTxBytes: vm.counters.tx,
-        };
-      }
-      return out;
-    });
-  }
-
-  getConsole(host: HostRef, vmName: string, ctx?: OperationContext): Promise<ConsoleInfo> {
-    return this.run('getConsole', { host, vm: vmName }, [host, vmName], ctx, () => {
-      const h = this.world.liveHost(host);
-      const vm = this.world.vmOn(h, vmName);
-      if (vm.power !== 'running') throw fail('InvalidState', `VM ${vmName} is not running`, hostScope(h.guid));
-      return this.world.console(h, vm);
-    });
-  }
-
-  createVmSnapshot(
-    host: HostRef,
-    vmName: string,
-    snapshot: VmSnapshotSpec,
-    ctx?: OperationContext,
-  ): Promise<VmSnapshotResult> {
-    return this.run(
-      'createVmSnapshot',
-      { host, vm: vmName },
-      [host, vmName, snapshot],
-      ctx,
-      (rec) => {
-        if (!this.caps.vmSnapshots) throw this.world.unsupported('VM snapshots');
-        if (snapshot.withMemory && !this.caps.vmSnapshotsWithMemory)
-          throw this.world.unsupported('VM snapshots with memory');
-        const h = this.world.liveHost(host);
-        const vm = this.world.vmOn(h, vmName);
-        const existing = vm.snapshots.get(snapshot.uuid);
-        if (existing !== undefined) {
-          if (existing.withMemory !== snapshot.withMemory || existing.name !== snapshot.name) {
-            throw fail('AlreadyExists', `VM snapshot ${snapshot.uuid} exists with a different spec`, hostScope(h.guid));
-          }
-          rec.note = 'already exists';
-        } else {
-          if (snapshot.withMemory && vm.power !== 'running') {
-            throw fail('InvalidState', `VM ${vmName} must be running for a memory snapshot`, hostScope(h.guid));
-          }
-          vm.snapshots.set(snapshot.uuid, {
-            uuid: snapshot.uuid,
-            name: snapshot.name,
-            withMemory: snapshot.withMemory,
-            spec: structuredClone(vm.spec),
-          });
-        }
-        return { uuid: snapshot.uuid, sizeBytes: snapshot.withMemory ? vm.spec.maxRamBytes : 0 };
-      },
-      { lock: `vm:${vmName}`, long: true },
-    );
-  }
-
-  deleteVmSnapshot(host: HostRef, vmName: string, snapshotUuid: string, ctx?: OperationContext): Promise<void> {
-    return this.run(
-      'deleteVmSnapshot',
-      { host, vm: vmName },
-      [host, vmName, snapshotUuid],
-      ctx,
-      () => {
-        if (!this.caps.vmSnapshots) throw this.world.unsupported('VM snapshots');
-        const h = this.world.liveHost(host);
-        const vm = this.state.vms.get(vmName);
-        if (vm !== undefined && vm.host === h.guid) vm.snapshots.delete(snapshotUuid);
-      },
-      { lock: `vm:${vmName}` },
-    );
-  }
-
-  revertVmSnapshot(
-    host: HostRef,
-    vmName: string,
-    snapshotUuid: string,
-    ctx?: OperationContext,
-  ): Promise<RevertVmSnapshotResult> {
-    return this.run(
-      'revertVmSnapshot',
-      { host, vm: vmName },
-      [host, vmName, snapshotUuid],
-      ctx,
-      () => {
-        if (!this.caps.vmSnapshots) throw this.world.unsupported('VM snapshots');
-        const h = this.world.liveHost(host);
-        const vm = this.world.vmOn(h, vmName);
-        const snap = vm.snapshots.get(snapshotUuid);
-        if (snap === undefined)
-          throw fail('NotFound', `VM ${vmName} has no snapshot ${snapshotUuid}`, hostScope(h.guid));
-        if (!snap.withMemory) {
-          if (vm.power === 'running') {
-            throw fail(
-              'InvalidState',
-              `VM ${vmName} must be stopped to revert to a disk-only snapshot`,
-              hostScope(h.guid),
-            );
-          }
-          return { powerState: 'PowerOff' };
-        }
-        if (vm.power !== 'running') {
-          const free = h.memoryBytes - usedMemory(this.state, h, vmName);
-          if (snap.spec.maxRamBytes > free) {
-            throw fail('InsufficientCapacity', `host ${h.name} has ${free} bytes of memory free`, hostScope(h.guid));
-          }
-          vm.power = 'running';
-          vm.consolePort = this.world.freeConsolePort(h);
-          for (const nic of vm.spec.nics) ensureNetwork(this.profile, h, nic).network.vifs.add(vifOf(vmName, nic));
-        }
-        return { powerState: 'PowerOn' };
-      },
-      { lock: `vm:${vmName}`, long: true },
-    );
-  }
-
   // ── Storage ──────────────────────────────────────────────────────────────────────────────────────────
 
   createStoragePool(host: HostRef, pool: PoolSpec, ctx?: OperationContext): Promise<StoragePoolReport> {
@@ -857,13 +589,6 @@ export class SimulatorDriver implements HypervisorDriver {
       }
       p.hosts.delete(h.guid);
       if (p.hosts.size === 0 && p.usedBytes === 0) this.state.pools.delete(p.uuid);
-    });
-  }
-
-  getStorageStats(host: HostRef, pool: PoolRef, ctx?: OperationContext): Promise<StorageStats> {
-    return this.run('getStorageStats', { host }, [host, pool], ctx, () => {
-      const p = this.world.visiblePool(this.world.liveHost(host), pool.uuid);
-      return { capacityBytes: p.capacityBytes, usedBytes: p.usedBytes, availableBytes: p.capacityBytes - p.usedBytes };
     });
   }
 
@@ -1316,23 +1041,6 @@ export class SimulatorDriver implements HypervisorDriver {
     });
   }
 
-  setupNetwork(host: HostRef, nic: NicSpec, ctx?: OperationContext): Promise<NetworkSetupResult> {
-    return this.run('setupNetwork', { host }, [host, nic], ctx, () => {
-      const h = this.world.liveHost(host);
-      this.world.validateNics(h, [nic]);
-      const { network, created } = ensureNetwork(this.profile, h, nic);
-      return { name: network.name, created };
-    });
-  }
-
-  cleanupNetwork(host: HostRef, nic: NicSpec, ctx?: OperationContext): Promise<NetworkCleanupResult> {
-    return this.run('cleanupNetwork', { host }, [host, nic], ctx, () => {
-      const h = this.world.liveHost(host);
-      const network = h.networks.get(networkNameOf(this.profile, nic));
-      return { removed: network !== undefined && dropIfUnused(h, network, this.caps.networkCleanup) };
-    });
-  }
-
   // ── Maintenance and HA ───────────────────────────────────────────────────────────────────────────────
 
   prepareMaintenance(host: HostRef, ctx?: OperationContext): Promise<void> {
@@ -1353,26 +1061,6 @@ export class SimulatorDriver implements HypervisorDriver {
   cancelMaintenance(host: HostRef, ctx?: OperationContext): Promise<void> {
     return this.run('cancelMaintenance', { host }, [host], ctx, () => {
       this.world.liveHost(host).maintenance = false;
-    });
-  }
-
-  investigate(host: HostRef, vmName: string, ctx?: OperationContext): Promise<InvestigationResult> {
-    return this.run('investigate', { host, vm: vmName }, [host, vmName], ctx, () => {
-      if (!this.caps.investigate) throw this.world.unsupported('investigate');
-      const h = this.world.knownHost(host);
-      const vm = this.state.vms.get(vmName);
-      if (vm === undefined || vm.host !== h.guid) return 'stopped';
-      return vm.power;
-    });
-  }
-
-  fence(host: HostRef, vmName: string, ctx?: OperationContext): Promise<boolean> {
-    return this.run('fence', { host, vm: vmName }, [host, vmName], ctx, () => {
-      if (!this.caps.fence) throw this.world.unsupported('fence');
-      const h = this.world.knownHost(host);
-      const vm = this.state.vms.get(vmName);
-      if (vm !== undefined && vm.host === h.guid) this.world.powerOff(h, vm);
-      return true;
     });
   }
 

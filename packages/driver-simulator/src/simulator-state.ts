@@ -35,14 +35,6 @@ export interface SimHost {
   vms: Set<string>;
 }
 
-/** A VM snapshot (disk, or disk + memory). */
-export interface SimVmSnapshot {
-  uuid: string;
-  name: string;
-  withMemory: boolean;
-  spec: VmSpec;
-}
-
 /** A simulated VM. */
 export interface SimVm {
   name: string;
@@ -55,8 +47,6 @@ export interface SimVm {
   consolePort: number | null;
   /** The guest ignores ACPI shutdown (see `setGuestIgnoresShutdown`). */
   ignoresShutdown: boolean;
-  snapshots: Map<string, SimVmSnapshot>;
-  counters: { cpuSeconds: number; rx: number; tx: number; readBytes: number; writeBytes: number; ops: number };
 }
 
 /** A template or ISO staged on a pool. */
@@ -183,7 +173,6 @@ export interface SimVmView {
   foreign: boolean;
   consolePort: number | null;
   spec: VmSpec;
-  vmSnapshots: Record<string, { name: string; withMemory: boolean }>;
 }
 
 /** A pool as `inspect()` shows it. */
@@ -254,8 +243,6 @@ export function viewOf(
   }
   const vms: Record<string, SimVmView> = {};
   for (const vm of state.vms.values()) {
-    const vmSnapshots: SimVmView['vmSnapshots'] = {};
-    for (const s of vm.snapshots.values()) vmSnapshots[s.uuid] = { name: s.name, withMemory: s.withMemory };
     vms[vm.name] = {
       name: vm.name,
       host: vm.host,
@@ -263,7 +250,6 @@ export function viewOf(
       foreign: vm.foreign,
       consolePort: vm.consolePort,
       spec: structuredClone(vm.spec),
-      vmSnapshots,
     };
   }
   const pools: Record<string, SimPoolView> = {};

@@ -314,8 +314,6 @@ export class SimulatorWorld {
       foreign,
       consolePort: null,
       ignoresShutdown: false,
-      snapshots: new Map(),
-      counters: { cpuSeconds: 0, rx: 0, tx: 0, readBytes: 0, writeBytes: 0, ops: 0 },
     };
     this.state.vms.set(vm.name, vm);
     h.vms.add(vm.name);

@@ -108,10 +108,10 @@ describe('discovery (connect)', () => {
     const host = { guid: report?.guid ?? '' };
     await sim.disconnect(host);
     await expect(sim.ping(host)).resolves.toMatchObject({ reachable: false });
-    const error = await sim.checkHealth(host).catch((e: unknown) => e);
+    const error = await sim.getVmState(host, 'v').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(DriverError);
     expect(error).toMatchObject({ driverCode: 'Unreachable', httpCode: 534, scope: { kind: 'host', ref: host.guid } });
     await sim.connect({ url: 'sim://h1' });
-    await expect(sim.checkHealth(host)).resolves.toEqual({ healthy: true });
+    await expect(sim.getVmState(host, 'v')).resolves.toBe('missing');
   });
 });

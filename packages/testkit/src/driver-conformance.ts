@@ -163,13 +163,11 @@ export function hypervisorDriverConformanceSuite(name: string, factory: () => Pr
       const missing = `${env.prefix}-missing`;
       expect(await driver.getVmState(host, missing)).toBe('missing');
       await typed(driver.rebootVm(host, missing), 'NotFound');
-      await typed(driver.getConsole(host, missing), 'NotFound');
       const spec = vm('stopped');
       await driver.startVm(host, spec);
       await driver.stopVm(host, spec.name, { force: true });
-      await typed(driver.getConsole(host, spec.name), 'InvalidState');
+      await typed(driver.rebootVm(host, spec.name), 'InvalidState');
       await driver.destroyVm(host, spec.name);
-      await typed(driver.getStorageStats(host, { uuid: `${env.prefix}-no-pool`, type: env.pool.type }), 'NotFound');
     });
 
     it('ping reports every VM with its power state, and expected-but-missing ones as PowerReportMissing', async () => {
@@ -239,8 +237,6 @@ export function hypervisorDriverConformanceSuite(name: string, factory: () => Pr
       await driver.destroyVm(host, spec.name);
       await driver.deleteVolume(host, { uuid: vol.uuid, pool: poolRef, path: vol.path });
       await driver.deleteVolume(host, { uuid: vol.uuid, pool: poolRef, path: vol.path }); // missing: success
-      const stats = await driver.getStorageStats(host, poolRef);
-      expect(stats.capacityBytes).toBeGreaterThan(0);
     });
 
     it('template staging: once per pool, concurrent requests share one copy, clones from it', async (ctx) => {
@@ -272,47 +268,6 @@ export function hypervisorDriverConformanceSuite(name: string, factory: () => Pr
       );
       expect(root.sizeBytes).toBeGreaterThanOrEqual(template.sizeBytes);
       await driver.deleteVolume(host, { uuid: root.uuid, pool: poolRef, path: root.path });
-    });
-
-    it('VM snapshots (when capable): create (idempotent), revert, delete (missing = success)', async (ctx) => {
-      const caps = driver.capabilities();
-      if (!caps.vmSnapshots) ctx.skip();
-      const create = driver.createVmSnapshot?.bind(driver);
-      const revert = driver.revertVmSnapshot?.bind(driver);
-      const remove = driver.deleteVmSnapshot?.bind(driver);
-      expect(
-        create && revert && remove,
-        'vmSnapshots claims createVmSnapshot/revertVmSnapshot/deleteVmSnapshot',
-      ).toBeTruthy();
-      const spec = vm('snap');
-      await driver.startVm(host, spec);
-      await driver.stopVm(host, spec.name, { force: true });
-      const diskOnly = { uuid: crypto.randomUUID(), name: 'disk only', withMemory: false };
-      expect((await create!(host, spec.name, diskOnly)).uuid).toBe(diskOnly.uuid);
-      await create!(host, spec.name, diskOnly); // again: success
-      let withMemory: { uuid: string; name: string; withMemory: boolean } | undefined;
-      if (caps.vmSnapshotsWithMemory) {
-        withMemory = { uuid: crypto.randomUUID(), name: 'with memory', withMemory: true };
-        await typed(create!(host, spec.name, withMemory), 'InvalidState'); // stopped: no memory to take
-        await driver.startVm(host, spec);
-        await create!(host, spec.name, withMemory);
-        await typed(create!(host, spec.name, { ...withMemory, withMemory: false }), 'AlreadyExists');
-        await driver.stopVm(host, spec.name, { force: true });
-        expect((await revert!(host, spec.name, withMemory.uuid)).powerState).toBe('PowerOn');
-        expect(await driver.getVmState(host, spec.name)).toBe('running');
-        await driver.stopVm(host, spec.name, { force: true });
-      }
-      expect((await revert!(host, spec.name, diskOnly.uuid)).powerState).toBe('PowerOff');
-      expect(await driver.getVmState(host, spec.name)).toBe('stopped');
-      await typed(revert!(host, spec.name, crypto.randomUUID()), 'NotFound');
-      await typed(revert!(host, `${env.prefix}-snap-missing`, diskOnly.uuid), 'NotFound');
-      await remove!(host, spec.name, diskOnly.uuid);
-      await remove!(host, spec.name, diskOnly.uuid); // missing: success
-      await typed(revert!(host, spec.name, diskOnly.uuid), 'NotFound');
-      await remove!(host, `${env.prefix}-snap-missing`, diskOnly.uuid); // VM missing: success
-      if (withMemory !== undefined) await remove!(host, spec.name, withMemory.uuid);
-      await driver.destroyVm(host, spec.name);
-      expect(await driver.getVmState(host, spec.name)).toBe('missing');
     });
 
     it('names with quotes, semicolons and $() are handled as plain names', async () => {

@@ -1,5 +1,9 @@
 import { InvalidParameterError, ResourceUnavailableError } from '../errors.js';
-import type { HypervisorDriver } from './hypervisor-driver.js';
+import {
+  type HypervisorDriver,
+  OPTIONAL_OPERATION_CAPABILITY,
+  REQUIRED_HYPERVISOR_OPERATIONS,
+} from './hypervisor-driver.js';
 import type { NetworkDeviceDriver } from './network-device-driver.js';
 
 /** Drivers to register when a {@link DriverRegistry} is made. */
@@ -15,6 +19,19 @@ export interface DriverListing {
 }
 
 const key = (name: string): string => name.toLowerCase();
+
+/**
+ * The operations a hypervisor driver lacks: a required one that is not a method, or an optional one whose
+ * capability flag the driver declares true while it has no such method.
+ */
+export function missingOperations(driver: HypervisorDriver): string[] {
+  const methods = driver as unknown as Record<string, unknown>;
+  const missing: string[] = REQUIRED_HYPERVISOR_OPERATIONS.filter((op) => typeof methods[op] !== 'function');
+  const caps = driver.capabilities() as unknown as Record<string, unknown>;
+  for (const [op, flag] of Object.entries(OPTIONAL_OPERATION_CAPABILITY))
+    if (caps[flag] === true && typeof methods[op] !== 'function') missing.push(`${op} (capability ${flag})`);
+  return missing;
+}
 
 function isNetworkDeviceDriver(driver: HypervisorDriver | NetworkDeviceDriver): driver is NetworkDeviceDriver {
   return 'provider' in driver && typeof driver.provider === 'string';
@@ -44,6 +61,14 @@ export class DriverRegistry {
     const type = driver.type;
     if (typeof type !== 'string' || type.trim() === '') {
       throw new InvalidParameterError('hypervisor.type', type, 'a hypervisor driver needs a non-empty type');
+    }
+    const missing = missingOperations(driver);
+    if (missing.length > 0) {
+      throw new InvalidParameterError(
+        'hypervisor',
+        type,
+        `the ${type} driver lacks ${missing.join(', ')} (required by the HypervisorDriver contract or by a capability it declares)`,
+      );
     }
     if (this.hypervisorDrivers.has(key(type))) {
       throw new InvalidParameterError(

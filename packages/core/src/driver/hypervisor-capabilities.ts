@@ -12,31 +12,46 @@ export interface HypervisorCapabilities {
   connectionUnit: 'host' | 'pool' | 'cluster';
   /** Live migration inside a cluster (`migrateVm` with `live: true`). */
   liveMigration: boolean;
+  /**
+   * Cold migration of a volume between two pools one host reaches (`migrateVolume` without `vmName`; core's
+   * `volumes.migrate`). Optional: core refuses a volume migration with `UnsupportedError` before calling the driver
+   * when it is not true.
+   */
+  volumeMigration?: boolean;
   /** Storage migration of a volume attached to a running VM (`migrateVolume` with `vmName`). */
   storageMigration: boolean;
   /** `attachVolume`/`detachVolume` on a running VM. */
   hotPlugDisk: boolean;
-  /** `plugNic`/`unplugNic`. */
-  hotPlugNic: boolean;
-  /** `createVmSnapshot`/`deleteVmSnapshot`/`revertVmSnapshot`. */
-  vmSnapshots: boolean;
-  /** VM snapshots including memory. */
-  vmSnapshotsWithMemory: boolean;
+  /** @deprecated No operation of the contract is behind it any more (core never called it); kept optional only until the drivers that still declare it drop it. */
+  hotPlugNic?: boolean;
+  /** @deprecated No operation of the contract is behind it any more (core never called it); kept optional only until the drivers that still declare it drop it. */
+  vmSnapshots?: boolean;
+  /** @deprecated No operation of the contract is behind it any more (core never called it); kept optional only until the drivers that still declare it drop it. */
+  vmSnapshotsWithMemory?: boolean;
+  /**
+   * Volume snapshots: `createSnapshot`, `backupSnapshot`, `deleteSnapshot`, `createVolumeFromSnapshot`,
+   * `createTemplateFromSnapshot`. Optional: core refuses a snapshot (and a snapshot policy) of a volume whose
+   * hypervisor lacks it with `UnsupportedError` before calling the driver. Absent means false.
+   */
+  volumeSnapshots?: boolean;
   /** Incremental volume snapshot chains (XenServer). */
   incrementalSnapshots: boolean;
   /** `resizeVolume` (grow only). */
   volumeResize: boolean;
-  /** `scaleVm`. */
-  scaleVm: boolean;
+  /** @deprecated No operation of the contract is behind it any more (core never called it); kept optional only until the drivers that still declare it drop it. */
+  scaleVm?: boolean;
   /** Fast clone from a staged template (qcow2 backing file, `VDI.clone`, `CloneVM_Task`). */
   linkedClone: boolean;
   /** Security groups enforced on the host (iptables/ebtables). */
   securityGroups: boolean;
-  /** `investigate`. */
-  investigate: boolean;
-  /** `fence`. */
-  fence: boolean;
-  /** Whether `cleanupNetwork` ever removes anything (false on vSphere: port groups stay). */
+  /** @deprecated No operation of the contract is behind it any more (core never called it); kept optional only until the drivers that still declare it drop it. */
+  investigate?: boolean;
+  /** @deprecated No operation of the contract is behind it any more (core never called it); kept optional only until the drivers that still declare it drop it. */
+  fence?: boolean;
+  /**
+   * Whether the per-VLAN network objects `startVm` creates are removed when their last VM stops or leaves
+   * (false on vSphere: port groups stay).
+   */
   networkCleanup: boolean;
   poolTypes: readonly PoolType[];
   diskFormats: readonly DiskFormat[];

@@ -1,13 +1,8 @@
 import type { ConnectTarget, HostReport } from './host-report.js';
-import type { HealthCheckResult, HostStats, PingOptions, PingReport } from './host-status.js';
+import type { PingOptions, PingReport } from './host-status.js';
 import type { HypervisorCapabilities } from './hypervisor-capabilities.js';
 import type { HypervisorTypeName } from './hypervisor-type.js';
-import type {
-  CheckNetworkResult,
-  NetworkCleanupResult,
-  NetworkSetupResult,
-  TrafficLabelCheck,
-} from './network-plumbing.js';
+import type { CheckNetworkResult, TrafficLabelCheck } from './network-plumbing.js';
 import type { HostRef, OperationContext } from './operation-context.js';
 import type {
   BackupSnapshotOptions,
@@ -23,7 +18,6 @@ import type {
   SnapshotSpec,
   StagedTemplate,
   StoragePoolReport,
-  StorageStats,
   TemplateResult,
   TemplateSpec,
   TemplateTarget,
@@ -32,20 +26,13 @@ import type {
   VolumeSpec,
 } from './storage-spec.js';
 import type {
-  ConsoleInfo,
-  InvestigationResult,
   MigrateVmOptions,
   MigrateVmResult,
-  RevertVmSnapshotResult,
-  ScaleVmSpec,
   StartVmResult,
   StopVmOptions,
   VmRuntimeState,
-  VmSnapshotResult,
-  VmSnapshotSpec,
-  VmStats,
 } from './vm-operations.js';
-import type { DiskSpec, NicSpec, VmSpec } from './vm-spec.js';
+import type { DiskSpec, VmSpec } from './vm-spec.js';
 
 /**
  * The contract between core and one hypervisor type (drivers.md §2). One object per type, wired in by the
@@ -84,12 +71,6 @@ export interface HypervisorDriver {
 
   /** Reachability, health and the power state of every VM on the host (`PingRoutingCommand`). */
   ping(host: HostRef, options?: PingOptions): Promise<PingReport>;
-
-  /** CPU %, free memory, network counters (`GetHostStatsCommand`). */
-  getHostStats(host: HostRef, ctx?: OperationContext): Promise<HostStats>;
-
-  /** Does the hypervisor daemon answer (`CheckHealthCommand`). */
-  checkHealth(host: HostRef, ctx?: OperationContext): Promise<HealthCheckResult>;
 
   // ── VM lifecycle ─────────────────────────────────────────────────────────────────────────────────────
 
@@ -133,46 +114,12 @@ export interface HypervisorDriver {
   ): Promise<MigrateVmResult>;
 
   /** Move a volume to another pool (`MigrateVolumeCommand`/`CopyVolumeCommand`); live when `vmName` is given. */
-  migrateVolume(
+  migrateVolume?(
     host: HostRef,
     volume: VolumeRef,
     destination: PoolRef,
     options?: MigrateVolumeOptions,
   ): Promise<VolumeResult>;
-
-  /** Live-scale a running VM within what it was started with (`ScaleVmCommand`). Capability `scaleVm`. */
-  scaleVm?(host: HostRef, vmName: string, size: ScaleVmSpec, ctx?: OperationContext): Promise<void>;
-
-  /** Hot-add a NIC (`PlugNicCommand`). Capability `hotPlugNic`. */
-  plugNic?(host: HostRef, vmName: string, nic: NicSpec, ctx?: OperationContext): Promise<void>;
-
-  /** Hot-remove a NIC (`UnPlugNicCommand`). Capability `hotPlugNic`. Not plugged: success. */
-  unplugNic?(host: HostRef, vmName: string, nic: NicSpec, ctx?: OperationContext): Promise<void>;
-
-  /** Counters of the named VMs on `host` (`GetVmStatsCommand`); VMs not on the host are left out. */
-  getVmStats(host: HostRef, vmNames: readonly string[], ctx?: OperationContext): Promise<Record<string, VmStats>>;
-
-  /** The console endpoint of a running VM (`GetVncPortCommand`). */
-  getConsole(host: HostRef, vmName: string, ctx?: OperationContext): Promise<ConsoleInfo>;
-
-  /** Disk (+memory) snapshot of a VM (`CreateVMSnapshotCommand`). Capability `vmSnapshots`. */
-  createVmSnapshot?(
-    host: HostRef,
-    vmName: string,
-    snapshot: VmSnapshotSpec,
-    ctx?: OperationContext,
-  ): Promise<VmSnapshotResult>;
-
-  /** Delete a VM snapshot (`DeleteVMSnapshotCommand`). Missing: success. Capability `vmSnapshots`. */
-  deleteVmSnapshot?(host: HostRef, vmName: string, snapshotUuid: string, ctx?: OperationContext): Promise<void>;
-
-  /** Revert a VM to a snapshot (`RevertToVMSnapshotCommand`). Capability `vmSnapshots`. */
-  revertVmSnapshot?(
-    host: HostRef,
-    vmName: string,
-    snapshotUuid: string,
-    ctx?: OperationContext,
-  ): Promise<RevertVmSnapshotResult>;
 
   // ── Storage ──────────────────────────────────────────────────────────────────────────────────────────
 
@@ -184,9 +131,6 @@ export interface HypervisorDriver {
 
   /** Remove the pool from `host` (`DeleteStoragePoolCommand`); the data stays. Not there: success. */
   deleteStoragePool(host: HostRef, pool: PoolRef, ctx?: OperationContext): Promise<void>;
-
-  /** Capacity and used bytes of the pool (`GetStorageStatsCommand`). */
-  getStorageStats(host: HostRef, pool: PoolRef, ctx?: OperationContext): Promise<StorageStats>;
 
   /**
    * Stage a template or ISO on a primary pool (`CopyCommand` → `copyTemplateToPrimaryStorage`). Safe for two
@@ -228,25 +172,28 @@ export interface HypervisorDriver {
   /** Eject the ISO (`DettachCommand` for an ISO). None inserted: success. */
   detachIso(host: HostRef, vmName: string, iso: DiskSpec, ctx?: OperationContext): Promise<void>;
 
-  /** Snapshot a volume on primary storage (`CreateObjectCommand`). */
-  createSnapshot(host: HostRef, snapshot: SnapshotSpec, ctx?: OperationContext): Promise<SnapshotResult>;
+  /** Snapshot a volume on primary storage (`CreateObjectCommand`). Capability `volumeSnapshots`. */
+  createSnapshot?(host: HostRef, snapshot: SnapshotSpec, ctx?: OperationContext): Promise<SnapshotResult>;
 
   /**
    * Copy a snapshot to secondary storage and (by default) remove it from primary (`CopyCommand` →
-   * `backupSnapshot`). Already backed up: success.
+   * `backupSnapshot`). Already backed up: success. Capability `volumeSnapshots`.
    */
-  backupSnapshot(
+  backupSnapshot?(
     host: HostRef,
     snapshot: SnapshotRef,
     store: SecondaryStoreRef,
     options?: BackupSnapshotOptions,
   ): Promise<SnapshotBackupResult>;
 
-  /** Delete a snapshot wherever it is, primary and secondary (`DeleteCommand`). Not found: success. */
-  deleteSnapshot(host: HostRef, snapshot: SnapshotRef, ctx?: OperationContext): Promise<void>;
+  /**
+   * Delete a snapshot wherever it is, primary and secondary (`DeleteCommand`). Not found: success.
+   * Capability `volumeSnapshots`.
+   */
+  deleteSnapshot?(host: HostRef, snapshot: SnapshotRef, ctx?: OperationContext): Promise<void>;
 
-  /** Create a volume from a snapshot (`CopyCommand` → `createVolumeFromSnapshot`). */
-  createVolumeFromSnapshot(
+  /** Create a volume from a snapshot (`CopyCommand` → `createVolumeFromSnapshot`). Capability `volumeSnapshots`. */
+  createVolumeFromSnapshot?(
     host: HostRef,
     snapshot: SnapshotRef,
     volume: VolumeSpec,
@@ -261,8 +208,11 @@ export interface HypervisorDriver {
     ctx?: OperationContext,
   ): Promise<TemplateResult>;
 
-  /** Write a template to secondary storage from a snapshot (`CopyCommand` → `createTemplateFromSnapshot`). */
-  createTemplateFromSnapshot(
+  /**
+   * Write a template to secondary storage from a snapshot (`CopyCommand` → `createTemplateFromSnapshot`).
+   * Capability `volumeSnapshots`.
+   */
+  createTemplateFromSnapshot?(
     host: HostRef,
     snapshot: SnapshotRef,
     template: TemplateTarget,
@@ -278,12 +228,6 @@ export interface HypervisorDriver {
     ctx?: OperationContext,
   ): Promise<CheckNetworkResult>;
 
-  /** Create the NIC's per-VLAN bridge / XAPI network / port group on `host` if missing (`SetupPersistentNetworkCommand`). */
-  setupNetwork(host: HostRef, nic: NicSpec, ctx?: OperationContext): Promise<NetworkSetupResult>;
-
-  /** Remove the NIC's network object from `host` if nothing uses it (`CleanupPersistentNetworkResourceCommand`). */
-  cleanupNetwork(host: HostRef, nic: NicSpec, ctx?: OperationContext): Promise<NetworkCleanupResult>;
-
   // ── Maintenance and HA ───────────────────────────────────────────────────────────────────────────────
 
   /** Hypervisor-side steps before host maintenance (`MaintainCommand`); evacuation is core's job (drivers.md §2.8). */
@@ -291,15 +235,6 @@ export interface HypervisorDriver {
 
   /** Undo `prepareMaintenance`. */
   cancelMaintenance(host: HostRef, ctx?: OperationContext): Promise<void>;
-
-  /** Is the VM on an unresponsive `host` still alive (CloudStack Investigator)? Capability `investigate`. */
-  investigate?(host: HostRef, vmName: string, ctx?: OperationContext): Promise<InvestigationResult>;
-
-  /**
-   * Make sure the VM cannot run on a lost host before HA restarts it elsewhere (`FenceCommand`); true when
-   * fenced. Capability `fence`.
-   */
-  fence?(host: HostRef, vmName: string, ctx?: OperationContext): Promise<boolean>;
 }
 
 /** The name of a `HypervisorDriver` method (for logs, fault injection, per-operation settings). */
@@ -307,12 +242,65 @@ export type HypervisorOperation = Exclude<keyof HypervisorDriver, 'type' | 'capa
 
 /** The optional `HypervisorDriver` methods, each gated by a capability flag. */
 export type OptionalHypervisorOperation =
-  | 'scaleVm'
-  | 'plugNic'
-  | 'unplugNic'
-  | 'createVmSnapshot'
-  | 'deleteVmSnapshot'
-  | 'revertVmSnapshot'
+  | 'migrateVolume'
   | 'resizeVolume'
-  | 'investigate'
-  | 'fence';
+  | 'createSnapshot'
+  | 'backupSnapshot'
+  | 'deleteSnapshot'
+  | 'createVolumeFromSnapshot'
+  | 'createTemplateFromSnapshot';
+
+/** The `HypervisorDriver` methods every driver has (core calls them whatever the capabilities). */
+export type RequiredHypervisorOperation = Exclude<HypervisorOperation, OptionalHypervisorOperation>;
+
+/** Every required operation, at run time (the registry refuses a driver that lacks one). */
+export const REQUIRED_HYPERVISOR_OPERATIONS = [
+  'connect',
+  'disconnect',
+  'ping',
+  'startVm',
+  'stopVm',
+  'rebootVm',
+  'destroyVm',
+  'getVmState',
+  'prepareMigration',
+  'migrateVm',
+  'createStoragePool',
+  'deleteStoragePool',
+  'copyTemplateToPrimary',
+  'createVolume',
+  'deleteVolume',
+  'attachVolume',
+  'detachVolume',
+  'attachIso',
+  'detachIso',
+  'createTemplateFromVolume',
+  'checkNetwork',
+  'prepareMaintenance',
+  'cancelMaintenance',
+] as const satisfies readonly RequiredHypervisorOperation[];
+
+/** The capability flag that gates each optional operation. */
+export const OPTIONAL_OPERATION_CAPABILITY = {
+  migrateVolume: 'volumeMigration',
+  resizeVolume: 'volumeResize',
+  createSnapshot: 'volumeSnapshots',
+  backupSnapshot: 'volumeSnapshots',
+  deleteSnapshot: 'volumeSnapshots',
+  createVolumeFromSnapshot: 'volumeSnapshots',
+  createTemplateFromSnapshot: 'volumeSnapshots',
+} as const satisfies Record<OptionalHypervisorOperation, keyof HypervisorCapabilities>;
+
+// Compile-time: the run-time list names every required operation.
+type UnlistedRequiredOperation = Exclude<RequiredHypervisorOperation, (typeof REQUIRED_HYPERVISOR_OPERATIONS)[number]>;
+const everyRequiredOperationListed: [UnlistedRequiredOperation] extends [never] ? true : UnlistedRequiredOperation =
+  true;
+void everyRequiredOperationListed;
+
+/** The volume-snapshot operations of a driver that declares `volumeSnapshots` (see {@link volumeSnapshotOperations}). */
+export type VolumeSnapshotOperations = Required<
+  Pick<
+    HypervisorDriver,
+    'createSnapshot' | 'backupSnapshot' | 'deleteSnapshot' | 'createVolumeFromSnapshot' | 'createTemplateFromSnapshot'
+  >
+>;

@@ -12,3 +12,4 @@ export * from './operation-context.js';
 export * from './storage-spec.js';
 export * from './vm-operations.js';
 export * from './vm-spec.js';
+export * from './volume-snapshot-operations.js';

@@ -1,6 +1,8 @@
 import type { CapacityService } from '../capacity/capacity-service.js';
 import type { CloudContext, Writer } from '../context.js';
+import type { VolumeSnapshotOperations } from '../driver/hypervisor-driver.js';
 import type { SnapshotRef } from '../driver/storage-spec.js';
+import { volumeSnapshotOperations } from '../driver/volume-snapshot-operations.js';
 import {
   ConcurrentModificationError,
   InvalidParameterError,
@@ -23,6 +25,13 @@ import { casTransition } from '../store/cas.js';
 import type { Db } from '../store/store.js';
 import type { JobService, SubmittedJob } from './jobs.js';
 import {
+  completePrivateTemplate,
+  discardPrivateTemplate,
+  firstImageStore,
+  insertPrivateTemplate,
+  requireTemplateName,
+} from './private-template.js';
+import {
   nextSnapshotRun,
   parseSnapshotSchedule,
   requireTimezone,
@@ -43,7 +52,6 @@ import {
   storeRef,
   type VolumeRecord,
 } from './storage-common.js';
-import { newStoreRef } from './templates-storage.js';
 
 /** A volume snapshot. */
 export interface SnapshotRecord {
@@ -205,6 +213,22 @@ export class SnapshotService {
     }
     if ((volume.hypervisorType ?? '').toLowerCase() === 'ovm')
       throw new UnsupportedError('OVM does not support volume snapshots', { field: 'volumeId', value: volume.id });
+    this.requireSnapshots(volume);
+  }
+
+  /**
+   * Refuses a volume whose hypervisor's driver does not declare `volumeSnapshots`, before any driver call
+   * (drivers.md §1: capabilities are checked up front, not discovered by failure).
+   */
+  private requireSnapshots(volume: VolumeRecord): void {
+    const type = volume.hypervisorType;
+    if (type === null || !this.ctx.drivers.hasHypervisor(type)) return;
+    volumeSnapshotOperations(this.ctx.drivers.hypervisor(type), 'volumeId', volume.id);
+  }
+
+  /** The snapshot operations of a host's driver; `UnsupportedError` when it has none. */
+  private snapshotDriver(hypervisorType: string): VolumeSnapshotOperations {
+    return volumeSnapshotOperations(this.ctx.drivers.hypervisor(hypervisorType));
   }
 
   private checkSnapshotLimit(w: Writer, accountId: number): Promise<void> {
@@ -313,7 +337,7 @@ export class SnapshotService {
       });
       return s;
     });
-    const driver = this.ctx.drivers.hypervisor(host.hypervisorType);
+    const driver = this.snapshotDriver(host.hypervisorType);
     const volumeRef = { uuid: volume.uuid, pool: poolRef(pool), ...(volume.path ? { path: volume.path } : {}) };
     let created: Awaited<ReturnType<typeof driver.createSnapshot>>;
     try {
@@ -375,9 +399,12 @@ export class SnapshotService {
     const host = await this.hostFor(snap);
     await this.ctx.write((w) => this.move(w, snap, 'BackupToSecondary'));
     try {
-      const result = await this.ctx.drivers
-        .hypervisor(host.hypervisorType)
-        .backupSnapshot(host.ref, ref, storeRef(store), signal ? { signal } : {});
+      const result = await this.snapshotDriver(host.hypervisorType).backupSnapshot(
+        host.ref,
+        ref,
+        storeRef(store),
+        signal ? { signal } : {},
+      );
       return await this.ctx.write(async (w) => {
         await this.move(w, snap, 'OperationSucceeded', {
           backupStoreId: Number(store.id),
@@ -508,7 +535,7 @@ export class SnapshotService {
     await this.ctx.write((w) => this.move(w, snap, 'DestroyRequested'));
     try {
       const host = await this.hostFor(snap);
-      await this.ctx.drivers.hypervisor(host.hypervisorType).deleteSnapshot(host.ref, await this.refOf(snap));
+      await this.snapshotDriver(host.hypervisorType).deleteSnapshot(host.ref, await this.refOf(snap));
     } catch (error) {
       await this.ctx.write((w) => this.move(w, snap, 'OperationFailed'));
       throw error;
@@ -588,7 +615,7 @@ export class SnapshotService {
           return v;
         });
         try {
-          const result = await this.ctx.drivers.hypervisor(host.hypervisorType).createVolumeFromSnapshot(
+          const result = await this.snapshotDriver(host.hypervisorType).createVolumeFromSnapshot(
             host.ref,
             await this.refOf(snap),
             {
@@ -680,20 +707,8 @@ export class SnapshotService {
         field: 'snapshotId',
         value: snapshotId,
       });
-    if (typeof input.name !== 'string' || input.name.trim() === '')
-      throw new InvalidParameterError('name', input.name, 'a template name is required');
-    const store = await this.ctx.db
-      .selectFrom('imageStores')
-      .selectAll()
-      .where('zoneId', '=', snap.zoneId)
-      .where('removed', 'is', null)
-      .orderBy('id')
-      .executeTakeFirst();
-    if (!store)
-      throw new ResourceUnavailableError(`zone ${snap.zoneId} has no secondary storage`, {
-        field: 'snapshotId',
-        value: snapshotId,
-      });
+    requireTemplateName(input);
+    const store = await firstImageStore(this.ctx.db, snap.zoneId, 'snapshotId', snapshotId);
     return this.jobs.submit(
       {
         cmd: 'createTemplate',
@@ -706,70 +721,24 @@ export class SnapshotService {
         const host = await this.hostFor(snap);
         const format = diskFormatOf(null, snap.hypervisorType);
         const caller = this.ctx.caller;
-        const template = await this.ctx.write(async (w) => {
-          const row = await w.db
-            .insertInto('templates')
-            .values({
-              uuid: newUuid(),
-              name: input.name.trim(),
-              displayText: input.displayText ?? input.name.trim(),
-              url: null,
-              format: format.toUpperCase(),
-              hypervisorType: snap.hypervisorType,
-              osType: input.osType ?? 'Other',
-              osCategory: 'Other',
-              isIso: 0,
-              isPublic: 0,
-              isFeatured: 0,
-              isExtractable: 0,
-              passwordEnabled: 0,
-              sshKeyEnabled: 0,
-              requiresHvm: 1,
-              bits: 64,
-              bootable: 0,
-              crossZones: 0,
-              zoneId: snap.zoneId,
-              templateType: 'USER',
-              checksum: null,
-              accountId: caller.accountId,
-              domainId: caller.domainId,
-              state: 'Active',
-              created: w.now,
-              removed: null,
-            })
-            .returningAll()
-            .executeTakeFirstOrThrow();
-          const ref = await w.db
-            .insertInto('templateStoreRefs')
-            .values(newStoreRef(Number(row.id), Number(store.id), snap.zoneId, w.now))
-            .returning('id')
-            .executeTakeFirstOrThrow();
-          return { id: Number(row.id), uuid: row.uuid, refId: Number(ref.id) };
-        });
+        const template = await this.ctx.write((w) =>
+          insertPrivateTemplate(w, input, {
+            zoneId: snap.zoneId,
+            storeId: Number(store.id),
+            hypervisorType: snap.hypervisorType,
+            format,
+            caller,
+          }),
+        );
         try {
-          const result = await this.ctx.drivers
-            .hypervisor(host.hypervisorType)
-            .createTemplateFromSnapshot(
-              host.ref,
-              await this.refOf(snap),
-              { uuid: template.uuid, name: input.name, store: storeRef(store), format },
-              { signal: job.signal },
-            );
+          const result = await this.snapshotDriver(host.hypervisorType).createTemplateFromSnapshot(
+            host.ref,
+            await this.refOf(snap),
+            { uuid: template.uuid, name: input.name, store: storeRef(store), format },
+            { signal: job.signal },
+          );
           await this.ctx.write(async (w) => {
-            await w.db
-              .updateTable('templateStoreRefs')
-              .set((eb) => ({
-                state: 'Ready',
-                downloadState: 'DOWNLOADED',
-                downloadPercent: 100,
-                installPath: result.path,
-                size: result.sizeBytes,
-                physicalSize: result.physicalSizeBytes,
-                lastUpdated: w.now,
-                updatedCount: eb('updatedCount', '+', 1),
-              }))
-              .where('id', '=', template.refId)
-              .execute();
+            await completePrivateTemplate(w, template, result);
             await w.event({
               type: 'TEMPLATE.CREATE',
               description: `template ${input.name} created from snapshot ${snap.name}`,
@@ -781,14 +750,7 @@ export class SnapshotService {
           });
           return { templateId: template.id };
         } catch (error) {
-          await this.ctx.write(async (w) => {
-            await w.db
-              .updateTable('templateStoreRefs')
-              .set({ removed: w.now, state: 'Destroyed' })
-              .where('id', '=', template.refId)
-              .execute();
-            await w.db.updateTable('templates').set({ removed: w.now }).where('id', '=', template.id).execute();
-          });
+          await this.ctx.write((w) => discardPrivateTemplate(w, template));
           throw error;
         }
       },
@@ -812,6 +774,7 @@ export class SnapshotService {
     return this.ctx.write(async (w) => {
       const volume = await getVolume(w.db, input.volumeId);
       await requireAccess(w.db, w.caller, volume, 'create a snapshot policy');
+      this.requireSnapshots(volume);
       if (!SNAPSHOT_INTERVALS.includes(input.intervalType))
         throw new InvalidParameterError('intervalType', input.intervalType, `one of ${SNAPSHOT_INTERVALS.join(', ')}`);
       const parsed = parseSnapshotSchedule(input.intervalType, input.schedule);

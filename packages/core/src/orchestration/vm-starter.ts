@@ -8,7 +8,7 @@ import { demandOf } from '../capacity/demand.js';
 import type { CloudContext, Writer } from '../context.js';
 import { DriverError } from '../driver/driver-error.js';
 import type { NicSpec, VmSpec } from '../driver/vm-spec.js';
-import { ConcurrentModificationError, InsufficientCapacityError, StratusError } from '../errors.js';
+import { ConcurrentModificationError, InsufficientCapacityError, StratusError, UnsupportedError } from '../errors.js';
 import type { Host, ServiceOffering, Template, VirtualMachine, Zone } from '../model/records.js';
 import type { VmEvent } from '../model/state-machines/index.js';
 import { vmStateMachine } from '../model/state-machines/index.js';
@@ -176,8 +176,8 @@ export class VmStarter {
         host = await hostRepo.get(this.ctx.db, destination.hostId);
         volumes = await this.storage.plan(vm, destination, { host, volumes: vmVolumes, template });
       } catch (error) {
-        lastError = error;
-        attemptFailure = error;
+        lastError = attemptFailure = error;
+        if (isUnsupported(error)) break; // no other host or pool of this hypervisor can do it either
         avoidScope(avoid, error, destination);
         if (options.job?.signal.aborted) break;
         continue;
@@ -302,15 +302,15 @@ export class VmStarter {
         tracer.step('start.running', mark);
         return running;
       } catch (error) {
-        lastError = error;
-        attemptFailure = error;
+        lastError = attemptFailure = error;
         this.ctx.logger.warn(
           { err: error, vm: vm.uuid, host: host.uuid, attempt },
           'start attempt failed; releasing and re-planning',
         );
         await this.giveBack(vm, taken);
-        avoidScope(avoid, error, destination);
         vm = await vmRepo.get(this.ctx.db, vm.id);
+        if (isUnsupported(error)) break; // reported as itself, never as insufficient capacity
+        avoidScope(avoid, error, destination);
         if (options.job?.signal.aborted) break;
       }
     }
@@ -475,7 +475,15 @@ export class VmStarter {
   }
 }
 
-/** Puts the scope a failure blames into the avoid set: the pool, cluster or host; by default the host. */
+/**
+ * Whether a failure says the hypervisor cannot do this at all (`DriverError` `Unsupported`, `UnsupportedError`):
+ * re-planning onto another host of the same hypervisor would fail the same way, and the caller must hear the
+ * real reason (drivers.md §1), not insufficient capacity.
+ */
+function isUnsupported(error: unknown): boolean {
+  return DriverError.is(error, 'Unsupported') || error instanceof UnsupportedError;
+}
+
 /** A booking refused for these reasons lost a race for capacity; the host is re-read, not avoided. */
 const LOST_CAPACITY: ReadonlySet<string> = new Set(['INSUFFICIENT_CPU', 'INSUFFICIENT_MEMORY']);
 
@@ -485,6 +493,7 @@ const LOST_CAPACITY: ReadonlySet<string> = new Set(['INSUFFICIENT_CPU', 'INSUFFI
  */
 const MAX_LOST_RACES = 64;
 
+/** Puts the scope a failure blames into the avoid set: the pool, cluster or host; by default the host. */
 function avoidScope(avoid: ExcludeList, error: unknown, destination: DeployDestination): void {
   if (error instanceof CapacityConflictError) {
     // A booking that found the host, pool or cluster full: that one, for the reason it gave.

@@ -24,6 +24,7 @@ import { zoneRepo } from '../resources/zones.js';
 import { SettingsService } from '../settings/settings-service.js';
 import { executeCached, insertRow } from '../store/compiled-queries.js';
 import type { JobService, SubmittedJob } from './jobs.js';
+import type { PrivateTemplateInput } from './private-template.js';
 import {
   checkVolumeLimits,
   decodeVolume,
@@ -44,6 +45,7 @@ import {
   type VolumeRecord,
   vmVolumes,
 } from './storage-common.js';
+import { createTemplateFromVolume } from './template-from-volume.js';
 import type { TemplateStorageService } from './templates-storage.js';
 
 /** Input of {@link VolumeService.create}. */
@@ -130,6 +132,14 @@ export class VolumeService {
 
   get(id: number): Promise<VolumeRecord> {
     return getVolume(this.ctx.db, id, 'id');
+  }
+
+  /**
+   * A private template from a Ready volume whose VM is stopped (CloudStack `createTemplate` with a volume), written
+   * to the zone's image store by the driver; see {@link createTemplateFromVolume}.
+   */
+  createTemplate(volumeId: number, input: PrivateTemplateInput): Promise<SubmittedJob<{ templateId: number }>> {
+    return createTemplateFromVolume(this.ctx, this.jobs, volumeId, input);
   }
 
   async list(
@@ -1085,6 +1095,12 @@ export class VolumeService {
       });
     if (volume.poolId === poolId)
       throw new InvalidParameterError('poolId', poolId, 'the volume is already on this pool');
+    const migrating = volume.hypervisorType === null ? undefined : this.ctx.drivers.hypervisor(volume.hypervisorType);
+    if (migrating !== undefined && (migrating.capabilities().volumeMigration !== true || !migrating.migrateVolume))
+      throw new UnsupportedError(`${volume.hypervisorType} volumes cannot be migrated between pools`, {
+        field: 'volumeId',
+        value: volumeId,
+      });
     const target = await getPoolRow(this.ctx.db, poolId);
     if (Number(target.zoneId) !== volume.zoneId)
       throw new InvalidParameterError('poolId', poolId, 'the pool is in another zone');
@@ -1124,14 +1140,14 @@ export class VolumeService {
         let result: VolumeResult;
         try {
           const from = await getPoolRow(this.ctx.db, source);
-          result = await this.ctx.drivers
-            .hypervisor(host.hypervisorType)
-            .migrateVolume(
-              host.ref,
-              { uuid: volume.uuid, pool: poolRef(from), ...(volume.path ? { path: volume.path } : {}) },
-              poolRef(target),
-              { signal: job.signal },
-            );
+          const driver = this.ctx.drivers.hypervisor(host.hypervisorType);
+          if (!driver.migrateVolume) throw new UnsupportedError(`${host.hypervisorType} cannot migrate volumes`);
+          result = await driver.migrateVolume(
+            host.ref,
+            { uuid: volume.uuid, pool: poolRef(from), ...(volume.path ? { path: volume.path } : {}) },
+            poolRef(target),
+            { signal: job.signal },
+          );
         } catch (error) {
           await this.ctx.write(async (w) => {
             await this.capacity.allocateStorage(w, {

@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import type { CloudContext, Writer } from '../context.js';
 import type { DriverCredentials, HostReport } from '../driver/host-report.js';
 import type { HostRef } from '../driver/operation-context.js';
@@ -18,6 +19,7 @@ import { decoder, json } from '../store/codec.js';
 import { newUuid } from '../store/uuid.js';
 import { capabilityFor } from './capabilities.js';
 import { clusterRepo } from './clusters.js';
+import { checkHostTrafficLabels } from './host-traffic-labels.js';
 import { requireRootAdmin } from './permissions.js';
 import { podRepo } from './pods.js';
 import { countLive, Repo } from './repo.js';
@@ -88,6 +90,7 @@ export class HostService {
     const attached: Array<{ ref: HostRef; spec: PoolSpec }> = [];
     try {
       if (reports.length === 0) throw new InvalidParameterError('url', url, 'the driver found no host there');
+      await checkHostTrafficLabels(this.ctx.db, driver, cluster, url, reports);
       // The new host mounts the primary storage its cluster already has (cluster-wide pools, and
       // the zone-wide pools of its hypervisor), as CloudStack's agent does when it connects.
       for (const pool of await sharedPoolsOf(this.ctx.db, cluster)) {
@@ -181,6 +184,12 @@ export class HostService {
 
   /** Management IPs are unique cloud-wide and never inside a pod's reserved system range. */
   private async checkAddress(w: Writer, url: string, ip: string): Promise<void> {
+    if (!ipaddr.IPv4.isValidFourPartDecimal(ip))
+      throw new InvalidParameterError(
+        'url',
+        url,
+        `the driver reported management address ${JSON.stringify(ip)} for the host; a dotted-quad IPv4 address is required`,
+      );
     if ((await hostRepo.count(w.db, { privateIp: ip })) > 0)
       throw new InvalidParameterError('url', url, `management IP ${ip} is already used by another host`);
     const n = ipv4ToInt(ip);
@@ -280,6 +289,53 @@ export class HostService {
     return hostRepo.get(w.db, host.id);
   }
 
+  /**
+   * CloudStack's `reconnectHost`: the driver's session to the host is closed (`disconnect`; the host goes
+   * `Disconnected`, its VMs left alone), then the driver connects again to the host's URL, must find the same host
+   * (same guid), and the zone's traffic labels are checked on it (`checkNetwork`); the host goes
+   * `Connecting → Up`. When the connection fails the error is thrown as the driver gave it and the host stays
+   * `Disconnected` (a later ping or reconnect brings it back). `credentials` are needed where the driver cannot
+   * reconnect without them (core does not keep them).
+   */
+  async reconnect(id: number, options: { credentials?: DriverCredentials } = {}): Promise<Host> {
+    requireRootAdmin(this.ctx.caller, 'reconnect a host');
+    const host = await hostRepo.get(this.ctx.db, id);
+    if (hostStatusStateMachine.next(host.status, 'ShutdownRequested') === undefined)
+      throw new InvalidStateError(`host ${host.name} is ${host.status}; it cannot be reconnected`, {
+        field: 'id',
+        value: id,
+      });
+    const cluster = await clusterRepo.get(this.ctx.db, host.clusterId);
+    const driver = this.ctx.drivers.hypervisor(cluster.hypervisorType);
+    await driver.disconnect(hostRef(host));
+    await this.updateStatus(id, 'ShutdownRequested');
+    const reports = await driver.connect({
+      url: host.url,
+      clusterRef: cluster.uuid,
+      hostTags: host.hostTags,
+      ...(options.credentials ? { credentials: options.credentials } : {}),
+    });
+    const report = reports.find((r) => r.guid === host.guid);
+    if (report === undefined)
+      throw new InvalidStateError(
+        `host ${host.name}: connecting to ${host.url} found ${reports.map((r) => r.guid).join(', ') || 'no host'}, not guid ${host.guid}`,
+        { field: 'id', value: id },
+      );
+    await checkHostTrafficLabels(this.ctx.db, driver, cluster, host.url, [report]);
+    return this.ctx.write(async (w) => {
+      await this.statusIn(w, await hostRepo.get(w.db, id), 'AgentConnected');
+      await this.statusIn(w, await hostRepo.get(w.db, id), 'Ready');
+      await w.event({
+        type: 'HOST.RECONNECT',
+        description: `host ${host.name} reconnected`,
+        resourceType: 'Host',
+        resourceId: id,
+        resourceUuid: host.uuid,
+      });
+      return hostRepo.get(w.db, id);
+    });
+  }
+
   /** Applies a connection-status event (ping, timeout, disconnect…) with compare-and-set. */
   updateStatus(id: number, event: HostStatusEvent): Promise<Host> {
     return this.ctx.write(async (w) => {
@@ -345,8 +401,11 @@ export class HostService {
    * Admin asks for maintenance: the host stops taking VMs (PrepareForMaintenance). A host with no
    * VMs on it enters Maintenance at once; otherwise it stays in PrepareForMaintenance until its
    * VMs have been migrated away (an orchestration job), which then calls {@link completeMaintenance}.
+   * The driver prepares the host first (`prepareMaintenance`, CloudStack's `MaintainCommand`); if it cannot,
+   * nothing changes.
    */
-  prepareForMaintenance(id: number): Promise<Host> {
+  async prepareForMaintenance(id: number): Promise<Host> {
+    await this.tellDriver(id, 'AdminAskMaintenance', 'prepareMaintenance');
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'put a host into maintenance');
       const host = await hostRepo.get(w.db, id);
@@ -368,8 +427,30 @@ export class HostService {
     });
   }
 
-  cancelMaintenance(id: number): Promise<Host> {
+  /**
+   * Maintenance → Enabled (also from PrepareForMaintenance and its error states): the driver undoes its
+   * maintenance steps (`cancelMaintenance`) first; if it cannot, nothing changes.
+   */
+  async cancelMaintenance(id: number): Promise<Host> {
+    await this.tellDriver(id, 'AdminCancelMaintenance', 'cancelMaintenance');
     return this.resourceEvent(id, 'AdminCancelMaintenance', 'MAINT.CANCEL');
+  }
+
+  /**
+   * The hypervisor side of a maintenance change (CloudStack sends `MaintainCommand` before the state moves): only
+   * when the change is legal from the host's current state, so a refused request reaches no driver; a driver
+   * failure is thrown as it is and leaves the host as it was.
+   */
+  private async tellDriver(
+    id: number,
+    event: 'AdminAskMaintenance' | 'AdminCancelMaintenance',
+    operation: 'prepareMaintenance' | 'cancelMaintenance',
+  ): Promise<void> {
+    requireRootAdmin(this.ctx.caller, "change a host's maintenance");
+    const host = await hostRepo.get(this.ctx.db, id);
+    if (hostResourceStateMachine.next(host.resourceState, event) === undefined) return; // the write reports it
+    if (!this.ctx.drivers.hasHypervisor(host.hypervisorType)) return;
+    await this.ctx.drivers.hypervisor(host.hypervisorType)[operation](hostRef(host));
   }
 
   update(
