@@ -21,8 +21,8 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExcludeList, PlacementError } from '@stratus/core';
-import { PlacementIndex } from '../../packages/core/src/orchestration/vm-placement.js';
 import { allocatorByName, hostFilter } from '../../packages/allocator/src/index.js';
+import { PlacementIndex } from '../../packages/core/src/orchestration/vm-placement.js';
 import { bookToSqlite, seedSqlite } from './sqlite-cloud.js';
 import { buildIndex, deployments } from './synthetic-cloud.js';
 
