@@ -1,6 +1,7 @@
 import ipaddr from 'ipaddr.js';
 import type { CloudContext, Writer } from '../context.js';
 import type { DriverCredentials, HostReport } from '../driver/host-report.js';
+import type { HypervisorDriver } from '../driver/hypervisor-driver.js';
 import type { HostRef } from '../driver/operation-context.js';
 import type { PoolSpec } from '../driver/storage-spec.js';
 import { InvalidParameterError, InvalidStateError, ResourceInUseError } from '../errors.js';
@@ -16,6 +17,7 @@ import {
 } from '../model/state-machines/index.js';
 import { ipv4ToInt, parseTags, requireOneOf, requireString } from '../model/validate.js';
 import { decoder, json } from '../store/codec.js';
+import type { Db } from '../store/store.js';
 import { newUuid } from '../store/uuid.js';
 import { capabilityFor } from './capabilities.js';
 import { clusterRepo } from './clusters.js';
@@ -39,6 +41,27 @@ export const hostRef = (host: Pick<Host, 'guid' | 'name' | 'privateIp' | 'url'>)
   ...(host.privateIp ? { ip: host.privateIp } : {}),
   url: host.url,
 });
+
+/**
+ * Mounts the primary storage a host of `cluster` uses (the cluster's shared pools and the zone-wide
+ * pools of its hypervisor) on each of `hosts`, as CloudStack's agent does on every connect
+ * (`ModifyStoragePoolCommand`); what was mounted is pushed on `mounted`, for the caller to undo.
+ */
+async function mountSharedPools(
+  db: Db,
+  driver: HypervisorDriver,
+  cluster: Cluster,
+  hosts: readonly HostRef[],
+  mounted: Array<{ ref: HostRef; spec: PoolSpec }> = [],
+): Promise<void> {
+  for (const pool of await sharedPoolsOf(db, cluster)) {
+    const spec = poolSpecOf(pool);
+    for (const ref of hosts) {
+      await driver.createStoragePool(ref, spec);
+      mounted.push({ ref, spec });
+    }
+  }
+}
 
 export interface AddHostInput {
   clusterId: number;
@@ -91,16 +114,13 @@ export class HostService {
     try {
       if (reports.length === 0) throw new InvalidParameterError('url', url, 'the driver found no host there');
       await checkHostTrafficLabels(this.ctx.db, driver, cluster, url, reports);
-      // The new host mounts the primary storage its cluster already has (cluster-wide pools, and
-      // the zone-wide pools of its hypervisor), as CloudStack's agent does when it connects.
-      for (const pool of await sharedPoolsOf(this.ctx.db, cluster)) {
-        const spec = poolSpecOf(pool);
-        for (const report of reports) {
-          const ref: HostRef = { guid: report.guid, name: report.name, ip: report.ip, url: report.url ?? url };
-          await driver.createStoragePool(ref, spec);
-          attached.push({ ref, spec });
-        }
-      }
+      await mountSharedPools(
+        this.ctx.db,
+        driver,
+        cluster,
+        reports.map((r) => ({ guid: r.guid, name: r.name, ip: r.ip, url: r.url ?? url })),
+        attached,
+      );
       return await this.ctx.write(async (w) => {
         await w.lock(`cluster-hosts:${cluster.id}`);
         await w.lock('host-addresses');
@@ -322,6 +342,7 @@ export class HostService {
         { field: 'id', value: id },
       );
     await checkHostTrafficLabels(this.ctx.db, driver, cluster, host.url, [report]);
+    await mountSharedPools(this.ctx.db, driver, cluster, [hostRef(host)]);
     return this.ctx.write(async (w) => {
       await this.statusIn(w, await hostRepo.get(w.db, id), 'AgentConnected');
       await this.statusIn(w, await hostRepo.get(w.db, id), 'Ready');

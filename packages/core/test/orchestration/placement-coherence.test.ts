@@ -85,6 +85,18 @@ describe('placement follows the store (one process)', () => {
     expect((await deployOne(world)).id).toBe(late!.id);
   });
 
+  it('a reconnected host mounts its cluster pools again', async () => {
+    const world = await vmWorld({ clusters: 1, hostsPerCluster: 2 });
+    cleanups.push(() => world.cloud.close());
+    const [h1] = world.hosts as [Host, Host];
+    const mounts = () => world.sim.log.counts().createStoragePool?.ok ?? 0;
+    const before = mounts();
+    await world.cloud.hosts.reconnect(h1.id);
+    expect(mounts()).toBe(before + 1);
+    expect(world.sim.inspect().pools[world.pools[0]!.uuid]!.hosts).toContain(h1.guid);
+    expect((await world.cloud.hosts.get(h1.id)).status).toBe('Up');
+  });
+
   it('changed host tags, over-provisioning factors and thresholds are seen by the next placement', async () => {
     const world = await vmWorld({ clusters: 1, hostsPerCluster: 2 });
     cleanups.push(() => world.cloud.close());
