@@ -1,4 +1,4 @@
-import { InsufficientCapacityError } from '../errors.js';
+import { InsufficientCapacityError, StratusError } from '../errors.js';
 import type { PlacementExplanation, PlacementLevel } from './placement-explanation.js';
 import { summariseLevel } from './placement-explanation.js';
 
@@ -22,8 +22,7 @@ export class PlacementError extends InsufficientCapacityError {
       scope === 'hosts' && explanation.pools.candidates > 0
         ? `; ${summariseLevel('storage pools', explanation.pools)}`
         : '';
-    const last =
-      cause === undefined ? '' : `; the last attempt failed: ${cause instanceof Error ? cause.message : String(cause)}`;
+    const last = cause === undefined ? '' : `; the last attempt failed with ${describeCause(cause)}`;
     super(`${prefix ? `${prefix}: ` : ''}${main}${extra}${last}`, {
       details: { scope, explanation },
       ...(cause === undefined ? {} : { cause }),
@@ -47,4 +46,9 @@ export class CapacityConflictError extends InsufficientCapacityError {
     this.resourceId = resourceId;
     this.reason = reason;
   }
+}
+
+function describeCause(cause: unknown): string {
+  if (cause instanceof StratusError) return `${cause.code}: ${cause.message}`;
+  return cause instanceof Error ? cause.message : String(cause);
 }

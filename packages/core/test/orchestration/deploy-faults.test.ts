@@ -260,7 +260,7 @@ describe('deploy with a fault at each step', () => {
     const error = await failed.result.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PlacementError);
     expect((error as PlacementError).message).toMatch(
-      /avoided after a failed attempt.*the last attempt failed: .*injected/,
+      /avoided after a failed attempt.*the last attempt failed with DRIVER_\w+: .*injected/,
     );
     expect((error as PlacementError).cause).toBeDefined();
   });
