@@ -14,10 +14,15 @@ import type { KvmDriverOptions } from './kvm-options.js';
  */
 export class KvmDriver extends KvmNetwork implements HypervisorDriver {
   readonly type = 'KVM';
+  /**
+   * What KVM does. `liveMigration` is false with `domainType: 'test'`: libvirt's test driver has no migration
+   * (`virsh migrate` answers "this function is not supported by the connection driver"), so core refuses a live
+   * migration up front instead of failing it on the host.
+   */
   capabilities(): HypervisorCapabilities {
     return {
       connectionUnit: 'host',
-      liveMigration: true,
+      liveMigration: this.options.domainType !== 'test',
       storageMigration: false,
       hotPlugDisk: true,
       hotPlugNic: false,

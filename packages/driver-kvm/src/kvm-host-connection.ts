@@ -15,6 +15,7 @@ import {
 import { defaultHostKeyPolicy } from './host-key.js';
 import { KvmBase } from './kvm-base.js';
 import type { LibvirtTransport } from './libvirt-transport.js';
+import { libvirtUriOnHost } from './libvirt-uri-on-host.js';
 import { managementAddress } from './management-address.js';
 import { NativeTransport } from './native-transport.js';
 import { SessionVirshTransport } from './session-transport.js';
@@ -47,8 +48,13 @@ export abstract class KvmHostConnection extends KvmBase {
     } catch {
       throw new InvalidParameterError('target.url', target.url, 'expected ssh://user@host[:port]');
     }
-    if (url.protocol !== 'ssh:' && url.protocol !== 'qemu+ssh:') {
-      throw new InvalidParameterError('target.url', target.url, 'expected ssh://user@host[:port] or qemu+ssh://');
+    const uriOnHost = libvirtUriOnHost(url);
+    if (url.protocol !== 'ssh:' && uriOnHost === undefined) {
+      throw new InvalidParameterError(
+        'target.url',
+        target.url,
+        'expected ssh://user@host[:port] or a libvirt URI over SSH (qemu+ssh://user@host/system)',
+      );
     }
     const username = decodeURIComponent(url.username) || target.credentials?.username;
     const privateKey = target.credentials?.privateKey;
@@ -70,7 +76,7 @@ export abstract class KvmHostConnection extends KvmBase {
       },
       scope,
     );
-    const libvirtUri = target.details?.libvirtUri ?? this.options.libvirtUri ?? 'qemu:///system';
+    const libvirtUri = target.details?.libvirtUri ?? uriOnHost ?? this.options.libvirtUri ?? 'qemu:///system';
     return {
       transport:
         (this.options.transport ?? 'session') === 'session'
