@@ -14,17 +14,21 @@ import type { KvmDriverOptions } from './kvm-options.js';
  */
 export class KvmDriver extends KvmNetwork implements HypervisorDriver {
   readonly type = 'KVM';
+  private get testDriver(): boolean {
+    return this.options.domainType === 'test';
+  }
   /**
-   * What KVM does. `liveMigration` is false with `domainType: 'test'`: libvirt's test driver has no migration
-   * (`virsh migrate` answers "this function is not supported by the connection driver"), so core refuses a live
-   * migration up front instead of failing it on the host.
+   * What KVM does. With `domainType: 'test'` (libvirt's test driver) `liveMigration` and `hotPlugDisk` are false:
+   * the test driver has neither migration nor device hot-plug (`virsh migrate` and `attach-device` answer "this
+   * function is not supported by the connection driver"), so core refuses a live migration up front and attaches
+   * volumes to stopped VMs only (their definition is edited), instead of failing on the host.
    */
   capabilities(): HypervisorCapabilities {
     return {
       connectionUnit: 'host',
-      liveMigration: this.options.domainType !== 'test',
+      liveMigration: !this.testDriver,
       storageMigration: false,
-      hotPlugDisk: true,
+      hotPlugDisk: !this.testDriver,
       hotPlugNic: false,
       vmSnapshots: true,
       vmSnapshotsWithMemory: true,

@@ -538,16 +538,22 @@ export const CLOUD_CONFORMANCE_STEPS: readonly ConformanceStep[] = [
       const from = vmOf(s).hostId;
       const to = s.hosts.find((h) => h.id !== from)!;
       if (!caps(s).liveMigration) {
-        const refused = await s.cloud.vms.migrate(vmOf(s).id, to.id).then(
-          (job) => job.result.then(() => undefined),
-          (e: unknown) => e,
-        ).catch((e: unknown) => e);
+        const refused = await s.cloud.vms
+          .migrate(vmOf(s).id, to.id)
+          .then(
+            (job) => job.result.then(() => undefined),
+            (e: unknown) => e,
+          )
+          .catch((e: unknown) => e);
         check(
           refused instanceof StratusError && refused.code === 'UNSUPPORTED',
           `a live migration on a driver without liveMigration: expected UnsupportedError, got ${String(refused)}`,
         );
         const vm = await refreshVm(s);
-        check(vm.state === 'Running' && vm.hostId === from, `after the refused migration the VM is ${vm.state} on ${vm.hostId}`);
+        check(
+          vm.state === 'Running' && vm.hostId === from,
+          `after the refused migration the VM is ${vm.state} on ${vm.hostId}`,
+        );
         await compare(s, [vm]);
         throw new NotCapable('liveMigration is false (core refused the migration with UnsupportedError)');
       }

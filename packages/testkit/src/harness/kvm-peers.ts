@@ -221,7 +221,9 @@ export class KvmPeers {
     };
     process.env[ENV] = JSON.stringify(facts);
     delete process.env[SKIP_ENV];
-    console.log(`${LOG_TAG} sshd on 127.0.0.1 and ${KVM_HOST_ADDRESSES.join(', ')}:${port} and libvirtd (test driver) ready (${d})`);
+    console.log(
+      `${LOG_TAG} sshd on 127.0.0.1 and ${KVM_HOST_ADDRESSES.join(', ')}:${port} and libvirtd (test driver) ready (${d})`,
+    );
     return facts;
   }
 
