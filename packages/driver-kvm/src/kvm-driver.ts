@@ -10,7 +10,7 @@ import type { KvmDriverOptions } from './kvm-options.js';
  * and ones on this management server (`file://`) uploaded over SFTP with progress. Every create is idempotent by
  * name/uuid, deletes of missing objects succeed, and every failure is a typed `DriverError`. One concern per file:
  * `kvm-base.ts` (hosts map, locks, shared libvirt queries) ← `kvm-host-connection.ts` ← `kvm-vm-lifecycle.ts` ←
- * `kvm-migration.ts` ← `kvm-storage.ts` ← `kvm-templates.ts` ← `kvm-snapshots.ts` ← `kvm-network.ts` ← this class.
+ * `kvm-migration.ts` ← `kvm-storage.ts` ← `kvm-templates.ts` ← `kvm-network.ts` ← this class.
  */
 export class KvmDriver extends KvmNetwork implements HypervisorDriver {
   readonly type = 'KVM';
@@ -29,16 +29,10 @@ export class KvmDriver extends KvmNetwork implements HypervisorDriver {
       liveMigration: !this.testDriver,
       storageMigration: false,
       hotPlugDisk: !this.testDriver,
-      hotPlugNic: false,
-      vmSnapshots: true,
-      vmSnapshotsWithMemory: true,
       incrementalSnapshots: false,
       volumeResize: false,
-      scaleVm: false,
       linkedClone: true,
       securityGroups: false,
-      investigate: false,
-      fence: false,
       networkCleanup: true,
       poolTypes: ['NetworkFilesystem', 'SharedMountPoint', 'Filesystem'],
       diskFormats: ['qcow2', 'raw', 'iso'],

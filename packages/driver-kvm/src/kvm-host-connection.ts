@@ -1,10 +1,8 @@
 import {
   type ConnectTarget,
   DriverError,
-  type HealthCheckResult,
   type HostRef,
   type HostReport,
-  type HostStats,
   InvalidParameterError,
   type LocalStorageReport,
   type OperationContext,
@@ -29,7 +27,7 @@ const DEFAULT_LABELS: Readonly<Record<string, string>> = {
   Management: 'cloudbr1',
 };
 
-/** KVM hosts: connecting (SSH session, SSH exec or the native binding), the host report, ping, stats, health, maintenance and closing connections. */
+/** KVM hosts: connecting (SSH session, SSH exec or the native binding), the host report, ping, maintenance and closing connections. */
 export abstract class KvmHostConnection extends KvmBase {
   protected transportFor(target: ConnectTarget): { transport: LibvirtTransport; ip: string; sshUser?: string } {
     const scope = { kind: 'host' as const, ref: target.url };
@@ -190,41 +188,6 @@ export abstract class KvmHostConnection extends KvmBase {
     for (const name of options?.expectedVms ?? [])
       vmStates[name] ??= { powerState: 'PowerReportMissing', host: h.guid };
     return { reachable: true, healthy: true, vmStates, hostHealthCheckResult: true };
-  }
-
-  getHostStats(ref: HostRef, ctx?: OperationContext): Promise<HostStats> {
-    return this.op(
-      ref,
-      async (h) => {
-        const mem = new Map<string, number>();
-        for (const line of (await h.transport.virsh(['nodememstats'])).split('\n')) {
-          const m = /^\s*(\w+)\s*:\s*(\d+)/.exec(line);
-          if (m !== null) mem.set(m[1]!, Number(m[2]) * 1024);
-        }
-        let cpu = 0;
-        const cpuOut = await h.transport.virsh(['nodecpustats', '--percent']);
-        const usage = /usage:\s*([\d.]+)/i.exec(cpuOut);
-        if (usage !== null) cpu = Number(usage[1]);
-        return {
-          cpuUtilizationPercent: cpu,
-          totalMemoryBytes: mem.get('total') ?? 0,
-          freeMemoryBytes: mem.get('free') ?? 0,
-          networkRxBytes: 0,
-          networkTxBytes: 0,
-        };
-      },
-      ctx,
-    );
-  }
-
-  async checkHealth(ref: HostRef, ctx?: OperationContext): Promise<HealthCheckResult> {
-    try {
-      await this.op(ref, (h) => h.transport.listDomains(), ctx);
-      return { healthy: true };
-    } catch (err) {
-      if (DriverError.is(err)) return { healthy: false, message: err.message };
-      throw err;
-    }
   }
 
   /** KVM needs nothing on the host for maintenance (drivers.md §2.8); checks the host answers. */
