@@ -21,7 +21,8 @@ export class KvmDriver extends KvmNetwork implements HypervisorDriver {
    * What KVM does. With `domainType: 'test'` (libvirt's test driver) `liveMigration` and `hotPlugDisk` are false:
    * the test driver has neither migration nor device hot-plug (`virsh migrate` and `attach-device` answer "this
    * function is not supported by the connection driver"), so core refuses a live migration up front and attaches
-   * volumes to stopped VMs only (their definition is edited), instead of failing on the host.
+   * volumes to stopped VMs only (their definition is edited), instead of failing on the host. `networkCleanup` is
+   * false: the per-VLAN bridges `startVm` defines stay when their last VM stops (the contract has no cleanup call).
    */
   capabilities(): HypervisorCapabilities {
     return {
@@ -33,7 +34,7 @@ export class KvmDriver extends KvmNetwork implements HypervisorDriver {
       volumeResize: false,
       linkedClone: true,
       securityGroups: false,
-      networkCleanup: true,
+      networkCleanup: false,
       poolTypes: ['NetworkFilesystem', 'SharedMountPoint', 'Filesystem'],
       diskFormats: ['qcow2', 'raw', 'iso'],
       console: 'vnc',
