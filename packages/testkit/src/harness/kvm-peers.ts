@@ -1,8 +1,8 @@
 /**
  * Real KVM-side peers for integration tests (TEST-ENVIRONMENT.md §3, §4.2, §9): sshd on 127.0.0.1 (and on the
  * {@link KVM_HOST_ADDRESSES}) with a key-only test user, and a hand-started libvirtd serving libvirt's test driver
- * on a unix socket in a temp dir, with a holder connection so the test driver's state lives for the whole run. Started by `global-setup.ts`; facts reach
- * test workers through the `STRATUS_KVM_*` environment variables ({@link kvmFacts}).
+ * on a unix socket in a temp dir, with a holder connection so the test driver's state lives for the whole run.
+ * Started by `global-setup.ts`; facts reach test workers through the `STRATUS_KVM_*` environment variables ({@link kvmFacts}).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
