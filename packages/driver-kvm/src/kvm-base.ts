@@ -23,7 +23,6 @@ import { attr, buildXml, child, children, parseXml, text, type XmlNode } from '.
 export abstract class KvmBase {
   protected readonly hosts = new Map<string, KvmHost>();
   protected readonly locks = new KeyedLock();
-  protected readonly cpuSamples = new Map<string, { cpuTimeNs: number; at: number }>();
   protected readonly backend: BridgeBackend;
 
   /** What this driver supports (drivers.md §2.1). */
@@ -241,9 +240,5 @@ export abstract class KvmBase {
       ...(port > 0 ? { port } : {}),
       ...(password !== undefined && password !== '' ? { password } : {}),
     };
-  }
-
-  protected unsupported<T>(what: string): Promise<T> {
-    return Promise.reject(new DriverError('Unsupported', `kvm: ${what} is not implemented by this driver yet`));
   }
 }

@@ -10,27 +10,31 @@ import type { KvmDriverOptions } from './kvm-options.js';
  * and ones on this management server (`file://`) uploaded over SFTP with progress. Every create is idempotent by
  * name/uuid, deletes of missing objects succeed, and every failure is a typed `DriverError`. One concern per file:
  * `kvm-base.ts` (hosts map, locks, shared libvirt queries) ← `kvm-host-connection.ts` ← `kvm-vm-lifecycle.ts` ←
- * `kvm-migration.ts` ← `kvm-storage.ts` ← `kvm-templates.ts` ← `kvm-snapshots.ts` ← `kvm-network.ts` ← this class.
+ * `kvm-migration.ts` ← `kvm-storage.ts` ← `kvm-templates.ts` ← `kvm-network.ts` ← this class.
  */
 export class KvmDriver extends KvmNetwork implements HypervisorDriver {
   readonly type = 'KVM';
+  private get testDriver(): boolean {
+    return this.options.domainType === 'test';
+  }
+  /**
+   * What KVM does. With `domainType: 'test'` (libvirt's test driver) `liveMigration` and `hotPlugDisk` are false:
+   * the test driver has neither migration nor device hot-plug (`virsh migrate` and `attach-device` answer "this
+   * function is not supported by the connection driver"), so core refuses a live migration up front and attaches
+   * volumes to stopped VMs only (their definition is edited), instead of failing on the host. `networkCleanup` is
+   * false: the per-VLAN bridges `startVm` defines stay when their last VM stops (the contract has no cleanup call).
+   */
   capabilities(): HypervisorCapabilities {
     return {
       connectionUnit: 'host',
-      liveMigration: true,
+      liveMigration: !this.testDriver,
       storageMigration: false,
-      hotPlugDisk: true,
-      hotPlugNic: false,
-      vmSnapshots: true,
-      vmSnapshotsWithMemory: true,
+      hotPlugDisk: !this.testDriver,
       incrementalSnapshots: false,
       volumeResize: false,
-      scaleVm: false,
       linkedClone: true,
       securityGroups: false,
-      investigate: false,
-      fence: false,
-      networkCleanup: true,
+      networkCleanup: false,
       poolTypes: ['NetworkFilesystem', 'SharedMountPoint', 'Filesystem'],
       diskFormats: ['qcow2', 'raw', 'iso'],
       console: 'vnc',

@@ -1,10 +1,8 @@
 import {
   type ConnectTarget,
   DriverError,
-  type HealthCheckResult,
   type HostRef,
   type HostReport,
-  type HostStats,
   InvalidParameterError,
   type LocalStorageReport,
   type OperationContext,
@@ -15,6 +13,7 @@ import {
 import { defaultHostKeyPolicy } from './host-key.js';
 import { KvmBase } from './kvm-base.js';
 import type { LibvirtTransport } from './libvirt-transport.js';
+import { libvirtUriOnHost } from './libvirt-uri-on-host.js';
 import { managementAddress } from './management-address.js';
 import { NativeTransport } from './native-transport.js';
 import { SessionVirshTransport } from './session-transport.js';
@@ -28,7 +27,7 @@ const DEFAULT_LABELS: Readonly<Record<string, string>> = {
   Management: 'cloudbr1',
 };
 
-/** KVM hosts: connecting (SSH session, SSH exec or the native binding), the host report, ping, stats, health, maintenance and closing connections. */
+/** KVM hosts: connecting (SSH session, SSH exec or the native binding), the host report, ping, maintenance and closing connections. */
 export abstract class KvmHostConnection extends KvmBase {
   protected transportFor(target: ConnectTarget): { transport: LibvirtTransport; ip: string; sshUser?: string } {
     const scope = { kind: 'host' as const, ref: target.url };
@@ -47,8 +46,13 @@ export abstract class KvmHostConnection extends KvmBase {
     } catch {
       throw new InvalidParameterError('target.url', target.url, 'expected ssh://user@host[:port]');
     }
-    if (url.protocol !== 'ssh:' && url.protocol !== 'qemu+ssh:') {
-      throw new InvalidParameterError('target.url', target.url, 'expected ssh://user@host[:port] or qemu+ssh://');
+    const uriOnHost = libvirtUriOnHost(url);
+    if (url.protocol !== 'ssh:' && uriOnHost === undefined) {
+      throw new InvalidParameterError(
+        'target.url',
+        target.url,
+        'expected ssh://user@host[:port] or a libvirt URI over SSH (qemu+ssh://user@host/system)',
+      );
     }
     const username = decodeURIComponent(url.username) || target.credentials?.username;
     const privateKey = target.credentials?.privateKey;
@@ -70,7 +74,7 @@ export abstract class KvmHostConnection extends KvmBase {
       },
       scope,
     );
-    const libvirtUri = target.details?.libvirtUri ?? this.options.libvirtUri ?? 'qemu:///system';
+    const libvirtUri = target.details?.libvirtUri ?? uriOnHost ?? this.options.libvirtUri ?? 'qemu:///system';
     return {
       transport:
         (this.options.transport ?? 'session') === 'session'
@@ -184,41 +188,6 @@ export abstract class KvmHostConnection extends KvmBase {
     for (const name of options?.expectedVms ?? [])
       vmStates[name] ??= { powerState: 'PowerReportMissing', host: h.guid };
     return { reachable: true, healthy: true, vmStates, hostHealthCheckResult: true };
-  }
-
-  getHostStats(ref: HostRef, ctx?: OperationContext): Promise<HostStats> {
-    return this.op(
-      ref,
-      async (h) => {
-        const mem = new Map<string, number>();
-        for (const line of (await h.transport.virsh(['nodememstats'])).split('\n')) {
-          const m = /^\s*(\w+)\s*:\s*(\d+)/.exec(line);
-          if (m !== null) mem.set(m[1]!, Number(m[2]) * 1024);
-        }
-        let cpu = 0;
-        const cpuOut = await h.transport.virsh(['nodecpustats', '--percent']);
-        const usage = /usage:\s*([\d.]+)/i.exec(cpuOut);
-        if (usage !== null) cpu = Number(usage[1]);
-        return {
-          cpuUtilizationPercent: cpu,
-          totalMemoryBytes: mem.get('total') ?? 0,
-          freeMemoryBytes: mem.get('free') ?? 0,
-          networkRxBytes: 0,
-          networkTxBytes: 0,
-        };
-      },
-      ctx,
-    );
-  }
-
-  async checkHealth(ref: HostRef, ctx?: OperationContext): Promise<HealthCheckResult> {
-    try {
-      await this.op(ref, (h) => h.transport.listDomains(), ctx);
-      return { healthy: true };
-    } catch (err) {
-      if (DriverError.is(err)) return { healthy: false, message: err.message };
-      throw err;
-    }
   }
 
   /** KVM needs nothing on the host for maintenance (drivers.md §2.8); checks the host answers. */

@@ -1,12 +1,4 @@
-import {
-  DriverError,
-  type HostRef,
-  type MigrateVmOptions,
-  type MigrateVmResult,
-  type OperationContext,
-  type VmSpec,
-  type VolumeResult,
-} from '@stratus/core';
+import type { HostRef, MigrateVmOptions, MigrateVmResult, OperationContext, VmSpec } from '@stratus/core';
 import { fail } from './kvm-host.js';
 import { KvmVmLifecycle } from './kvm-vm-lifecycle.js';
 
@@ -58,9 +50,5 @@ export abstract class KvmMigration extends KvmVmLifecycle {
       },
       options,
     );
-  }
-
-  migrateVolume(): Promise<VolumeResult> {
-    return Promise.reject(new DriverError('Unsupported', 'kvm: storage migration is not implemented by this driver'));
   }
 }

@@ -15,7 +15,11 @@ export interface KvmDriverOptions {
    * connection, commands queued through it. `exec`: one virsh process per command on the kept connection.
    */
   transport?: 'session' | 'exec';
-  /** The libvirt URI virsh opens on the host in `ssh` mode (default `qemu:///system`; `details.libvirtUri` overrides per host). */
+  /**
+   * The libvirt URI virsh opens on the host in `ssh` mode (default `qemu:///system`). Per host, a target URL that is
+   * a libvirt URI over SSH (`qemu+ssh://root@h/system`, `test+ssh://u@h/default?socket=…`) names its own (see
+   * `libvirtUriOnHost`), and `details.libvirtUri` overrides both.
+   */
   libvirtUri?: string;
   /** SSH host-key check (default: `~/.ssh/known_hosts`). `{ insecureSkipVerify: true }` turns it off. */
   hostKey?: HostKeyPolicy;

@@ -8,7 +8,6 @@ import {
   type PoolRef,
   type PoolSpec,
   type StoragePoolReport,
-  type StorageStats,
   type VolumeRef,
   type VolumeResult,
   type VolumeSpec,
@@ -99,21 +98,6 @@ export abstract class KvmStorage extends KvmMigration {
         if (state === undefined) return;
         if (/State:\s*running/i.test(state)) await h.transport.virsh(['pool-destroy', '--', pool.uuid]);
         if (/Persistent:\s*yes/i.test(state)) await h.transport.virsh(['pool-undefine', '--', pool.uuid]);
-      },
-      ctx,
-    );
-  }
-
-  getStorageStats(ref: HostRef, pool: PoolRef, ctx?: OperationContext): Promise<StorageStats> {
-    return this.op(
-      ref,
-      async (h) => {
-        await h.transport.virsh(['pool-refresh', '--', pool.uuid]).catch((err: unknown) => {
-          if (DriverError.is(err, 'NotFound')) throw poolFail('NotFound', `no pool ${pool.uuid}`, pool.uuid);
-          throw err;
-        });
-        const r = this.poolReport(await this.poolXml(h, pool.uuid));
-        return { capacityBytes: r.capacityBytes, usedBytes: r.allocation, availableBytes: r.availableBytes };
       },
       ctx,
     );

@@ -185,8 +185,4 @@ export abstract class KvmTemplates extends KvmStorage {
       ),
     );
   }
-
-  createTemplateFromSnapshot(): Promise<TemplateResult> {
-    return this.unsupported('templates from snapshots');
-  }
 }

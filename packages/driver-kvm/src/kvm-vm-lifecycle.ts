@@ -1,5 +1,4 @@
 import {
-  type ConsoleInfo,
   DriverError,
   type HostRef,
   InvalidParameterError,
@@ -8,7 +7,6 @@ import {
   type StopVmOptions,
   type VmRuntimeState,
   type VmSpec,
-  type VmStats,
 } from '@stratus/core';
 import { domainXml } from './domain-xml.js';
 import { fail, sleep } from './kvm-host.js';
@@ -160,65 +158,5 @@ export abstract class KvmVmLifecycle extends KvmHostConnection {
 
   getVmState(ref: HostRef, vmName: string, ctx?: OperationContext): Promise<VmRuntimeState> {
     return this.op(ref, (h) => h.transport.domainState(vmName), ctx);
-  }
-
-  getVmStats(ref: HostRef, vmNames: readonly string[], ctx?: OperationContext): Promise<Record<string, VmStats>> {
-    return this.op(
-      ref,
-      async (h) => {
-        const result: Record<string, VmStats> = {};
-        for (const name of vmNames) {
-          let raw: string;
-          try {
-            raw = await h.transport.virsh(['domstats', '--raw', '--', name]);
-          } catch (err) {
-            if (DriverError.is(err, 'NotFound')) continue;
-            throw err;
-          }
-          const kv = new Map<string, number>();
-          for (const line of raw.split('\n')) {
-            const m = /^\s*([\w.]+)=(\d+)/.exec(line);
-            if (m !== null) kv.set(m[1]!, Number(m[2]));
-          }
-          const sum = (re: RegExp): number =>
-            [...kv.entries()].filter(([k]) => re.test(k)).reduce((a, [, v]) => a + v, 0);
-          const cpuTimeNs = kv.get('cpu.time') ?? 0;
-          const now = Date.now();
-          const prev = this.cpuSamples.get(`${h.guid}/${name}`);
-          this.cpuSamples.set(`${h.guid}/${name}`, { cpuTimeNs, at: now });
-          const vcpus = Math.max(1, kv.get('vcpu.current') ?? 1);
-          const cpuPct =
-            prev !== undefined && now > prev.at
-              ? Math.min(100, ((cpuTimeNs - prev.cpuTimeNs) / 1e6 / (now - prev.at) / vcpus) * 100)
-              : 0;
-          result[name] = {
-            cpuUtilizationPercent: Math.max(0, cpuPct),
-            memoryBytes: (kv.get('balloon.maximum') ?? kv.get('balloon.current') ?? 0) * 1024,
-            ...(kv.has('balloon.rss') ? { memoryUsedBytes: (kv.get('balloon.rss') ?? 0) * 1024 } : {}),
-            diskReadBytes: sum(/^block\.\d+\.rd\.bytes$/),
-            diskWriteBytes: sum(/^block\.\d+\.wr\.bytes$/),
-            diskReadOps: sum(/^block\.\d+\.rd\.reqs$/),
-            diskWriteOps: sum(/^block\.\d+\.wr\.reqs$/),
-            networkRxBytes: sum(/^net\.\d+\.rx\.bytes$/),
-            networkTxBytes: sum(/^net\.\d+\.tx\.bytes$/),
-          };
-        }
-        return result;
-      },
-      ctx,
-    );
-  }
-
-  getConsole(ref: HostRef, vmName: string, ctx?: OperationContext): Promise<ConsoleInfo> {
-    return this.op(
-      ref,
-      async (h) => {
-        const state = await h.transport.domainState(vmName);
-        if (state === 'missing') throw fail('NotFound', `VM ${vmName} is not on host ${h.name}`, h);
-        if (state !== 'running') throw fail('InvalidState', `VM ${vmName} is not running`, h);
-        return this.console(h, vmName);
-      },
-      ctx,
-    );
   }
 }

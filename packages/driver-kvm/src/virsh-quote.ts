@@ -8,17 +8,10 @@ import { shellQuote } from './shell-quote.js';
  */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL = /[\u0000-\u001f\u007f]/;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: idem
-const CONTROL_RUNS = /[\u0000-\u001f\u007f]+/g;
 
 /** Whether `s` holds a control character (C0 or DEL). */
 export function hasControlCharacters(s: string): boolean {
   return CONTROL.test(s);
-}
-
-/** `s` with each run of control characters replaced by one space (free text such as a description). */
-export function withoutControlCharacters(s: string): string {
-  return s.replace(CONTROL_RUNS, ' ');
 }
 
 /**

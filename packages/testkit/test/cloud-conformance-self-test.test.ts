@@ -125,3 +125,42 @@ describe('cloud conformance self-test: the suite fails broken drivers', () => {
     expect(report.failed?.detail).toMatch(/createSnapshot \(capability volumeSnapshots\)/);
   });
 });
+
+describe('cloud conformance: capabilities a driver lacks, and steps a fixture expects to fail', () => {
+  it('a driver without liveMigration: core refuses the migration with UnsupportedError, the step is not-capable', async () => {
+    const report = await runCloudConformance(fixture(simulatorDriver({ capabilities: { liveMigration: false } })));
+    expect(report.failed, report.failed?.detail).toBeUndefined();
+    const step = report.steps.find((s) => s.step === 'live-migrate to the other host');
+    expect(step).toMatchObject({ status: 'not-capable' });
+    expect(step?.detail).toMatch(/core refused the migration with UnsupportedError/);
+    expect(report.calls.migrateVm).toBeUndefined();
+    expect(report.calls.prepareMigration).toBeUndefined();
+  });
+
+  it('a step listed in expectedFailures that fails is expected-failure, and the steps after it run', async () => {
+    const step = "template from the stopped VM's root volume";
+    const report = await runCloudConformance({
+      ...fixture(
+        broken(() => ({
+          createTemplateFromVolume: () => Promise.reject(new Error('this environment has no volume bytes')),
+        })),
+      ),
+      expectedFailures: { [step]: 'volumes have no bytes here' },
+    });
+    expect(report.failed, report.failed?.detail).toBeUndefined();
+    const result = report.steps.find((s) => s.step === step);
+    expect(result?.status).toBe('expected-failure');
+    expect(result?.detail).toMatch(/volumes have no bytes here .*this environment has no volume bytes/);
+    expect(report.steps.filter((s) => s.step !== step).every((s) => s.status === 'passed')).toBe(true);
+  });
+
+  it('a step listed in expectedFailures that passes fails the run (the entry cannot go stale)', async () => {
+    const step = 'reboot';
+    const report = await runCloudConformance({
+      ...fixture(simulatorDriver()),
+      expectedFailures: { [step]: 'reboots fail here' },
+    });
+    expect(report.failed?.step).toBe(step);
+    expect(report.failed?.detail).toMatch(/expects this step to fail \(reboots fail here\), but it passed/);
+  });
+});

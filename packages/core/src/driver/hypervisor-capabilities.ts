@@ -22,12 +22,6 @@ export interface HypervisorCapabilities {
   storageMigration: boolean;
   /** `attachVolume`/`detachVolume` on a running VM. */
   hotPlugDisk: boolean;
-  /** @deprecated No operation of the contract is behind it any more (core never called it); kept optional only until the drivers that still declare it drop it. */
-  hotPlugNic?: boolean;
-  /** @deprecated No operation of the contract is behind it any more (core never called it); kept optional only until the drivers that still declare it drop it. */
-  vmSnapshots?: boolean;
-  /** @deprecated No operation of the contract is behind it any more (core never called it); kept optional only until the drivers that still declare it drop it. */
-  vmSnapshotsWithMemory?: boolean;
   /**
    * Volume snapshots: `createSnapshot`, `backupSnapshot`, `deleteSnapshot`, `createVolumeFromSnapshot`,
    * `createTemplateFromSnapshot`. Optional: core refuses a snapshot (and a snapshot policy) of a volume whose
@@ -38,16 +32,10 @@ export interface HypervisorCapabilities {
   incrementalSnapshots: boolean;
   /** `resizeVolume` (grow only). */
   volumeResize: boolean;
-  /** @deprecated No operation of the contract is behind it any more (core never called it); kept optional only until the drivers that still declare it drop it. */
-  scaleVm?: boolean;
   /** Fast clone from a staged template (qcow2 backing file, `VDI.clone`, `CloneVM_Task`). */
   linkedClone: boolean;
   /** Security groups enforced on the host (iptables/ebtables). */
   securityGroups: boolean;
-  /** @deprecated No operation of the contract is behind it any more (core never called it); kept optional only until the drivers that still declare it drop it. */
-  investigate?: boolean;
-  /** @deprecated No operation of the contract is behind it any more (core never called it); kept optional only until the drivers that still declare it drop it. */
-  fence?: boolean;
   /**
    * Whether the per-VLAN network objects `startVm` creates are removed when their last VM stops or leaves
    * (false on vSphere: port groups stay).

@@ -3,7 +3,7 @@ import { CapacityConflictError } from '../allocation/placement-error.js';
 import type { CapacityService } from '../capacity/capacity-service.js';
 import { demandOf } from '../capacity/demand.js';
 import type { CloudContext, Writer } from '../context.js';
-import { InvalidParameterError, InvalidStateError, PermissionDeniedError } from '../errors.js';
+import { InvalidParameterError, InvalidStateError, PermissionDeniedError, UnsupportedError } from '../errors.js';
 import type { Account, Host, ServiceOffering, Template, VirtualMachine, Zone } from '../model/records.js';
 import { type VmEvent, vmStateMachine } from '../model/state-machines/index.js';
 import { requireHostName, requireInteger } from '../model/validate.js';
@@ -734,7 +734,8 @@ export class VirtualMachineService {
 
   /**
    * Live-migrates a running VM to another Up and Enabled host of its cluster (root admin): the
-   * destination's capacity is booked first; success releases the source, failure the destination.
+   * destination's capacity is booked first; success releases the source, failure the destination. A driver that
+   * does not declare `liveMigration` is refused with `UnsupportedError` before anything changes.
    */
   migrate(id: number, destHostId: number): Promise<SubmittedJob<VirtualMachine>> {
     return this.runJob(id, 'migrateVirtualMachine', 'VM.MIGRATE', 'migrate', async (vm) => {
@@ -746,6 +747,11 @@ export class VirtualMachineService {
           value: id,
         });
       const source = await hostRepo.get(this.ctx.db, vm.hostId!);
+      if (!this.ctx.drivers.hypervisor(source.hypervisorType).capabilities().liveMigration)
+        throw new UnsupportedError(`the ${source.hypervisorType} driver does not live-migrate VMs`, {
+          field: 'id',
+          value: id,
+        });
       const dest = await hostRepo.get(this.ctx.db, destHostId, 'hostId');
       const offering = await serviceOfferingRepo.get(this.ctx.db, vm.serviceOfferingId);
       this.checkMigrationTarget(source, dest, offeringHostTags(offering));

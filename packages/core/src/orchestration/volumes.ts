@@ -1093,14 +1093,14 @@ export class VolumeService {
         field: 'volumeId',
         value: volumeId,
       });
-    if (volume.poolId === poolId)
-      throw new InvalidParameterError('poolId', poolId, 'the volume is already on this pool');
     const migrating = volume.hypervisorType === null ? undefined : this.ctx.drivers.hypervisor(volume.hypervisorType);
     if (migrating !== undefined && (migrating.capabilities().volumeMigration !== true || !migrating.migrateVolume))
       throw new UnsupportedError(`${volume.hypervisorType} volumes cannot be migrated between pools`, {
         field: 'volumeId',
         value: volumeId,
       });
+    if (volume.poolId === poolId)
+      throw new InvalidParameterError('poolId', poolId, 'the volume is already on this pool');
     const target = await getPoolRow(this.ctx.db, poolId);
     if (Number(target.zoneId) !== volume.zoneId)
       throw new InvalidParameterError('poolId', poolId, 'the pool is in another zone');

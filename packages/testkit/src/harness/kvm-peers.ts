@@ -1,8 +1,8 @@
 /**
- * Real KVM-side peers for integration tests (TEST-ENVIRONMENT.md §3, §4.2, §9): sshd on 127.0.0.1 with a key-only
- * test user, and a hand-started libvirtd serving libvirt's test driver on a unix socket in a temp dir, with a
- * holder connection so the test driver's state lives for the whole run. Started by `global-setup.ts`; facts reach
- * test workers through the `STRATUS_KVM_*` environment variables ({@link kvmFacts}).
+ * Real KVM-side peers for integration tests (TEST-ENVIRONMENT.md §3, §4.2, §9): sshd on 127.0.0.1 (and on the
+ * {@link KVM_HOST_ADDRESSES}) with a key-only test user, and a hand-started libvirtd serving libvirt's test driver
+ * on a unix socket in a temp dir, with a holder connection so the test driver's state lives for the whole run.
+ * Started by `global-setup.ts`; facts reach test workers through the `STRATUS_KVM_*` environment variables ({@link kvmFacts}).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,6 +17,12 @@ const LIBVIRTD = '/usr/sbin/libvirtd';
 const TEST_USER = `stratust${process.pid}`;
 const LOG_TAG = '[stratus-it]';
 const DEADLINE_MS = 10_000;
+/**
+ * Loopback addresses sshd also listens on (besides 127.0.0.1), one per simulated KVM host: a test reaching two hosts
+ * as `ssh://user@127.0.0.11:<port>` and `ssh://user@127.0.0.12:<port>` gets two distinct management addresses on
+ * this one machine (every address of 127.0.0.0/8 reaches it).
+ */
+export const KVM_HOST_ADDRESSES = ['127.0.0.11', '127.0.0.12'] as const;
 
 /** Connection facts of the KVM peers. */
 export interface KvmFacts {
@@ -25,7 +31,9 @@ export interface KvmFacts {
   sshUser: string;
   /** Client private key (readable by the test process). */
   keyFile: string;
-  /** known_hosts file holding the test sshd's host key as `[127.0.0.1]:<port>`. */
+  /** Loopback addresses sshd also listens on ({@link KVM_HOST_ADDRESSES}), on the same port. */
+  hostAddresses: string[];
+  /** known_hosts file holding the test sshd's host key as `[127.0.0.1]:<port>` and `[<host address>]:<port>`. */
   knownHostsFile: string;
   /** SHA256 fingerprint line of the host key (`ssh-keygen -lf`). */
   hostKeyFingerprint: string;
@@ -156,6 +164,7 @@ export class KvmPeers {
         [
           `Port ${port}`,
           'ListenAddress 127.0.0.1',
+          ...KVM_HOST_ADDRESSES.map((a) => `ListenAddress ${a}`),
           `HostKey ${d}/ssh/host_ed25519`,
           `PidFile ${d}/ssh/sshd.pid`,
           'PubkeyAuthentication yes',
@@ -191,12 +200,16 @@ export class KvmPeers {
       throw new Error(`${LOG_TAG} sshd did not start on 127.0.0.1:${port}\n${text}`);
     }
     const pub = readFileSync(`${d}/ssh/host_ed25519.pub`, 'utf8').trim().split(/\s+/);
-    writeFileSync(`${d}/ssh/known_hosts`, `[127.0.0.1]:${port} ${pub[0]} ${pub[1]}\n`);
+    writeFileSync(
+      `${d}/ssh/known_hosts`,
+      ['127.0.0.1', ...KVM_HOST_ADDRESSES].map((a) => `[${a}]:${port} ${pub[0]} ${pub[1]}\n`).join(''),
+    );
     const fp =
       execFileSync('ssh-keygen', ['-lf', `${d}/ssh/host_ed25519.pub`], { encoding: 'utf8' }).split(/\s+/)[1] ?? '';
     const facts: KvmFacts = {
       dir: d,
       sshPort: port,
+      hostAddresses: [...KVM_HOST_ADDRESSES],
       sshUser: TEST_USER,
       keyFile: `${d}/ssh/client_ed25519`,
       knownHostsFile: `${d}/ssh/known_hosts`,
@@ -207,7 +220,9 @@ export class KvmPeers {
     };
     process.env[ENV] = JSON.stringify(facts);
     delete process.env[SKIP_ENV];
-    console.log(`${LOG_TAG} sshd on 127.0.0.1:${port} and libvirtd (test driver) ready (${d})`);
+    console.log(
+      `${LOG_TAG} sshd on 127.0.0.1 and ${KVM_HOST_ADDRESSES.join(', ')}:${port} and libvirtd (test driver) ready (${d})`,
+    );
     return facts;
   }
 

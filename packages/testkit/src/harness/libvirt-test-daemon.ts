@@ -140,8 +140,8 @@ function exited(child: ChildProcess): Promise<void> {
 /**
  * Starts libvirtd with the test driver only: `LIBVIRT_DRIVER_DIR` points at an empty directory, so libvirtd loads
  * no hypervisor driver module (the QEMU one would exit at once without `libvirt-daemon-system`) and serves the
- * built-in test driver; sockets (0777, no auth) in `<dir>/lvd/run`. A holder connection (`virsh` reading a pipe
- * that is never written) stays open until {@link LibvirtTestDaemon.stop}, because the daemon's `test:///default`
+ * built-in test driver; sockets (0777, no auth) in `<dir>/lvd/run`. A holder connection (an interactive `virsh`,
+ * waited for until it answers, then given nothing more to read) stays open until {@link LibvirtTestDaemon.stop}, because the daemon's `test:///default`
  * state resets when its last connection closes. Needs root (libvirtd, and `unshare` for a host name).
  */
 export async function startLibvirtTestDaemon(options: LibvirtTestDaemonOptions): Promise<LibvirtTestDaemon> {
@@ -216,8 +216,28 @@ export async function startLibvirtTestDaemon(options: LibvirtTestDaemonOptions):
     await sleep(25);
   }
   const uri = `test+unix:///default?socket=${sock}`;
-  const holder = spawn(tools.virsh, ['-c', uri], { stdio: ['pipe', 'ignore', 'ignore'] });
+  const holder = spawn(tools.virsh, ['-q', '-c', uri], { stdio: ['pipe', 'pipe', 'ignore'] });
   holder.on('error', () => undefined);
+  // Returned only once the holder is connected: it answers a command (a connection opened and closed before would
+  // otherwise be the last one, and reset the state it made).
+  const connected = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), Math.max(until - Date.now(), 1_000));
+    holder.stdout?.once('data', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+    holder.once('exit', () => {
+      clearTimeout(timer);
+      resolve(false);
+    });
+    holder.stdin?.write('uri\n');
+  });
+  holder.stdout?.resume();
+  if (!connected) {
+    signal(holder, 'SIGKILL');
+    signal(daemon, 'SIGKILL');
+    throw new Error(`the holder connection to the libvirtd (test driver) in ${d} did not answer\n${tail(logFile)}`);
+  }
   let stopped = false;
   const stopSync = (): void => {
     if (stopped) return;
