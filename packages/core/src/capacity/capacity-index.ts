@@ -289,13 +289,28 @@ export class CapacityIndex implements PlacementState {
 
   /**
    * Re-reads the bookings of every host, and the allocations of every pool, whose counters changed
-   * in the store after `since` (epoch ms): what other processes booked, released or stopped. Returns
-   * the ids of the hosts it re-read.
+   * in the store after `since` (epoch ms) and differ from this index's: what other processes booked,
+   * released or stopped. Returns the ids of the hosts it re-read.
    */
   async refreshCapacity(db: Db, since: number): Promise<number[]> {
-    const hostIds = (await db.selectFrom('hostCapacity').select('hostId').where('updated', '>', since).execute())
-      .map((r) => num(r.hostId))
-      .filter((id) => this.hosts.has(id));
+    const hostIds = (
+      await db
+        .selectFrom('hostCapacity')
+        .select(['hostId', 'cpuUsed', 'cpuReserved', 'memoryUsed', 'memoryReserved'])
+        .where('updated', '>', since)
+        .execute()
+    )
+      .filter((r) => {
+        const h = this.hosts.get(num(r.hostId));
+        return (
+          h !== undefined &&
+          (h.cpuUsed !== num(r.cpuUsed) ||
+            h.cpuReserved !== num(r.cpuReserved) ||
+            h.memoryUsed !== num(r.memoryUsed) ||
+            h.memoryReserved !== num(r.memoryReserved))
+        );
+      })
+      .map((r) => num(r.hostId));
     if (hostIds.length > 0) {
       const rows = await db
         .selectFrom('capacityBookings')
@@ -308,9 +323,18 @@ export class CapacityIndex implements PlacementState {
         for (const hostId of [...byHost.keys()]) if (refreshed.has(hostId)) this.setBooking(vmId, hostId, null);
       for (const b of rows) this.trackRow(b);
     }
-    const poolIds = (await db.selectFrom('poolCapacity').select('poolId').where('updated', '>', since).execute())
-      .map((r) => num(r.poolId))
-      .filter((id) => this.pools.has(id));
+    const poolIds = (
+      await db
+        .selectFrom('poolCapacity')
+        .select(['poolId', 'allocatedBytes', 'usedIops'])
+        .where('updated', '>', since)
+        .execute()
+    )
+      .filter((r) => {
+        const p = this.pools.get(num(r.poolId));
+        return p !== undefined && (p.allocatedBytes !== num(r.allocatedBytes) || p.usedIops !== num(r.usedIops));
+      })
+      .map((r) => num(r.poolId));
     if (poolIds.length > 0) {
       const rows = await db.selectFrom('storageAllocations').selectAll().where('poolId', 'in', poolIds).execute();
       const refreshed = new Set(poolIds);
