@@ -290,7 +290,8 @@ export class CapacityIndex implements PlacementState {
   /**
    * Re-reads the bookings of every host, and the allocations of every pool, whose counters changed
    * in the store after `since` (epoch ms) and differ from this index's: what other processes booked,
-   * released or stopped. Returns the ids of the hosts it re-read.
+   * released or stopped. Returns the ids of the hosts it re-read. The counter tables are scanned
+   * (once a second): an index on `updated` would cost every booking more than the scan costs.
    */
   async refreshCapacity(db: Db, since: number): Promise<number[]> {
     const hostIds = (

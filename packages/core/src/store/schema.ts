@@ -434,7 +434,7 @@ export interface StorageAllocationTable {
 }
 
 /** Explicit dedication of a zone, pod, cluster or host to a domain or an account (allocation.md §9.1). */
-/** One row (id 1): bumped by triggers on every placement-relevant change (migration 0014). */
+/** One row (id 1): bumped by triggers on every placement-relevant change (migration 0015). */
 export interface PlacementEpochTable {
   id: number;
   epoch: number;

@@ -78,10 +78,6 @@ export function placementEpoch(engine: StoreEngine) {
         .addColumn('epoch', 'bigint', (c) => c.notNull())
         .execute();
       await sql`insert into placement_epoch (id, epoch) values (1, 0)`.execute(db);
-      // Capacity counters changed since a time: what a placement index re-reads (bookings are
-      // too frequent for the epoch).
-      await db.schema.createIndex('host_capacity_updated_idx').on('host_capacity').column('updated').execute();
-      await db.schema.createIndex('pool_capacity_updated_idx').on('pool_capacity').column('updated').execute();
       const bump = 'update placement_epoch set epoch = epoch + 1 where id = 1';
       if (engine === 'postgres') {
         await sql
