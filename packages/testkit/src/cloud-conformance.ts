@@ -123,7 +123,7 @@ function check(condition: unknown, message: string): asserts condition {
  */
 export const CORE_DRIVER_OPERATIONS: ReadonlyArray<{
   operation: HypervisorOperation;
-  capability?: 'liveMigration' | 'volumeResize' | 'volumeSnapshots' | 'volumeMigration';
+  capability?: 'liveMigration' | 'volumeResize' | 'volumeSnapshots' | 'volumeMigration' | 'hotPlugDisk';
 }> = [
   { operation: 'connect' },
   { operation: 'disconnect' },
@@ -143,6 +143,9 @@ export const CORE_DRIVER_OPERATIONS: ReadonlyArray<{
   { operation: 'resizeVolume', capability: 'volumeResize' },
   { operation: 'attachVolume' },
   { operation: 'detachVolume' },
+  // Into a running VM's CD-ROM; a stopped VM gets its ISO in the start spec.
+  { operation: 'attachIso', capability: 'hotPlugDisk' },
+  { operation: 'detachIso', capability: 'hotPlugDisk' },
   { operation: 'createSnapshot', capability: 'volumeSnapshots' },
   { operation: 'backupSnapshot', capability: 'volumeSnapshots' },
   { operation: 'deleteSnapshot', capability: 'volumeSnapshots' },
@@ -561,6 +564,26 @@ export const CLOUD_CONFORMANCE_STEPS: readonly ConformanceStep[] = [
       check(vm.state === 'Running' && vm.hostId === to.id, `migrated VM is ${vm.state} on host ${vm.hostId}`);
       s.vm = vm;
       await compare(s, [vm]);
+    },
+  },
+  {
+    name: 'attach and detach an ISO',
+    async run(s) {
+      const { cloud } = s;
+      const live = caps(s).hotPlugDisk;
+      let vm = await refreshVm(s);
+      if (!live) vm = s.vm = await done(await cloud.vms.stop(vm.id));
+      const attached = await done(await cloud.vms.attachIso(vm.id, s.isoId));
+      check(attached.isoId === s.isoId, `the VM names ISO ${attached.isoId}, expected ${s.isoId}`);
+      await compare(s, [attached]);
+      // Started with the ISO in its CD-ROM (a stopped VM gets it in its start spec).
+      if (attached.state !== 'Running') s.vm = await done(await cloud.vms.start(vm.id));
+      await compare(s, [vmOf(s)]);
+      if (!live) s.vm = await done(await cloud.vms.stop(vm.id));
+      const detached = await done(await cloud.vms.detachIso(vm.id));
+      check(detached.isoId === null, `the VM still names ISO ${detached.isoId}`);
+      if (detached.state !== 'Running') s.vm = await done(await cloud.vms.start(vm.id));
+      await compare(s, [vmOf(s)]);
     },
   },
   {

@@ -325,6 +325,8 @@ export interface VirtualMachine extends EntityBase {
   zoneId: number;
   serviceOfferingId: number;
   templateId: number | null;
+  /** The ISO in the virtual CD-ROM: the one the VM was deployed from, or one attached since. */
+  isoId: number | null;
   hypervisorType: HypervisorType | null;
   hostId: number | null;
   lastHostId: number | null;

@@ -15,6 +15,7 @@ import type { StorageType } from '../model/enums.js';
 import type { Volume } from '../model/records.js';
 import { hostRef } from '../resources/hosts.js';
 import { checkResourceLimits } from '../resources/resource-limits.js';
+import { templateRepo } from '../resources/templates.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import { decoder } from '../store/codec.js';
 import { executeCached } from '../store/compiled-queries.js';
@@ -415,4 +416,19 @@ export async function isoDiskSpec(
     sizeBytes: Number(row.size),
     readOnly: true,
   };
+}
+
+/**
+ * The CD-ROM of `vm`: the ISO in its `isoId` (the one it was deployed from, or one attached since),
+ * as {@link isoDiskSpec} describes it; undefined when none. `template` is the VM's template when
+ * the caller holds it (not read again when it is the ISO).
+ */
+export async function attachedIsoSpec(
+  db: Db,
+  vm: { isoId: number | null; zoneId: number },
+  template?: { id: number; uuid: string } | null,
+): Promise<DiskSpec | undefined> {
+  if (vm.isoId === null) return undefined;
+  const iso = template?.id === vm.isoId ? template : await templateRepo.find(db, vm.isoId);
+  return iso ? isoDiskSpec(db, iso, vm.zoneId) : undefined;
 }

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { CapacityConflictError } from '../allocation/placement-error.js';
 import type { CapacityService } from '../capacity/capacity-service.js';
 import { demandOf } from '../capacity/demand.js';
-import type { CloudContext, Writer } from '../context.js';
+import type { Caller, CloudContext, Writer } from '../context.js';
+import type { HypervisorDriver } from '../driver/hypervisor-driver.js';
 import { InvalidParameterError, InvalidStateError, PermissionDeniedError, UnsupportedError } from '../errors.js';
 import type { Account, Host, ServiceOffering, Template, VirtualMachine, Zone } from '../model/records.js';
 import { type VmEvent, vmStateMachine } from '../model/state-machines/index.js';
@@ -27,6 +28,7 @@ import { zoneRepo } from '../resources/zones.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import { json } from '../store/codec.js';
 import { executeCached, insertRow } from '../store/compiled-queries.js';
+import type { Db } from '../store/store.js';
 import { newUuid } from '../store/uuid.js';
 import {
   joinAffinityGroups,
@@ -39,7 +41,7 @@ import {
 import { dedicationConflict } from './dedications.js';
 import type { JobService, SubmittedJob } from './jobs.js';
 import { sshKeyPairRepo } from './ssh-keypairs.js';
-import type { VolumeRecord } from './storage-common.js';
+import { isoDiskSpec, type VolumeRecord } from './storage-common.js';
 import type { PlacementIndex } from './vm-placement.js';
 import { instanceName, type VmDetails, vmRepo, vmUsage } from './vm-records.js';
 import { type StartedVm, VmStarter } from './vm-starter.js';
@@ -220,22 +222,7 @@ export class VirtualMachineService {
       throw new InvalidParameterError('serviceOfferingId', offering.id, 'the offering is not visible to the owner');
     }
     const template = await templateRepo.get(w.db, input.templateId, 'templateId');
-    // Public, featured, own, or (read only then) shared with the owner.
-    const visible =
-      template.isPublic ||
-      template.isFeatured ||
-      template.accountId === owner.id ||
-      isRootAdmin(w.caller) ||
-      (
-        await executeCached<{ accountId: number }>(w.db, 'vm.deploy.templatePermission', [template.id, owner.id], (q) =>
-          q
-            .selectFrom('templatePermissions')
-            .select('accountId')
-            .where('templateId', '=', template.id)
-            .where('accountId', '=', owner.id),
-        )
-      ).rows.length > 0;
-    if (!visible) {
+    if (!(await templateVisible(w.db, w.caller, template, owner.id))) {
       throw new InvalidParameterError('templateId', template.id, 'the template is not visible to the owner');
     }
     if (template.templateType === 'SYSTEM')
@@ -330,6 +317,7 @@ export class VirtualMachineService {
       zoneId: zone.id,
       serviceOfferingId: offering.id,
       templateId: template.id,
+      isoId: template.isIso ? template.id : null,
       hypervisorType,
       hostId: null,
       lastHostId: null,
@@ -733,6 +721,113 @@ export class VirtualMachineService {
   }
 
   /**
+   * Inserts an ISO into the VM's virtual CD-ROM (CloudStack's `attachIso`): a Running VM gets it at
+   * once through its driver, a Stopped one at its next start. The ISO must be visible to the VM's
+   * owner and Ready in the VM's zone; a VM holds one ISO at a time.
+   */
+  attachIso(id: number, isoId: number): Promise<SubmittedJob<VirtualMachine>> {
+    return this.runJob(id, 'attachIso', 'ISO.ATTACH', 'attach an ISO to', async (vm) => {
+      const iso = await templateRepo.get(this.ctx.db, isoId, 'isoId');
+      if (!iso.isIso) throw new InvalidParameterError('isoId', isoId, 'not an ISO');
+      if (!(await templateVisible(this.ctx.db, this.ctx.caller, iso, vm.accountId)))
+        throw new InvalidParameterError('isoId', isoId, 'the ISO is not visible to the VM owner');
+      if (vm.state !== 'Running' && vm.state !== 'Stopped')
+        throw new InvalidStateError(
+          `VM ${vm.instanceName} is ${vm.state}; an ISO is attached to a Running or Stopped VM`,
+          {
+            field: 'id',
+            value: id,
+          },
+        );
+      if (vm.isoId === iso.id) return vm;
+      if (vm.isoId !== null)
+        throw new InvalidStateError(`VM ${vm.instanceName} already has an ISO attached; detach it first`, {
+          field: 'id',
+          value: id,
+        });
+      const spec = await isoDiskSpec(this.ctx.db, iso, vm.zoneId);
+      if (spec === undefined)
+        throw new InvalidParameterError('isoId', isoId, 'the ISO is not Ready on secondary storage in the VM zone');
+      if (vm.state === 'Running') {
+        const host = await hostRepo.get(this.ctx.db, vm.hostId!);
+        await this.liveCdrom(host, vm).attachIso(hostRef(host), vm.instanceName, spec);
+      }
+      return this.setIso(vm, iso, 'ISO.ATTACH');
+    });
+  }
+
+  /** Ejects the VM's ISO (CloudStack's `detachIso`); a VM without one is left as it is. */
+  detachIso(id: number): Promise<SubmittedJob<VirtualMachine>> {
+    return this.runJob(id, 'detachIso', 'ISO.DETACH', 'detach the ISO of', async (vm) => {
+      if (vm.isoId === null) return vm;
+      if (vm.state !== 'Running' && vm.state !== 'Stopped')
+        throw new InvalidStateError(
+          `VM ${vm.instanceName} is ${vm.state}; an ISO is detached from a Running or Stopped VM`,
+          {
+            field: 'id',
+            value: id,
+          },
+        );
+      const iso = await templateRepo.get(this.ctx.db, vm.isoId);
+      if (vm.state === 'Running') {
+        const host = await hostRepo.get(this.ctx.db, vm.hostId!);
+        const spec = (await isoDiskSpec(this.ctx.db, iso, vm.zoneId)) ?? {
+          volumeUuid: iso.uuid,
+          type: 'ISO' as const,
+          deviceId: 3,
+          path: '',
+          format: 'iso' as const,
+          sizeBytes: 0,
+          readOnly: true,
+        };
+        await this.liveCdrom(host, vm).detachIso(hostRef(host), vm.instanceName, spec);
+      }
+      return this.setIso(vm, null, 'ISO.DETACH', iso);
+    });
+  }
+
+  /** The driver that changes a running VM's CD-ROM, when it can (`hotPlugDisk`; else UnsupportedError). */
+  private liveCdrom(host: Host, vm: VirtualMachine): HypervisorDriver {
+    const driver = this.ctx.drivers.hypervisor(host.hypervisorType);
+    if (!driver.capabilities().hotPlugDisk)
+      throw new UnsupportedError(
+        `${host.hypervisorType} cannot change a running VM's CD-ROM; stop VM ${vm.instanceName} first`,
+        {
+          field: 'id',
+          value: vm.id,
+        },
+      );
+    return driver;
+  }
+
+  private setIso(
+    vm: VirtualMachine,
+    iso: Template | null,
+    type: 'ISO.ATTACH' | 'ISO.DETACH',
+    previous?: Template,
+  ): Promise<VirtualMachine> {
+    return this.ctx.write(async (w) => {
+      await w.db
+        .updateTable('vmInstances')
+        .set({ isoId: iso?.id ?? null })
+        .where('id', '=', vm.id)
+        .execute();
+      const named = iso ?? previous!;
+      await w.event({
+        type,
+        description: `ISO ${named.name} ${iso ? 'attached to' : 'detached from'} VM ${vm.instanceName}`,
+        resourceType: 'VirtualMachine',
+        resourceId: vm.id,
+        resourceUuid: vm.uuid,
+        accountId: vm.accountId,
+        domainId: vm.domainId,
+        parameters: { isoId: named.id },
+      });
+      return vmRepo.get(w.db, vm.id);
+    });
+  }
+
+  /**
    * Live-migrates a running VM to another Up and Enabled host of its cluster (root admin): the
    * destination's capacity is booked first; success releases the source, failure the destination. A driver that
    * does not declare `liveMigration` is refused with `UnsupportedError` before anything changes.
@@ -975,4 +1070,26 @@ function checkUserData(value: unknown): void {
       `must be base64, at most ${MAX_USER_DATA} characters`,
     );
   }
+}
+
+/** Public, featured, own, or (read only then) shared with the owner; a root admin sees every template. */
+async function templateVisible(
+  db: Db,
+  caller: Caller,
+  template: Pick<Template, 'id' | 'isPublic' | 'isFeatured' | 'accountId'>,
+  ownerId: number,
+): Promise<boolean> {
+  if (template.isPublic || template.isFeatured || template.accountId === ownerId || isRootAdmin(caller)) return true;
+  const { rows } = await executeCached<{ accountId: number }>(
+    db,
+    'vm.deploy.templatePermission',
+    [template.id, ownerId],
+    (q) =>
+      q
+        .selectFrom('templatePermissions')
+        .select('accountId')
+        .where('templateId', '=', template.id)
+        .where('accountId', '=', ownerId),
+  );
+  return rows.length > 0;
 }

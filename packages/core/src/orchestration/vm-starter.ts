@@ -23,7 +23,7 @@ import { executeCached } from '../store/compiled-queries.js';
 import type { Db } from '../store/store.js';
 import { permitAffinity, type VmAffinity, vmAffinity } from './affinity-groups.js';
 import type { JobHandle } from './jobs.js';
-import { isoDiskSpec, type VolumeRecord } from './storage-common.js';
+import { attachedIsoSpec, type VolumeRecord } from './storage-common.js';
 import type { PlacementIndex } from './vm-placement.js';
 import { vmRepo, vmSpec, vmUsage } from './vm-records.js';
 import type { VmStorage, VolumeStartPlan } from './vm-storage.js';
@@ -264,7 +264,7 @@ export class VmStarter {
         mark = tracer.mark();
         const { disks, created } = await this.storage.create(volumes, host);
         taken.volumesCreated = created;
-        const iso = template?.isIso ? await isoDiskSpec(this.ctx.db, template, vm.zoneId) : undefined;
+        const iso = await attachedIsoSpec(this.ctx.db, vm, template);
         if (iso !== undefined) disks.push(iso);
         tracer.step('start.volumes', mark);
         await options.job?.progress(
@@ -354,7 +354,7 @@ export class VmStarter {
     const nics: NicSpec[] = [];
     for (const nic of await this.networks.listNics({ vmId: vm.id })) nics.push(await this.nicSpec(nic, host));
     const disks = await this.storage.diskSpecs(vm, host);
-    const iso = template?.isIso ? await isoDiskSpec(this.ctx.db, template, vm.zoneId) : undefined;
+    const iso = await attachedIsoSpec(this.ctx.db, vm, template);
     if (iso !== undefined) disks.push(iso);
     return vmSpec(
       vm,

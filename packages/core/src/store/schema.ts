@@ -262,6 +262,7 @@ export interface VmInstanceTable extends Base, Versioned {
   zoneId: number;
   serviceOfferingId: number;
   templateId: number | null;
+  isoId: number | null;
   hypervisorType: string | null;
   hostId: number | null;
   lastHostId: number | null;

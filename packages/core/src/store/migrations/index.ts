@@ -15,6 +15,7 @@ import { deployIndexes } from './0012-deploy-indexes.js';
 import { lookupIndexes } from './0013-lookup-indexes.js';
 import { allocationRules } from './0014-allocation-rules.js';
 import { placementEpoch } from './0015-placement-epoch.js';
+import { vmIso } from './0016-vm-iso.js';
 
 /**
  * Every migration, in order. A migration's name never changes once released; new schema goes in a
@@ -37,5 +38,6 @@ export function migrations(engine: StoreEngine): Record<string, Migration> {
     '0013-lookup-indexes': lookupIndexes(),
     '0014-allocation-rules': allocationRules(engine),
     '0015-placement-epoch': placementEpoch(engine),
+    '0016-vm-iso': vmIso(),
   };
 }
