@@ -547,6 +547,22 @@ export class CapacityIndex implements PlacementState {
     for (const c of clusters) if (this.clusters.has(c)) this.touch(c);
   }
 
+  /** Whether the index holds exactly this booking of the VM on the host. */
+  holds(
+    vmId: number,
+    hostId: number,
+    b: { kind: 'used' | 'reserved'; cpu: number; memory: number; implicitMode: ImplicitDedicationMode | null },
+  ): boolean {
+    const t = this.vms.get(vmId)?.get(hostId);
+    return (
+      t !== undefined &&
+      t.kind === b.kind &&
+      t.cpu === b.cpu &&
+      t.memory === b.memory &&
+      t.implicitMode === b.implicitMode
+    );
+  }
+
   // --- deltas ------------------------------------------------------------------------------------------------
 
   /**

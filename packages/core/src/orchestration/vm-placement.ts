@@ -66,14 +66,14 @@ export class PlacementIndex {
    * capacity other processes changed re-read when the last look is {@link CAPACITY_POLL_MS} old.
    */
   async get(): Promise<CapacityIndex> {
-    const index = await this.current();
+    const epoch = await readPlacementEpoch(this.ctx.db);
+    const index = this.index !== undefined && epoch === this.epoch ? this.index : await this.reload(epoch);
     if (performance.now() - this.polled.monotonic >= CAPACITY_POLL_MS) await this.pollCapacity(index);
     return index;
   }
 
-  private async current(): Promise<CapacityIndex> {
-    const epoch = await readPlacementEpoch(this.ctx.db);
-    if (this.index && epoch === this.epoch) return this.index;
+  /** Loads the index at `epoch` (one load at a time), keeping what this process commits meanwhile. */
+  private reload(epoch: number): Promise<CapacityIndex> {
     if (this.loading && this.loading.epoch >= epoch) return this.loading.promise;
     const replay: CapacityDelta[] = [];
     this.pending.add(replay);
@@ -134,9 +134,18 @@ export class PlacementIndex {
 
   /** Replays committed deltas; a VM's booking replaces its assumed placement. */
   apply(deltas: readonly CapacityDelta[]): void {
-    for (const d of deltas) if (d.kind === 'host') this.forget(d.vmId);
     for (const replay of this.pending) replay.push(...deltas);
-    this.index?.apply(deltas);
+    const index = this.index;
+    for (const d of deltas) {
+      const assumed = d.kind === 'host' ? this.assumed.get(d.vmId) : undefined;
+      if (assumed !== undefined && d.kind === 'host') {
+        this.assumed.delete(d.vmId);
+        // Booked as it was assumed: the index already counts exactly this booking.
+        if (assumed.hostId === d.hostId && d.booking !== null && index?.holds(d.vmId, d.hostId, d.booking)) continue;
+        index?.apply([assumed.before]);
+      }
+      index?.apply([d]);
+    }
   }
 
   /** Drops a VM's assumed placement (its start gave up, or its booking committed). */
