@@ -117,3 +117,33 @@ export async function discardPrivateTemplate(w: Writer, pending: PendingTemplate
     .execute();
   await w.db.updateTable('templates').set({ removed: w.now }).where('id', '=', pending.id).execute();
 }
+
+/**
+ * Has the driver write a pending template's image (`write`), then completes the record with a
+ * `TEMPLATE.CREATE` event naming its source, or discards it when the driver fails.
+ */
+export async function writePrivateTemplate(
+  ctx: { write<T>(fn: (w: Writer) => Promise<T>): Promise<T> },
+  pending: PendingTemplate,
+  source: { name: string; description: string; parameters: Record<string, unknown> },
+  write: () => Promise<TemplateResult>,
+): Promise<{ templateId: number }> {
+  try {
+    const result = await write();
+    await ctx.write(async (w) => {
+      await completePrivateTemplate(w, pending, result);
+      await w.event({
+        type: 'TEMPLATE.CREATE',
+        description: `template ${source.name} created from ${source.description}`,
+        resourceType: 'Template',
+        resourceId: pending.id,
+        resourceUuid: pending.uuid,
+        parameters: source.parameters,
+      });
+    });
+    return { templateId: pending.id };
+  } catch (error) {
+    await ctx.write((w) => discardPrivateTemplate(w, pending));
+    throw error;
+  }
+}

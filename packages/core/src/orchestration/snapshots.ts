@@ -25,11 +25,10 @@ import { casTransition } from '../store/cas.js';
 import type { Db } from '../store/store.js';
 import type { JobService, SubmittedJob } from './jobs.js';
 import {
-  completePrivateTemplate,
-  discardPrivateTemplate,
   firstImageStore,
   insertPrivateTemplate,
   requireTemplateName,
+  writePrivateTemplate,
 } from './private-template.js';
 import {
   nextSnapshotRun,
@@ -730,29 +729,18 @@ export class SnapshotService {
             caller,
           }),
         );
-        try {
-          const result = await this.snapshotDriver(host.hypervisorType).createTemplateFromSnapshot(
-            host.ref,
-            await this.refOf(snap),
-            { uuid: template.uuid, name: input.name, store: storeRef(store), format },
-            { signal: job.signal },
-          );
-          await this.ctx.write(async (w) => {
-            await completePrivateTemplate(w, template, result);
-            await w.event({
-              type: 'TEMPLATE.CREATE',
-              description: `template ${input.name} created from snapshot ${snap.name}`,
-              resourceType: 'Template',
-              resourceId: template.id,
-              resourceUuid: template.uuid,
-              parameters: { snapshotId },
-            });
-          });
-          return { templateId: template.id };
-        } catch (error) {
-          await this.ctx.write((w) => discardPrivateTemplate(w, template));
-          throw error;
-        }
+        return writePrivateTemplate(
+          this.ctx,
+          template,
+          { name: input.name, description: `snapshot ${snap.name}`, parameters: { snapshotId } },
+          async () =>
+            this.snapshotDriver(host.hypervisorType).createTemplateFromSnapshot(
+              host.ref,
+              await this.refOf(snap),
+              { uuid: template.uuid, name: input.name, store: storeRef(store), format },
+              { signal: job.signal },
+            ),
+        );
       },
     );
   }

@@ -3,12 +3,11 @@ import { InvalidStateError, ResourceUnavailableError } from '../errors.js';
 import { requireAccess } from '../resources/permissions.js';
 import type { JobService, SubmittedJob } from './jobs.js';
 import {
-  completePrivateTemplate,
-  discardPrivateTemplate,
   firstImageStore,
   insertPrivateTemplate,
   type PrivateTemplateInput,
   requireTemplateName,
+  writePrivateTemplate,
 } from './private-template.js';
 import { diskFormatOf, getPoolRow, getVm, getVolume, hostsReaching, poolRef, storeRef } from './storage-common.js';
 
@@ -72,31 +71,20 @@ export async function createTemplateFromVolume(
           caller,
         }),
       );
-      try {
-        const result = await ctx.drivers
-          .hypervisor(host.hypervisorType)
-          .createTemplateFromVolume(
-            host.ref,
-            { uuid: volume.uuid, pool: poolRef(pool), ...(volume.path ? { path: volume.path } : {}) },
-            { uuid: template.uuid, name: requireTemplateName(input), store: storeRef(store), format },
-            { signal: job.signal },
-          );
-        await ctx.write(async (w) => {
-          await completePrivateTemplate(w, template, result);
-          await w.event({
-            type: 'TEMPLATE.CREATE',
-            description: `template ${input.name} created from volume ${volume.name}`,
-            resourceType: 'Template',
-            resourceId: template.id,
-            resourceUuid: template.uuid,
-            parameters: { volumeId },
-          });
-        });
-        return { templateId: template.id };
-      } catch (error) {
-        await ctx.write((w) => discardPrivateTemplate(w, template));
-        throw error;
-      }
+      return writePrivateTemplate(
+        ctx,
+        template,
+        { name: input.name, description: `volume ${volume.name}`, parameters: { volumeId } },
+        () =>
+          ctx.drivers
+            .hypervisor(host.hypervisorType)
+            .createTemplateFromVolume(
+              host.ref,
+              { uuid: volume.uuid, pool: poolRef(pool), ...(volume.path ? { path: volume.path } : {}) },
+              { uuid: template.uuid, name: requireTemplateName(input), store: storeRef(store), format },
+              { signal: job.signal },
+            ),
+      );
     },
   );
 }
