@@ -169,9 +169,9 @@ function commands(planeCount: number) {
           const answer = dedicate
             ? await r.planes[p]!('dedications.dedicateHost', host.id, { accountId: r.otherAccountId })
             : await r.planes[p]!('dedications.releaseHost', host.id);
-          // Refused (typed) while the host holds the tenant's VMs or their reservations.
+          // Refused (typed: in use, or invalid) while the host holds the tenant's VMs or their reservations.
           if ('error' in answer && dedicate) {
-            expect(answer.error.httpCode).toBe(431);
+            expect(['RESOURCE_IN_USE', 'INVALID_PARAMETER', 'INVALID_STATE']).toContain(answer.error.code);
             return;
           }
           value(answer, `${dedicate ? 'dedicate' : 'release'} host ${host.id}`);
@@ -394,7 +394,7 @@ describe('placement properties: admin changes interleaved with VM operations', (
           await world.cloud.close();
         }
       }),
-      { numRuns: 15 },
+      { numRuns: 15, ...(process.env.FC_SEED ? { seed: Number(process.env.FC_SEED) } : {}) },
     );
   }, 300_000);
 
