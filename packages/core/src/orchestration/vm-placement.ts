@@ -55,6 +55,10 @@ export class PlacementIndex {
   /** The last capacity poll (or load): the cloud clock's time (as rows are stamped) and the monotonic one. */
   private polled = { clock: 0, monotonic: Number.NEGATIVE_INFINITY };
   private polling: Promise<void> | undefined;
+  /** Whether the store reports this process's commits to the placement epoch ({@link watchEpoch}). */
+  private epochWatched = false;
+  /** Set when this process committed a change to the placement epoch since it was last read. */
+  private epochMoved = false;
 
   constructor(
     private readonly ctx: CloudContext,
@@ -64,12 +68,30 @@ export class PlacementIndex {
   /**
    * The index, reloaded first when the store's placement epoch moved since it was loaded, with the
    * capacity other processes changed re-read when the last look is {@link CAPACITY_POLL_MS} old.
+   * Where the store tells this process of its own commits to the epoch (the embedded store), the
+   * epoch is read only after such a commit and with each capacity poll (another process's change is
+   * seen within {@link CAPACITY_POLL_MS}); elsewhere before every placement. `force` reads it and
+   * polls capacity now.
    */
-  async get(): Promise<CapacityIndex> {
-    const epoch = await readPlacementEpoch(this.ctx.db);
-    const index = this.index !== undefined && epoch === this.epoch ? this.index : await this.reload(epoch);
-    if (performance.now() - this.polled.monotonic >= CAPACITY_POLL_MS) await this.pollCapacity(index);
+  async get(force = false): Promise<CapacityIndex> {
+    const pollDue = force || performance.now() - this.polled.monotonic >= CAPACITY_POLL_MS;
+    let index = this.index;
+    if (index === undefined || pollDue || this.epochMoved || !this.watchEpoch()) {
+      // Cleared before the read: a commit that moves the epoch from here on raises it again.
+      this.epochMoved = false;
+      const epoch = await readPlacementEpoch(this.ctx.db);
+      index = this.index !== undefined && epoch === this.epoch ? this.index : await this.reload(epoch);
+    }
+    if (pollDue) await this.pollCapacity(index);
     return index;
+  }
+
+  /** Whether this process's own commits to the placement epoch are reported to it (registers once). */
+  private watchEpoch(): boolean {
+    this.epochWatched ||= this.ctx.store.watchWrites('placement_epoch', () => {
+      this.epochMoved = true;
+    });
+    return this.epochWatched;
   }
 
   /** Loads the index at `epoch` (one load at a time), keeping what this process commits meanwhile. */
@@ -180,7 +202,7 @@ export class PlacementIndex {
       });
     }
     const before = this.polled.monotonic;
-    const index = await this.get();
+    let index = await this.get();
     if (vmIn.id !== undefined) this.forget(vmIn.id);
     const request = {
       zoneId: plan.zoneId,
@@ -188,19 +210,19 @@ export class PlacementIndex {
       ...(plan.hostId !== undefined ? { hostId: plan.hostId } : {}),
     };
     // Where the VM's affinity groups' other members are, as this index (with its assumed placements) sees it.
-    const withAffinity = (): VmProfile =>
+    const withAffinity = (index: CapacityIndex): VmProfile =>
       vmIn.affinity?.length
         ? { ...vmIn, affinity: vmIn.affinity.map((r) => ({ ...r, hostIds: index.hostsOfVms(r.vmIds) })) }
         : vmIn;
-    let vm = withAffinity();
+    let vm = withAffinity(index);
     let placement: Placement;
     try {
       placement = this.allocator.place(index, vm, request);
     } catch (error) {
-      // No room as this process last saw it: re-read what other processes released, then decide.
+      // No room as this process last saw it: re-read the epoch and what other processes released, then decide.
       if (!(error instanceof PlacementError) || this.polled.monotonic !== before) throw error;
-      await this.pollCapacity(index);
-      vm = withAffinity();
+      index = await this.get(true);
+      vm = withAffinity(index);
       placement = this.allocator.place(index, vm, request);
     }
     if (vm.id !== undefined) {

@@ -192,7 +192,12 @@ class SqliteHandle implements DatabaseConnection {
     const group = this.driver.openGroup;
     if (group === undefined) {
       try {
-        return run(this.driver.writer, query) as QueryResult<R>;
+        const result = run(this.driver.writer, query) as QueryResult<R>;
+        this.driver.writes.committed();
+        return result;
+      } catch (error) {
+        this.driver.writes.rolledBack();
+        throw error;
       } finally {
         this.releaseWriter();
       }
@@ -216,6 +221,70 @@ class SqliteHandle implements DatabaseConnection {
     if (!SelectQueryNode.is(query.query)) throw new Error('the SQLite store streams only SELECT queries');
     const result = await this.executeQuery<R>(query);
     for (const row of result.rows) yield { rows: [row] };
+  }
+}
+
+/**
+ * Tells listeners that this store's own connection committed a write to a table: a TEMP trigger
+ * per watched table (it fires only for this connection's statements, including those run by the
+ * schema's own triggers) calls a function that notes the table, and the note is delivered when the
+ * transaction commits — or dropped when it rolls back. Writes by other connections (another
+ * process sharing the file) are not seen here.
+ */
+class WriteWatch {
+  private readonly listeners = new Map<string, Set<() => void>>();
+  /** Watched tables written by the transaction in progress. */
+  private readonly written = new Set<string>();
+  private registered = false;
+
+  constructor(private readonly database: BetterSqlite3.Database) {}
+
+  /**
+   * Calls `listener` after every commit of this connection that wrote `table` (a savepoint rolled
+   * back inside a committed transaction may still count). False, and nothing registered, when the
+   * table does not exist yet or the connection is inside a transaction (a trigger created there
+   * would vanish with its rollback): ask again later.
+   */
+  watch(table: string, listener: () => void): boolean {
+    let listeners = this.listeners.get(table);
+    if (listeners === undefined) {
+      if (this.database.inTransaction) return false;
+      const exists = this.database
+        .prepare("select 1 from sqlite_master where type = 'table' and name = ?")
+        .pluck()
+        .get(table);
+      if (exists === undefined) return false;
+      if (!this.registered) {
+        this.database.function('stratus_written', { deterministic: false }, (name) => {
+          this.written.add(String(name));
+          return null;
+        });
+        this.registered = true;
+      }
+      const quoted = `"${table.replaceAll('"', '""')}"`;
+      for (const op of ['insert', 'update', 'delete']) {
+        this.database.exec(
+          `create temp trigger if not exists "stratus_written_${table.replaceAll('"', '""')}_${op}" after ${op} on main.${quoted} begin select stratus_written('${table.replaceAll("'", "''")}'); end`,
+        );
+      }
+      listeners = new Set();
+      this.listeners.set(table, listeners);
+    }
+    listeners.add(listener);
+    return true;
+  }
+
+  /** The transaction (or single statement) committed: tell the listeners of the tables it wrote. */
+  committed(): void {
+    if (this.written.size === 0) return;
+    const tables = [...this.written];
+    this.written.clear();
+    for (const table of tables) for (const listener of this.listeners.get(table) ?? []) listener();
+  }
+
+  /** The transaction rolled back: what it wrote is gone. */
+  rolledBack(): void {
+    this.written.clear();
   }
 }
 
@@ -260,6 +329,7 @@ class SqliteStoreDriver implements Driver {
   constructor(
     readonly writer: StatementCachingDatabase,
     readonly reader: SqliteDatabase | undefined,
+    readonly writes: WriteWatch,
   ) {}
 
   async init(): Promise<void> {}
@@ -306,6 +376,7 @@ class SqliteStoreDriver implements Driver {
     if (group !== this.openGroup) {
       // The group's first transaction, alone in it: nothing else to keep.
       if (this.writer.inTransaction) run(this.writer, ROLLBACK);
+      this.writes.rolledBack();
       group.resolve();
       return;
     }
@@ -337,6 +408,7 @@ class SqliteStoreDriver implements Driver {
       throw error;
     }
     this.openGroup = undefined;
+    this.writes.committed();
     group.resolve();
     handle.releaseWriter();
   }
@@ -345,6 +417,7 @@ class SqliteStoreDriver implements Driver {
   private abort(handle: SqliteHandle, group: CommitGroup, error: unknown): void {
     this.openGroup = undefined;
     if (this.writer.inTransaction) run(this.writer, ROLLBACK);
+    this.writes.rolledBack();
     group.reject(error);
     handle.releaseWriter();
   }
@@ -407,12 +480,13 @@ export function sqliteStore(options: SqliteStoreOptions = {}): Store {
     readOnly.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
     reader = new StatementCachingDatabase(readOnly);
   }
-  const driver = new SqliteStoreDriver(new StatementCachingDatabase(database), reader);
+  const driver = new SqliteStoreDriver(new StatementCachingDatabase(database), reader, new WriteWatch(database));
   const kysely = new Kysely<Database>({ dialect: new SqliteStoreDialect(driver) });
   return new Store({
     engine: 'sqlite',
     kysely,
     namePlugin: namer,
+    watchWrites: (table, listener) => driver.writes.watch(table, listener),
     direct: {
       // The transaction in progress holds the writer (one at a time per process).
       inTransaction: (query) => runMapped(driver.writer, query),

@@ -26,6 +26,11 @@ export interface StoreConnection {
    */
   namePlugin?: KyselyPlugin;
   /**
+   * Calls `listener` after each commit of this store's own connection that wrote `table` (snake_case
+   * name), where the engine can tell (the embedded one); see {@link Store.watchWrites}.
+   */
+  watchWrites?(table: string, listener: () => void): boolean;
+  /**
    * Runs a compiled query at once, past Kysely's executor, where the engine can (an embedded,
    * synchronous one): `inTransaction` on the connection of the transaction in progress,
    * `outside` for a statement outside any transaction. Either returns undefined where it cannot,
@@ -60,9 +65,11 @@ export class Store {
   private migrated = false;
 
   private readonly direct: StoreConnection['direct'];
+  private readonly watch: StoreConnection['watchWrites'];
 
   constructor(connection: StoreConnection) {
     this.engine = connection.engine;
+    this.watch = connection.watchWrites;
     this.db = connection.kysely.withPlugin(connection.namePlugin ?? new CamelCasePlugin());
     this.direct = connection.direct;
     const direct = this.direct;
@@ -105,6 +112,16 @@ export class Store {
         directRunners.delete(tx);
       }
     });
+  }
+
+  /**
+   * Calls `listener` after each commit of this store that wrote `table` (its SQL name, e.g.
+   * `placement_epoch`; the schema's own triggers' writes count). Only this store's writes are seen,
+   * not another process's. False where the engine cannot tell (PostgreSQL), or cannot yet (the
+   * table is not migrated, or a transaction is in progress): the caller reads the table instead.
+   */
+  watchWrites(table: string, listener: () => void): boolean {
+    return this.watch?.(table, listener) ?? false;
   }
 
   /**
