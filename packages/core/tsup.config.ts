@@ -7,4 +7,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
+  // optional-peer.ts resolves the database clients with createRequire(import.meta.url): shimmed in the CJS build
+  shims: true,
 });

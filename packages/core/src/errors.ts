@@ -171,3 +171,22 @@ export class PermissionDeniedError extends StratusError {
     super('PERMISSION_DENIED', HttpCode.UNAUTHORIZED, message, options);
   }
 }
+
+/**
+ * An optional peer dependency the requested feature needs is not installed (530): e.g.
+ * `sqliteStore()` without `better-sqlite3`, or `postgresStore()` without `pg`. `field` is
+ * `package` and `value` the npm package to install; `details.feature` names what asked for it.
+ */
+export class MissingDependencyError extends StratusError {
+  /** The npm package to install. */
+  readonly packageName: string;
+  constructor(packageName: string, feature: string, cause?: unknown) {
+    super(
+      'MISSING_DEPENDENCY',
+      HttpCode.INTERNAL_ERROR,
+      `${feature} needs the package ${JSON.stringify(packageName)}, which is not installed: run \`npm install ${packageName}\``,
+      { field: 'package', value: packageName, cause, details: { feature } },
+    );
+    this.packageName = packageName;
+  }
+}

@@ -116,7 +116,7 @@ export function cpuShares(spec: Pick<VmSpec, 'cpus' | 'cpuMhz'>): number {
  * The libvirt domain XML for a VM spec (drivers.md §3.5): memory (max) and currentMemory (min), vCPUs, CPU shares
  * from MHz, CPU mode, boot order, UEFI, ACPI/APIC, clock, lifecycle actions, disks in device order with serials,
  * NICs in device order on their bridge/VLAN with rate limits, VNC console, serial console and the guest-agent
- * channel. Built as an element tree and serialised by fast-xml-parser, so names and paths are escaped, never
+ * channel. Built as an element tree and serialised by xml2js, so names and paths are escaped, never
  * concatenated into markup.
  */
 export function domainXml(spec: VmSpec, options: DomainXmlOptions): string {

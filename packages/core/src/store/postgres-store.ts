@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect } from 'kysely';
-import pg from 'pg';
+import type pg from 'pg';
+import { loadOptionalPeer } from './optional-peer.js';
 import type { Database } from './schema.js';
 import { Store } from './store.js';
 
@@ -18,8 +19,12 @@ const NUMERIC_OID = 1700;
 /**
  * PostgreSQL store, for several control planes sharing one database. 64-bit integers are parsed
  * to JavaScript numbers (exact up to 2^53, far beyond any id, byte or MHz count Stratus keeps).
+ *
+ * pg is an optional peer dependency of `@stratus/core`, loaded here, when the store is created.
+ * @throws MissingDependencyError (`field` `package`, `value` `pg`) when it is not installed.
  */
 export function postgresStore(options: PostgresStoreOptions): Store {
+  const pg = loadOptionalPeer<typeof import('pg')>('pg', 'postgresStore()');
   const pool = new pg.Pool({
     ...options.poolConfig,
     ...(options.connectionString ? { connectionString: options.connectionString } : {}),

@@ -1,4 +1,4 @@
-import BetterSqlite3 from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
 import {
   CompiledQuery,
   type DatabaseConnection,
@@ -12,6 +12,7 @@ import {
   type SqliteStatement,
   type TransactionSettings,
 } from 'kysely';
+import { loadOptionalPeer } from './optional-peer.js';
 import type { Database } from './schema.js';
 import { NAMES_MAPPED, SqliteCamelCasePlugin, SqliteNamingCompiler } from './sqlite-camel-case.js';
 import { Store } from './store.js';
@@ -455,8 +456,13 @@ class SqliteStoreDialect extends SqliteDialect {
  * The embedded default store: SQLite through better-sqlite3, in a file (WAL journal, so readers
  * never block the writer; single SELECTs outside transactions use a second, read-only connection)
  * or in memory (one connection).
+ *
+ * better-sqlite3 is an optional peer dependency of `@stratus/core`, loaded here, when the store is
+ * created.
+ * @throws MissingDependencyError (`field` `package`, `value` `better-sqlite3`) when it is not installed.
  */
 export function sqliteStore(options: SqliteStoreOptions = {}): Store {
+  const BetterSqlite3 = loadOptionalPeer<typeof import('better-sqlite3')>('better-sqlite3', 'sqliteStore()');
   const file = options.file ?? ':memory:';
   const database = new BetterSqlite3(file);
   database.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 10_000}`);
