@@ -23,13 +23,17 @@ import { checkResourceLimits } from '../resources/resource-limits.js';
 import { SettingsService } from '../settings/settings-service.js';
 import { casTransition } from '../store/cas.js';
 import type { Db } from '../store/store.js';
+import { newUuid } from '../store/uuid.js';
+import { diskFormatOf } from './disk-format.js';
 import type { JobService, SubmittedJob } from './jobs.js';
+import { getPoolRow, hostsReaching } from './pool-reach.js';
 import {
   firstImageStore,
   insertPrivateTemplate,
   requireTemplateName,
   writePrivateTemplate,
 } from './private-template.js';
+import { recordTransition } from './record-transition.js';
 import {
   nextSnapshotRun,
   parseSnapshotSchedule,
@@ -37,20 +41,10 @@ import {
   SNAPSHOT_INTERVALS,
   type SnapshotInterval,
 } from './snapshots-schedule.js';
-import {
-  checkVolumeLimits,
-  decodeVolume,
-  diskFormatOf,
-  getPoolRow,
-  getVm,
-  getVolume,
-  hostsReaching,
-  newUuid,
-  poolRef,
-  recordTransition,
-  storeRef,
-  type VolumeRecord,
-} from './storage-common.js';
+import { poolRef, storeRef } from './storage-refs.js';
+import { getVm } from './vm-row.js';
+import { checkVolumeLimits } from './volume-limits.js';
+import { decodeVolume, getVolume, type VolumeRecord } from './volume-record.js';
 
 /** A volume snapshot. */
 export interface SnapshotRecord {

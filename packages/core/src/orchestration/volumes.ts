@@ -16,6 +16,7 @@ import {
 } from '../errors.js';
 import type { StorageType } from '../model/enums.js';
 import { type VolumeEvent, type VolumeState, volumeStateMachine } from '../model/state-machines/index.js';
+import { GiB } from '../model/units.js';
 import { capabilityFor } from '../resources/capabilities.js';
 import { diskOfferingRepo } from '../resources/offerings.js';
 import { requireAccess } from '../resources/permissions.js';
@@ -23,30 +24,19 @@ import { accountRepo } from '../resources/tenancy.js';
 import { zoneRepo } from '../resources/zones.js';
 import { SettingsService } from '../settings/settings-service.js';
 import { executeCached, insertRow } from '../store/compiled-queries.js';
+import { newUuid } from '../store/uuid.js';
+import { diskFormatOf } from './disk-format.js';
+import { getHostRef, type HostInfo } from './host-info.js';
 import type { JobService, SubmittedJob } from './jobs.js';
+import { getPoolRow, hostReachesPool, hostsReaching } from './pool-reach.js';
 import type { PrivateTemplateInput } from './private-template.js';
-import {
-  checkVolumeLimits,
-  decodeVolume,
-  defaultPoolChooser,
-  diskFormatOf,
-  GiB,
-  getHostRef,
-  getPoolRow,
-  getVm,
-  getVolume,
-  type HostInfo,
-  hostReachesPool,
-  hostsReaching,
-  newUuid,
-  poolRef,
-  type StoragePoolChooser,
-  type VmRow,
-  type VolumeRecord,
-  vmVolumes,
-} from './storage-common.js';
+import { defaultPoolChooser, type StoragePoolChooser } from './storage-pool-chooser.js';
+import { poolRef } from './storage-refs.js';
 import { createTemplateFromVolume } from './template-from-volume.js';
 import type { TemplateStorageService } from './templates-storage.js';
+import { getVm, type VmRow } from './vm-row.js';
+import { checkVolumeLimits } from './volume-limits.js';
+import { decodeVolume, getVolume, type VolumeRecord, vmVolumes } from './volume-record.js';
 
 /** Input of {@link VolumeService.create}. */
 export interface CreateVolumeInput {
