@@ -1,3 +1,4 @@
+import { type Expression, type SqlBool, sql } from 'kysely';
 import type { Caller } from '../context.js';
 import { PermissionDeniedError } from '../errors.js';
 import { AccountType } from '../model/enums.js';
@@ -10,6 +11,15 @@ export function requireRootAdmin(caller: Caller, action: string): void {
   if (!isRootAdmin(caller)) {
     throw new PermissionDeniedError(`only a root admin may ${action}`, { details: { accountId: caller.accountId } });
   }
+}
+
+/**
+ * A condition true for the domains at or below the domain whose path is `path` (paths end in `/`,
+ * so `/a/` does not take `/ab/`): an exact prefix comparison, never a SQL `LIKE`, whose `_` and `%`
+ * in a domain name would match other domains.
+ */
+export function inDomainSubtree(pathColumn: string, path: string): Expression<SqlBool> {
+  return sql<SqlBool>`substr(${sql.ref(pathColumn)}, 1, length(${path})) = ${path}`;
 }
 
 /** Whether `domainId` is the caller's domain or below it. */

@@ -8,7 +8,7 @@ import type { SettingKey } from '../settings/catalog.js';
 import { SettingsService } from '../settings/settings-service.js';
 import { executeCached } from '../store/compiled-queries.js';
 import type { Db } from '../store/store.js';
-import { requireAdminOverDomain } from './permissions.js';
+import { inDomainSubtree, requireAdminOverDomain } from './permissions.js';
 import { accountRepo, domainRepo, ROOT_DOMAIN_ID } from './tenancy.js';
 
 /** CloudStack's resource types (spec/operations.md §12.1), in their ordinal order. */
@@ -166,7 +166,7 @@ async function countUsage(
       .selectFrom('accounts')
       .innerJoin('domains', 'domains.id', 'accounts.domainId')
       .select('accounts.id')
-      .where('domains.path', 'like', `${domain.path}%`)
+      .where(inDomainSubtree('domains.path', domain.path))
       .where('accounts.removed', 'is', null)
       .execute();
     accounts = rows.map((r) => Number(r.id));

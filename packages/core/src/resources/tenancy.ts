@@ -7,7 +7,7 @@ import { type AccountEvent, accountStateMachine, userStateMachine } from '../mod
 import { optionalString, requireString } from '../model/validate.js';
 import { decoder } from '../store/codec.js';
 import { newUuid } from '../store/uuid.js';
-import { requireAccess, requireAdminOverDomain } from './permissions.js';
+import { inDomainSubtree, requireAccess, requireAdminOverDomain } from './permissions.js';
 import { countLive, Repo } from './repo.js';
 
 export const ROOT_DOMAIN_ID = 1;
@@ -131,7 +131,7 @@ export class TenancyService {
       const subtree = await w.db
         .selectFrom('domains')
         .select(['id', 'path'])
-        .where('path', 'like', `${domain.path}%`)
+        .where(inDomainSubtree('path', domain.path))
         .where('removed', 'is', null)
         .execute();
       const ids = subtree.map((d) => Number(d.id));

@@ -99,4 +99,35 @@ describe('tenancy rules', () => {
     await cloud.tenancy.createDomain({ name: 'sales', parentId: comp2.id });
     await expectRejected(cloud, () => cloud.tenancy.deleteDomain(comp2.id), { ...inUse, value: comp2.id });
   });
+  it('a domain subtree is matched exactly: deleting /a_/ with cleanup leaves its sibling /ab/ and its account', async () => {
+    const cloud = await openCloud();
+    const aUnderscore = await cloud.tenancy.createDomain({ name: 'a_' });
+    const ab = await cloud.tenancy.createDomain({ name: 'ab' });
+    const aPercent = await cloud.tenancy.createDomain({ name: 'a%' });
+    const sub = await cloud.tenancy.createDomain({ name: 'x', parentId: aUnderscore.id });
+    const { account: abAccount } = await cloud.tenancy.createAccount({
+      accountName: 'victim',
+      domainId: ab.id,
+      user: { username: 'victim' },
+    });
+    const { account: admin, user } = await cloud.tenancy.createAccount({
+      accountName: 'admin',
+      domainId: aUnderscore.id,
+      type: 'DOMAIN_ADMIN',
+      user: { username: 'admin' },
+    });
+    const asAdmin = cloud.as({ accountId: admin.id, userId: user.id, domainId: aUnderscore.id, accountType: 2 });
+    // Refused on the sibling directly, and unable to reach it through its own domain's cleanup either.
+    await expect(asAdmin.tenancy.deleteDomain(ab.id, { cleanup: true })).rejects.toMatchObject({
+      code: 'PERMISSION_DENIED',
+    });
+    await expect(asAdmin.tenancy.deleteDomain(aUnderscore.id)).rejects.toMatchObject({ code: 'RESOURCE_IN_USE' });
+    await cloud.tenancy.deleteDomain(aUnderscore.id, { cleanup: true });
+    const left = (await cloud.tenancy.listDomains()).map((d) => d.id);
+    expect(left).toContain(ab.id);
+    expect(left).toContain(aPercent.id);
+    expect(left).not.toContain(aUnderscore.id);
+    expect(left).not.toContain(sub.id);
+    expect((await cloud.tenancy.getAccount(abAccount.id)).state).toBe('enabled');
+  });
 });
