@@ -194,11 +194,11 @@ async function buildWorld(): Promise<World> {
   }
   const tenants: Tenant[] = [];
   for (let a = 1; a <= ACCOUNTS; a++) {
-    const { account, user } = await cloud.tenancy.createAccount({
+    const { user } = await cloud.tenancy.createAccount({
       accountName: `tenant${a}`,
       user: { username: `user${a}`, password: 'pw' },
     });
-    const tenant = cloud.as({ accountId: account.id, userId: user.id, domainId: account.domainId, accountType: 0 });
+    const tenant = cloud.as(await cloud.resolveCaller({ userId: user.id }));
     const network = await tenant.network.networks.create({
       zoneId: zone.id,
       name: `tenant${a}-net`,

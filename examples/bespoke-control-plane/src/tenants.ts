@@ -35,7 +35,8 @@ export async function createTenants(cloud: Cloud, zoneId: number): Promise<Map<s
       user: { username: `${name}-ops`, password: `${name}-secret` },
     });
     if (maxVms !== undefined) await cloud.limits.set({ type: 'user_vm', accountId: account.id, max: maxVms });
-    const caller = { accountId: account.id, userId: user.id, domainId: account.domainId, accountType: account.type };
+    // The tenant logs in as CloudStack's `login` takes it; the control plane acts as the caller the store vouched for.
+    const caller = await cloud.resolveCaller({ username: user.username, password: `${name}-secret` });
     const tenantCloud = cloud.as(caller);
     const network = await tenantCloud.network.networks.create({
       zoneId,

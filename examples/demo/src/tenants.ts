@@ -43,12 +43,10 @@ export async function createTenants(cloud: Cloud, zoneId: number): Promise<Tenan
       domainId: domain.id,
       user: { username: `${spec.name}-admin`, password: `${spec.name}-password` },
     });
-    const tenantCloud = cloud.as({
-      accountId: account.id,
-      userId: user.id,
-      domainId: account.domainId,
-      accountType: account.type,
-    });
+    // The tenant's admin logs in to its domain (the path without ROOT), as CloudStack's `login` takes it.
+    const tenantCloud = cloud.as(
+      await cloud.resolveCaller({ username: user.username, password: `${spec.name}-password`, domain: spec.name }),
+    );
     const networks: Network[] = [];
     for (const name of spec.networks) {
       networks.push(await tenantCloud.network.networks.create({ zoneId, name, networkOfferingId: offering.id }));

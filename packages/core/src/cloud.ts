@@ -3,8 +3,8 @@ import { ExcludeList } from './allocation/exclude-list.js';
 import { CapacityIndex } from './capacity/capacity-index.js';
 import { type CapacityReportQuery, type CapacityReportRow, capacityReport } from './capacity/capacity-report.js';
 import { CapacityService } from './capacity/capacity-service.js';
-import type { Caller, Clock, Logger } from './context.js';
-import { CloudContext, ResourceGuards, silentLogger, systemClock } from './context.js';
+import type { Clock, Logger, ResolvedCaller } from './context.js';
+import { CloudContext, ResourceGuards, requireResolved, silentLogger, systemClock } from './context.js';
 import { DriverRegistry } from './driver/driver-registry.js';
 import type { HypervisorDriver } from './driver/hypervisor-driver.js';
 import type { NetworkDeviceDriver } from './driver/network-device-driver.js';
@@ -30,6 +30,7 @@ import { VirtualMachineService } from './orchestration/virtual-machines.js';
 import { PlacementIndex } from './orchestration/vm-placement.js';
 import { VmVolumes } from './orchestration/vm-volumes.js';
 import { VolumeService } from './orchestration/volumes.js';
+import { type CallerCredential, CallerResolver } from './resources/callers.js';
 import { HypervisorCapabilityService } from './resources/capabilities.js';
 import { ClusterService } from './resources/clusters.js';
 import { EventService } from './resources/events.js';
@@ -256,8 +257,23 @@ export class Cloud {
     return capacityReport(await CapacityIndex.load(this.context.db, { clock: () => this.context.clock.now() }), query);
   }
 
-  /** The same cloud acting on behalf of `caller` (permissions and event ownership follow it). */
-  as(caller: Caller): Cloud {
+  /**
+   * Resolves a caller from the store — a user the embedding program authenticated itself, the API
+   * key of a signed request, or a login — for {@link Cloud.as}. Unknown credentials are an
+   * `AuthenticationError` (a `userId` that names no user: `NotFoundError`); a disabled or locked
+   * user or account, or a project's account, an `AccountDisabledError`.
+   */
+  resolveCaller(credential: CallerCredential): Promise<ResolvedCaller> {
+    return new CallerResolver(this.context).resolve(credential);
+  }
+
+  /**
+   * The same cloud acting on behalf of `caller` (permissions and event ownership follow it): a
+   * caller from {@link Cloud.resolveCaller}, or `ROOT_ADMIN` (what the cloud acts as by default).
+   * Anything else — a caller object made up by hand — is refused.
+   */
+  as(caller: ResolvedCaller): Cloud {
+    requireResolved(caller);
     return new Cloud(this.context.withCaller(caller), this.runtime, this.runtime.network.as(caller));
   }
 

@@ -3,7 +3,14 @@
  * caller, the guards higher layers add to lower ones, the step tracer, the {@link CloudContext}
  * and the {@link Writer} of one transaction.
  */
-export { type Caller, ROOT_ADMIN } from './context/caller.js';
+export {
+  type Caller,
+  isResolvedCaller,
+  issueCaller,
+  type ResolvedCaller,
+  ROOT_ADMIN,
+  requireResolved,
+} from './context/caller.js';
 export { type Clock, systemClock } from './context/clock.js';
 export { CloudContext } from './context/cloud-context.js';
 export { type Logger, silentLogger } from './context/logger.js';

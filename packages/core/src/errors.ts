@@ -173,6 +173,23 @@ export class PermissionDeniedError extends StratusError {
 }
 
 /**
+ * Credentials that name no user, or the wrong password (401). The message never says which part
+ * was wrong.
+ */
+export class AuthenticationError extends StratusError {
+  constructor(message: string, options: StratusErrorOptions = {}) {
+    super('AUTHENTICATION_FAILED', HttpCode.UNAUTHORIZED, message, options);
+  }
+}
+
+/** The user or its account is disabled or locked, or is a project's account, which never acts itself (531). */
+export class AccountDisabledError extends StratusError {
+  constructor(message: string, options: StratusErrorOptions = {}) {
+    super('ACCOUNT_DISABLED', HttpCode.ACCOUNT_ERROR, message, options);
+  }
+}
+
+/**
  * An optional peer dependency the requested feature needs is not installed (530): e.g.
  * `sqliteStore()` without `better-sqlite3`, or `postgresStore()` without `pg`. `field` is
  * `package` and `value` the npm package to install; `details.feature` names what asked for it.

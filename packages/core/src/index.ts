@@ -19,6 +19,7 @@ export * from './model/state-machines/index.js';
 export * as validate from './model/validate.js';
 export * from './network/index.js';
 export * from './orchestration/index.js';
+export * from './resources/callers.js';
 export * from './resources/capabilities.js';
 export * from './resources/clusters.js';
 export * from './resources/events.js';

@@ -1,4 +1,4 @@
-import type { Caller, CloudContext } from '../context.js';
+import { type CloudContext, type ResolvedCaller, requireResolved } from '../context.js';
 import { GuestNetworkService } from './guest-networks.js';
 import type { NetworkElement } from './network-element.js';
 import { type NetworkDeps, type NetworkDepsOptions, networkDeps } from './network-layer-deps.js';
@@ -28,7 +28,8 @@ export interface NetworkLayer {
   /** Remote-access VPNs and VPN users (networking.md §10.1). */
   readonly vpn: RemoteAccessVpnService;
   /** The same services acting on behalf of another caller (same indexes and elements). */
-  as(caller: Caller): NetworkLayer;
+  /** The layer acting for `caller` (resolved by `cloud.resolveCaller`, or `ROOT_ADMIN`). */
+  as(caller: ResolvedCaller): NetworkLayer;
 }
 
 function build(ctx: CloudContext, deps: NetworkDeps): NetworkLayer {
@@ -43,7 +44,10 @@ function build(ctx: CloudContext, deps: NetworkDeps): NetworkLayer {
     rules: new NetworkRuleService(ctx, deps),
     securityGroups: new SecurityGroupService(ctx),
     vpn: new RemoteAccessVpnService(ctx, deps),
-    as: (caller) => build(ctx.withCaller(caller), { ...deps }),
+    as: (caller) => {
+      requireResolved(caller);
+      return build(ctx.withCaller(caller), { ...deps });
+    },
   };
 }
 

@@ -54,7 +54,8 @@ function hashPassword(password: string): string {
   return `scrypt$${salt.toString('base64')}$${hash.toString('base64')}`;
 }
 
-function verifyPassword(password: string, stored: string | null): boolean {
+/** Whether `password` matches a stored scrypt hash (constant-time comparison). */
+export function verifyPassword(password: string, stored: string | null): boolean {
   if (!stored) return false;
   const [kind, salt, hash] = stored.split('$');
   if (kind !== 'scrypt' || !salt || !hash) return false;

@@ -11,11 +11,11 @@ import { horizontalAllocator, type VmWorld, vmWorld } from '../orchestration/vm-
 import { expectRejected } from '../rules/expect-rejected.js';
 
 async function secondAccount(cloud: Cloud): Promise<Cloud> {
-  const { account, user } = await cloud.tenancy.createAccount({
+  const { user } = await cloud.tenancy.createAccount({
     accountName: 'globex',
     user: { username: 'bob', password: 'pw' },
   });
-  return cloud.as({ accountId: account.id, userId: user.id, domainId: account.domainId, accountType: 0 });
+  return cloud.as(await cloud.resolveCaller({ userId: user.id }));
 }
 
 async function failure(p: Promise<unknown>): Promise<PlacementError> {

@@ -13,7 +13,7 @@ async function account(cloud: Cloud, name: string, domainId?: number): Promise<{
   });
   return {
     account,
-    as: cloud.as({ accountId: account.id, userId: user.id, domainId: account.domainId, accountType: 0 }),
+    as: cloud.as(await cloud.resolveCaller({ userId: user.id })),
   };
 }
 

@@ -105,11 +105,11 @@ describe('offering placement rules', () => {
       memory: 512,
       details: { ImplicitDedicationMode: 'Strict' },
     });
-    const { account: other, user: otherUser } = await cloud.tenancy.createAccount({
+    const { user: otherUser } = await cloud.tenancy.createAccount({
       accountName: 'globex',
       user: { username: 'bob', password: 'pw' },
     });
-    const bob = cloud.as({ accountId: other.id, userId: otherUser.id, domainId: other.domainId, accountType: 0 });
+    const bob = cloud.as(await cloud.resolveCaller({ userId: otherUser.id }));
     const a1 = await user.vms.deployAndWait({ zoneId: zone.id, serviceOfferingId: strict.id, templateId: template.id });
     const b1 = await bob.vms.deployAndWait({ zoneId: zone.id, serviceOfferingId: strict.id, templateId: template.id });
     const a2 = await user.vms.deployAndWait({ zoneId: zone.id, serviceOfferingId: strict.id, templateId: template.id });
@@ -128,11 +128,11 @@ describe('offering placement rules', () => {
       ].sort(),
     );
     // A non-dedicated VM of a third party never lands on a strictly dedicated host.
-    const { account: third, user: thirdUser } = await cloud.tenancy.createAccount({
+    const { user: thirdUser } = await cloud.tenancy.createAccount({
       accountName: 'initech',
       user: { username: 'carol', password: 'pw' },
     });
-    const carol = cloud.as({ accountId: third.id, userId: thirdUser.id, domainId: third.domainId, accountType: 0 });
+    const carol = cloud.as(await cloud.resolveCaller({ userId: thirdUser.id }));
     const c1 = await carol.vms.deployAndWait({
       zoneId: zone.id,
       serviceOfferingId: world.small.id,
@@ -140,11 +140,11 @@ describe('offering placement rules', () => {
     });
     expect([a1.hostId, b1.hostId]).not.toContain(c1.hostId);
     // The third host is now shared: a new strict account has nowhere to go.
-    const { account: fourth, user: fourthUser } = await cloud.tenancy.createAccount({
+    const { user: fourthUser } = await cloud.tenancy.createAccount({
       accountName: 'umbrella',
       user: { username: 'dave', password: 'pw' },
     });
-    const dave = cloud.as({ accountId: fourth.id, userId: fourthUser.id, domainId: fourth.domainId, accountType: 0 });
+    const dave = cloud.as(await cloud.resolveCaller({ userId: fourthUser.id }));
     const failed = await dave.vms
       .deployAndWait({ zoneId: zone.id, serviceOfferingId: strict.id, templateId: template.id })
       .then(
@@ -166,11 +166,11 @@ describe('offering placement rules', () => {
       memory: 512,
       details: { ImplicitDedicationMode: 'Preferred' },
     });
-    const { account: other, user: otherUser } = await cloud.tenancy.createAccount({
+    const { user: otherUser } = await cloud.tenancy.createAccount({
       accountName: 'globex',
       user: { username: 'bob', password: 'pw' },
     });
-    const bob = cloud.as({ accountId: other.id, userId: otherUser.id, domainId: other.domainId, accountType: 0 });
+    const bob = cloud.as(await cloud.resolveCaller({ userId: otherUser.id }));
     const shared = await bob.vms.deployAndWait({
       zoneId: zone.id,
       serviceOfferingId: world.small.id,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { issueCaller } from '../../src/context.js';
 import type { StaticNatConfig } from '../../src/driver/network-device-driver.js';
 import { createNetworkLayer, type NetworkLayer } from '../../src/network/network-layer.js';
 import { VirtualRouterElement } from '../../src/network/virtual-router-element.js';
@@ -58,12 +59,9 @@ async function flakyWorld(): Promise<{
     macs: d.macs,
     extraElements: [router.element],
   });
-  const layer = base.as({
-    accountId: w.account.id,
-    userId: w.account.id,
-    domainId: w.account.domainId,
-    accountType: 0,
-  });
+  const layer = base.as(
+    issueCaller({ accountId: w.account.id, userId: w.account.id, domainId: w.account.domainId, accountType: 0 }),
+  );
   const net = await layer.networks.create({ zoneId: w.zone.id, name: 'n1', networkOfferingId: w.isolatedOfferingId });
   const vmId = await w.vm(w.account.id, 'web1');
   const nic = await w.cloud.context.write((wr) =>

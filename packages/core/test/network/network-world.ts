@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { simulatorDriver } from '@stratus/driver-simulator';
 import { onTestFinished } from 'vitest';
 import { type Cloud, createCloud } from '../../src/cloud.js';
-import type { Clock } from '../../src/context.js';
+import { type Clock, issueCaller } from '../../src/context.js';
 import { GuestVlanService } from '../../src/ipam/guest-vlans.js';
 import { IpAllocator } from '../../src/ipam/ip-allocator.js';
 import { PublicIpRangeService } from '../../src/ipam/ip-ranges.js';
@@ -97,7 +97,7 @@ export async function networkWorld(store?: Store): Promise<NetworkWorld> {
     account,
     other,
     isolatedOfferingId: offering.id,
-    as: (accountId, domainId = 1) => net.as({ accountId, userId: accountId, domainId, accountType: 0 }),
+    as: (accountId, domainId = 1) => net.as(issueCaller({ accountId, userId: accountId, domainId, accountType: 0 })),
     async vm(accountId, hostName) {
       const row = await cloud.store.db
         .insertInto('vmInstances')

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { issueCaller } from '../../src/context.js';
 import { InvalidParameterError, ResourceInUseError } from '../../src/errors.js';
 import { createNetworkLayer } from '../../src/network/network-layer.js';
 import { expectRejected } from '../rules/expect-rejected.js';
@@ -42,7 +43,7 @@ async function basicWorld() {
     });
     accounts.push(account.id);
   }
-  const as = (accountId: number) => net.as({ accountId, userId: accountId, domainId: 1, accountType: 0 });
+  const as = (accountId: number) => net.as(issueCaller({ accountId, userId: accountId, domainId: 1, accountType: 0 }));
   let n = 0;
   /** Deploys a VM: NIC on the shared network, groups joined, started in the pod. */
   const deploy = async (accountId: number, groupIds?: number[]) => {

@@ -113,7 +113,7 @@ describe('deploy with a fault at each step', () => {
       accountName: 'beta',
       user: { username: 'bob', password: 'pw' },
     });
-    const beta = world.cloud.as({ accountId: account.id, userId: user.id, domainId: account.domainId, accountType: 0 });
+    const beta = world.cloud.as(await world.cloud.resolveCaller({ userId: user.id }));
     const pn = (await world.cloud.physicalNetworks.list({ zoneId: world.zone.id }))[0]!;
     await world.cloud.context.write(async (w) => {
       for (let i = 0; i < 9; i++)
@@ -150,16 +150,11 @@ describe('deploy with a fault at each step', () => {
 
   it('network implement: element always fails → Error, VLAN and source-NAT IP given back', async () => {
     await setup({ bystander: true });
-    const { account, user } = await world.cloud.tenancy.createAccount({
+    const { user } = await world.cloud.tenancy.createAccount({
       accountName: 'gamma',
       user: { username: 'carol', password: 'pw' },
     });
-    const gamma = world.cloud.as({
-      accountId: account.id,
-      userId: user.id,
-      domainId: account.domainId,
-      accountType: 0,
-    });
+    const gamma = world.cloud.as(await world.cloud.resolveCaller({ userId: user.id }));
     let failures = 0;
     routerFault = () => {
       failures++;

@@ -120,16 +120,11 @@ describe('attaching and detaching ISOs', () => {
     expect((await world.user.vms.get(vm.id)).isoId).toBe(iso.id);
     expect(cdrom(vm)).toEqual([iso.uuid]);
 
-    const { account, user } = await world.cloud.tenancy.createAccount({
+    const { user } = await world.cloud.tenancy.createAccount({
       accountName: 'mallory',
       user: { username: 'mallory', password: 'pw' },
     });
-    const mallory = world.cloud.as({
-      accountId: account.id,
-      userId: user.id,
-      domainId: account.domainId,
-      accountType: 0,
-    });
+    const mallory = world.cloud.as(await world.cloud.resolveCaller({ userId: user.id }));
     expect(await refusal(mallory.vms.detachIso(vm.id))).toMatchObject({ code: 'PERMISSION_DENIED' });
     expect((await world.user.vms.get(vm.id)).isoId).toBe(iso.id);
   });

@@ -122,7 +122,7 @@ export async function vmWorld(
     accountName: 'acme',
     user: { username: 'alice', password: 'pw' },
   });
-  const userCloud = cloud.as({ accountId: account.id, userId: user.id, domainId: account.domainId, accountType: 0 });
+  const userCloud = cloud.as(await cloud.resolveCaller({ userId: user.id }));
   return { cloud, sim, zone, hosts, pools, template, small, big, account, user: userCloud };
 }
 

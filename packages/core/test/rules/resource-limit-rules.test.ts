@@ -28,7 +28,7 @@ describe('resource limits', () => {
     return {
       domain,
       account,
-      as: cloud.as({ accountId: account.id, userId: user.id, domainId: domain.id, accountType: 0 }),
+      as: cloud.as(await cloud.resolveCaller({ userId: user.id })),
     };
   }
 

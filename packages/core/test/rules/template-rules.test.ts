@@ -92,7 +92,7 @@ describe('template rules', () => {
       type: 'NORMAL',
       user: { username: 'alice', password: 'secret' },
     });
-    const alice = cloud.as({ accountId: account.id, userId: user.id, domainId: account.domainId, accountType: 0 });
+    const alice = cloud.as(await cloud.resolveCaller({ userId: user.id }));
     await expectRejected(
       cloud,
       () =>

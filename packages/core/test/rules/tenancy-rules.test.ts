@@ -110,13 +110,13 @@ describe('tenancy rules', () => {
       domainId: ab.id,
       user: { username: 'victim' },
     });
-    const { account: admin, user } = await cloud.tenancy.createAccount({
+    const { user } = await cloud.tenancy.createAccount({
       accountName: 'admin',
       domainId: aUnderscore.id,
       type: 'DOMAIN_ADMIN',
       user: { username: 'admin' },
     });
-    const asAdmin = cloud.as({ accountId: admin.id, userId: user.id, domainId: aUnderscore.id, accountType: 2 });
+    const asAdmin = cloud.as(await cloud.resolveCaller({ userId: user.id }));
     // Refused on the sibling directly, and unable to reach it through its own domain's cleanup either.
     await expect(asAdmin.tenancy.deleteDomain(ab.id, { cleanup: true })).rejects.toMatchObject({
       code: 'PERMISSION_DENIED',
