@@ -4,7 +4,14 @@ import { CapacityIndex } from './capacity/capacity-index.js';
 import { type CapacityReportQuery, type CapacityReportRow, capacityReport } from './capacity/capacity-report.js';
 import { CapacityService } from './capacity/capacity-service.js';
 import type { Clock, Logger, ResolvedCaller } from './context.js';
-import { CloudContext, ResourceGuards, requireResolved, silentLogger, systemClock } from './context.js';
+import {
+  CloudContext,
+  ResourceGuards,
+  redactingLogger,
+  requireResolved,
+  silentLogger,
+  systemClock,
+} from './context.js';
 import { DriverRegistry } from './driver/driver-registry.js';
 import type { HypervisorDriver } from './driver/hypervisor-driver.js';
 import type { NetworkDeviceDriver } from './driver/network-device-driver.js';
@@ -288,7 +295,7 @@ export class Cloud {
 /** Opens (and migrates) the store and wires the drivers and the allocator into a {@link Cloud}. */
 export async function createCloud(options: CloudOptions): Promise<Cloud> {
   await options.store.migrate();
-  const logger = options.logger ?? silentLogger;
+  const logger = options.logger ? redactingLogger(options.logger) : silentLogger;
   const drivers = new DriverRegistry();
   for (const driver of options.hypervisors ?? []) drivers.registerHypervisor(driver);
   for (const device of options.networkDevices ?? []) drivers.registerNetworkDevice(device);

@@ -13,7 +13,7 @@ export {
 } from './context/caller.js';
 export { type Clock, systemClock } from './context/clock.js';
 export { CloudContext } from './context/cloud-context.js';
-export { type Logger, silentLogger } from './context/logger.js';
+export { type Logger, redactingLogger, silentLogger } from './context/logger.js';
 export { ResourceGuards } from './context/resource-guards.js';
 export { StepTracer } from './context/step-tracer.js';
 export { type UsageEventInput, Writer } from './context/writer.js';

@@ -4,6 +4,8 @@
  * and, for input errors, the offending `field` and `value`.
  */
 
+import { redactCredentials, redactDeep } from './model/redact.js';
+
 /** CloudStack's API error codes (ApiErrorCode). */
 export const HttpCode = {
   UNAUTHORIZED: 401,
@@ -40,13 +42,14 @@ export class StratusError extends Error {
   readonly details?: Record<string, unknown>;
 
   constructor(code: string, httpCode: number, message: string, options: StratusErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // A URL with credentials in a rejected value or a driver's message never reaches the caller's logs.
+    super(redactCredentials(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.httpCode = httpCode;
     if (options.field !== undefined) this.field = options.field;
-    if (options.value !== undefined) this.value = options.value;
-    if (options.details !== undefined) this.details = options.details;
+    if (options.value !== undefined) this.value = redactDeep(options.value);
+    if (options.details !== undefined) this.details = redactDeep(options.details);
   }
 }
 

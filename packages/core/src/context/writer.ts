@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Insertable, Transaction } from 'kysely';
 import type { EventInput, ResourceType, StratusEvent } from '../events/event-types.js';
+import { redactCredentials, redactDeep } from '../model/redact.js';
 import type { StateMachine } from '../model/state-machine.js';
 import { type CasResult, type CasTransition, casTransition } from '../store/cas.js';
 import { json } from '../store/codec.js';
@@ -189,7 +190,7 @@ export class Writer {
       type: input.type,
       state: input.state ?? 'Completed',
       level: input.level ?? 'INFO',
-      description: input.description,
+      description: redactCredentials(input.description),
       userId: input.userId === undefined ? this.caller.userId : input.userId,
       accountId: input.accountId === undefined ? this.caller.accountId : input.accountId,
       domainId: input.domainId === undefined ? this.caller.domainId : input.domainId,
@@ -197,7 +198,7 @@ export class Writer {
       resourceId: input.resourceId ?? null,
       resourceUuid: input.resourceUuid ?? null,
       startId: input.startId ?? null,
-      parameters: input.parameters ?? {},
+      parameters: input.parameters === undefined ? {} : redactDeep(input.parameters),
       created: new Date(this.now),
       archived: false,
     };

@@ -1,6 +1,7 @@
 import type { CloudContext, Writer } from '../context.js';
 import { NotFoundError, PermissionDeniedError, StratusError } from '../errors.js';
 import type { ResourceType } from '../events/event-types.js';
+import { redactDeep } from '../model/redact.js';
 import {
   ASYNC_JOB_INITIAL_STATE,
   ASYNC_JOB_STATUS_CODES,
@@ -400,7 +401,7 @@ export class JobService {
       ...(expect ? { expect } : {}),
       set: {
         resultCode: outcome.resultCode,
-        result: json(outcome.result),
+        result: json(redactDeep(outcome.result)),
         processStatus: event === 'Succeed' ? 100 : undefined,
         completed: w.now,
         lastUpdated: w.now,
