@@ -13,7 +13,7 @@ import { EventBus } from './events/event-bus.js';
 import type { GuestVlanService } from './ipam/guest-vlans.js';
 import { IpAllocator } from './ipam/ip-allocator.js';
 import { PublicIpRangeService } from './ipam/ip-ranges.js';
-import { createNetworkLayer, type NetworkLayer } from './network/network-layer.js';
+import { createNetworkLayer, type NetworkLayer, type NetworkServices } from './network/network-layer.js';
 import { AffinityGroupService } from './orchestration/affinity-groups.js';
 import { BackgroundTasks } from './orchestration/background-tasks.js';
 import { DedicationService } from './orchestration/dedications.js';
@@ -105,7 +105,7 @@ export class Cloud {
   readonly publicIpRanges: PublicIpRangeService;
   readonly guestVlans: GuestVlanService;
   /** Network offerings, guest networks, public IPs, rules, security groups, VPCs, zone readiness. */
-  readonly network: NetworkLayer;
+  readonly network: NetworkServices;
   readonly jobs: JobService;
   readonly sshKeyPairs: SshKeyPairService;
   /** Template copies on secondary and primary storage: download, readiness per zone, staging. */
@@ -125,11 +125,26 @@ export class Cloud {
   /** Explicit dedication of zones, pods, clusters and hosts to a domain or an account (root admin). */
   readonly dedications: DedicationService;
 
+  /** The network layer behind {@link Cloud.network}, with the indexes its services share (see {@link networkLayerOf}). */
+  private readonly networkLayer: NetworkLayer;
+
+  /**
+   * Use {@link createCloud}; a `Cloud` is wired by it.
+   *
+   * @internal
+   */
   constructor(
+    /**
+     * What this cloud's services share: the store, the event bus, the drivers, the clock, the
+     * caller. Its type is exported from `@stratus/core/driver-kit`, for the testkit and benches.
+     *
+     * @internal
+     */
     readonly context: CloudContext,
     private readonly runtime: CloudRuntime,
     network: NetworkLayer = runtime.network,
   ) {
+    this.networkLayer = network;
     this.zones = new ZoneService(context);
     this.pods = new PodService(context);
     this.clusters = new ClusterService(context);
@@ -147,7 +162,7 @@ export class Cloud {
     this.capacity = new CapacityService(context, this.settings);
     this.publicIpRanges = new PublicIpRangeService(context, runtime.ips);
     this.network = network;
-    this.guestVlans = this.network.deps.vlans;
+    this.guestVlans = network.deps.vlans;
     this.jobs = runtime.jobs.withContext(context);
     this.sshKeyPairs = new SshKeyPairService(context);
     this.templateStorage = new TemplateStorageService(context, this.jobs, runtime.imageStore);
@@ -219,7 +234,7 @@ export class Cloud {
       server: runtime.server,
       jobs: this.jobs,
       vms: this.vms,
-      network: this.network,
+      network,
       volumes: this.volumes,
       capacity: this.capacity,
       placement: runtime.placement,
@@ -267,6 +282,16 @@ export class Cloud {
     await this.runtime.server.stop().catch(() => undefined);
     await this.context.store.close();
   }
+}
+
+/**
+ * The network layer behind `cloud.network`, with the IPAM/VLAN indexes, element registry and
+ * configurator its services share. Private to core (not exported from the package): for core's own
+ * wiring and tests.
+ */
+export function networkLayerOf(cloud: Cloud): NetworkLayer {
+  // biome-ignore lint/complexity/useLiteralKeys: the member is private to Cloud; this module owns both
+  return cloud['networkLayer'];
 }
 
 /** Opens (and migrates) the store and wires the drivers and the allocator into a {@link Cloud}. */
