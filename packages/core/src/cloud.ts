@@ -46,6 +46,10 @@ import { ZoneService } from './resources/zones.js';
 import { SettingsService } from './settings/settings-service.js';
 import type { Store } from './store/store.js';
 
+/**
+ * What {@link createCloud} wires together: the store, the hypervisor and network-device drivers, the
+ * allocator, the image store, and optionally a clock and a logger.
+ */
 export interface CloudOptions {
   /** `sqliteStore({ file })`, `sqliteStore()` (in memory) or `postgresStore({ connectionString })`. */
   store: Store;
@@ -77,6 +81,7 @@ interface CloudRuntime {
   placement: PlacementIndex;
   imageStore: ImageStoreDriver;
   jobs: JobService;
+  /** The network layer as this view's caller sees it (the indexes and elements are shared by every view). */
   network: NetworkLayer;
   ips: IpAllocator;
 }
@@ -125,9 +130,6 @@ export class Cloud {
   /** Explicit dedication of zones, pods, clusters and hosts to a domain or an account (root admin). */
   readonly dedications: DedicationService;
 
-  /** The network layer behind {@link Cloud.network}, with the indexes its services share (see {@link networkLayerOf}). */
-  private readonly networkLayer: NetworkLayer;
-
   /**
    * Use {@link createCloud}; a `Cloud` is wired by it.
    *
@@ -142,9 +144,8 @@ export class Cloud {
      */
     readonly context: CloudContext,
     private readonly runtime: CloudRuntime,
-    network: NetworkLayer = runtime.network,
   ) {
-    this.networkLayer = network;
+    const network = runtime.network;
     this.zones = new ZoneService(context);
     this.pods = new PodService(context);
     this.clusters = new ClusterService(context);
@@ -273,7 +274,7 @@ export class Cloud {
 
   /** The same cloud acting on behalf of `caller` (permissions and event ownership follow it). */
   as(caller: Caller): Cloud {
-    return new Cloud(this.context.withCaller(caller), this.runtime, this.runtime.network.as(caller));
+    return new Cloud(this.context.withCaller(caller), { ...this.runtime, network: this.runtime.network.as(caller) });
   }
 
   /** Stops the background tasks and this process's heartbeat, and closes the store. */
@@ -290,8 +291,8 @@ export class Cloud {
  * wiring and tests.
  */
 export function networkLayerOf(cloud: Cloud): NetworkLayer {
-  // biome-ignore lint/complexity/useLiteralKeys: the member is private to Cloud; this module owns both
-  return cloud['networkLayer'];
+  // biome-ignore lint/complexity/useLiteralKeys: the runtime is private to Cloud; this module owns both
+  return cloud['runtime'].network;
 }
 
 /** Opens (and migrates) the store and wires the drivers and the allocator into a {@link Cloud}. */

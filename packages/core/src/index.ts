@@ -8,6 +8,7 @@
  * public API").
  *
  * @packageDocumentation
+ * @module @stratus/core
  */
 
 export type {
@@ -467,6 +468,7 @@ export {
   volumeStateMachine,
 } from './model/state-machines/volume.js';
 export { type AllocateNicInput, type CreateNetworkInput, GuestNetworkService } from './network/guest-networks.js';
+export type { NetworkServices } from './network/network-layer.js';
 export { type CreateNetworkOfferingInput, NetworkOfferingService } from './network/network-offerings.js';
 export { NetworkRuleConflictError } from './network/network-rule-conflict-error.js';
 export {
@@ -478,31 +480,27 @@ export {
   type PortRange,
 } from './network/network-rules.js';
 export { PublicIpService } from './network/public-ips.js';
-export {
-  decodeLbMember,
-  decodeNetworkAclItem,
-  decodeSecurityGroupRule,
-  decodeStaticNat,
-  type HealthCheckPolicy,
-  type LbMember,
-  type Network,
-  type NetworkAcl,
-  type NetworkAclItem,
-  type NetworkOffering,
-  type NetworkRule,
-  type Nic,
-  type PrivateGateway,
-  type RemoteAccessVpn,
-  type RemoteAccessVpnState,
-  type RulePurpose,
-  type RuleState,
-  type SecurityGroup,
-  type SecurityGroupRule,
-  type StaticNat,
-  type StickinessPolicy,
-  type Vpc,
-  type VpnUser,
-  type VpnUserState,
+export type {
+  HealthCheckPolicy,
+  LbMember,
+  Network,
+  NetworkAcl,
+  NetworkAclItem,
+  NetworkOffering,
+  NetworkRule,
+  Nic,
+  PrivateGateway,
+  RemoteAccessVpn,
+  RemoteAccessVpnState,
+  RulePurpose,
+  RuleState,
+  SecurityGroup,
+  SecurityGroupRule,
+  StaticNat,
+  StickinessPolicy,
+  Vpc,
+  VpnUser,
+  VpnUserState,
 } from './network/records.js';
 export {
   type EnableRemoteAccessVpnInput,
