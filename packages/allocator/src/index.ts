@@ -5,6 +5,7 @@
  * Every name exported here is public API, locked by the API report in `packages/allocator/api/`.
  *
  * @packageDocumentation
+ * @module @stratus/allocator
  */
 
 export {

@@ -17,6 +17,7 @@ export interface Clock {
   now(): number;
 }
 
+/** The wall clock (`Date.now()`), the default of {@link CloudOptions.clock}. */
 export const systemClock: Clock = { now: () => Date.now() };
 
 /** A pino-compatible logger (only the methods Stratus calls). */
@@ -27,6 +28,7 @@ export interface Logger {
   error(obj: object, msg?: string): void;
 }
 
+/** A {@link Logger} that drops everything (the default of {@link CloudOptions.logger}). */
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** On whose behalf an operation runs. Defaults to the root admin (account 2, user 2). */
@@ -38,6 +40,7 @@ export interface Caller {
   accountType: number;
 }
 
+/** The caller services act for by default: CloudStack's `admin` user of the `admin` account in the ROOT domain. */
 export const ROOT_ADMIN: Caller = { accountId: 2, userId: 2, domainId: 1, accountType: 1 };
 
 /**

@@ -9,6 +9,7 @@
  * change is still a visible diff).
  *
  * @packageDocumentation
+ * @module @stratus/core/driver-kit
  */
 
 export { CloudContext, ResourceGuards, StepTracer, type UsageEventInput, Writer } from './context.js';

@@ -7,6 +7,7 @@
  * quoting are the driver's own machinery and stay private.
  *
  * @packageDocumentation
+ * @module @stratus/driver-kvm
  */
 
 export type { BridgeBackend } from './domain-xml.js';

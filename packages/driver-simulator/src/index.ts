@@ -7,6 +7,7 @@
  * `packages/driver-simulator/api/`.
  *
  * @packageDocumentation
+ * @module @stratus/driver-simulator
  */
 
 export { nameUuid } from './deterministic-id.js';

@@ -6,6 +6,7 @@
  * the libvirt test daemon is the `@stratus/testkit/libvirt-test-daemon` entry point.
  *
  * @packageDocumentation
+ * @module @stratus/testkit
  */
 
 export {

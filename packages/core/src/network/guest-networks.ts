@@ -34,6 +34,10 @@ import type { NetworkDeps } from './network-layer-deps.js';
 import { type Network, type NetworkOffering, type Nic, networkOfferingRepo, networkRepo, nicRepo } from './records.js';
 import { EXTERNAL_LB_PROVIDERS } from './services.js';
 
+/**
+ * A guest network to create (CloudStack's createNetwork): zone, name, offering and, for shared or
+ * specified networks, VLAN, gateway and netmask.
+ */
 export interface CreateNetworkInput {
   zoneId: number;
   name: string;
@@ -61,6 +65,7 @@ export interface CreateNetworkInput {
   aclId?: number;
 }
 
+/** A NIC to allocate for a VM on a guest network (an explicit IP address optional). */
 export interface AllocateNicInput {
   vmId: number;
   networkId: number;

@@ -69,6 +69,7 @@ export const diskOfferingRepo = new Repo<DiskOffering>(
 
 const GiB = 1024 ** 3;
 
+/** A service offering to create: CPUs, speed, memory, host tags, storage type and details. */
 export interface CreateServiceOfferingInput {
   name: string;
   displayText?: string;
@@ -100,6 +101,7 @@ export interface CreateServiceOfferingInput {
   systemVmType?: SystemVmType;
 }
 
+/** A disk offering to create: a fixed or custom size, tags and storage type. */
 export interface CreateDiskOfferingInput {
   name: string;
   displayText?: string;

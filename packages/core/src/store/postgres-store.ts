@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { Database } from './schema.js';
 import { Store } from './store.js';
 
+/** Options of {@link postgresStore}: the connection string, the pool size and further `pg` pool settings. */
 export interface PostgresStoreOptions {
   /** e.g. `postgres://stratus:secret@db:5432/stratus` */
   connectionString: string;
