@@ -11,11 +11,9 @@ import {
   type HostState,
   hostAvailability,
   type ImplicitDedicationMode,
-  overprovisionedLimit,
   type Placement,
   PlacementError,
   type PlacementExplanation,
-  type PlacementSettings,
   type PlacementState,
   type ReasonCode,
   type StoragePoolAllocator,
@@ -24,31 +22,9 @@ import {
 import { capacityFilter, type HostFilter, type PlacementContext, standardHostFilters } from './filters.js';
 import { applyScorers, type HostOrdering, type HostScorer, prioritise } from './orderings.js';
 import { clusterRejection, firstFitPlanner } from './planners.js';
+import { type PipelineCache, PruningCache } from './pruning-cache.js';
 import { deriveSeed, drawAt, type Rng, seededRng, shuffle } from './rng.js';
 import { type PoolOrder, type PoolTally, pairPools, scopedStoragePoolAllocator } from './storage.js';
-
-/** One group of a cluster's hosts (a phase of the ordering, or all of them) with capacity bounds. */
-interface HostGroup {
-  /** In strategy order (only for cacheable orderings). */
-  hosts: HostState[];
-  /** Largest `total × ratio − used − reserved` over the group, CPU MHz and memory bytes. */
-  maxCpu: number;
-  maxMemory: number;
-  /** Some host of the group carries an `implicit.host.tags` tag (prioritisation may reorder it). */
-  special: boolean;
-}
-
-/** What the pipeline keeps about one cluster between decisions. */
-interface ClusterHosts {
-  validAt: number;
-  cpuRatio: number;
-  memoryRatio: number;
-  all: HostGroup;
-  /** Phase → group (phase -1 = no phases); only for cacheable orderings without scorers. */
-  phases: Map<number, HostGroup> | null;
-  /** The group of phase 0 / of no phase (-1), for a quick look-up. */
-  first: HostGroup | undefined;
-}
 
 /** What one `place` call carries between its steps. */
 interface Decision {
@@ -57,99 +33,6 @@ interface Decision {
   readonly tally: PoolTally;
   /** Hosts whose filters have been run in this decision. */
   readonly evaluated: Set<number>;
-}
-
-/** Per-state cache of a pipeline; see {@link PipelineAllocator.cacheFor}. */
-interface PipelineCache {
-  topology: number;
-  cursor: number;
-  epoch: number;
-  /** Settings the kept orderings depend on; a change invalidates every entry. */
-  settingsKey: string;
-  /** Scratch for the lazy cluster checks of one decision. */
-  stamp: number;
-  stamps: Int32Array;
-  verdicts: Uint8Array;
-  clusters: Map<number, ClusterHosts>;
-  zoneHosts: Map<number, number>;
-  /** The state tracks changes: every cluster's entry is kept valid eagerly. */
-  tracked: boolean;
-  /**
-   * Per phase (-1 = no phases), the capacity bounds of every cluster's group in a max tree (tracked
-   * states only): the root says whether any host of that phase anywhere could fit a demand.
-   */
-  bounds: Map<number, MaxTree>;
-  /** Cluster id → leaf of the max trees, and back. */
-  slots: Map<number, number>;
-  slotClusters: number[];
-}
-
-/** A segment tree of (CPU, memory) maxima over a fixed number of leaves. */
-class MaxTree {
-  private readonly size: number;
-  private readonly cpu: Float64Array;
-  private readonly memory: Float64Array;
-
-  constructor(leaves: number) {
-    let size = 1;
-    while (size < leaves) size *= 2;
-    this.size = size;
-    this.cpu = new Float64Array(2 * size).fill(Number.NEGATIVE_INFINITY);
-    this.memory = new Float64Array(2 * size).fill(Number.NEGATIVE_INFINITY);
-  }
-
-  set(leaf: number, cpu: number, memory: number): void {
-    let k = leaf + this.size;
-    this.cpu[k] = cpu;
-    this.memory[k] = memory;
-    for (k >>= 1; k >= 1; k >>= 1) {
-      this.cpu[k] = Math.max(this.cpu[2 * k] as number, this.cpu[2 * k + 1] as number);
-      this.memory[k] = Math.max(this.memory[2 * k] as number, this.memory[2 * k + 1] as number);
-    }
-  }
-
-  /**
-   * Leaves whose CPU bound ≥ `cpu` and memory bound ≥ `memory`, appended to `out`; stops and
-   * returns false once more than `limit` are found.
-   */
-  collect(cpu: number, memory: number, out: number[], limit: number): boolean {
-    const stack = [1];
-    while (stack.length > 0) {
-      const k = stack.pop() as number;
-      if ((this.cpu[k] as number) < cpu || (this.memory[k] as number) < memory) continue;
-      if (k >= this.size) {
-        out.push(k - this.size);
-        if (out.length > limit) return false;
-      } else stack.push(2 * k + 1, 2 * k);
-    }
-    return true;
-  }
-
-  /** Largest CPU bound and largest memory bound over all leaves (not necessarily the same leaf). */
-  get maxCpu(): number {
-    return this.cpu[1] as number;
-  }
-  get maxMemory(): number {
-    return this.memory[1] as number;
-  }
-}
-
-const byHostId = (a: HostState, b: HostState) => a.id - b.id;
-
-/** A group of hosts (in the given order) with its capacity bounds. */
-function hostGroup(members: HostState[], cluster: ClusterState, s: PlacementSettings): HostGroup {
-  let maxCpu = Number.NEGATIVE_INFINITY;
-  let maxMemory = Number.NEGATIVE_INFINITY;
-  let special = false;
-  const tags = s.implicitHostTags;
-  for (const h of members) {
-    const freeCpu = overprovisionedLimit(h.cpuTotal, cluster.cpuRatio) - h.cpuUsed - h.cpuReserved;
-    const freeMemory = overprovisionedLimit(h.memoryTotal, cluster.memoryRatio) - h.memoryUsed - h.memoryReserved;
-    if (freeCpu > maxCpu) maxCpu = freeCpu;
-    if (freeMemory > maxMemory) maxMemory = freeMemory;
-    if (!special) for (const t of tags) if (h.tags.has(t)) special = true;
-  }
-  return { hosts: members, maxCpu, maxMemory, special };
 }
 
 /** The stages of a placement pipeline; every one can be replaced or extended. */
@@ -198,7 +81,7 @@ export class PipelineAllocator implements Allocator {
   private readonly keepsGroups: boolean;
   /** Decisions draw from per-decision seeds (random host or pool order); see {@link PlacementContext.seed}. */
   private readonly seeded: boolean;
-  private readonly caches = new WeakMap<PlacementState, PipelineCache>();
+  private readonly pruning: PruningCache;
 
   constructor(options: PipelineOptions) {
     this.implicitDedication = options.implicitDedication;
@@ -213,6 +96,7 @@ export class PipelineAllocator implements Allocator {
     this.keepsGroups =
       (this.ordering.cacheable === true || this.ordering.uniformShuffle === true) && this.scorers.length === 0;
     this.seeded = this.ordering.uniformShuffle === true || this.poolOrder === 'random';
+    this.pruning = new PruningCache(this.ordering, this.keepsGroups);
     this.hostAllocator = this.makeHostAllocator();
     this.storagePoolAllocator = scopedStoragePoolAllocator(this.poolOrder, () => this.rng);
   }
@@ -285,7 +169,7 @@ export class PipelineAllocator implements Allocator {
     const d: Decision = { ctx, expl, tally, evaluated };
     const zone = state.zones.get(plan.zoneId);
     if (!zone || avoid.zones.has(plan.zoneId)) return this.fail(ctx, expl, tally, evaluated);
-    const cache = this.cacheFor(ctx);
+    const cache = this.pruning.cacheFor(ctx);
 
     // Pinned host: that host only, no fallback (pitfall 15).
     if (plan.hostId !== undefined) {
@@ -453,20 +337,22 @@ export class PipelineAllocator implements Allocator {
     const n = clusters.length;
     const candidates: number[] = [];
     for (const phase of phases) {
-      if (useBounds && this.phaseCannotFit(cache, phase, cpu, memory)) {
+      if (useBounds && this.pruning.phaseCannotFit(cache, phase, cpu, memory)) {
         pruned = true;
         continue;
       }
       // With bounds kept for every cluster, visit only the clusters whose bound fits, in order:
       // the same clusters the loop below would not prune, without walking past the others.
       const order =
-        useBounds && sequence?.indexOf ? this.fittingInOrder(cache, sequence, phase, cpu, memory, candidates) : null;
+        useBounds && sequence?.indexOf
+          ? this.pruning.fittingInOrder(cache, sequence, phase, cpu, memory, candidates)
+          : null;
       if (order) pruned = true;
       const m = order ? order.length : n;
       for (let o = 0; o < m; o++) {
         const i = order ? (order[o] as number) : o;
         const cluster = clusters[i] as ClusterState;
-        const info = this.clusterHosts(ctx, cache, cluster, kept);
+        const info = this.pruning.clusterHosts(ctx, cache, cluster, kept);
         const group = kept ? (phase === null || phase === 0 ? info.first : info.phases?.get(phase)) : undefined;
         if (kept && !group) continue;
         if (prune && cluster.id !== lastHostCluster) {
@@ -544,161 +430,6 @@ export class PipelineAllocator implements Allocator {
       if (n > checkedCount) countReason(expl.clusters, 'NOT_EVALUATED', n - checkedCount);
     }
     return { host, pools, pruned };
-  }
-
-  /**
-   * This pipeline's cache for `state`. On a state that tracks changes (CapacityIndex), entries of
-   * clusters changed since the last decision are invalidated; any other state starts afresh on
-   * every decision (nothing is reused, so hand-built states stay correct).
-   */
-  private cacheFor(ctx: PlacementContext): PipelineCache {
-    const state = ctx.state;
-    const topology = state.topologyVersion?.();
-    const cursor = state.changeCursor?.();
-    const s = state.settings;
-    let cache = this.caches.get(state);
-    const tags = s.implicitHostTags;
-    const settingsKey = `${s.capacityTypeToOrderClusters}|${s.cpuToMemoryWeight}|${tags.length === 1 ? tags[0] : tags.join(',')}`;
-    if (!cache || topology === undefined || cursor === undefined || cache.topology !== topology) {
-      cache = {
-        topology: topology ?? Number.NaN,
-        cursor: cursor ?? 0,
-        epoch: 1,
-        settingsKey,
-        stamp: 0,
-        stamps: new Int32Array(0),
-        verdicts: new Uint8Array(0),
-        clusters: new Map(),
-        zoneHosts: new Map(),
-        tracked: topology !== undefined && cursor !== undefined,
-        bounds: new Map(),
-        slots: new Map(),
-        slotClusters: [],
-      };
-      this.caches.set(state, cache);
-      if (cache.tracked) for (const c of state.clusters.values()) this.clusterHosts(ctx, cache, c, false);
-      return cache;
-    }
-    const changed = state.clustersChangedSince?.(cache.cursor) ?? null;
-    cache.cursor = cursor;
-    if (changed === null || settingsKey !== cache.settingsKey) {
-      cache.epoch++;
-      cache.settingsKey = settingsKey;
-      for (const c of state.clusters.values()) this.clusterHosts(ctx, cache, c, false);
-    } else
-      for (const id of changed) {
-        const info = cache.clusters.get(id);
-        if (info) info.validAt = -1;
-        const c = state.clusters.get(id);
-        if (c) this.clusterHosts(ctx, cache, c, false);
-      }
-    return cache;
-  }
-
-  /** A cluster's host groups and capacity bounds, rebuilt when the cluster, its ratios or the settings changed. */
-  private clusterHosts(
-    ctx: PlacementContext,
-    cache: PipelineCache,
-    cluster: ClusterState,
-    kept: boolean,
-  ): ClusterHosts {
-    const s = ctx.state.settings;
-    let info = cache.clusters.get(cluster.id);
-    if (
-      info !== undefined &&
-      info.validAt === cache.epoch &&
-      info.cpuRatio === cluster.cpuRatio &&
-      info.memoryRatio === cluster.memoryRatio &&
-      (!kept || info.phases !== null)
-    ) {
-      return info;
-    }
-    const hosts: HostState[] = [];
-    for (const id of cluster.hostIds) {
-      const h = ctx.state.hosts.get(id);
-      if (h) hosts.push(h);
-    }
-    let phases: Map<number, HostGroup> | null = null;
-    if (kept || this.keepsGroups) {
-      const byPhase = new Map<number, HostState[]>();
-      for (const h of hosts) {
-        const p = this.ordering.phase ? this.ordering.phase(ctx, h) : -1;
-        const list = byPhase.get(p);
-        if (list) list.push(h);
-        else byPhase.set(p, [h]);
-      }
-      phases = new Map();
-      // A uniform shuffle is drawn per decision (see `scan`): its groups keep the id order it starts from.
-      const draws = this.ordering.uniformShuffle === true;
-      for (const [p, list] of byPhase)
-        phases.set(p, hostGroup(draws ? list.sort(byHostId) : this.ordering.order(ctx, list, cluster), cluster, s));
-    }
-    const old = info;
-    info = {
-      validAt: cache.epoch,
-      cpuRatio: cluster.cpuRatio,
-      memoryRatio: cluster.memoryRatio,
-      all: hostGroup(hosts, cluster, s),
-      phases,
-      first: phases?.get(this.ordering.phase ? 0 : -1),
-    };
-    cache.clusters.set(cluster.id, info);
-    if (cache.tracked) {
-      let slot = cache.slots.get(cluster.id);
-      if (slot === undefined) {
-        slot = cache.slots.size;
-        cache.slots.set(cluster.id, slot);
-        cache.slotClusters[slot] = cluster.id;
-      }
-      const leaves = Math.max(ctx.state.clusters.size, slot + 1);
-      const keys = new Set<number>(info.phases?.keys() ?? []);
-      if (old?.phases) for (const k of old.phases.keys()) keys.add(k);
-      for (const k of keys) {
-        let tree = cache.bounds.get(k);
-        if (!tree) {
-          tree = new MaxTree(leaves);
-          cache.bounds.set(k, tree);
-        }
-        const g = info.phases?.get(k);
-        tree.set(slot, g?.maxCpu ?? Number.NEGATIVE_INFINITY, g?.maxMemory ?? Number.NEGATIVE_INFINITY);
-      }
-    }
-    return info;
-  }
-
-  /**
-   * Indexes (in `sequence`) of the clusters whose `phase` bound fits the demand, ascending; null when
-   * that would not save work (most clusters fit).
-   */
-  private fittingInOrder(
-    cache: PipelineCache,
-    sequence: ClusterSequence,
-    phase: number | null,
-    cpu: number,
-    memory: number,
-    scratch: number[],
-  ): number[] | null {
-    const tree = cache.bounds.get(phase ?? -1);
-    if (!tree || !sequence.indexOf) return null;
-    scratch.length = 0;
-    if (!tree.collect(cpu, memory, scratch, sequence.clusters.length >> 2)) return null;
-    const out: number[] = [];
-    for (const slot of scratch) {
-      const i = sequence.indexOf(cache.slotClusters[slot] as number);
-      if (i !== undefined) out.push(i);
-    }
-    return out.sort((a, b) => a - b);
-  }
-
-  /**
-   * Whether no host of `phase` in any cluster can fit (tracked states, where every cluster's bounds
-   * are kept current; always false elsewhere).
-   */
-  private phaseCannotFit(cache: PipelineCache, phase: number | null, cpu: number, memory: number): boolean {
-    if (!cache.tracked) return false;
-    const tree = cache.bounds.get(phase ?? -1);
-    if (!tree) return true;
-    return tree.maxCpu < cpu || tree.maxMemory < memory;
   }
 
   private phaseOf(ctx: PlacementContext, h: HostState): number {

@@ -12,7 +12,10 @@
  * @module @stratus/core/driver-kit
  */
 
-export { CloudContext, ResourceGuards, StepTracer, type UsageEventInput, Writer } from './context.js';
+export { CloudContext } from './context/cloud-context.js';
+export { ResourceGuards } from './context/resource-guards.js';
+export { StepTracer } from './context/step-tracer.js';
+export { type UsageEventInput, Writer } from './context/writer.js';
 export { missingOperations } from './driver/driver-registry.js';
 export { OPTIONAL_OPERATION_CAPABILITY, REQUIRED_HYPERVISOR_OPERATIONS } from './driver/hypervisor-driver.js';
 export { KeyedLock } from './driver/keyed-lock.js';

@@ -80,7 +80,9 @@ export type {
 } from './capacity/placement-state.js';
 export { effectiveStorageFactor, poolCapacityLimit, poolFit } from './capacity/pool-fit.js';
 export { Cloud, type CloudOptions, createCloud } from './cloud.js';
-export { type Caller, type Clock, type Logger, ROOT_ADMIN, silentLogger, systemClock } from './context.js';
+export { type Caller, ROOT_ADMIN } from './context/caller.js';
+export { type Clock, systemClock } from './context/clock.js';
+export { type Logger, silentLogger } from './context/logger.js';
 export {
   DRIVER_ERROR_CODES,
   DriverError,
@@ -467,7 +469,9 @@ export {
   type VolumeState,
   volumeStateMachine,
 } from './model/state-machines/volume.js';
-export { type AllocateNicInput, type CreateNetworkInput, GuestNetworkService } from './network/guest-networks.js';
+export type { CreateNetworkInput } from './network/guest-network-lifecycle.js';
+export { GuestNetworkService } from './network/guest-networks.js';
+export type { AllocateNicInput } from './network/guest-nic-operations.js';
 export type { NetworkServices } from './network/network-layer.js';
 export { type CreateNetworkOfferingInput, NetworkOfferingService } from './network/network-offerings.js';
 export { NetworkRuleConflictError } from './network/network-rule-conflict-error.js';
@@ -570,19 +574,15 @@ export {
 } from './orchestration/jobs.js';
 export { ManagementServer } from './orchestration/management-server.js';
 export { Recovery, type RecoveryOptions, type RecoveryReport } from './orchestration/recovery.js';
-export {
-  type PolicyRunReport,
-  type SnapshotPolicy,
-  type SnapshotRecord,
-  SnapshotService,
-} from './orchestration/snapshots.js';
+export type { PolicyRunReport } from './orchestration/snapshot-policies.js';
+export type { SnapshotPolicy, SnapshotRecord } from './orchestration/snapshot-records.js';
+export { SnapshotService } from './orchestration/snapshots.js';
 export {
   SNAPSHOT_INTERVALS,
   type SnapshotInterval,
   type SnapshotSchedule,
 } from './orchestration/snapshots-schedule.js';
 export { type SshKeyPair, SshKeyPairService } from './orchestration/ssh-keypairs.js';
-export type { VolumeRecord } from './orchestration/storage-common.js';
 export {
   type DownloadState,
   type StageOptions,
@@ -592,13 +592,10 @@ export {
 } from './orchestration/templates-storage.js';
 export { type DeployJob, type DeployVmInput, VirtualMachineService } from './orchestration/virtual-machines.js';
 export type { VmDetails } from './orchestration/vm-records.js';
-export {
-  type CreateOptions,
-  type CreateVolumeInput,
-  type VmVolumeOwner,
-  type VolumeCreation,
-  VolumeService,
-} from './orchestration/volumes.js';
+export type { CreateOptions, VolumeCreation } from './orchestration/volume-creation.js';
+export type { CreateVolumeInput, VmVolumeOwner } from './orchestration/volume-crud.js';
+export type { VolumeRecord } from './orchestration/volume-record.js';
+export { VolumeService } from './orchestration/volumes.js';
 export { HypervisorCapabilityService } from './resources/capabilities.js';
 export { ClusterService, type CreateClusterInput } from './resources/clusters.js';
 export { EventService, type ListEventsFilter, type UsageEvent } from './resources/events.js';

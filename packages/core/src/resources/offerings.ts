@@ -9,6 +9,7 @@ import {
   type SystemVmType,
 } from '../model/enums.js';
 import type { DiskOffering, ServiceOffering, ServiceOfferingDetails } from '../model/records.js';
+import { GiB } from '../model/units.js';
 import { optionalString, parseTags, requireInteger, requireOneOf, requireString } from '../model/validate.js';
 import { bit, decoder, json } from '../store/codec.js';
 import { newUuid } from '../store/uuid.js';
@@ -66,8 +67,6 @@ export const diskOfferingRepo = new Repo<DiskOffering>(
   'DiskOffering',
   decoder<DiskOffering>({ bool: ['customized'], json: ['tags'] }),
 );
-
-const GiB = 1024 ** 3;
 
 /** A service offering to create: CPUs, speed, memory, host tags, storage type and details. */
 export interface CreateServiceOfferingInput {
