@@ -469,9 +469,9 @@ export {
   type VolumeState,
   volumeStateMachine,
 } from './model/state-machines/volume.js';
-export type { CreateNetworkInput } from './network/guest-network-lifecycle.js';
+export type { CreateNetworkInput, GuestNetworkLifecycle } from './network/guest-network-lifecycle.js';
 export { GuestNetworkService } from './network/guest-networks.js';
-export type { AllocateNicInput } from './network/guest-nic-operations.js';
+export type { AllocateNicInput, GuestNicOperations } from './network/guest-nic-operations.js';
 export type { NetworkServices } from './network/network-layer.js';
 export { type CreateNetworkOfferingInput, NetworkOfferingService } from './network/network-offerings.js';
 export { NetworkRuleConflictError } from './network/network-rule-conflict-error.js';
@@ -574,8 +574,10 @@ export {
 } from './orchestration/jobs.js';
 export { ManagementServer } from './orchestration/management-server.js';
 export { Recovery, type RecoveryOptions, type RecoveryReport } from './orchestration/recovery.js';
-export type { PolicyRunReport } from './orchestration/snapshot-policies.js';
+export type { SnapshotLifecycle } from './orchestration/snapshot-lifecycle.js';
+export type { PolicyRunReport, SnapshotPolicies } from './orchestration/snapshot-policies.js';
 export type { SnapshotPolicy, SnapshotRecord } from './orchestration/snapshot-records.js';
+export type { SnapshotRestore } from './orchestration/snapshot-restore.js';
 export { SnapshotService } from './orchestration/snapshots.js';
 export {
   SNAPSHOT_INTERVALS,
@@ -592,9 +594,13 @@ export {
 } from './orchestration/templates-storage.js';
 export { type DeployJob, type DeployVmInput, VirtualMachineService } from './orchestration/virtual-machines.js';
 export type { VmDetails } from './orchestration/vm-records.js';
-export type { CreateOptions, VolumeCreation } from './orchestration/volume-creation.js';
-export type { CreateVolumeInput, VmVolumeOwner } from './orchestration/volume-crud.js';
+export type { VolumeAttachment } from './orchestration/volume-attachment.js';
+export type { CreateOptions, VolumeCreation, VolumeCreationSteps } from './orchestration/volume-creation.js';
+export type { CreateVolumeInput, VmVolumeOwner, VolumeCrud } from './orchestration/volume-crud.js';
+export type { VolumeMigration } from './orchestration/volume-migration.js';
 export type { VolumeRecord } from './orchestration/volume-record.js';
+export type { VolumeRemoval } from './orchestration/volume-removal.js';
+export type { VolumeResize } from './orchestration/volume-resize.js';
 export { VolumeService } from './orchestration/volumes.js';
 export { HypervisorCapabilityService } from './resources/capabilities.js';
 export { ClusterService, type CreateClusterInput } from './resources/clusters.js';
