@@ -59,7 +59,7 @@ export class Store {
   readonly db: Kysely<Database>;
   private migrated = false;
 
-  /** The statements this store has compiled (see {@link runStatement}). */
+  /** The statements this store has compiled (see `runStatement`). */
   readonly statements = new StatementCache();
 
   private readonly direct: StoreConnection['direct'];
@@ -117,7 +117,7 @@ export class Store {
 
   /**
    * Writes `rows` to the event log in one statement and returns their ids, in order (how the ids
-   * are learnt depends on the engine; see {@link insertEventRows}).
+   * are learnt depends on the engine; see `insertEventRows`).
    */
   insertEvents(db: Db, rows: readonly EventRow[]): Promise<number[]> {
     return insertEventRows(this.engine, db, rows);
