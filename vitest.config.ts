@@ -6,6 +6,8 @@ const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.
 export default defineConfig({
   resolve: {
     alias: {
+      // before '@stratus/core', which would also match this subpath
+      '@stratus/core/driver-kit': fileURLToPath(new URL('./packages/core/src/driver-kit.ts', import.meta.url)),
       '@stratus/core': src('core'),
       '@stratus/allocator': src('allocator'),
       '@stratus/driver-simulator': src('driver-simulator'),

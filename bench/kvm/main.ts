@@ -9,7 +9,9 @@
  * STRATUS_BENCH_LIBVIRT=<libvirt URI on the host> (default qemu:///system).
  */
 import { readFileSync } from 'node:fs';
-import { SessionVirshTransport, SshSession, SshVirshTransport } from '../../packages/driver-kvm/src/index.js';
+import { SessionVirshTransport } from '../../packages/driver-kvm/src/session-transport.js';
+import { SshSession } from '../../packages/driver-kvm/src/ssh-session.js';
+import { SshVirshTransport } from '../../packages/driver-kvm/src/ssh-transport.js';
 import { type KvmPeers, startKvmPeers } from '../../packages/testkit/src/harness/kvm-peers.js';
 
 let peers: KvmPeers | null = null;

@@ -1,7 +1,9 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // one entry per public entry point; splitting keeps one copy of each class shared by both (ESM and CJS)
+  entry: { index: 'src/index.ts', 'driver-kit': 'src/driver-kit.ts' },
+  splitting: true,
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,

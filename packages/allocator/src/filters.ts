@@ -111,7 +111,7 @@ export const dedicationFilter = hostFilter('dedication', (ctx, host, cluster) =>
 /**
  * Host affinity groups (CloudStack 4.x): `host anti-affinity` — not on a host where another member
  * holds capacity (`ANTI_AFFINITY`); `host affinity` — on a host the members use, once they use one
- * (`AFFINITY`). Reads {@link AffinityRule.hostIds}, which core fills before placing.
+ * (`AFFINITY`). Reads `AffinityRule.hostIds`, which core fills before placing.
  */
 export const affinityFilter = hostFilter('affinity', (ctx, host) => {
   const rules = ctx.vm.affinity;

@@ -17,7 +17,7 @@ export interface HostOrdering {
   readonly cacheable?: boolean;
   /**
    * `true` when `order` is a uniform random permutation (Fisher–Yates from `ctx.rng`, see
-   * {@link shuffle}) of the hosts sorted by id. The pipeline then keeps each cluster's hosts in id
+   * `shuffle`) of the hosts sorted by id. The pipeline then keeps each cluster's hosts in id
    * order and draws them one at a time, only as many as it tries — the same distribution without
    * shuffling a whole cluster per decision.
    */

@@ -9,18 +9,17 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   capacityFilter,
-  deriveSeed,
   type HostOrdering,
   horizontalAllocator,
   hostFilter,
   type PipelineAllocator,
   randomAllocator,
   seededRng,
-  shuffle,
   standardHostFilters,
   userDispersingAllocator,
   verticalAllocator,
 } from '../src/index.js';
+import { deriveSeed, shuffle } from '../src/rng.js';
 import { buildCloud, vmOf } from './fixture.js';
 
 /** The same index without change tracking: nothing can be kept between decisions. */

@@ -20,7 +20,7 @@ import { EventBus } from './events/event-bus.js';
 import type { GuestVlanService } from './ipam/guest-vlans.js';
 import { IpAllocator } from './ipam/ip-allocator.js';
 import { PublicIpRangeService } from './ipam/ip-ranges.js';
-import { createNetworkLayer, type NetworkLayer } from './network/network-layer.js';
+import { createNetworkLayer, type NetworkLayer, type NetworkServices } from './network/network-layer.js';
 import { AffinityGroupService } from './orchestration/affinity-groups.js';
 import { BackgroundTasks } from './orchestration/background-tasks.js';
 import { DedicationService } from './orchestration/dedications.js';
@@ -54,6 +54,10 @@ import { ZoneService } from './resources/zones.js';
 import { SettingsService } from './settings/settings-service.js';
 import type { Store } from './store/store.js';
 
+/**
+ * What {@link createCloud} wires together: the store, the hypervisor and network-device drivers, the
+ * allocator, the image store, and optionally a clock and a logger.
+ */
 export interface CloudOptions {
   /** `sqliteStore({ file })`, `sqliteStore()` (in memory) or `postgresStore({ connectionString })`. */
   store: Store;
@@ -85,6 +89,7 @@ interface CloudRuntime {
   placement: PlacementIndex;
   imageStore: ImageStoreDriver;
   jobs: JobService;
+  /** The network layer as this view's caller sees it (the indexes and elements are shared by every view). */
   network: NetworkLayer;
   ips: IpAllocator;
 }
@@ -113,7 +118,7 @@ export class Cloud {
   readonly publicIpRanges: PublicIpRangeService;
   readonly guestVlans: GuestVlanService;
   /** Network offerings, guest networks, public IPs, rules, security groups, VPCs, zone readiness. */
-  readonly network: NetworkLayer;
+  readonly network: NetworkServices;
   readonly jobs: JobService;
   readonly sshKeyPairs: SshKeyPairService;
   /** Template copies on secondary and primary storage: download, readiness per zone, staging. */
@@ -133,11 +138,22 @@ export class Cloud {
   /** Explicit dedication of zones, pods, clusters and hosts to a domain or an account (root admin). */
   readonly dedications: DedicationService;
 
+  /**
+   * Use {@link createCloud}; a `Cloud` is wired by it.
+   *
+   * @internal
+   */
   constructor(
+    /**
+     * What this cloud's services share: the store, the event bus, the drivers, the clock, the
+     * caller. Its type is exported from `@stratus/core/driver-kit`, for the testkit and benches.
+     *
+     * @internal
+     */
     readonly context: CloudContext,
     private readonly runtime: CloudRuntime,
-    network: NetworkLayer = runtime.network,
   ) {
+    const network = runtime.network;
     this.zones = new ZoneService(context);
     this.pods = new PodService(context);
     this.clusters = new ClusterService(context);
@@ -155,7 +171,7 @@ export class Cloud {
     this.capacity = new CapacityService(context, this.settings);
     this.publicIpRanges = new PublicIpRangeService(context, runtime.ips);
     this.network = network;
-    this.guestVlans = this.network.deps.vlans;
+    this.guestVlans = network.deps.vlans;
     this.jobs = runtime.jobs.withContext(context);
     this.sshKeyPairs = new SshKeyPairService(context);
     this.templateStorage = new TemplateStorageService(context, this.jobs, runtime.imageStore);
@@ -227,7 +243,7 @@ export class Cloud {
       server: runtime.server,
       jobs: this.jobs,
       vms: this.vms,
-      network: this.network,
+      network,
       volumes: this.volumes,
       capacity: this.capacity,
       placement: runtime.placement,
@@ -281,7 +297,7 @@ export class Cloud {
    */
   as(caller: ResolvedCaller): Cloud {
     requireResolved(caller);
-    return new Cloud(this.context.withCaller(caller), this.runtime, this.runtime.network.as(caller));
+    return new Cloud(this.context.withCaller(caller), { ...this.runtime, network: this.runtime.network.as(caller) });
   }
 
   /** Stops the background tasks and this process's heartbeat, and closes the store. */
@@ -290,6 +306,16 @@ export class Cloud {
     await this.runtime.server.stop().catch(() => undefined);
     await this.context.store.close();
   }
+}
+
+/**
+ * The network layer behind `cloud.network`, with the IPAM/VLAN indexes, element registry and
+ * configurator its services share. Private to core (not exported from the package): for core's own
+ * wiring and tests.
+ */
+export function networkLayerOf(cloud: Cloud): NetworkLayer {
+  // biome-ignore lint/complexity/useLiteralKeys: the runtime is private to Cloud; this module owns both
+  return cloud['runtime'].network;
 }
 
 /** Opens (and migrates) the store and wires the drivers and the allocator into a {@link Cloud}. */

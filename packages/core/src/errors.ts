@@ -22,6 +22,7 @@ export const HttpCode = {
   NETWORK_RULE_CONFLICT: 537,
 } as const;
 
+/** The details a {@link StratusError} carries besides its message: the offending field and value. */
 export interface StratusErrorOptions {
   field?: string;
   value?: unknown;

@@ -1,48 +1,18 @@
-export {
-  type BridgeBackend,
-  cpuShares,
-  type DomainXmlOptions,
-  defaultBridge,
-  diskElement,
-  diskSerial,
-  domainXml,
-  interfaceElement,
-  vlanOf,
-} from './domain-xml.js';
-export {
-  defaultHostKeyPolicy,
-  type HostKeyPolicy,
-  hostVerifier,
-  knownHostKeys,
-  sha256Fingerprint,
-} from './host-key.js';
+/**
+ * `@stratus/driver-kvm`: KVM through libvirt, as a Stratus hypervisor driver. Pass
+ * `kvmDriver(options)` to `createCloud({ hypervisors })`.
+ *
+ * Every name exported here is public API, locked by the API report in `packages/driver-kvm/api/`.
+ * The transports (SSH session, virsh process, native binding), the domain XML writer and the shell
+ * quoting are the driver's own machinery and stay private.
+ *
+ * @packageDocumentation
+ * @module @stratus/driver-kvm
+ */
+
+export type { BridgeBackend } from './domain-xml.js';
+export { defaultHostKeyPolicy, type HostKeyPolicy } from './host-key.js';
 export { KvmDriver, kvmDriver } from './kvm-driver.js';
 export type { KvmDriverOptions } from './kvm-options.js';
-export type {
-  DomainState,
-  DomainSummary,
-  HostFiles,
-  LibvirtTransport,
-  NodeInfo,
-  TransferProgress,
-  VirshOptions,
-} from './libvirt-transport.js';
-export { LocalVirshTransport } from './local-transport.js';
-export { NativeTransport, nativeBindingAvailable } from './native-transport.js';
-export { nameUuidFromBytes, type SecondaryPool, secondaryPool } from './secondary-pool.js';
-export { SessionVirshTransport } from './session-transport.js';
-export { SftpFiles } from './sftp-files.js';
-export { shellCommand, shellQuote } from './shell-quote.js';
-export {
-  connectionLost,
-  isConnectionLost,
-  type OpenChannel,
-  type RemoteChannel,
-  type SshEndpoint,
-  SshSession,
-} from './ssh-session.js';
-export { SshVirshTransport } from './ssh-transport.js';
-export { virshError, virshErrorCode } from './virsh-error.js';
-export { type Deadline, sessionCommand, VirshProcess, type VirshReply } from './virsh-process.js';
-export { virshLine, virshQuote } from './virsh-quote.js';
-export { parseDomState, parseNodeInfo } from './virsh-transport.js';
+export { nativeBindingAvailable } from './native-transport.js';
+export { type SecondaryPool, secondaryPool } from './secondary-pool.js';

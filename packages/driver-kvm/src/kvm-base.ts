@@ -4,13 +4,13 @@ import {
   DriverError,
   type HostRef,
   type HypervisorCapabilities,
-  KeyedLock,
   type NetworkSetupResult,
   type NicSpec,
   type OperationContext,
   type VmSpec,
   type VolumeResult,
 } from '@stratus/core';
+import { KeyedLock } from '@stratus/core/driver-kit';
 import { type BridgeBackend, diskSerial, vlanOf } from './domain-xml.js';
 import { fail, firstColumn, formatOf, type KvmHost, poolFail } from './kvm-host.js';
 import type { KvmDriverOptions } from './kvm-options.js';

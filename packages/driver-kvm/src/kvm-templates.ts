@@ -2,7 +2,6 @@ import {
   DriverError,
   type HostRef,
   InvalidParameterError,
-  imageObjectPath,
   type OperationContext,
   type PoolRef,
   type StagedTemplate,
@@ -11,6 +10,7 @@ import {
   type TemplateTarget,
   type VolumeRef,
 } from '@stratus/core';
+import { imageObjectPath } from '@stratus/core/driver-kit';
 import { fail, formatOf, poolFail } from './kvm-host.js';
 import { KvmStorage } from './kvm-storage.js';
 import { downloadToLocalFile, insideDir, localSize, secondaryStoreDir } from './secondary-download.js';

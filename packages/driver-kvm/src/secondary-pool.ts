@@ -71,7 +71,7 @@ export interface SecondaryPool {
 
 /**
  * The transient libvirt pool that mounts `server:dir` on the host, as CloudStack's `LibvirtStorageAdaptor` defines
- * it for secondary storage: named by {@link nameUuidFromBytes}`(server + dir)`, mounted at `<mountParent>/<uuid>`
+ * it for secondary storage: named by `nameUuidFromBytes(server + dir)`, mounted at `<mountParent>/<uuid>`
  * (the agent's `mount.parent`, default `/mnt`), NFS version negotiated (`<format type='auto'/>`).
  */
 export function secondaryPool(server: string, dir: string, mountParent = '/mnt'): SecondaryPool {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import { DriverError, type KeyedLock, type OperationContext } from '@stratus/core';
+import { DriverError, type OperationContext } from '@stratus/core';
+import type { KeyedLock } from '@stratus/core/driver-kit';
 import { fail, type KvmHost, poolFail } from './kvm-host.js';
 import { secondaryLocation, secondaryPool } from './secondary-pool.js';
 import { attr, child, parseXml, text } from './xml.js';

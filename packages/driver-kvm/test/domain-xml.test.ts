@@ -1,6 +1,7 @@
 import type { VmSpec } from '@stratus/core';
 import { describe, expect, it } from 'vitest';
-import { domainXml, shellCommand } from '../src/index.js';
+import { domainXml } from '../src/domain-xml.js';
+import { shellCommand } from '../src/shell-quote.js';
 import { attr, child, children, parseXml, text } from '../src/xml.js';
 
 const GiB = 1024 ** 3;

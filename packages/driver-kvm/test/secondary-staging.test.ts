@@ -1,4 +1,5 @@
-import { DriverError, KeyedLock } from '@stratus/core';
+import { DriverError } from '@stratus/core';
+import { KeyedLock } from '@stratus/core/driver-kit';
 import { describe, expect, it } from 'vitest';
 import type { KvmHost } from '../src/kvm-host.js';
 import type { HostFiles, LibvirtTransport, VirshOptions } from '../src/libvirt-transport.js';

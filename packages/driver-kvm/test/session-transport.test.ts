@@ -2,7 +2,9 @@ import { existsSync, readdirSync } from 'node:fs';
 import { DriverError, InvalidParameterError } from '@stratus/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kvmFacts, kvmSkipReason } from '../../testkit/src/harness/kvm-peers.js';
-import { type KvmDriver, kvmDriver, type SessionVirshTransport, SshVirshTransport } from '../src/index.js';
+import { type KvmDriver, kvmDriver } from '../src/index.js';
+import type { SessionVirshTransport } from '../src/session-transport.js';
+import { SshVirshTransport } from '../src/ssh-transport.js';
 import { sshTarget, tinyVm } from './kvm-fixtures.js';
 
 const facts = kvmFacts();

@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { DriverError } from '@stratus/core';
 import { describe, expect, it } from 'vitest';
 import { kvmFacts, kvmSkipReason } from '../../testkit/src/harness/kvm-peers.js';
-import { kvmDriver, type SshVirshTransport } from '../src/index.js';
+import { kvmDriver } from '../src/index.js';
+import type { SshVirshTransport } from '../src/ssh-transport.js';
 import { sshTarget, tinyVm } from './kvm-fixtures.js';
 
 const facts = kvmFacts();

@@ -4,8 +4,9 @@ import { pathToFileURL } from 'node:url';
 import { DriverError, type HostRef, type PoolSpec, type VolumeResult } from '@stratus/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kvmFacts, kvmSkipReason } from '../../testkit/src/harness/kvm-peers.js';
-import { type KvmDriver, kvmDriver, type SessionVirshTransport } from '../src/index.js';
+import { type KvmDriver, kvmDriver } from '../src/index.js';
 import { secondaryStoreDir } from '../src/secondary-download.js';
+import type { SessionVirshTransport } from '../src/session-transport.js';
 import { sshTarget, tinyVm } from './kvm-fixtures.js';
 
 const facts = kvmFacts();

@@ -1,3 +1,15 @@
+/**
+ * `@stratus/driver-simulator`: an in-memory hypervisor with latency and fault injection and a
+ * simulated image store. Pass `simulatorDriver(options)` to `createCloud({ hypervisors })` and
+ * `simulatedImageStore()` as its `imageStore`.
+ *
+ * Every name exported here is public API, locked by the API report in
+ * `packages/driver-simulator/api/`.
+ *
+ * @packageDocumentation
+ * @module @stratus/driver-simulator
+ */
+
 export { nameUuid } from './deterministic-id.js';
 export {
   type FailNextOptions,

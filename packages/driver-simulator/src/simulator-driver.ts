@@ -12,7 +12,6 @@ import {
   type HypervisorOperation,
   type HypervisorTypeName,
   InvalidParameterError,
-  KeyedLock,
   type MigrateVmOptions,
   type MigrateVmResult,
   type MigrateVolumeOptions,
@@ -43,6 +42,7 @@ import {
   type VolumeResult,
   type VolumeSpec,
 } from '@stratus/core';
+import { KeyedLock } from '@stratus/core/driver-kit';
 import { nameUuid } from './deterministic-id.js';
 import { FaultInjector } from './fault-injector.js';
 import { type HypervisorProfile, profileFor } from './hypervisor-profile.js';

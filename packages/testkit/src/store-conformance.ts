@@ -1,12 +1,12 @@
 import {
   ConcurrentModificationError,
-  casTransition,
   createCloud,
   hostStatusStateMachine,
   NoTransitionError,
   type Store,
   vmStateMachine,
 } from '@stratus/core';
+import { casTransition } from '@stratus/core/driver-kit';
 import { simulatorDriver } from '@stratus/driver-simulator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 

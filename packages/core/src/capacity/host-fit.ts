@@ -25,6 +25,11 @@ export function overprovisionedLimit(total: number, ratio: number): number {
   return Math.floor(total * ratio + 1e-6);
 }
 
+/**
+ * Whether `d` fits on `host` after over-provisioning (the cluster's CPU and memory ratios), counting
+ * used and reserved capacity but not `own` (what this VM already holds there): `null` if it fits, else
+ * the reason it does not (`INSUFFICIENT_CPU`, `INSUFFICIENT_MEMORY`).
+ */
 export function capacityFit(
   host: HostState,
   cluster: ClusterState,

@@ -92,6 +92,7 @@ export interface ClusterState {
   dedication: Dedication | null;
 }
 
+/** A pod as the placement index holds it: its zone, allocation state, clusters and explicit dedication. */
 export interface PodState {
   readonly id: number;
   readonly zoneId: number;
@@ -101,6 +102,7 @@ export interface PodState {
   dedication: Dedication | null;
 }
 
+/** A zone as the placement index holds it: its allocation state, pods and explicit dedication. */
 export interface ZoneState {
   readonly id: number;
   allocationState: string;
@@ -193,6 +195,7 @@ export interface PlacementState {
   clustersChangedSince?(cursor: number): readonly number[] | null;
 }
 
+/** A cluster's allocated and total CPU (MHz) and memory (bytes), the figures a planner orders clusters by. */
 export interface ClusterUsage {
   cpuAllocated: number;
   cpuCapacity: number;

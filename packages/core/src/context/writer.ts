@@ -1,11 +1,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Insertable, Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { EventInput, ResourceType, StratusEvent } from '../events/event-types.js';
 import { redactCredentials, redactDeep } from '../model/redact.js';
 import type { StateMachine } from '../model/state-machine.js';
 import { type CasResult, type CasTransition, casTransition } from '../store/cas.js';
 import { json } from '../store/codec.js';
-import { executeCached } from '../store/compiled-queries.js';
+import type { UsageEventRow } from '../store/event-rows.js';
 import type { Database } from '../store/schema.js';
 import { newUuid } from '../store/uuid.js';
 import type { Caller } from './caller.js';
@@ -46,7 +46,7 @@ export class Writer {
     private readonly rolledBack: Array<() => void> = [],
     /** Events recorded and not yet written, shared with the transaction's nested writers. */
     private readonly unwritten: StratusEvent[] = [],
-    private readonly unwrittenUsage: Array<Insertable<Database['usageEvents']>> = [],
+    private readonly unwrittenUsage: UsageEventRow[] = [],
   ) {
     this.now = ctx.clock.now();
   }
@@ -125,59 +125,35 @@ export class Writer {
    */
   async flushEvents(): Promise<void> {
     const usage = this.unwrittenUsage;
-    while (usage.length > 0) {
-      const rows = usage.splice(0, EVENTS_PER_INSERT);
-      await executeCached(
-        this.db,
-        `writer.usage:${rows.length}`,
-        rows.flatMap((r) => Object.values(r)),
-        (db) => db.insertInto('usageEvents').values(rows),
-      );
-    }
+    while (usage.length > 0) await this.ctx.store.insertUsageEvents(this.db, usage.splice(0, EVENTS_PER_INSERT));
     const unwritten = this.unwritten;
     while (unwritten.length > 0) {
       const events = unwritten.splice(0, EVENTS_PER_INSERT);
       const batch = events.filter((e) => e.id !== null);
-      if (batch.length === 0) {
-        this.recorded.push(...events);
-        continue;
-      }
-      const rows = batch.map((e) => ({
-        uuid: e.uuid,
-        type: e.type,
-        state: e.state,
-        level: e.level,
-        description: e.description,
-        userId: e.userId,
-        accountId: e.accountId,
-        domainId: e.domainId,
-        resourceType: e.resourceType,
-        resourceId: e.resourceId,
-        resourceUuid: e.resourceUuid,
-        startId: e.startId,
-        parameters: json(e.parameters),
-        created: this.now,
-        archived: 0,
-      }));
-      const parameters = rows.flatMap((r) => Object.values(r));
-      if (this.ctx.store.engine === 'sqlite') {
-        // One INSERT gives its rows consecutive rowids, in order, ending at the last insert id.
-        const { insertId } = await executeCached(this.db, `writer.events:${rows.length}`, parameters, (db) =>
-          db.insertInto('events').values(rows),
-        );
-        const first = Number(insertId) - batch.length + 1;
-        batch.forEach((event, i) => {
-          event.id = first + i;
-        });
-      } else {
-        const { rows: ids } = await executeCached<{ id: number; uuid: string }>(
+      if (batch.length > 0) {
+        const ids = await this.ctx.store.insertEvents(
           this.db,
-          `writer.events.returning:${rows.length}`,
-          parameters,
-          (db) => db.insertInto('events').values(rows).returning(['id', 'uuid']),
+          batch.map((e) => ({
+            uuid: e.uuid,
+            type: e.type,
+            state: e.state,
+            level: e.level,
+            description: e.description,
+            userId: e.userId,
+            accountId: e.accountId,
+            domainId: e.domainId,
+            resourceType: e.resourceType,
+            resourceId: e.resourceId,
+            resourceUuid: e.resourceUuid,
+            startId: e.startId,
+            parameters: json(e.parameters),
+            created: this.now,
+            archived: 0,
+          })),
         );
-        const byUuid = new Map(ids.map((r) => [r.uuid, Number(r.id)]));
-        for (const event of batch) event.id = byUuid.get(event.uuid)!;
+        batch.forEach((event, i) => {
+          event.id = ids[i]!;
+        });
       }
       this.recorded.push(...events);
     }

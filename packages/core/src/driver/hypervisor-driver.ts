@@ -297,7 +297,7 @@ const everyRequiredOperationListed: [UnlistedRequiredOperation] extends [never] 
   true;
 void everyRequiredOperationListed;
 
-/** The volume-snapshot operations of a driver that declares `volumeSnapshots` (see {@link volumeSnapshotOperations}). */
+/** The volume-snapshot operations of a driver that declares `volumeSnapshots` (see `volumeSnapshotOperations`). */
 export type VolumeSnapshotOperations = Required<
   Pick<
     HypervisorDriver,

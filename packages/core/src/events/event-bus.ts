@@ -1,5 +1,6 @@
 import type { StratusEvent } from './event-types.js';
 
+/** A function called with each event it subscribed to, after the transaction that recorded it committed. */
 export type EventListener = (event: StratusEvent) => void;
 
 /**

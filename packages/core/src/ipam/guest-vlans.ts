@@ -43,6 +43,7 @@ export interface GuestVlanDedication {
   removed: Date | null;
 }
 
+/** A request for a guest VLAN of a physical network's pool for one network of one account. */
 export interface TakeGuestVlanRequest {
   physicalNetworkId: number;
   networkId: number;
@@ -52,6 +53,7 @@ export interface TakeGuestVlanRequest {
   vnet?: number;
 }
 
+/** How the guest VLAN pool picks a free VLAN (random by default, as CloudStack 4.x does). */
 export interface GuestVlanServiceOptions {
   /** `random` (default, CloudStack 4.x) or `sequential` (lowest free, 2.2) — spec §3.3. */
   strategy?: PickStrategy;

@@ -31,6 +31,10 @@ import {
 /** The largest range the SDK accepts: 2^24 addresses (a /8). */
 export const MAX_RANGE_SIZE = 2 ** 24;
 
+/**
+ * A public IP range (CloudStack's createVlanIpRange): zone, VLAN, gateway, netmask, first and last address,
+ * optionally dedicated to an account.
+ */
 export interface CreatePublicIpRangeInput {
   zoneId: number;
   gateway: string;
@@ -52,6 +56,7 @@ export interface CreatePublicIpRangeInput {
   forSystemVms?: boolean;
 }
 
+/** A guest IP range of a shared network (`cloud.publicIpRanges`' guest counterpart; spec/networking.md). */
 export interface CreateGuestIpRangeInput {
   networkId: number;
   zoneId: number;

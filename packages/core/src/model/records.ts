@@ -38,6 +38,7 @@ export interface EntityBase {
   removed: Date | null;
 }
 
+/** A domain: a node of the account tree (ROOT at the top), with its path. */
 export interface Domain extends EntityBase {
   name: string;
   parentId: number | null;
@@ -47,6 +48,7 @@ export interface Domain extends EntityBase {
   networkDomain: string | null;
 }
 
+/** An account: the owner of resources, in one domain (spec/resource-model.md §11). */
 export interface Account extends EntityBase {
   accountName: string;
   /** Ordinal, see {@link AccountType}. */
@@ -57,6 +59,7 @@ export interface Account extends EntityBase {
   updatedCount: number;
 }
 
+/** A user of an account. */
 export interface User extends EntityBase {
   username: string;
   firstName: string | null;
@@ -70,6 +73,7 @@ export interface User extends EntityBase {
   updatedCount: number;
 }
 
+/** A zone: a datacentre with its network type, DNS servers, guest CIDR and allocation state. */
 export interface Zone extends EntityBase {
   name: string;
   networkType: NetworkType;
@@ -86,6 +90,7 @@ export interface Zone extends EntityBase {
   updatedCount: number;
 }
 
+/** A pod: a rack of a zone, with its management IP range and gateway. */
 export interface Pod extends EntityBase {
   name: string;
   zoneId: number;
@@ -97,6 +102,7 @@ export interface Pod extends EntityBase {
   allocationState: AllocationState;
 }
 
+/** A cluster: hosts of one hypervisor type in one pod, sharing primary storage. */
 export interface Cluster extends EntityBase {
   name: string;
   podId: number;
@@ -111,6 +117,7 @@ export interface Cluster extends EntityBase {
   details: Record<string, string>;
 }
 
+/** A hypervisor host: its resources, status, state, allocation state and where it sits (zone, pod, cluster). */
 export interface Host extends EntityBase {
   name: string;
   guid: string;
@@ -143,6 +150,7 @@ export interface Host extends EntityBase {
   updatedCount: number;
 }
 
+/** A primary storage pool: its type, scope, capacity, tags and status. */
 export interface StoragePool extends EntityBase {
   name: string;
   scope: StorageScope;
@@ -163,6 +171,7 @@ export interface StoragePool extends EntityBase {
   updatedCount: number;
 }
 
+/** Secondary storage (an image store) of a zone: where templates, ISOs and snapshot backups are kept. */
 export interface ImageStore extends EntityBase {
   name: string;
   url: string;
@@ -171,11 +180,13 @@ export interface ImageStore extends EntityBase {
   role: 'Image';
 }
 
+/** An inclusive range of VLAN ids. */
 export interface VlanRange {
   start: number;
   end: number;
 }
 
+/** A physical network of a zone: its isolation methods, VLAN ranges, tags and state. */
 export interface PhysicalNetwork extends EntityBase {
   name: string;
   zoneId: number;
@@ -187,6 +198,7 @@ export interface PhysicalNetwork extends EntityBase {
   updatedCount: number;
 }
 
+/** A traffic type a physical network carries, with its per-hypervisor label. */
 export interface PhysicalNetworkTrafficType {
   id: number;
   uuid: string;
@@ -240,6 +252,7 @@ export interface ServiceOfferingDetails {
   ImplicitDedicationMode?: ImplicitDedicationModeName;
 }
 
+/** A service offering: the CPUs, speed, memory, host tags and storage type of a VM. */
 export interface ServiceOffering extends EntityBase {
   name: string;
   displayText: string;
@@ -266,6 +279,7 @@ export interface ServiceOffering extends EntityBase {
   state: 'Active' | 'Inactive';
 }
 
+/** A disk offering: the size (or custom size), tags and storage type of a data volume. */
 export interface DiskOffering extends EntityBase {
   name: string;
   displayText: string;
@@ -278,6 +292,7 @@ export interface DiskOffering extends EntityBase {
   state: 'Active' | 'Inactive';
 }
 
+/** A template or ISO registered in the cloud: format, OS, owner, visibility and where it is ready. */
 export interface Template extends EntityBase {
   name: string;
   displayText: string;
@@ -305,6 +320,7 @@ export interface Template extends EntityBase {
   updatedCount: number;
 }
 
+/** Limits of a hypervisor version (CloudStack's hypervisor_capabilities): hosts per cluster, guests, data volumes. */
 export interface HypervisorCapability {
   id: number;
   hypervisorType: HypervisorType;
@@ -315,6 +331,7 @@ export interface HypervisorCapability {
   maxDataVolumesLimit: number;
 }
 
+/** A guest VM: its owner, offering, template, state, host, and the host it last ran on. */
 export interface VirtualMachine extends EntityBase {
   instanceName: string;
   hostName: string;
@@ -338,6 +355,7 @@ export interface VirtualMachine extends EntityBase {
   updatedCount: number;
 }
 
+/** A volume: a VM's ROOT or data disk, its size, pool, path and state. */
 export interface Volume extends EntityBase {
   name: string;
   volumeType: 'ROOT' | 'DATADISK' | 'SWAP' | 'ISO' | 'UNKNOWN';

@@ -12,6 +12,10 @@ export interface TransitionRow<S extends string, E extends string> {
   usage?: boolean;
 }
 
+/**
+ * A state machine as data: the transitions of one resource type (state × event → next state), checked for
+ * determinism when built. `next` gives the state an event leads to, or undefined if the event is illegal.
+ */
 export class StateMachine<S extends string, E extends string> {
   readonly name: string;
   readonly states: readonly S[];

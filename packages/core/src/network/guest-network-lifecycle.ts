@@ -22,6 +22,10 @@ import type { NetworkDeps } from './network-layer-deps.js';
 import { type Network, type NetworkOffering, networkOfferingRepo, networkRepo, nicRepo } from './records.js';
 import { EXTERNAL_LB_PROVIDERS } from './services.js';
 
+/**
+ * A guest network to create (CloudStack's createNetwork): zone, name, offering and, for shared or
+ * specified networks, VLAN, gateway and netmask.
+ */
 export interface CreateNetworkInput {
   zoneId: number;
   name: string;

@@ -11,6 +11,7 @@ import { GuestNetworkLifecycle } from './guest-network-lifecycle.js';
 import type { NicProfile } from './network-element.js';
 import { type Network, type NetworkOffering, type Nic, networkOfferingRepo, networkRepo, nicRepo } from './records.js';
 
+/** A NIC to allocate for a VM on a guest network (an explicit IP address optional). */
 export interface AllocateNicInput {
   vmId: number;
   networkId: number;

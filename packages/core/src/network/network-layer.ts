@@ -15,9 +15,12 @@ export interface NetworkLayerOptions extends NetworkDepsOptions {
   extraElements?: NetworkElement[];
 }
 
-/** The network layer's services over one context, sharing one set of IPAM/VLAN indexes and elements. */
-export interface NetworkLayer {
-  readonly deps: NetworkDeps;
+/**
+ * The network services a cloud gives its users (`cloud.network`): offerings, guest networks, public
+ * IPs, rules, security groups, VPCs, VPNs and zone readiness.
+ */
+export interface NetworkServices {
+  /** Whether a zone has what it needs to be enabled (networking.md: zone readiness). */
   readonly readiness: ZoneReadinessService;
   readonly offerings: NetworkOfferingService;
   readonly networks: GuestNetworkService;
@@ -27,6 +30,15 @@ export interface NetworkLayer {
   readonly vpcs: VpcService;
   /** Remote-access VPNs and VPN users (networking.md §10.1). */
   readonly vpn: RemoteAccessVpnService;
+}
+
+/**
+ * The network layer as core wires it: the public services plus the IPAM/VLAN indexes, element
+ * registry and configurator they share (`deps`). Private to core; `cloud.network` is its
+ * {@link NetworkServices} view.
+ */
+export interface NetworkLayer extends NetworkServices {
+  readonly deps: NetworkDeps;
   /** The same services acting on behalf of another caller (same indexes and elements). */
   /** The layer acting for `caller` (resolved by `cloud.resolveCaller`, or `ROOT_ADMIN`). */
   as(caller: ResolvedCaller): NetworkLayer;

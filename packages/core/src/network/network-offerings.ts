@@ -21,6 +21,7 @@ import {
   type ServiceProviderMap,
 } from './services.js';
 
+/** A network offering to create: guest type, the services it provides and the provider of each. */
 export interface CreateNetworkOfferingInput {
   name: string;
   displayText?: string;

@@ -31,11 +31,13 @@ import {
   STICKINESS_METHODS,
 } from './services.js';
 
+/** The protocol and port range (or ICMP type and code) of a rule. */
 export interface PortRange {
   startPort?: number;
   endPort?: number;
 }
 
+/** An ingress firewall rule on a public IP. */
 export interface CreateFirewallRuleInput extends PortRange {
   /** The public IP (ingress). */
   ipId: number;
@@ -46,6 +48,7 @@ export interface CreateFirewallRuleInput extends PortRange {
   cidrs?: string[];
 }
 
+/** An egress firewall rule of an isolated network. */
 export interface CreateEgressRuleInput extends PortRange {
   networkId: number;
   protocol: RuleProtocol;
@@ -55,6 +58,7 @@ export interface CreateEgressRuleInput extends PortRange {
   cidrs?: string[];
 }
 
+/** A port-forwarding rule from a public IP's ports to a VM's ports. */
 export interface CreatePortForwardingInput {
   ipId: number;
   protocol: 'tcp' | 'udp';
@@ -68,6 +72,7 @@ export interface CreatePortForwardingInput {
   openFirewall?: boolean;
 }
 
+/** A load-balancing rule on a public IP: ports, algorithm, and optionally stickiness and a health check. */
 export interface CreateLoadBalancerInput {
   ipId: number;
   name: string;

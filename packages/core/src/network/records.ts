@@ -94,15 +94,19 @@ export interface Nic extends Entity {
   updatedCount: number;
 }
 
+/** What a network rule does: firewall, port forwarding or load balancing. */
 export type RulePurpose = 'Firewall' | 'PortForwarding' | 'LoadBalancing';
+/** A network rule's state: being added, active, or being revoked. */
 export type RuleState = 'Add' | 'Active' | 'Revoke';
 
+/** A load balancer's stickiness policy: its method and parameters. */
 export interface StickinessPolicy {
   name: string;
   method: StickinessMethod;
   params: Record<string, string>;
 }
 
+/** A load balancer's health check: the path pinged, the timeout, interval and healthy threshold. */
 export interface HealthCheckPolicy {
   pingPath: string;
   responseTimeout: number;
@@ -138,6 +142,7 @@ export interface NetworkRule extends Entity {
   updatedCount: number;
 }
 
+/** A static NAT of a public IP to a VM. */
 export interface StaticNat {
   id: number;
   ipAllocationId: number;
@@ -150,6 +155,7 @@ export interface StaticNat {
   created: Date;
 }
 
+/** A VM assigned to a load-balancing rule. */
 export interface LbMember {
   id: number;
   ruleId: number;
@@ -159,6 +165,7 @@ export interface LbMember {
   created: Date;
 }
 
+/** A security group of an account. */
 export interface SecurityGroup extends Entity {
   name: string;
   description: string | null;
@@ -166,6 +173,7 @@ export interface SecurityGroup extends Entity {
   domainId: number;
 }
 
+/** One ingress or egress rule of a security group (CIDRs or other groups as the source). */
 export interface SecurityGroupRule {
   id: number;
   uuid: string;
@@ -181,6 +189,7 @@ export interface SecurityGroupRule {
   created: Date;
 }
 
+/** A VPC: its CIDR, offering, owner and state. */
 export interface Vpc extends Entity {
   name: string;
   displayText: string;
@@ -193,12 +202,14 @@ export interface Vpc extends Entity {
   updatedCount: number;
 }
 
+/** A VPC's network ACL (a named list of items applied to tiers). */
 export interface NetworkAcl extends Entity {
   name: string;
   description: string | null;
   vpcId: number | null;
 }
 
+/** One rule of a network ACL: number, action, traffic direction, protocol, ports and CIDRs. */
 export interface NetworkAclItem {
   id: number;
   uuid: string;
@@ -215,6 +226,7 @@ export interface NetworkAclItem {
   created: Date;
 }
 
+/** A VPC private gateway. */
 export interface PrivateGateway extends Entity {
   vpcId: number;
   zoneId: number;

@@ -38,6 +38,7 @@ const USERNAME = /^[a-zA-Z0-9][a-zA-Z0-9@._-]{2,63}$/;
 const PASSWORD = /^[a-zA-Z0-9][a-zA-Z0-9@+=._-]{2,31}$/;
 const PSK_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
+/** What enabling a remote-access VPN on a source-NAT public IP takes (the client address range). */
 export interface EnableRemoteAccessVpnInput {
   /** The public IP: the source-NAT IP of an isolated network. */
   ipId: number;
@@ -48,6 +49,7 @@ export interface EnableRemoteAccessVpnInput {
   ipRange?: string;
 }
 
+/** A VPN user of an account. */
 export interface VpnUserInput {
   username: string;
   password: string;

@@ -20,6 +20,7 @@ import type { RuleProtocol } from './services.js';
 /** The name of every account's default group. */
 export const DEFAULT_SECURITY_GROUP = 'default';
 
+/** An ingress or egress rule to add to a security group. */
 export interface SecurityGroupRuleInput extends PortRange {
   protocol: RuleProtocol;
   icmpType?: number;

@@ -42,6 +42,7 @@ import {
 } from './records.js';
 import type { RuleProtocol } from './services.js';
 
+/** A VPC to create: zone, name, CIDR and owner. */
 export interface CreateVpcInput {
   zoneId: number;
   name: string;
@@ -52,6 +53,7 @@ export interface CreateVpcInput {
   accountId?: number;
 }
 
+/** A tier (a guest network) to create in a VPC. */
 export interface CreateTierInput {
   vpcId: number;
   name: string;
@@ -63,6 +65,7 @@ export interface CreateTierInput {
   aclId?: number;
 }
 
+/** An item to add to a VPC's network ACL. */
 export interface AclItemInput extends PortRange {
   /** Priority, unique in the list; default: after the last item. */
   number?: number;

@@ -13,6 +13,7 @@ export interface ZoneReadinessProblem {
   reason: string;
 }
 
+/** Whether a zone can be enabled, and if not, what is missing. */
 export interface ZoneReadiness {
   zoneId: number;
   ready: boolean;

@@ -16,6 +16,7 @@ export const affinityGroupRepo = new Repo<AffinityGroup>('affinityGroups', 'Affi
 /** The group types an account creates itself; `ExplicitDedication` groups come from dedicating a resource. */
 export const USER_AFFINITY_GROUP_TYPES = ['host anti-affinity', 'host affinity'] as const;
 
+/** An affinity group to create: name, type (host affinity or anti-affinity) and owner. */
 export interface CreateAffinityGroupInput {
   /** Unique among the account's live groups. */
   name: string;

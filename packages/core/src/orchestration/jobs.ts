@@ -41,6 +41,7 @@ export interface Job<R = unknown> {
   completed: Date | null;
 }
 
+/** How a failed job's error is stored and reported: CloudStack's error code and text, and the Stratus code. */
 export interface JobError {
   errorcode: number;
   errortext: string;
@@ -56,7 +57,7 @@ export interface JobHandle {
   readonly signal: AbortSignal;
   /**
    * Records progress (0–100) and emits nothing else; cheap enough to call per step. Inside a
-   * transaction it is written with it; outside, at most every {@link PROGRESS_WRITE_INTERVAL_MS}
+   * transaction it is written with it; outside, at most every `PROGRESS_WRITE_INTERVAL_MS` (250 ms)
    * (the latest value, by a timer), while this process's own reads see it at once.
    */
   progress(percent: number, message?: string): Promise<void>;
@@ -68,6 +69,7 @@ export interface JobHandle {
   succeedIn?(w: Writer, result: unknown): Promise<void>;
 }
 
+/** A job to submit: its command, parameters, the entity it acts on, and its event type and description. */
 export interface JobSpec {
   /** The command, e.g. `deployVirtualMachine`. */
   cmd: string;
@@ -158,6 +160,10 @@ export const PROGRESS_WRITE_INTERVAL_MS = 250;
  */
 const RUNNING = { state: 'IN_PROGRESS', version: 0 } as const satisfies { state: AsyncJobState; version: number };
 
+/**
+ * Asynchronous jobs (CloudStack's async jobs): submit, query, wait for and cancel them. Jobs on one
+ * entity run one at a time; a job of a management server that died is failed by the survivors.
+ */
 export class JobService {
   private readonly queues: Map<string, Promise<unknown>>;
   private readonly running: Map<number, AbortController>;

@@ -2,6 +2,7 @@ import { InvalidParameterError } from '../errors.js';
 
 /** Recurring snapshot intervals (storage.md §5.3). */
 export const SNAPSHOT_INTERVALS = ['HOURLY', 'DAILY', 'WEEKLY', 'MONTHLY'] as const;
+/** One of {@link SNAPSHOT_INTERVALS}. */
 export type SnapshotInterval = (typeof SNAPSHOT_INTERVALS)[number];
 
 /** A parsed schedule: minute, hour, day of week (1 = Sunday … 7, as Java's Calendar) or day of month (1–28). */

@@ -9,6 +9,7 @@ import { accountRepo } from '../resources/tenancy.js';
 import { decoder } from '../store/codec.js';
 import { newUuid } from '../store/uuid.js';
 
+/** A registered SSH key pair of an account: its name, public key and fingerprint. */
 export interface SshKeyPair extends EntityBase {
   name: string;
   accountId: number;

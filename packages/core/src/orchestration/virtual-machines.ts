@@ -58,6 +58,10 @@ export interface DeployJob extends SubmittedJob<StartedVm> {
   vmId: number;
 }
 
+/**
+ * A VM to deploy (CloudStack's deployVirtualMachine): zone, service offering, template or ISO, networks,
+ * disk offering, key pair, user data, affinity groups and owner.
+ */
 export interface DeployVmInput {
   zoneId: number;
   serviceOfferingId: number;

@@ -84,7 +84,7 @@ export class VolumeCrud {
 
   /**
    * A private template from a Ready volume whose VM is stopped (CloudStack `createTemplate` with a volume), written
-   * to the zone's image store by the driver; see {@link createTemplateFromVolume}.
+   * to the zone's image store by the driver; see `createTemplateFromVolume`.
    */
   createTemplate(volumeId: number, input: PrivateTemplateInput): Promise<SubmittedJob<{ templateId: number }>> {
     return createTemplateFromVolume(this.ctx, this.jobs, volumeId, input);

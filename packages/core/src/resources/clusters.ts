@@ -18,6 +18,7 @@ import { countLive, Repo } from './repo.js';
 
 export const clusterRepo = new Repo<Cluster>('clusters', 'Cluster', decoder<Cluster>({ json: ['details'] }));
 
+/** A cluster to create in a pod: name, hypervisor type, allocation state, and its vCenter for VMware. */
 export interface CreateClusterInput {
   podId: number;
   /** Free text for XenServer/KVM; for VMware the vCenter cluster's name. */

@@ -19,6 +19,7 @@ export interface UsageEvent {
   created: Date;
 }
 
+/** A filter of the event log: by type, resource, account, level, start time, and a limit. */
 export interface ListEventsFilter {
   type?: string;
   resourceType?: ResourceType;

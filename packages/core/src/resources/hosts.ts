@@ -63,6 +63,7 @@ async function mountSharedPools(
   }
 }
 
+/** A host to add (CloudStack's addHost): its cluster, the driver's connection URL and credentials, and tags. */
 export interface AddHostInput {
   clusterId: number;
   /** Where the driver connects, e.g. `qemu+ssh://root@10.0.0.11/system` or `sim://host1`. */

@@ -68,6 +68,7 @@ export const diskOfferingRepo = new Repo<DiskOffering>(
   decoder<DiskOffering>({ bool: ['customized'], json: ['tags'] }),
 );
 
+/** A service offering to create: CPUs, speed, memory, host tags, storage type and details. */
 export interface CreateServiceOfferingInput {
   name: string;
   displayText?: string;
@@ -99,6 +100,7 @@ export interface CreateServiceOfferingInput {
   systemVmType?: SystemVmType;
 }
 
+/** A disk offering to create: a fixed or custom size, tags and storage type. */
 export interface CreateDiskOfferingInput {
   name: string;
   displayText?: string;

@@ -29,6 +29,7 @@ export const trafficTypeRepo = {
 /** Highest id per isolation method: 802.1Q VLANs 1–4094, VXLAN VNIs up to 2^24 − 2. */
 const MAX_VNET: Partial<Record<IsolationMethod, number>> = { VLAN: 4094, VXLAN: 16_777_214 };
 
+/** A physical network to create in a zone: isolation methods, VLAN ranges and tags. */
 export interface CreatePhysicalNetworkInput {
   zoneId: number;
   name: string;

@@ -21,6 +21,7 @@ import { zoneRepo } from './zones.js';
 
 export const podRepo = new Repo<Pod>('pods', 'Pod', decoder<Pod>({}));
 
+/** A pod to create in a zone: its gateway, netmask and management IP range. */
 export interface CreatePodInput {
   zoneId: number;
   name: string;
@@ -34,6 +35,7 @@ export interface CreatePodInput {
   allocationState?: AllocationState;
 }
 
+/** The fields of a pod that can be changed (any of {@link CreatePodInput} but its zone). */
 export type UpdatePodInput = Partial<Omit<CreatePodInput, 'zoneId'>>;
 
 /**

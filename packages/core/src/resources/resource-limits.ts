@@ -26,6 +26,7 @@ export const RESOURCE_TYPES = [
   'primary_storage',
   'secondary_storage',
 ] as const;
+/** One of {@link RESOURCE_TYPES}. */
 export type LimitedResource = (typeof RESOURCE_TYPES)[number];
 
 /** The global default of each type's per-account limit. */
@@ -50,6 +51,7 @@ const GIB_TYPES: ReadonlySet<LimitedResource> = new Set(['primary_storage', 'sec
 const LIVE_VM = ['Starting', 'Running', 'Stopping', 'Migrating', 'Stopped', 'Error'];
 const DEAD_VOLUME = ['Destroy', 'Expunging', 'Expunged'];
 
+/** The limit of one resource type for an account or a domain (`-1`: unlimited). */
 export interface ResourceLimit {
   type: LimitedResource;
   ownerType: 'account' | 'domain';

@@ -83,6 +83,7 @@ const SCHEMES: Readonly<Record<string, StoragePoolType>> = {
   ocfs2: 'OCFS2',
 };
 
+/** A primary storage pool to create: its name, URL, scope (cluster or zone), hypervisor, tags and IOPS. */
 export interface CreateStoragePoolInput {
   name: string;
   /**

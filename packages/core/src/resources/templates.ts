@@ -41,6 +41,7 @@ export const templateRepo = new Repo<Template>(
   }),
 );
 
+/** A template or ISO to register: its URL, format, OS type, hypervisor and visibility. */
 export interface RegisterTemplateInput {
   name: string;
   displayText?: string;

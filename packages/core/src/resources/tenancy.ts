@@ -10,6 +10,7 @@ import { newUuid } from '../store/uuid.js';
 import { inDomainSubtree, requireAccess, requireAdminOverDomain } from './permissions.js';
 import { countLive, Repo } from './repo.js';
 
+/** The id of the ROOT domain, the top of the account tree. */
 export const ROOT_DOMAIN_ID = 1;
 /** The internal `system` account and user. */
 export const SYSTEM_ACCOUNT_ID = 1;
@@ -23,6 +24,7 @@ export const userRepo = new Repo<User>('users', 'User', (row) => {
   return user;
 });
 
+/** A domain to create under a parent domain. */
 export interface CreateDomainInput {
   name: string;
   /** Default: ROOT. */
@@ -30,6 +32,7 @@ export interface CreateDomainInput {
   networkDomain?: string;
 }
 
+/** A user to add to an account. */
 export interface CreateUserInput {
   username: string;
   password?: string;
@@ -39,6 +42,7 @@ export interface CreateUserInput {
   timezone?: string;
 }
 
+/** An account to create in a domain, with its first user. */
 export interface CreateAccountInput {
   accountName: string;
   type?: AccountTypeName;

@@ -25,6 +25,10 @@ export const zoneRepo = new Repo<Zone>(
   decoder<Zone>({ bool: ['localStorageEnabled', 'securityGroupEnabled'] }),
 );
 
+/**
+ * A zone to create: name, network type, DNS servers, guest CIDR, network domain, dedication, local storage,
+ * security groups and allocation state.
+ */
 export interface CreateZoneInput {
   name: string;
   networkType: NetworkType;
@@ -46,6 +50,7 @@ export interface CreateZoneInput {
   allocationState?: AllocationState;
 }
 
+/** The fields of a zone that can be changed. */
 export type UpdateZoneInput = Partial<Omit<CreateZoneInput, 'networkType'>> & { networkType?: NetworkType };
 
 /**

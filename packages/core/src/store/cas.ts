@@ -25,6 +25,7 @@ export type StatefulTable =
   | 'templatePoolRefs'
   | 'snapshots';
 
+/** A compare-and-set transition to apply: the table and row, the state machine, the event (and a second one, `then`), and what the caller read. */
 export interface CasTransition<S extends string, E extends string> {
   table: StatefulTable;
   id: number;
@@ -46,6 +47,7 @@ export interface CasTransition<S extends string, E extends string> {
   set?: Record<string, unknown>;
 }
 
+/** The outcome of a {@link casTransition}: the state before, between (with `then`) and after, and the row's new version. */
 export interface CasResult<S extends string> {
   from: S;
   /** The state between `event` and `then`, when a second event was given. */

@@ -4,6 +4,7 @@ import { loadOptionalPeer } from './optional-peer.js';
 import type { Database } from './schema.js';
 import { Store } from './store.js';
 
+/** Options of {@link postgresStore}: the connection string, the pool size and further `pg` pool settings. */
 export interface PostgresStoreOptions {
   /** e.g. `postgres://stratus:secret@db:5432/stratus` */
   connectionString: string;

@@ -17,6 +17,7 @@ import type { Database } from './schema.js';
 import { NAMES_MAPPED, SqliteCamelCasePlugin, SqliteNamingCompiler } from './sqlite-camel-case.js';
 import { Store } from './store.js';
 
+/** Options of {@link sqliteStore}: a file or an in-memory database, and the lock wait. */
 export interface SqliteStoreOptions {
   /** A file path, or ':memory:' (the default) for a private in-memory database. */
   file?: string;

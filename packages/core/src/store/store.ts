@@ -9,8 +9,11 @@ import {
   type Transaction,
 } from 'kysely';
 import type { StoreEngine } from './dialect.js';
+import { type EventRow, insertEventRows, insertUsageEventRows, type UsageEventRow } from './event-rows.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
+import { StatementCache } from './statement-cache.js';
+import { bindConnection, connectionOf, unbindConnection } from './store-connections.js';
 
 /** A transaction, or the store's root connection, with the schema's types. */
 export type Db = Kysely<Database> | Transaction<Database>;
@@ -42,15 +45,12 @@ export interface StoreConnection {
   };
 }
 
-/** The direct runner of a store's root connection or of a transaction in progress (see {@link StoreConnection.direct}). */
-const directRunners = new WeakMap<object, (query: CompiledQuery) => QueryResult<unknown> | undefined>();
-
 /**
  * Runs `query` at once on `db`'s own connection when its store can (an embedded engine, `db` its
  * root connection or a transaction still in progress); undefined otherwise.
  */
 export function runDirect(db: Db, query: CompiledQuery): QueryResult<unknown> | undefined {
-  return directRunners.get(db)?.(query);
+  return connectionOf(db)?.direct?.(query);
 }
 
 /**
@@ -64,6 +64,9 @@ export class Store {
   readonly db: Kysely<Database>;
   private migrated = false;
 
+  /** The statements this store has compiled (see `runStatement`). */
+  readonly statements = new StatementCache();
+
   private readonly direct: StoreConnection['direct'];
   private readonly watch: StoreConnection['watchWrites'];
 
@@ -73,7 +76,10 @@ export class Store {
     this.db = connection.kysely.withPlugin(connection.namePlugin ?? new CamelCasePlugin());
     this.direct = connection.direct;
     const direct = this.direct;
-    if (direct) directRunners.set(this.db, (query) => direct.outside(query));
+    bindConnection(this.db, {
+      statements: this.statements,
+      direct: direct ? (query) => direct.outside(query) : undefined,
+    });
   }
 
   /** Applies pending migrations. Safe to call from several processes at once. */
@@ -101,15 +107,17 @@ export class Store {
    */
   transaction<T>(fn: (tx: Transaction<Database>) => Promise<T>): Promise<T> {
     const direct = this.direct;
-    if (!direct) return this.db.transaction().execute(fn);
     return this.db.transaction().execute(async (tx) => {
-      // Direct runs only while the transaction is in progress: afterwards `tx` goes through Kysely,
+      // Bound only while the transaction is in progress: afterwards `tx` goes through Kysely,
       // which refuses a finished transaction.
-      directRunners.set(tx, (query) => direct.inTransaction(query));
+      bindConnection(tx, {
+        statements: this.statements,
+        direct: direct ? (query) => direct.inTransaction(query) : undefined,
+      });
       try {
         return await fn(tx);
       } finally {
-        directRunners.delete(tx);
+        unbindConnection(tx);
       }
     });
   }
@@ -122,6 +130,19 @@ export class Store {
    */
   watchWrites(table: string, listener: () => void): boolean {
     return this.watch?.(table, listener) ?? false;
+  }
+
+  /**
+   * Writes `rows` to the event log in one statement and returns their ids, in order (how the ids
+   * are learnt depends on the engine; see `insertEventRows`).
+   */
+  insertEvents(db: Db, rows: readonly EventRow[]): Promise<number[]> {
+    return insertEventRows(this.engine, db, rows);
+  }
+
+  /** Writes usage event rows in one statement. */
+  insertUsageEvents(db: Db, rows: readonly UsageEventRow[]): Promise<void> {
+    return insertUsageEventRows(db, rows);
   }
 
   /**

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CapacityConflictError, PlacementError } from '../../src/allocation/placement-error.js';
+import { networkLayerOf } from '../../src/cloud.js';
 import { DriverError } from '../../src/driver/driver-error.js';
 import type { VirtualMachine } from '../../src/model/records.js';
 import { VirtualRouterElement } from '../../src/network/virtual-router-element.js';
@@ -24,7 +25,7 @@ describe('deploy with a fault at each step', () => {
 
   async function setup(options: { bystander?: boolean } = {}): Promise<{ bystander?: VirtualMachine }> {
     world = await vmWorld({ clusters: 2, hostsPerCluster: 2 });
-    world.cloud.network.deps.elements.register(
+    networkLayerOf(world.cloud).deps.elements.register(
       new VirtualRouterElement('VirtualRouter', (_id, config) => {
         if (config && routerFault?.(config)) throw new Error('injected virtual router failure');
       }),
@@ -120,7 +121,7 @@ describe('deploy with a fault at each step', () => {
         await world.cloud.guestVlans.take(w, { physicalNetworkId: pn.id, networkId: 9000 + i, accountId: account.id });
     });
     const before = await accountingSnapshot(world.cloud, world.sim);
-    const take = vi.spyOn(world.cloud.network.deps.vlans, 'take');
+    const take = vi.spyOn(networkLayerOf(world.cloud).deps.vlans, 'take');
     const job = await beta.vms.deploy(deployInput());
     await expect(job.result).rejects.toThrow();
     expect(take).toHaveBeenCalled();

@@ -121,7 +121,6 @@ describe('callers resolved from the store', () => {
     const forged = { accountId: account.id, userId: user.id, domainId: account.domainId, accountType: 1 };
     for (const attempt of [
       () => cloud.as(forged as never),
-      () => cloud.network.as(forged as never),
       // A copy of a resolved caller is not one either (callers are issued by identity, and frozen).
       () => cloud.as({ ...ROOT_ADMIN } as never),
     ]) {

@@ -44,9 +44,12 @@ describe('credentials in URLs are masked wherever Stratus writes for people to r
       zoneId: world.zone.id,
     });
     await (await world.cloud.templateStorage.download(template.id)).result;
-    const refused = await world.user.templates
+    const refused: Error & { value?: unknown } = await world.user.templates
       .register({ name: 'bad', url: `ftp://bob:${SECRET}@x/t.qcow2`, format: 'QCOW2', zoneId: world.zone.id })
-      .catch((e: unknown) => e as Error & { value?: unknown });
+      .then(
+        () => new Error('registered'),
+        (e: unknown) => e as Error & { value?: unknown },
+      );
     expect(refused).toBeInstanceOf(Error);
     expect(`${refused.message} ${JSON.stringify(refused.value)}`).not.toContain(SECRET);
     expect(refused.message).toContain('bob:******@x');

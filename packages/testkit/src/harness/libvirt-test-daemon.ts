@@ -3,6 +3,9 @@
  * (TEST-ENVIRONMENT.md §4.2): no system libvirtd, no `/run/libvirt`, nothing left behind once stopped. Used by the
  * integration-test harness (`kvm-peers.ts`) and by the demo's KVM mode (`npm run demo -- --hypervisor kvm`), which
  * imports it as `@stratus/testkit/libvirt-test-daemon` (this module imports nothing from vitest).
+ *
+ * @packageDocumentation
+ * @module @stratus/testkit/libvirt-test-daemon
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';

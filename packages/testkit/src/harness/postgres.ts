@@ -82,6 +82,7 @@ export function pgSkipSuffix(): string {
   return reason === null ? '' : ` (skipped: ${reason})`;
 }
 
+/** A database created for one test file on the harness's PostgreSQL, with its URL and a drop function. */
 export interface TestDatabase {
   /** Connection URL for role `stratus` to the new database. */
   url: string;
