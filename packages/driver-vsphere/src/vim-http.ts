@@ -100,6 +100,41 @@ export class VimHttp {
     return this.request('GET', path, undefined, {}, options);
   }
 
+  /**
+   * Moves file bytes (datastore `/folder` files, import-lease disks) with the session cookie in `headers`; `url` is
+   * a path under the origin or an absolute URL of the same vCenter.
+   */
+  async transfer(
+    method: 'GET' | 'PUT' | 'POST',
+    url: string,
+    options: {
+      data?: Buffer;
+      headers: Readonly<Record<string, string>>;
+      signal?: AbortSignal;
+      timeoutMs?: number;
+      operation: string;
+    },
+  ): Promise<{ status: number; data: Buffer }> {
+    const limit = options.timeoutMs ?? this.timeoutMs;
+    const timer = AbortSignal.timeout(limit);
+    const signal = options.signal ? AbortSignal.any([options.signal, timer]) : timer;
+    try {
+      const res = await this.client.request<ArrayBuffer>({
+        method,
+        url,
+        data: options.data,
+        headers: { ...options.headers },
+        signal,
+        responseType: 'arraybuffer',
+        maxBodyLength: Number.POSITIVE_INFINITY,
+        maxContentLength: Number.POSITIVE_INFINITY,
+      });
+      return { status: res.status, data: Buffer.from(res.data) };
+    } catch (error) {
+      throw this.transportError(error, options.operation, limit, options.signal, timer);
+    }
+  }
+
   private async request(
     method: 'GET' | 'POST',
     url: string,

@@ -17,6 +17,7 @@ export interface ServiceContent {
   searchIndex: MoRef;
   virtualDiskManager?: MoRef;
   fileManager?: MoRef;
+  ovfManager?: MoRef;
   about: {
     fullName: string;
     apiVersion: string;
@@ -219,6 +220,11 @@ export class VimSession {
     return response;
   }
 
+  /** The `Cookie` header of the session (for datastore file transfers over `/folder`); never logged. */
+  get cookieHeader(): string | undefined {
+    return this.cookie;
+  }
+
   /** Whether the session is still logged in (`SessionIsActive` needs an id and rights; reading `currentSession` does not). */
   get loggedIn(): boolean {
     return this.cookie !== undefined;
@@ -249,6 +255,7 @@ export function readServiceContent(node: XNode | undefined): ServiceContent {
   const about = child(node, 'about');
   const vdm = moRefOf(child(node, 'virtualDiskManager'));
   const fm = moRefOf(child(node, 'fileManager'));
+  const ovf = moRefOf(child(node, 'ovfManager'));
   return {
     rootFolder: requiredRef(node, 'rootFolder'),
     propertyCollector: requiredRef(node, 'propertyCollector'),
@@ -257,6 +264,7 @@ export function readServiceContent(node: XNode | undefined): ServiceContent {
     searchIndex: requiredRef(node, 'searchIndex'),
     ...(vdm ? { virtualDiskManager: vdm } : {}),
     ...(fm ? { fileManager: fm } : {}),
+    ...(ovf ? { ovfManager: ovf } : {}),
     about: {
       fullName: textOf(about, 'fullName') ?? '',
       apiVersion: textOf(about, 'apiVersion') ?? '',

@@ -1,4 +1,5 @@
 import { parseStringPromise } from 'xml2js';
+import { escapeXml } from './soap-xml.js';
 
 /** The XMLSchema-instance namespace, whatever prefix a response binds it to (vcsim writes `XMLSchema-instance:`). */
 export const XSI_NS = 'http://www.w3.org/2001/XMLSchema-instance';
@@ -27,6 +28,7 @@ interface RawAttr {
 type RawNode = {
   $?: Record<string, RawAttr>;
   $ns?: { local: string; uri: string };
+  $$?: RawNode[];
   _?: string;
 } & Record<string, unknown>;
 
@@ -38,11 +40,8 @@ function convert(raw: RawNode): XNode {
     if (a.uri === XSI_NS && a.local === 'type') xsiType = a.value.slice(a.value.indexOf(':') + 1);
     else attrs[a.local] = a.value;
   }
-  const children: XNode[] = [];
-  for (const [key, value] of Object.entries(raw)) {
-    if (key === '$' || key === '$ns' || key === '_' || !Array.isArray(value)) continue;
-    for (const item of value as RawNode[]) children.push(convert(item));
-  }
+  // Children in document order (`$$`), which a data object sent back to the server (an import spec) needs.
+  const children = (raw.$$ ?? []).map(convert);
   return {
     name: raw.$ns?.local ?? '',
     uri: raw.$ns?.uri ?? '',
@@ -61,6 +60,8 @@ export async function parseXml(xml: string): Promise<XNode> {
     explicitCharkey: true,
     charkey: '_',
     explicitRoot: true,
+    explicitChildren: true,
+    preserveChildrenOrder: true,
     trim: false,
     normalize: false,
   })) as Record<string, RawNode>;
@@ -97,4 +98,17 @@ export function numberOf(node: XNode | undefined, name: string): number | undefi
   if (t === undefined || t.trim() === '') return undefined;
   const n = Number(t);
   return Number.isFinite(n) ? n : undefined;
+}
+
+/**
+ * Writes a parsed data object back as request XML under `name` (an import spec from `CreateImportSpec` handed to
+ * `ImportVApp`): children in their order, `xsi:type` and the `type` of references kept, text escaped.
+ */
+export function toXml(node: XNode, name = node.name): string {
+  const attrs = Object.entries(node.attrs)
+    .map(([k, v]) => ` ${k}="${escapeXml(v)}"`)
+    .join('');
+  const type = node.xsiType !== undefined ? ` xsi:type="${escapeXml(node.xsiType)}"` : '';
+  const inner = node.children.length > 0 ? node.children.map((c) => toXml(c)).join('') : escapeXml(node.text);
+  return `<${name}${type}${attrs}>${inner}</${name}>`;
 }

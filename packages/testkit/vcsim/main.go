@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"net"
 	"net/url"
 	"os"
 	"os/signal"
@@ -28,6 +29,7 @@ func main() {
 	vms := flag.Int("vm", 2, "VMs per resource pool")
 	datastores := flag.Int("ds", 1, "datastores (each mounted on every host)")
 	useTLS := flag.Bool("tls", false, "serve https with a self-signed certificate")
+	hostIP := flag.String("host-ip", "", "first management address given to the hosts, one each in turn (e.g. 127.0.1.1); default: all 127.0.0.1")
 	delay := flag.String("method-delay", "", "per-method delays in ms, e.g. PowerOnVM_Task=2000,Login=500 (fault injection)")
 	flag.Parse()
 
@@ -56,6 +58,20 @@ func main() {
 	}
 	if err := model.Create(); err != nil {
 		log.Fatal(err)
+	}
+	if *hostIP != "" {
+		ip := net.ParseIP(*hostIP).To4()
+		if ip == nil {
+			log.Fatalf("-host-ip: %q is not an IPv4 address", *hostIP)
+		}
+		for _, e := range simulator.Map.All("HostSystem") {
+			h := e.(*simulator.HostSystem)
+			if h.Config == nil || h.Config.Network == nil || len(h.Config.Network.Vnic) == 0 || h.Config.Network.Vnic[0].Spec.Ip == nil {
+				continue
+			}
+			h.Config.Network.Vnic[0].Spec.Ip.IpAddress = ip.String()
+			ip = net.IPv4(ip[0], ip[1], ip[2], ip[3]+1).To4()
+		}
 	}
 	model.Service.Listen = &url.URL{Host: *listen, User: url.UserPassword(*user, *pass)}
 	if *useTLS {

@@ -79,6 +79,8 @@ export interface VcsimOptions {
   /** Accepted credentials (default user/pass). */
   username?: string;
   password?: string;
+  /** First management address of the hosts, one each in turn (e.g. `127.0.1.1`); default all `127.0.0.1`. */
+  hostIp?: string;
   /** Per-method delays in ms (fault injection: slow calls for timeout tests). */
   methodDelay?: Readonly<Record<string, number>>;
 }
@@ -113,6 +115,7 @@ export async function startVcsim(options: VcsimOptions = {}): Promise<Vcsim> {
   if (options.hosts !== undefined) args.push('-host', String(options.hosts));
   if (options.vms !== undefined) args.push('-vm', String(options.vms));
   if (options.datastores !== undefined) args.push('-ds', String(options.datastores));
+  if (options.hostIp !== undefined) args.push('-host-ip', options.hostIp);
   if (options.methodDelay)
     args.push(
       '-method-delay',
