@@ -1,5 +1,5 @@
 import { el, escapeXml, leaf, type MoRef, mor, optLeaf, typed, type XmlFragment } from './soap-xml.js';
-import { child, childrenOf, numberOf, textOf, type XNode } from './xml-node.js';
+import { child, childrenOf, numberOf, textOf, toXml, type XNode } from './xml-node.js';
 
 /** A virtual device as read from `config.hardware.device`. */
 export interface DeviceInfo {
@@ -95,15 +95,32 @@ export function diskDevice(d: {
   );
 }
 
-/** The same disk device with a new capacity (an `edit` for a resize), written from what was read. */
+/**
+ * The disk device as read, with a new capacity (an `edit` for a resize): the whole device goes back, as the API
+ * expects for an edit (the simulator even needs its `deviceInfo`).
+ */
 export function resizedDisk(d: DeviceInfo, capacityInKB: number): XmlFragment {
-  return diskDevice({
-    key: d.key,
-    fileName: d.fileName ?? '',
-    controllerKey: d.controllerKey ?? 0,
-    unitNumber: d.unitNumber ?? 0,
-    capacityInKB,
-  });
+  const children = d.node.children
+    .filter((c) => c.name !== 'capacityInBytes')
+    .map((c) => (c.name === 'capacityInKB' ? { ...c, text: String(capacityInKB), children: [] } : c));
+  if (!children.some((c) => c.name === 'capacityInKB'))
+    children.push({ name: 'capacityInKB', uri: '', attrs: {}, text: String(capacityInKB), children: [] });
+  return toXml({ ...d.node, children }, 'device');
+}
+
+/** The CD-ROM as read, with its backing set to an ISO file (an `edit`). */
+export function cdromWithIso(d: DeviceInfo, isoFile: string): XmlFragment {
+  const backing: XNode = {
+    name: 'backing',
+    uri: '',
+    xsiType: 'VirtualCdromIsoBackingInfo',
+    attrs: {},
+    text: '',
+    children: [{ name: 'fileName', uri: '', attrs: {}, text: isoFile, children: [] }],
+  };
+  const children = d.node.children.map((c) => (c.name === 'backing' ? backing : c));
+  if (!children.some((c) => c.name === 'backing')) children.splice(1, 0, backing);
+  return toXml({ ...d.node, children }, 'device');
 }
 
 /** A device to remove, by key (its type kept). */

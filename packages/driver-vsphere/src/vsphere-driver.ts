@@ -49,6 +49,7 @@ import { silentLogger } from './vim-logger.js';
 import { moRefOf } from './vim-session.js';
 import {
   cdromDevice,
+  cdromWithIso,
   type DeviceInfo,
   deviceChange,
   deviceRef,
@@ -350,16 +351,15 @@ export class VsphereDriver implements HypervisorDriver {
       const [h] = await e.vc.collector.properties('HostSystem', [e.host], ['summary.runtime'], signal);
       const runtime = h?.props.get('summary.runtime');
       const connected = textOf(runtime, 'connectionState') === 'connected';
-      const vms = await e.vc.collector.retrieve(
-        [
-          filterSpec(
-            'specSet',
-            [propertySpec('VirtualMachine', ['name', 'runtime.powerState', 'config.template'])],
-            [objectSpec(e.host, true, traversal('hostVms', 'HostSystem', 'vm'))],
-          ),
-        ],
-        signal,
-      );
+      // VMs by runtime.host (authoritative; HostSystem.vm lags a relocation in the simulator).
+      const vms = (
+        await e.vc.collector.list(
+          e.vmFolder,
+          'VirtualMachine',
+          ['name', 'runtime.powerState', 'runtime.host', 'config.template'],
+          signal,
+        )
+      ).filter((vm) => moRefOf(vm.props.get('runtime.host'))?.value === e.host.value);
       const vmStates: PingReport['vmStates'] = {};
       for (const vm of vms) {
         if (vm.props.get('config.template')?.text === 'true') continue;
@@ -920,7 +920,7 @@ export class VsphereDriver implements HypervisorDriver {
 
   // ── datastore files ──────────────────────────────────────────────────────────────────────────────────
 
-  private folderUrl(vc: Vcenter, p: PoolEntry, file: string): string {
+  private folderUrl(p: PoolEntry, file: string): string {
     const q = new URLSearchParams({ dcPath: p.datacenterName, dsName: p.name });
     return `/folder/${file.split('/').map(encodeURIComponent).join('/')}?${q}`;
   }
@@ -942,7 +942,7 @@ export class VsphereDriver implements HypervisorDriver {
   /** Uploads bytes to a datastore file over `/folder` with the session cookie. */
   private async upload(vc: Vcenter, p: PoolEntry, file: string, data: Buffer, ctx: OperationContext): Promise<void> {
     await vc.session.open();
-    const res = await vc.http.transfer('PUT', this.folderUrl(vc, p, file), {
+    const res = await vc.http.transfer('PUT', this.folderUrl(p, file), {
       data,
       headers: { cookie: vc.session.cookieHeader ?? '', 'content-type': 'application/octet-stream' },
       ...(ctx.signal ? { signal: ctx.signal } : {}),
@@ -956,7 +956,7 @@ export class VsphereDriver implements HypervisorDriver {
   /** Downloads a datastore file over `/folder`; undefined when it is not there. */
   private async download(vc: Vcenter, p: PoolEntry, file: string, ctx: OperationContext): Promise<Buffer | undefined> {
     await vc.session.open();
-    const res = await vc.http.transfer('GET', this.folderUrl(vc, p, file), {
+    const res = await vc.http.transfer('GET', this.folderUrl(p, file), {
       headers: { cookie: vc.session.cookieHeader ?? '' },
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       operation: `download of [${p.name}] ${file}`,
@@ -1176,7 +1176,7 @@ export class VsphereDriver implements HypervisorDriver {
   // ── volumes ──────────────────────────────────────────────────────────────────────────────────────────
 
   private volumePath(volume: Pick<VolumeRef, 'uuid' | 'path'>, p: PoolEntry): string {
-    return volume.path && volume.path.startsWith('[') ? volume.path : `[${p.name}] ${VOLUME_DIR}/${volume.uuid}.vmdk`;
+    return volume.path?.startsWith('[') ? volume.path : `[${p.name}] ${VOLUME_DIR}/${volume.uuid}.vmdk`;
   }
 
   async createVolume(host: HostRef, volume: VolumeSpec, options: CreateVolumeOptions = {}): Promise<VolumeResult> {
@@ -1530,10 +1530,7 @@ export class VsphereDriver implements HypervisorDriver {
     const ide = vm.devices.find(isIdeController);
     if (ide === undefined) throw hostFail('InvalidState', `VM has no IDE controller for a CD-ROM`, e.guid);
     const change = existing
-      ? deviceChange(
-          'edit',
-          cdromDevice(existing.key, existing.controllerKey ?? ide.key, existing.unitNumber ?? 0, file),
-        )
+      ? deviceChange('edit', cdromWithIso(existing, file))
       : deviceChange('add', cdromDevice(-300, ide.key, 0, file));
     await e.vc.task('ReconfigVM_Task', vm.ref, [el('spec', change)], { ...ctx, scope: { kind: 'host', ref: e.guid } });
   }
