@@ -128,19 +128,21 @@ export class PropertyCollector {
   }
 
   /**
-   * Every object of `type` under `container` (recursively) with the given properties, through a container view
-   * (`CreateContainerView`, destroyed afterwards).
+   * Every object of `type` (a type or several, e.g. a type and its subtypes the server may not match by itself) under
+   * `container` (recursively) with the given properties, through a container view (`CreateContainerView`, destroyed
+   * afterwards).
    */
   async list(
     container: MoRef,
-    type: string,
+    type: string | readonly string[],
     paths: readonly string[],
     options: RetrieveOptions = {},
   ): Promise<ObjectContent[]> {
+    const types = typeof type === 'string' ? [type] : type;
     const created = await this.session.call(
       'CreateContainerView',
       this.session.content.viewManager,
-      [mor('container', container), leaf('type', type), leaf('recursive', true)],
+      [mor('container', container), ...types.map((t) => leaf('type', t)), leaf('recursive', true)],
       options.signal ? { signal: options.signal } : {},
     );
     const view = moRefOf(child(created, 'returnval'))!;
@@ -149,7 +151,7 @@ export class PropertyCollector {
         [
           filterSpec(
             'specSet',
-            [propertySpec(type, paths)],
+            types.map((t) => propertySpec(t, paths)),
             [objectSpec(view, true, traversal('traverseView', 'ContainerView', 'view'))],
           ),
         ],

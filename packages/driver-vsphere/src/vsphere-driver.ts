@@ -449,10 +449,15 @@ export class VsphereDriver implements HypervisorDriver {
     };
   }
 
-  private async requireVm(e: HostEntry, name: string, signal?: AbortSignal): Promise<VmEntry> {
+  /** The VM when it is registered on the host (a VM elsewhere in the datacenter is not this host's). */
+  private async findVmOn(e: HostEntry, name: string, signal?: AbortSignal): Promise<VmEntry | undefined> {
     const vm = await this.findVm(e, name, signal);
-    if (vm === undefined)
-      throw hostFail('NotFound', `VM ${name} does not exist in datacenter ${e.datacenterName}`, e.guid);
+    return vm?.host?.value === e.host.value ? vm : undefined;
+  }
+
+  private async requireVm(e: HostEntry, name: string, signal?: AbortSignal): Promise<VmEntry> {
+    const vm = await this.findVmOn(e, name, signal);
+    if (vm === undefined) throw hostFail('NotFound', `VM ${name} is not on host ${e.name}`, e.guid);
     return vm;
   }
 
@@ -578,7 +583,7 @@ export class VsphereDriver implements HypervisorDriver {
   async stopVm(host: HostRef, vmName: string, options: StopVmOptions = {}): Promise<void> {
     const e = this.entry(host);
     await this.locks.run(`vm:${vmName}`, async () => {
-      const vm = await this.findVm(e, vmName, options.signal);
+      const vm = await this.findVmOn(e, vmName, options.signal);
       if (vm === undefined || vm.power === 'poweredOff') return;
       const task = {
         ...(options.signal ? { signal: options.signal } : {}),
@@ -624,7 +629,7 @@ export class VsphereDriver implements HypervisorDriver {
   async destroyVm(host: HostRef, vmName: string, ctx: OperationContext = {}): Promise<void> {
     const e = this.entry(host);
     await this.locks.run(`vm:${vmName}`, async () => {
-      const vm = await this.findVm(e, vmName, ctx.signal);
+      const vm = await this.findVmOn(e, vmName, ctx.signal);
       if (vm === undefined) return;
       const task = { ...ctx, scope: { kind: 'host' as const, ref: e.guid } };
       if (vm.power !== 'poweredOff')
@@ -662,7 +667,8 @@ export class VsphereDriver implements HypervisorDriver {
     if (from.vc !== to.vc || from.cluster.value !== to.cluster.value)
       throw hostFail('InvalidState', `hosts ${from.name} and ${to.name} are not in one vSphere cluster`, destination);
     return this.locks.run(`vm:${vmName}`, async () => {
-      const vm = await this.requireVm(from, vmName, options.signal);
+      const vm = await this.findVm(from, vmName, options.signal);
+      if (vm === undefined) throw hostFail('NotFound', `VM ${vmName} does not exist`, source);
       if (vm.host?.value !== from.host.value) {
         if (vm.host?.value === to.host.value) return { hostGuid: to.guid };
         throw hostFail('InvalidState', `VM ${vmName} is not on host ${from.name}`, source);
@@ -690,7 +696,11 @@ export class VsphereDriver implements HypervisorDriver {
   // ── networks ─────────────────────────────────────────────────────────────────────────────────────────
 
   private async findDvs(e: HostEntry, name: string): Promise<{ ref: MoRef; uuid: string } | undefined> {
-    const all = await e.vc.collector.list(e.networkFolder, 'DistributedVirtualSwitch', ['name', 'uuid']);
+    const all = await e.vc.collector.list(
+      e.networkFolder,
+      ['DistributedVirtualSwitch', 'VmwareDistributedVirtualSwitch'],
+      ['name', 'uuid'],
+    );
     const dvs = all.find((d) => d.props.get('name')?.text === encodeInventoryName(name));
     return dvs ? { ref: dvs.obj, uuid: dvs.props.get('uuid')?.text ?? '' } : undefined;
   }
@@ -1494,7 +1504,7 @@ export class VsphereDriver implements HypervisorDriver {
   async detachVolume(host: HostRef, vmName: string, disk: DiskSpec, ctx: OperationContext = {}): Promise<void> {
     const e = this.entry(host);
     await this.locks.run(`vm:${vmName}`, async () => {
-      const vm = await this.findVm(e, vmName, ctx.signal);
+      const vm = await this.findVmOn(e, vmName, ctx.signal);
       const device = vm?.devices.find((d) => isDisk(d) && d.fileName === disk.path);
       if (vm === undefined || device === undefined) return;
       await e.vc.task('ReconfigVM_Task', vm.ref, [el('spec', deviceChange('remove', deviceRef(device)))], {
@@ -1545,7 +1555,7 @@ export class VsphereDriver implements HypervisorDriver {
   async detachIso(host: HostRef, vmName: string, _iso: DiskSpec, ctx: OperationContext = {}): Promise<void> {
     const e = this.entry(host);
     await this.locks.run(`vm:${vmName}`, async () => {
-      const vm = await this.findVm(e, vmName, ctx.signal);
+      const vm = await this.findVmOn(e, vmName, ctx.signal);
       const cdrom = vm?.devices.find(isCdrom);
       if (vm === undefined || cdrom === undefined) return;
       await e.vc.task('ReconfigVM_Task', vm.ref, [el('spec', deviceChange('remove', deviceRef(cdrom)))], {
