@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
+  type BackupSnapshotOptions,
   type CheckNetworkResult,
   type ConnectTarget,
   type CreateVolumeOptions,
@@ -23,6 +24,11 @@ import {
   type PoolRef,
   type PoolSpec,
   type ResizeVolumeOptions,
+  type SecondaryStoreRef,
+  type SnapshotBackupResult,
+  type SnapshotRef,
+  type SnapshotResult,
+  type SnapshotSpec,
   type StagedTemplate,
   type StartVmResult,
   type StopVmOptions,
@@ -106,6 +112,7 @@ interface VmEntry {
 
 const VOLUME_DIR = 'stratus-volumes';
 const ISO_DIR = 'stratus-iso';
+const SNAPSHOT_DIR = 'stratus-snapshots';
 const TEMPLATE_PREFIX = 'stratus-tmpl-';
 const KB = 1024;
 
@@ -177,7 +184,7 @@ export class VsphereDriver implements HypervisorDriver {
       volumeMigration: true,
       storageMigration: true,
       hotPlugDisk: true,
-      volumeSnapshots: false,
+      volumeSnapshots: true,
       incrementalSnapshots: false,
       volumeResize: true,
       linkedClone: true,
@@ -1145,42 +1152,209 @@ export class VsphereDriver implements HypervisorDriver {
     const e = this.entry(host);
     const p = this.pool(volume.pool);
     const file = this.volumePath(volume, p);
-    const rel = `template/tmpl/${template.uuid}/${template.uuid}.ova`;
-    const target = path.join(this.secondaryDir(template.store), rel);
     return this.locks.run(`template-out:${template.uuid}`, async () => {
-      const { path: dsPath } = parseDatastorePath(file);
-      const flat =
-        (await this.download(e.vc, p, dsPath.replace(/\.vmdk$/, '-flat.vmdk'), ctx)) ??
-        (await this.download(e.vc, p, dsPath, ctx));
+      const flat = await this.diskBytes(e, p, file, ctx);
       if (flat === undefined)
         throw poolFail('NotFound', `volume ${volume.uuid} has no disk file ${file}`, volume.pool.uuid);
-      const diskFile = `${template.uuid}-disk1.vmdk`;
-      const ova = writeTar([
-        {
-          name: `${template.uuid}.ovf`,
-          data: Buffer.from(
-            ovfDescriptor({
-              name: template.name,
-              diskFile,
-              diskBytes: flat.length,
-              capacityBytes: Math.max(flat.length, KB * KB),
-            }),
-          ),
-        },
-        { name: diskFile, data: flat },
-      ]);
+      return this.writeOva(template, flat);
+    });
+  }
+
+  /** The bytes of a disk on a datastore: its flat extent (`-flat.vmdk`), or the file itself. */
+  private async diskBytes(
+    e: HostEntry,
+    p: PoolEntry,
+    file: string,
+    ctx: OperationContext,
+  ): Promise<Buffer | undefined> {
+    const { path: dsPath } = parseDatastorePath(file);
+    return (
+      (await this.download(e.vc, p, dsPath.replace(/\.vmdk$/, '-flat.vmdk'), ctx)) ??
+      (await this.download(e.vc, p, dsPath, ctx))
+    );
+  }
+
+  /** Writes a one-disk OVA (OVF descriptor first) into the template's secondary storage, through a part file. */
+  private async writeOva(template: TemplateTarget, flat: Buffer): Promise<TemplateResult> {
+    const rel = `template/tmpl/${template.uuid}/${template.uuid}.ova`;
+    const target = path.join(this.secondaryDir(template.store), rel);
+    const diskFile = `${template.uuid}-disk1.vmdk`;
+    const capacityBytes = Math.max(flat.length, KB * KB);
+    const ova = writeTar([
+      {
+        name: `${template.uuid}.ovf`,
+        data: Buffer.from(ovfDescriptor({ name: template.name, diskFile, diskBytes: flat.length, capacityBytes })),
+      },
+      { name: diskFile, data: flat },
+    ]);
+    await mkdir(path.dirname(target), { recursive: true });
+    await writeFile(`${target}.part`, ova);
+    await rename(`${target}.part`, target);
+    return {
+      uuid: template.uuid,
+      store: template.store,
+      path: rel,
+      format: 'ova',
+      sizeBytes: capacityBytes,
+      physicalSizeBytes: ova.length,
+    };
+  }
+
+  // ── volume snapshots (full copies, as CloudStack's VMware snapshots are) ───────────────────────────────
+
+  async createSnapshot(host: HostRef, snapshot: SnapshotSpec, ctx: OperationContext = {}): Promise<SnapshotResult> {
+    const e = this.entry(host);
+    const p = this.pool(snapshot.volume.pool);
+    const source = this.volumePath(snapshot.volume, p);
+    const target = `[${p.name}] ${SNAPSHOT_DIR}/${snapshot.uuid}.vmdk`;
+    const vdm = e.vc.session.content.virtualDiskManager!;
+    const task = { ...ctx, scope: { kind: 'pool' as const, ref: snapshot.volume.pool.uuid } };
+    return this.locks.run(`snapshot:${snapshot.uuid}`, async () => {
+      await this.makeDirectory(e.vc, p, SNAPSHOT_DIR);
+      // A disk in use is copied from a VM snapshot's frozen base, the VM snapshot removed afterwards (consolidated).
+      const vm = snapshot.vmName !== undefined ? await this.findVmOn(e, snapshot.vmName, ctx.signal) : undefined;
+      const vmSnapshot = vm
+        ? moRefOf(
+            await e.vc.task(
+              'CreateSnapshot_Task',
+              vm.ref,
+              [
+                leaf('name', `stratus-${snapshot.uuid}`),
+                leaf('description', snapshot.name),
+                leaf('memory', false),
+                leaf('quiesce', false),
+              ],
+              task,
+            ),
+          )
+        : undefined;
+      try {
+        await e.vc.task(
+          'CopyVirtualDisk_Task',
+          vdm,
+          [
+            leaf('sourceName', source),
+            mor('sourceDatacenter', p.datacenter),
+            leaf('destName', target),
+            mor('destDatacenter', p.datacenter),
+            leaf('force', false),
+          ],
+          task,
+        );
+      } catch (error) {
+        if (!isFault(error, 'FileAlreadyExists')) throw error;
+      } finally {
+        if (vmSnapshot) await e.vc.task('RemoveSnapshot_Task', vmSnapshot, [leaf('removeChildren', false)], task);
+      }
+      const bytes = await this.diskBytes(e, p, target, ctx);
+      return { uuid: snapshot.uuid, path: target, physicalSizeBytes: bytes?.length ?? 0 };
+    });
+  }
+
+  async backupSnapshot(
+    host: HostRef,
+    snapshot: SnapshotRef,
+    store: SecondaryStoreRef,
+    options: BackupSnapshotOptions = {},
+  ): Promise<SnapshotBackupResult> {
+    const e = this.entry(host);
+    const rel = `snapshots/${snapshot.volume.uuid}/${snapshot.uuid}.vmdk`;
+    const target = path.join(this.secondaryDir(store), rel);
+    return this.locks.run(`snapshot:${snapshot.uuid}`, async () => {
+      if (snapshot.backup !== undefined && snapshot.primaryPath === undefined)
+        return {
+          store: snapshot.backup.store,
+          path: snapshot.backup.path,
+          physicalSizeBytes: 0,
+          removedFromPrimary: true,
+        };
+      if (snapshot.primaryPath === undefined)
+        throw poolFail('NotFound', `snapshot ${snapshot.uuid} is on no primary storage`, snapshot.volume.pool.uuid);
+      const p = this.pool(snapshot.volume.pool);
+      const bytes = await this.diskBytes(e, p, snapshot.primaryPath, options);
+      if (bytes === undefined)
+        throw poolFail('NotFound', `snapshot file ${snapshot.primaryPath} is gone`, snapshot.volume.pool.uuid);
       await mkdir(path.dirname(target), { recursive: true });
-      await writeFile(`${target}.part`, ova);
+      await writeFile(`${target}.part`, bytes);
       await rename(`${target}.part`, target);
+      if (!options.keepOnPrimary) await this.deleteDisk(e, p, snapshot.primaryPath, options);
       return {
-        uuid: template.uuid,
-        store: template.store,
+        store: { uuid: store.uuid, url: store.url },
         path: rel,
-        format: 'ova',
-        sizeBytes: Math.max(flat.length, KB * KB),
-        physicalSizeBytes: ova.length,
+        physicalSizeBytes: bytes.length,
+        removedFromPrimary: !options.keepOnPrimary,
       };
     });
+  }
+
+  private async deleteDisk(e: HostEntry, p: PoolEntry, file: string, ctx: OperationContext): Promise<void> {
+    await e.vc
+      .task(
+        'DeleteVirtualDisk_Task',
+        e.vc.session.content.virtualDiskManager!,
+        [leaf('name', file), mor('datacenter', p.datacenter)],
+        ctx,
+      )
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          if (!isFault(error, 'FileNotFound', 'NotFound')) throw error;
+        },
+      );
+  }
+
+  async deleteSnapshot(host: HostRef, snapshot: SnapshotRef, ctx: OperationContext = {}): Promise<void> {
+    const e = this.entry(host);
+    await this.locks.run(`snapshot:${snapshot.uuid}`, async () => {
+      const p = this.pools.get(snapshot.volume.pool.uuid);
+      if (snapshot.primaryPath !== undefined && p !== undefined) await this.deleteDisk(e, p, snapshot.primaryPath, ctx);
+      if (snapshot.backup !== undefined)
+        await rm(path.join(this.secondaryDir(snapshot.backup.store), snapshot.backup.path), { force: true });
+    });
+  }
+
+  /** The snapshot's bytes, from primary while it is there, else from its backup. */
+  private async snapshotBytes(e: HostEntry, snapshot: SnapshotRef, ctx: OperationContext): Promise<Buffer> {
+    const p = this.pools.get(snapshot.volume.pool.uuid);
+    if (snapshot.primaryPath !== undefined && p !== undefined) {
+      const bytes = await this.diskBytes(e, p, snapshot.primaryPath, ctx);
+      if (bytes !== undefined) return bytes;
+    }
+    if (snapshot.backup !== undefined)
+      return readFile(path.join(this.secondaryDir(snapshot.backup.store), snapshot.backup.path));
+    throw poolFail(
+      'NotFound',
+      `snapshot ${snapshot.uuid} has no copy on primary or secondary storage`,
+      snapshot.volume.pool.uuid,
+    );
+  }
+
+  async createVolumeFromSnapshot(
+    host: HostRef,
+    snapshot: SnapshotRef,
+    volume: VolumeSpec,
+    ctx: OperationContext = {},
+  ): Promise<VolumeResult> {
+    const e = this.entry(host);
+    const p = this.pool(volume.pool);
+    const bytes = await this.snapshotBytes(e, snapshot, ctx);
+    const created = await this.createVolume(host, volume, ctx);
+    // The new disk's descriptor comes from vSphere; its extent gets the snapshot's bytes.
+    const { path: dsPath } = parseDatastorePath(created.path);
+    await this.upload(e.vc, p, dsPath.replace(/\.vmdk$/, '-flat.vmdk'), bytes, ctx);
+    return created;
+  }
+
+  async createTemplateFromSnapshot(
+    host: HostRef,
+    snapshot: SnapshotRef,
+    template: TemplateTarget,
+    ctx: OperationContext = {},
+  ): Promise<TemplateResult> {
+    const e = this.entry(host);
+    return this.locks.run(`template-out:${template.uuid}`, async () =>
+      this.writeOva(template, await this.snapshotBytes(e, snapshot, ctx)),
+    );
   }
 
   // ── volumes ──────────────────────────────────────────────────────────────────────────────────────────
