@@ -86,6 +86,7 @@ export class PropertyCollector {
 
   /** Retrieves `specSet` (one or more filter specs), following every page. */
   async retrieve(specSet: readonly XmlFragment[], options: RetrieveOptions = {}): Promise<ObjectContent[]> {
+    await this.session.open(options.signal ? { signal: options.signal } : {});
     const pc = this.session.content.propertyCollector;
     const call = { ...(options.signal ? { signal: options.signal } : {}), check: checkMissingSet };
     const res = await this.session.call(
@@ -139,6 +140,7 @@ export class PropertyCollector {
     options: RetrieveOptions = {},
   ): Promise<ObjectContent[]> {
     const types = typeof type === 'string' ? [type] : type;
+    await this.session.open(options.signal ? { signal: options.signal } : {});
     const created = await this.session.call(
       'CreateContainerView',
       this.session.content.viewManager,
