@@ -131,6 +131,27 @@ describe.skipIf(bin === null)(
       await new Promise<void>((r) => silent.close(() => r()));
     });
 
+    it('a slow vCenter (the simulator delays RetrievePropertiesEx by 1.5 s) times the call out, and the session survives', async () => {
+      const slow = await startVcsim({ methodDelay: { RetrievePropertiesEx: 1_500 } });
+      try {
+        const s = session(slow);
+        await s.open();
+        const pc = new PropertyCollector(s);
+        const t0 = Date.now();
+        const error = await s
+          .call('RetrievePropertiesEx', s.content.propertyCollector, [], { timeoutMs: 300 })
+          .catch((e: unknown) => e);
+        expect(error).toMatchObject({ driverCode: 'Timeout' });
+        expect(Date.now() - t0).toBeLessThan(1_400);
+        const vms = await pc.list(s.content.rootFolder, 'VirtualMachine', ['name']);
+        expect(vms.length).toBeGreaterThan(0);
+        expect(s.logins).toBe(1);
+        await s.close();
+      } finally {
+        await slow.stop();
+      }
+    });
+
     it('TLS is verified: an unknown self-signed certificate and a name it does not cover are AuthFailed; the pinned one works', async () => {
       await expectDriverError(session(tlsSim).open(), 'AuthFailed', 'DEPTH_ZERO_SELF_SIGNED_CERT');
       const pinned = session(tlsSim, tlsSim.password, { ca: tlsSim.certificatePem });
