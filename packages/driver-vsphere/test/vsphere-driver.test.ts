@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DriverError, type HostReport, type VmSpec } from '@stratus/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -195,6 +197,72 @@ describe.skipIf(bin === null)(
       // The root volume outlived its VM; deleting it twice is fine.
       await driver.deleteVolume(h0, { uuid: root.uuid, pool: { uuid: 'pool-a', type: 'VMFS' }, path: root.path });
       await driver.deleteVolume(h0, { uuid: root.uuid, pool: { uuid: 'pool-a', type: 'VMFS' }, path: root.path });
+    });
+
+    it('an NFS pool is mounted on a host with CreateNasDatastore (found again by remote host and path, not mounted twice), and vCenter maintenance is opt-in', async () => {
+      const nfsDir = mkdtempSync(`${os.tmpdir()}/stratus-vsphere-nfs-`);
+      const d = vsphereDriver({
+        tls: { ca: sim.certificatePem! },
+        callTimeoutMs: 10_000,
+        vcenterMaintenanceMode: true,
+        // The simulator mounts an existing local directory as the NFS datastore's local path.
+        nasLocalPath: () => nfsDir,
+      });
+      try {
+        const all = await d.connect({ url: `vmware://${sim.address}/DC0/DC0_C0`, credentials: credentials() });
+        const nfs = {
+          uuid: 'pool-nfs',
+          type: 'NetworkFilesystem',
+          name: 'nfs',
+          server: '10.0.0.5',
+          path: '/export/primary',
+        };
+        const first = await d.createStoragePool({ guid: all[0]!.guid }, nfs);
+        expect(first.capacityBytes).toBeGreaterThan(0);
+        // Again on the same host: found by remote host and path, not mounted twice.
+        await d.createStoragePool({ guid: all[0]!.guid }, nfs);
+        const vol = await d.createVolume(
+          { guid: all[0]!.guid },
+          {
+            uuid: 'vol-nfs',
+            name: 'v',
+            type: 'DATADISK',
+            sizeBytes: 1024 ** 2,
+            format: 'vmdk',
+            pool: { uuid: 'pool-nfs', type: 'NetworkFilesystem' },
+          },
+        );
+        expect(vol.path).toBe(`[${path.basename(nfsDir)}] stratus-volumes/vol-nfs.vmdk`);
+        await d.deleteVolume(
+          { guid: all[0]!.guid },
+          { uuid: 'vol-nfs', pool: { uuid: 'pool-nfs', type: 'NetworkFilesystem' }, path: vol.path },
+        );
+        // HostDatastoreSystem.RemoveDatastore unmounts it from the host; govmomi's simulator 0.24 lacks the method,
+        // which the driver reports as a typed Unsupported with the vendor's fault.
+        await expect(
+          d.deleteStoragePool({ guid: all[0]!.guid }, { uuid: 'pool-nfs', type: 'NetworkFilesystem' }),
+        ).rejects.toMatchObject({
+          driverCode: 'Unsupported',
+          vendorCode: 'MethodNotFound',
+        });
+
+        const h = { guid: all[2]!.guid };
+        await d.prepareMaintenance(h);
+        const inMaintenance = await d.connect({
+          url: `vmware://${sim.address}/DC0/DC0_C0/${all[2]!.name}`,
+          credentials: credentials(),
+        });
+        expect(inMaintenance[0]!.details.inMaintenanceMode).toBe('true');
+        await d.cancelMaintenance(h);
+        const back = await d.connect({
+          url: `vmware://${sim.address}/DC0/DC0_C0/${all[2]!.name}`,
+          credentials: credentials(),
+        });
+        expect(back[0]!.details.inMaintenanceMode).toBe('false');
+      } finally {
+        await d.close();
+        rmSync(nfsDir, { recursive: true, force: true });
+      }
     });
 
     it('a standalone ESXi is refused with a clear error: clusters (and CloneVM_Task) need vCenter', async () => {
