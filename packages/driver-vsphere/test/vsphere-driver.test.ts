@@ -109,6 +109,11 @@ describe.skipIf(bin === null)(
     });
 
     it(`a VM named ${JSON.stringify(ODD_NAME)} with a standard and a distributed guest NIC round-trips; pyVmomi sees what the driver set`, async () => {
+      // The independent check may be left out only outside CI (where .ci/run installs python3-pyvmomi).
+      if (!pyvmomi) {
+        expect(process.env.CI, 'python3-pyvmomi is required when CI=true').not.toBe('true');
+        console.warn('python3-pyvmomi not installed: the independent pyVmomi check is left out');
+      }
       const h0 = { guid: hosts[0]!.guid };
       await driver.createStoragePool(h0, { uuid: 'pool-a', type: 'VMFS', name: 'a', path: '/DC0/LocalDS_0' });
       const root = await driver.createVolume(h0, {
