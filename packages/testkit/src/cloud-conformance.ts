@@ -82,6 +82,11 @@ export interface CloudConformanceFixture {
    * the steps after it run. A step no later one depends on belongs here, nothing else.
    */
   expectedFailures?: Readonly<Record<string, string>>;
+  /**
+   * The cluster as `clusters.create` gets it: its name (default `c1`; for VMware the vCenter cluster's name) and, for
+   * a VMware cluster, the vCenter that manages it.
+   */
+  cluster?: { name?: string; vcenter?: { url: string; datacenter: string } };
   /** Called after the suite (close the driver, remove temporary files). */
   teardown?: () => Promise<void>;
 }
@@ -355,8 +360,9 @@ export const CLOUD_CONFORMANCE_STEPS: readonly ConformanceStep[] = [
       const pod = await cloud.pods.create({ zoneId: zone.id, name: 'p1', ...podRange });
       const cluster = await cloud.clusters.create({
         podId: pod.id,
-        name: 'c1',
+        name: fixture.cluster?.name ?? 'c1',
         hypervisorType: hypervisorTypeOf(fixture),
+        ...(fixture.cluster?.vcenter ? { vcenter: fixture.cluster.vcenter } : {}),
       });
       s.clusterId = cluster.id;
     },

@@ -30,6 +30,7 @@ import pg from 'pg';
 import type { TestProject } from 'vitest/node';
 import { startKvmPeers } from './kvm-peers.js';
 import { PG_ENV, type PgFacts } from './pg-env.js';
+import { prepareVcsim } from './vcsim.js';
 
 const PGBIN = '/usr/lib/postgresql/15/bin';
 const INITDB = `${PGBIN}/initdb`;
@@ -503,6 +504,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
   }
   const stopKvm = (): void => kvm?.stopSync();
   process.on('exit', stopKvm);
+
+  // the vCenter simulator's binary, built once before the workers start them (one per test file)
+  try {
+    prepareVcsim();
+  } catch (err) {
+    uninstall();
+    process.off('exit', stopKvm);
+    stopKvm();
+    peer.stopSync();
+    throw err;
+  }
 
   return async () => {
     uninstall();
