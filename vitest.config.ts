@@ -14,6 +14,9 @@ export default defineConfig({
       '@stratus/testkit/libvirt-test-daemon': fileURLToPath(
         new URL('./packages/testkit/src/harness/libvirt-test-daemon.ts', import.meta.url),
       ),
+      '@stratus/testkit/fake-xapi': fileURLToPath(
+        new URL('./packages/testkit/src/fake-xapi/index.ts', import.meta.url),
+      ),
       '@stratus/testkit': src('testkit'),
     },
   },
