@@ -10,6 +10,7 @@ export default defineConfig({
       '@stratus/allocator': src('allocator'),
       '@stratus/driver-simulator': src('driver-simulator'),
       '@stratus/driver-kvm': src('driver-kvm'),
+      '@stratus/driver-xen': src('driver-xen'),
       // before '@stratus/testkit', which would also match this subpath
       '@stratus/testkit/libvirt-test-daemon': fileURLToPath(
         new URL('./packages/testkit/src/harness/libvirt-test-daemon.ts', import.meta.url),

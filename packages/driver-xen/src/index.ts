@@ -1,0 +1,13 @@
+/**
+ * @stratus/driver-xen — XenServer and XCP-ng through XAPI (drivers.md §4).
+ */
+export { toDriverError, XapiError, XapiTransportError } from './xapi-error.js';
+export { type XapiPoolOptions, XapiPoolSession, type XapiTaskOptions } from './xapi-pool-session.js';
+export {
+  type XapiCallOptions,
+  XapiEndpoint,
+  type XapiProtocol,
+  type XapiTlsOptions,
+  xapiHttpsAgent,
+} from './xapi-transport.js';
+export { XapiDouble, xmlRpcRequest, xmlRpcResponse } from './xml-rpc.js';
