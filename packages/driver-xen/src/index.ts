@@ -10,4 +10,7 @@ export {
   type XapiTlsOptions,
   xapiHttpsAgent,
 } from './xapi-transport.js';
+export { XenDriver, xenDriver } from './xen-driver.js';
+export { labelNetwork, nicNetwork, vlanTag } from './xen-network.js';
+export type { XenDriverOptions } from './xen-options.js';
 export { XapiDouble, xmlRpcRequest, xmlRpcResponse } from './xml-rpc.js';

@@ -252,6 +252,44 @@ export class XapiPoolSession {
     }
   }
 
+  /**
+   * Write a VDI's contents through the master's `/import_raw_vdi` (`format` `vhd` or `raw`); a refused session is
+   * logged in again once.
+   */
+  async importVdi(vdi: string, format: 'vhd' | 'raw', body: Buffer, options: XapiCallOptions = {}): Promise<void> {
+    await this.transfer('PUT', '/import_raw_vdi', vdi, format, body, options);
+  }
+
+  /** Read a VDI's contents through the master's `/export_raw_vdi`. */
+  async exportVdi(vdi: string, format: 'vhd' | 'raw', options: XapiCallOptions = {}): Promise<Buffer> {
+    return this.transfer('GET', '/export_raw_vdi', vdi, format, undefined, options);
+  }
+
+  private async transfer(
+    method: 'PUT' | 'GET',
+    path: string,
+    vdi: string,
+    format: string,
+    body: Buffer | undefined,
+    options: XapiCallOptions,
+  ): Promise<Buffer> {
+    for (let attempt = 0; ; attempt++) {
+      const session = this.session ?? (await this.login(options));
+      const res = await this.endpoint.transfer(method, path, { session_id: session, vdi, format }, body, {
+        timeoutMs: options.timeoutMs ?? this.options.taskTimeoutMs ?? 1_800_000,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      if (res.status === 200) return res.data;
+      if (res.status === 401 && attempt === 0) {
+        this.session = undefined;
+        continue;
+      }
+      const text = res.data.toString('utf8').slice(0, 200);
+      if (res.status === 404) throw new XapiError('HANDLE_INVALID', ['VDI', vdi], path);
+      throw new XapiTransportError('protocol', this.endpoint.url, `${method} ${path}: HTTP ${res.status} ${text}`);
+    }
+  }
+
   /** Log out (best effort) and refuse further calls. */
   async close(): Promise<void> {
     this.closed = true;

@@ -131,6 +131,56 @@ export class XapiEndpoint {
     throw new XapiTransportError('protocol', this.url, `no Status in the answer to ${method}`);
   }
 
+  /**
+   * A disk transfer through the host's HTTP handlers (`PUT /import_raw_vdi`, `GET /export_raw_vdi`): the body goes
+   * with its `Content-Length` (XAPI takes no chunked upload); a 302 to the host owning the SR is followed.
+   */
+  async transfer(
+    method: 'PUT' | 'GET',
+    path: string,
+    query: Record<string, string>,
+    body: Buffer | undefined,
+    options: XapiCallOptions = {},
+  ): Promise<{ status: number; data: Buffer }> {
+    const timeout = options.timeoutMs ?? this.defaultTimeoutMs;
+    let url = `${path}?${new URLSearchParams(query).toString()}`;
+    for (let hop = 0; hop < 3; hop++) {
+      try {
+        const res = await this.http.request<ArrayBuffer>({
+          method,
+          url,
+          ...(body
+            ? {
+                data: body,
+                headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': String(body.length) },
+              }
+            : {}),
+          responseType: 'arraybuffer',
+          transformResponse: [(d: unknown) => d],
+          timeout,
+          maxBodyLength: Number.POSITIVE_INFINITY,
+          maxContentLength: Number.POSITIVE_INFINITY,
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
+        if (res.status === 302 && typeof res.headers.location === 'string') {
+          url = res.headers.location;
+          continue;
+        }
+        return { status: res.status, data: Buffer.from(res.data ?? new ArrayBuffer(0)) };
+      } catch (e) {
+        if (options.signal?.aborted)
+          throw new XapiTransportError('timeout', this.url, 'aborted', { cause: options.signal.reason });
+        throw new XapiTransportError(
+          isAxiosError(e) && e.code === 'ECONNABORTED' ? 'timeout' : 'unreachable',
+          this.url,
+          `${method} ${path}: ${String(e)}`,
+          { cause: e },
+        );
+      }
+    }
+    throw new XapiTransportError('protocol', this.url, `${method} ${path}: too many redirects`);
+  }
+
   private async post(path: string, type: string, body: string, options: XapiCallOptions) {
     const timeout = options.timeoutMs ?? this.defaultTimeoutMs;
     try {

@@ -2,7 +2,7 @@
  * `fake-xapi`: an XAPI pool on loopback for tests (drivers.md §4.9), written from the XenAPI documentation. Every host
  * of the pool listens on its own loopback address and one shared port, so `HOST_IS_SLAVE [<master address>]` names a
  * host the way XAPI does (an address; the port stays). It serves JSON-RPC (`POST /jsonrpc`) and XML-RPC (`POST /`,
- * `/RPC2`, `/xmlrpc`), sessions, `Async.*` tasks, `event.inject`/`event.from`, `system.listMethods`, fault injection,
+ * `/RPC2`, `/xmlrpc`), the disk handlers `/import_raw_vdi` and `/export_raw_vdi`, sessions, `Async.*` tasks, `event.inject`/`event.from`, `system.listMethods`, fault injection,
  * a request log and a state dump. Written with node:http (node:https when given a certificate) and xml2js.
  */
 
@@ -73,7 +73,7 @@ export interface FakeXapiFault {
 export interface FakeXapiLogEntry {
   at: number;
   address: string;
-  transport: 'json-rpc' | 'xml-rpc';
+  transport: 'json-rpc' | 'xml-rpc' | 'http';
   method: string;
   /** Parameters; a login's password is replaced by `******`. */
   params: unknown[];
@@ -415,8 +415,61 @@ export async function startFakeXapi(options: FakeXapiOptions = {}): Promise<Fake
   const xmlResult = (value: XapiValue) => encodeMethodResponse({ Status: 'Success', Value: value });
   const xmlFailure = (f: XapiFailure) => encodeMethodResponse({ Status: 'Failure', ErrorDescription: f.description });
 
+  /**
+   * XAPI's disk HTTP handlers on the master: `PUT /import_raw_vdi` (a known `Content-Length`, no chunked upload) and
+   * `GET /export_raw_vdi`, with `session_id`, `vdi` and `format` (`raw`|`vhd`) in the query.
+   */
+  const diskTransfer = async (address: string, req: IncomingMessage, res: ServerResponse, url: URL) => {
+    const importing = url.pathname === '/import_raw_vdi';
+    const entry: FakeXapiLogEntry = {
+      at: Date.now(),
+      address,
+      transport: 'http',
+      method: `${req.method} ${url.pathname}`,
+      params: [url.searchParams.get('vdi') ?? '', url.searchParams.get('format') ?? ''],
+      outcome: 'ok',
+    };
+    log.push(entry);
+    const fail = (status: number, outcome: string) => {
+      entry.outcome = outcome;
+      req.resume();
+      send(res, status, 'text/plain', outcome);
+    };
+    if (req.method !== (importing ? 'PUT' : 'GET')) return fail(405, 'method not allowed');
+    try {
+      await applyFaults(address, entry.method);
+    } catch (e) {
+      if (e instanceof DroppedCall) return req.socket.destroy();
+      return fail(500, e instanceof XapiFailure ? e.code : 'INTERNAL_ERROR');
+    }
+    if (addressOf(masterRef()) !== address) return fail(503, 'HOST_IS_SLAVE');
+    if (!sessions.has(url.searchParams.get('session_id') ?? '')) return fail(401, 'SESSION_INVALID');
+    const vdi = url.searchParams.get('vdi') ?? '';
+    if (!db.has('VDI', vdi)) return fail(404, 'HANDLE_INVALID');
+    const format = url.searchParams.get('format') ?? 'raw';
+    if (format !== 'raw' && format !== 'vhd') return fail(400, 'FORMAT_UNKNOWN');
+    if (!importing) {
+      const bytes = db.contents.get(vdi) ?? Buffer.alloc(0);
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': bytes.length });
+      return res.end(bytes);
+    }
+    const length = req.headers['content-length'];
+    if (length === undefined) return fail(411, 'Content-Length required');
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    if (body.length !== Number(length)) return fail(400, 'short body');
+    const virtual = Number(db.get('VDI', vdi).virtual_size);
+    if (format === 'raw' && body.length > virtual) return fail(400, 'VDI_TOO_SMALL');
+    db.contents.set(vdi, body);
+    db.update('VDI', vdi, { physical_utilisation: body.length });
+    return send(res, 200, 'text/plain', '');
+  };
+
   const handle = async (address: string, req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const path = url.pathname;
+    if (path === '/import_raw_vdi' || path === '/export_raw_vdi') return diskTransfer(address, req, res, url);
     if (req.method !== 'POST') return send(res, 405, 'text/plain', 'POST only');
     const body = await readBody(req);
     if (path === '/jsonrpc' && options.jsonRpc !== false) {

@@ -30,6 +30,8 @@ export class XapiDatabase {
   /** Event ids below this are gone (`EVENTS_LOST` for a token older than it). */
   private oldestKept = 1;
   private waiters: Array<() => void> = [];
+  /** The bytes of each VDI written through `/import_raw_vdi` (and carried over by clone, copy and snapshot). */
+  readonly contents = new Map<string, Buffer>();
 
   constructor(private readonly maxEvents = 10_000) {
     for (const name of Object.keys(XAPI_CLASSES)) this.tables.set(name, new Map());

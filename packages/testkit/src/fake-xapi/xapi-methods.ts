@@ -493,7 +493,14 @@ export function xapiHandlers(host: XapiMethodsHost): Map<string, XapiHandler> {
       snapshots: [],
     });
     db.addToSet('VDI', vdi, 'snapshots', snap);
+    const bytes = db.contents.get(vdi);
+    if (bytes) db.contents.set(snap, bytes);
     return snap;
+  };
+  const withContents = (from: string, to: string) => {
+    const bytes = db.contents.get(from);
+    if (bytes) db.contents.set(to, bytes);
+    return to;
   };
   def('VDI.create', 1, (r) => {
     const rec = constructorRecord('VDI', r);
@@ -508,18 +515,27 @@ export function xapiHandlers(host: XapiMethodsHost): Map<string, XapiHandler> {
     for (const vbd of rec.VBDs as string[]) destroyVbd(vbd);
     srAllocate(rec.SR as string, -Number(rec.virtual_size));
     db.removeFromSet('SR', rec.SR as string, 'VDIs', vdi);
+    db.contents.delete(vdi);
     if (rec.snapshot_of !== NULL_REF) db.removeFromSet('VDI', rec.snapshot_of as string, 'snapshots', vdi);
     db.remove('VDI', vdi);
     return '';
   });
   def('VDI.clone', 2, (r, params) => {
     map(params, 'driver_params');
-    const rec = db.get('VDI', ref('VDI', r));
-    return insertVdi({ ...rec, uuid: undefined, is_a_snapshot: false, snapshot_of: NULL_REF, snapshots: [] });
+    const source = ref('VDI', r);
+    const rec = db.get('VDI', source);
+    return withContents(
+      source,
+      insertVdi({ ...rec, uuid: undefined, is_a_snapshot: false, snapshot_of: NULL_REF, snapshots: [] }),
+    );
   });
   def('VDI.copy', 2, (r, s) => {
-    const rec = db.get('VDI', ref('VDI', r));
-    return insertVdi({ ...rec, uuid: undefined, SR: ref('SR', s), snapshot_of: NULL_REF, snapshots: [] });
+    const source = ref('VDI', r);
+    const rec = db.get('VDI', source);
+    return withContents(
+      source,
+      insertVdi({ ...rec, uuid: undefined, SR: ref('SR', s), snapshot_of: NULL_REF, snapshots: [] }),
+    );
   });
   def('VDI.snapshot', 2, (r, params) => {
     map(params, 'driver_params');
