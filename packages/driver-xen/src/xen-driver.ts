@@ -51,6 +51,7 @@ import { insideDir, readSecondaryObject, secondaryStoreDir } from './xen-seconda
 type Rec = Record<string, unknown>;
 const VOLUME_KEY = 'stratus-volume';
 const TEMPLATE_KEY = 'stratus-template';
+const ISO_KEY = 'stratus-iso';
 
 /** The XAPI SR type of a core pool type. */
 function srType(type: string): string {
@@ -332,7 +333,7 @@ export class XenDriver implements HypervisorDriver {
       let cd = false;
       for (const disk of spec.disks) {
         if (disk.type === 'ISO') cd = true;
-        await x.call('VBD.create', [await this.vbdRecord(x, vm, disk)]);
+        await x.call('VBD.create', [await this.vbdRecord(x, vm, disk, h)]);
       }
       if (!cd) await x.call('VBD.create', [this.emptyCd(vm)]);
       for (const nic of spec.nics) {
@@ -375,11 +376,65 @@ export class XenDriver implements HypervisorDriver {
     };
   }
 
-  private async vbdRecord(x: XapiPoolSession, vm: string, disk: DiskSpec): Promise<Rec> {
+  /**
+   * The VDI of an ISO: a staged copy (a VDI uuid), or one imported once from secondary storage into an SR the host
+   * sees (shared first), read-only and tagged with the ISO's location.
+   */
+  private async isoVdi(x: XapiPoolSession, h: string, disk: DiskSpec): Promise<string> {
+    if (!disk.path.includes('/')) return this.vdiOf(x, disk.path);
+    const key = `iso:${disk.path}`;
+    const running = this.isoStaging.get(key);
+    if (running) return running;
+    const work = (async () => {
+      const srs: Array<{ sr: string; shared: boolean }> = [];
+      for (const pbd of (await x.call('host.get_PBDs', [h])) as string[]) {
+        if ((await x.call('PBD.get_currently_attached', [pbd])) !== true) continue;
+        const sr = String(await x.call('PBD.get_SR', [pbd]));
+        const rec = (await x.call('SR.get_record', [sr])) as Rec;
+        for (const vdi of rec.VDIs as string[]) {
+          const oc = (await x.call('VDI.get_other_config', [vdi])) as Record<string, string>;
+          if (oc[ISO_KEY] === disk.path) return vdi;
+        }
+        if (rec.content_type !== 'iso') srs.push({ sr, shared: rec.shared === true });
+      }
+      srs.sort((a, b) => Number(b.shared) - Number(a.shared));
+      if (!srs[0]) throw new DriverError('InvalidState', 'the host sees no SR to hold an ISO');
+      const bytes = await readSecondaryObject(disk.path, this.options);
+      const vdi = String(
+        await x.call('VDI.create', [
+          {
+            name_label: disk.path.split('/').pop() ?? 'iso',
+            name_description: disk.volumeUuid,
+            SR: srs[0].sr,
+            virtual_size: String(bytes.length),
+            type: 'user',
+            sharable: true,
+            read_only: true,
+            other_config: {},
+            sm_config: {},
+            xenstore_data: {},
+            tags: [],
+          },
+        ]),
+      );
+      try {
+        await x.importVdi(vdi, 'raw', bytes);
+        await x.call('VDI.add_to_other_config', [vdi, ISO_KEY, disk.path]);
+      } catch (e) {
+        await x.call('VDI.destroy', [vdi]).catch(() => undefined);
+        throw e;
+      }
+      return vdi;
+    })().finally(() => this.isoStaging.delete(key));
+    this.isoStaging.set(key, work);
+    return work;
+  }
+
+  private async vbdRecord(x: XapiPoolSession, vm: string, disk: DiskSpec, h?: string): Promise<Rec> {
     const iso = disk.type === 'ISO';
     return {
       VM: vm,
-      VDI: await this.vdiOf(x, disk.path),
+      VDI: iso && h ? await this.isoVdi(x, h, disk) : await this.vdiOf(x, disk.path),
       userdevice: String(iso ? 3 : disk.deviceId),
       bootable: disk.deviceId === 0 || (iso && disk.deviceId === 0),
       mode: iso || disk.readOnly ? 'RO' : 'RW',
@@ -699,10 +754,10 @@ export class XenDriver implements HypervisorDriver {
   }
 
   async attachIso(host: HostRef, vmName: string, iso: DiskSpec): Promise<void> {
-    await this.on(host, 'attachIso', async (x) => {
+    await this.on(host, 'attachIso', async (x, h) => {
       const vm = await this.vmByName(x, vmName);
       if (!vm) throw new DriverError('NotFound', `no VM ${vmName}`);
-      const vdi = await this.vdiOf(x, iso.path);
+      const vdi = await this.isoVdi(x, h, iso);
       let cd = await this.cdOf(x, vm);
       if (cd === undefined) cd = String(await x.call('VBD.create', [this.emptyCd(vm)]));
       if ((await x.call('VBD.get_empty', [cd])) !== true) {
@@ -723,6 +778,7 @@ export class XenDriver implements HypervisorDriver {
   }
 
   private readonly staging = new Map<string, Promise<StagedTemplate>>();
+  private readonly isoStaging = new Map<string, Promise<string>>();
 
   /**
    * Stage a template or ISO in the pool's SR once (drivers.md §2.6): a VDI tagged with the template's uuid, its bytes
