@@ -62,9 +62,10 @@ export interface FakeXapiFault {
   times?: number;
   /**
    * `drop`: close the connection without an answer; `delay`: answer `delayMs` later; `fail`: answer the XAPI failure
-   * `error`; `expireSession`: invalidate every session first (the call then fails with `SESSION_INVALID`).
+   * `error`; `expireSession`: invalidate every session first (the call then fails with `SESSION_INVALID`);
+   * `failMaster`: the master fails with the call in flight (as {@link FakeXapi.failHost}).
    */
-  action: 'drop' | 'delay' | 'fail' | 'expireSession';
+  action: 'drop' | 'delay' | 'fail' | 'expireSession' | 'failMaster';
   delayMs?: number;
   error?: readonly string[];
 }
@@ -371,6 +372,11 @@ export async function startFakeXapi(options: FakeXapiOptions = {}): Promise<Fake
       if (f.action === 'drop') throw new DroppedCall();
       if (f.action === 'delay') await new Promise((r) => setTimeout(r, f.delayMs ?? 1000));
       if (f.action === 'expireSession') sessions.clear();
+      if (f.action === 'failMaster') {
+        // the master dies with this call in flight: its connection is reset, a member takes over
+        await api.failHost(seeded.hosts.indexOf(masterRef()));
+        throw new DroppedCall();
+      }
       if (f.action === 'fail') {
         const [code = 'INTERNAL_ERROR', ...rest] = f.error ?? [];
         throw new XapiFailure(code, ...rest);
@@ -572,7 +578,7 @@ export async function startFakeXapi(options: FakeXapiOptions = {}): Promise<Fake
 
   const urlOf = (address: string) => `${scheme}://${address}:${port}`;
 
-  return {
+  const api: FakeXapi = {
     port,
     url: urlOf(addresses[0]!),
     hostUrls: addresses.map(urlOf),
@@ -620,4 +626,5 @@ export async function startFakeXapi(options: FakeXapiOptions = {}): Promise<Fake
       listeners.length = 0;
     },
   };
+  return api;
 }
