@@ -5,9 +5,10 @@
  * are VDIs named after core's uuid; guest VLANs are pool networks made on first use.
  */
 
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
+  type BackupSnapshotOptions,
   type CheckNetworkResult,
   type ConnectTarget,
   type CreateVolumeOptions,
@@ -21,12 +22,18 @@ import {
   imageObjectPath,
   type MigrateVmOptions,
   type MigrateVmResult,
+  type MigrateVolumeOptions,
   type OperationContext,
   type PingOptions,
   type PingReport,
   type PoolRef,
   type PoolSpec,
   type ResizeVolumeOptions,
+  type SecondaryStoreRef,
+  type SnapshotBackupResult,
+  type SnapshotRef,
+  type SnapshotResult,
+  type SnapshotSpec,
   type StagedTemplate,
   type StartVmResult,
   type StopVmOptions,
@@ -52,6 +59,7 @@ type Rec = Record<string, unknown>;
 const VOLUME_KEY = 'stratus-volume';
 const TEMPLATE_KEY = 'stratus-template';
 const ISO_KEY = 'stratus-iso';
+const SNAPSHOT_KEY = 'stratus-snapshot';
 
 /** The XAPI SR type of a core pool type. */
 function srType(type: string): string {
@@ -86,8 +94,9 @@ export class XenDriver implements HypervisorDriver {
       connectionUnit: 'pool',
       liveMigration: true,
       storageMigration: false,
+      volumeMigration: true,
       hotPlugDisk: true,
-      volumeSnapshots: false,
+      volumeSnapshots: true,
       incrementalSnapshots: false,
       volumeResize: true,
       linkedClone: true,
@@ -870,6 +879,186 @@ export class XenDriver implements HypervisorDriver {
         path: relative,
         format,
         sizeBytes: Number(await x.call('VDI.get_virtual_size', [vdi])),
+        physicalSizeBytes: bytes.length,
+      };
+    });
+  }
+
+  /** Cold volume migration between two SRs of the pool: `VDI.copy` to the destination, then the source destroyed. */
+  async migrateVolume(
+    host: HostRef,
+    volume: VolumeRef,
+    destination: PoolRef,
+    options: MigrateVolumeOptions = {},
+  ): Promise<VolumeResult> {
+    return this.on(host, 'migrateVolume', async (x) => {
+      if (options.vmName !== undefined)
+        throw new DriverError('Unsupported', 'xen: live storage migration (VDI.pool_migrate) is not offered');
+      const vdi = await this.volumeVdi(x, volume);
+      if (vdi === undefined) throw new DriverError('NotFound', `no volume ${volume.uuid}`);
+      const sr = await this.srOf(x, destination);
+      if (sr === undefined) throw new DriverError('NotFound', `pool ${destination.uuid} has no SR`);
+      if ((await x.call('VDI.get_SR', [vdi])) === sr) return this.volumeResult(x, vdi, destination.uuid, volume.uuid);
+      const copy = String(await x.callAsync('VDI.copy', [vdi, sr], options.signal ? { signal: options.signal } : {}));
+      await x.call('VDI.set_other_config', [copy, { [VOLUME_KEY]: volume.uuid }]);
+      await x.call('VDI.set_name_label', [copy, volume.uuid]);
+      await x.call('VDI.destroy', [vdi]);
+      return this.volumeResult(x, copy, destination.uuid, volume.uuid);
+    });
+  }
+
+  // ── volume snapshots ───────────────────────────────────────────────────────────────────────────────────
+
+  private async snapshotVdi(x: XapiPoolSession, snapshot: SnapshotRef): Promise<string | undefined> {
+    if (snapshot.primaryPath) {
+      try {
+        return await this.vdiOf(x, snapshot.primaryPath);
+      } catch (e) {
+        if (!(e instanceof XapiError && e.code === 'UUID_INVALID')) throw e;
+      }
+    }
+    return undefined;
+  }
+
+  /** `VDI.snapshot` of the volume, tagged with core's snapshot uuid (idempotent by it). */
+  async createSnapshot(host: HostRef, snapshot: SnapshotSpec, ctx: OperationContext = {}): Promise<SnapshotResult> {
+    return this.on(host, 'createSnapshot', async (x) => {
+      const vdi = await this.volumeVdi(x, snapshot.volume);
+      if (vdi === undefined) throw new DriverError('NotFound', `no volume ${snapshot.volume.uuid}`);
+      for (const s of (await x.call('VDI.get_snapshots', [vdi])) as string[]) {
+        const rec = (await x.call('VDI.get_record', [s])) as Rec;
+        if ((rec.other_config as Record<string, string>)[SNAPSHOT_KEY] === snapshot.uuid)
+          return { uuid: snapshot.uuid, path: String(rec.uuid), physicalSizeBytes: Number(rec.physical_utilisation) };
+      }
+      const snap = String(await x.callAsync('VDI.snapshot', [vdi, {}], ctx.signal ? { signal: ctx.signal } : {}));
+      await x.call('VDI.add_to_other_config', [snap, SNAPSHOT_KEY, snapshot.uuid]);
+      await x.call('VDI.set_name_label', [snap, snapshot.name]);
+      const rec = (await x.call('VDI.get_record', [snap])) as Rec;
+      return { uuid: snapshot.uuid, path: String(rec.uuid), physicalSizeBytes: Number(rec.physical_utilisation) };
+    });
+  }
+
+  /** Export the snapshot's VDI into the image store (`snapshots/<volume>/<snapshot>.vhd`), then drop it from primary. */
+  async backupSnapshot(
+    host: HostRef,
+    snapshot: SnapshotRef,
+    store: SecondaryStoreRef,
+    options: BackupSnapshotOptions = {},
+  ): Promise<SnapshotBackupResult> {
+    return this.on(host, 'backupSnapshot', async (x) => {
+      const relative = `snapshots/${snapshot.volume.uuid}/${snapshot.uuid}.vhd`;
+      const file = insideDir(secondaryStoreDir(store, this.options), relative);
+      const vdi = await this.snapshotVdi(x, snapshot);
+      let size: number;
+      if (vdi === undefined) {
+        if (!snapshot.backup) throw new DriverError('NotFound', `snapshot ${snapshot.uuid} is on no storage`);
+        size = (await stat(file)).size;
+        return { store, path: relative, physicalSizeBytes: size, removedFromPrimary: true };
+      }
+      const bytes = await x.exportVdi(vdi, 'vhd', options.signal ? { signal: options.signal } : {});
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(`${file}.part`, bytes);
+      await rename(`${file}.part`, file);
+      const remove = options.keepOnPrimary !== true;
+      if (remove) await x.call('VDI.destroy', [vdi]);
+      return { store, path: relative, physicalSizeBytes: bytes.length, removedFromPrimary: remove };
+    });
+  }
+
+  /** Remove the snapshot from primary and secondary storage; not found is success. */
+  async deleteSnapshot(host: HostRef, snapshot: SnapshotRef): Promise<void> {
+    await this.on(host, 'deleteSnapshot', async (x) => {
+      const vdi = await this.snapshotVdi(x, snapshot);
+      if (vdi !== undefined) await x.call('VDI.destroy', [vdi]);
+      if (snapshot.backup) {
+        const file = insideDir(secondaryStoreDir(snapshot.backup.store, this.options), snapshot.backup.path);
+        await rm(file, { force: true });
+      }
+    });
+  }
+
+  /** A new VDI from the snapshot: a clone while it is on primary, else its backup imported. */
+  async createVolumeFromSnapshot(
+    host: HostRef,
+    snapshot: SnapshotRef,
+    volume: VolumeSpec,
+    ctx: OperationContext = {},
+  ): Promise<VolumeResult> {
+    return this.on(host, 'createVolumeFromSnapshot', async (x) => {
+      const existing = await this.volumeVdi(x, { uuid: volume.uuid, pool: volume.pool });
+      if (existing) return this.volumeResult(x, existing, volume.pool.uuid, volume.uuid);
+      const sr = await this.srOf(x, volume.pool);
+      if (sr === undefined) throw new DriverError('NotFound', `pool ${volume.pool.uuid} has no SR`);
+      const source = await this.snapshotVdi(x, snapshot);
+      let vdi: string;
+      if (source !== undefined) {
+        vdi = String(await x.callAsync('VDI.copy', [source, sr], ctx.signal ? { signal: ctx.signal } : {}));
+        await x.call('VDI.set_other_config', [vdi, { [VOLUME_KEY]: volume.uuid }]);
+        await x.call('VDI.set_name_label', [vdi, volume.uuid]);
+      } else {
+        if (!snapshot.backup) throw new DriverError('NotFound', `snapshot ${snapshot.uuid} is on no storage`);
+        const file = insideDir(secondaryStoreDir(snapshot.backup.store, this.options), snapshot.backup.path);
+        const bytes = await readFile(file);
+        vdi = String(
+          await x.call('VDI.create', [
+            {
+              name_label: volume.uuid,
+              name_description: volume.name,
+              SR: sr,
+              virtual_size: String(volume.sizeBytes),
+              type: 'user',
+              sharable: false,
+              read_only: false,
+              other_config: { [VOLUME_KEY]: volume.uuid },
+              sm_config: {},
+              xenstore_data: {},
+              tags: [],
+            },
+          ]),
+        );
+        try {
+          await x.importVdi(vdi, 'vhd', bytes, ctx.signal ? { signal: ctx.signal } : {});
+        } catch (e) {
+          await x.call('VDI.destroy', [vdi]).catch(() => undefined);
+          throw e;
+        }
+      }
+      return this.volumeResult(x, vdi, volume.pool.uuid, volume.uuid);
+    });
+  }
+
+  /** A template in the image store from the snapshot: its VDI exported, or its backup copied. */
+  async createTemplateFromSnapshot(
+    host: HostRef,
+    snapshot: SnapshotRef,
+    template: TemplateTarget,
+    ctx: OperationContext = {},
+  ): Promise<TemplateResult> {
+    return this.on(host, 'createTemplateFromSnapshot', async (x) => {
+      const dir = secondaryStoreDir(template.store, this.options);
+      const relative = imageObjectPath({ uuid: template.uuid, kind: 'template', extension: 'vhd' });
+      const file = insideDir(dir, relative);
+      const source = await this.snapshotVdi(x, snapshot);
+      let bytes: Buffer;
+      let size: number;
+      if (source !== undefined) {
+        bytes = await x.exportVdi(source, 'vhd', ctx.signal ? { signal: ctx.signal } : {});
+        size = Number(await x.call('VDI.get_virtual_size', [source]));
+      } else {
+        if (!snapshot.backup) throw new DriverError('NotFound', `snapshot ${snapshot.uuid} is on no storage`);
+        bytes = await readFile(insideDir(secondaryStoreDir(snapshot.backup.store, this.options), snapshot.backup.path));
+        const vdi = await this.volumeVdi(x, snapshot.volume);
+        size = vdi ? Number(await x.call('VDI.get_virtual_size', [vdi])) : bytes.length;
+      }
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(`${file}.part`, bytes);
+      await rename(`${file}.part`, file);
+      return {
+        uuid: template.uuid,
+        store: { uuid: template.store.uuid, url: template.store.url },
+        path: relative,
+        format: 'vhd',
+        sizeBytes: size,
         physicalSizeBytes: bytes.length,
       };
     });

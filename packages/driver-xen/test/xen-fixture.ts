@@ -51,6 +51,7 @@ export async function xenFixture(
       { url: fake.hostUrls[1]!, credentials },
     ],
     sharedStorageUrl: 'nfs://10.0.0.5/export/primary',
+    secondSharedStorageUrl: 'nfs://10.0.0.5/export/primary2',
     imageStore: { driver: imageStore, url: 'nfs://127.0.0.1/export/xen-conformance' },
     template: { url: `${base}/conformance.vhd`, format: 'VHD', osType: 'Debian Bookworm 12' },
     iso: { url: `${base}/conformance.iso` },
