@@ -227,8 +227,9 @@ export class XenDriver implements HypervisorDriver {
         }
         for (const name of options.expectedVms ?? [])
           if (!vmStates[name]) vmStates[name] = { powerState: 'PowerReportMissing', host: host.guid };
+        // the pool answers for its members: a member the master sees as not live is unreachable
         const live = metrics.live === true;
-        return { reachable: true, healthy: live && rec.enabled === true, vmStates };
+        return { reachable: live, healthy: live && rec.enabled === true, vmStates: live ? vmStates : {} };
       });
     } catch {
       return { reachable: false, healthy: false, vmStates: {} };

@@ -63,7 +63,11 @@ describe('xen through createCloud: session expiry and master failover during a d
     expect(fake.master().address).not.toBe(before);
     const vm = Object.values(fake.dump().VM!).find((v) => v.name_label === deployed[1]!.name);
     expect(vm?.power_state).toBe('Running');
-    // the lost master was probed around: a member answered HOST_IS_SLAVE or took the login
+    // the call in flight when the master died was dropped
     expect(fake.log.some((e) => e.method === 'VIF.create' && e.outcome === 'dropped')).toBe(true);
+    // the lost host pings unreachable through the new master; the survivor is up
+    const [lost, survivor] = fixture.fake.hostRefs.map((r) => ({ guid: String(fake.db.get('host', r).uuid) }));
+    expect((await fixture.driver.ping(lost!)).reachable).toBe(false);
+    expect((await fixture.driver.ping(survivor!)).reachable).toBe(true);
   });
 });
