@@ -13,9 +13,13 @@ export default defineConfig({
       '@stratus/driver-simulator': src('driver-simulator'),
       '@stratus/driver-kvm': src('driver-kvm'),
       '@stratus/driver-vsphere': src('driver-vsphere'),
+      '@stratus/driver-xen': src('driver-xen'),
       // before '@stratus/testkit', which would also match this subpath
       '@stratus/testkit/libvirt-test-daemon': fileURLToPath(
         new URL('./packages/testkit/src/harness/libvirt-test-daemon.ts', import.meta.url),
+      ),
+      '@stratus/testkit/fake-xapi': fileURLToPath(
+        new URL('./packages/testkit/src/fake-xapi/index.ts', import.meta.url),
       ),
       '@stratus/testkit': src('testkit'),
     },
