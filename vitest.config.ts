@@ -10,9 +10,13 @@ export default defineConfig({
       '@stratus/allocator': src('allocator'),
       '@stratus/driver-simulator': src('driver-simulator'),
       '@stratus/driver-kvm': src('driver-kvm'),
+      '@stratus/driver-srx': src('driver-srx'),
       // before '@stratus/testkit', which would also match this subpath
       '@stratus/testkit/libvirt-test-daemon': fileURLToPath(
         new URL('./packages/testkit/src/harness/libvirt-test-daemon.ts', import.meta.url),
+      ),
+      '@stratus/testkit/fake-junos': fileURLToPath(
+        new URL('./packages/testkit/src/fake-junos/index.ts', import.meta.url),
       ),
       '@stratus/testkit': src('testkit'),
     },

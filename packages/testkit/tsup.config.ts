@@ -1,7 +1,11 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', 'libvirt-test-daemon': 'src/harness/libvirt-test-daemon.ts' },
+  entry: {
+    index: 'src/index.ts',
+    'libvirt-test-daemon': 'src/harness/libvirt-test-daemon.ts',
+    'fake-junos': 'src/fake-junos/index.ts',
+  },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
