@@ -7,4 +7,5 @@ export * from './cloud-conformance.js';
 export * from './cloud-conformance-suite.js';
 export * from './driver-conformance.js';
 export * from './harness/postgres.js';
+export * from './network-device-conformance.js';
 export * from './store-conformance.js';

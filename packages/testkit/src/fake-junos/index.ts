@@ -10,4 +10,5 @@ export {
   startFakeJunos,
 } from './fake-junos.js';
 export type { JunosRpcError } from './junos-config.js';
+export { type JunosViewLayout, junosDeviceView } from './junos-device-view.js';
 export { at, child, childrenOf, parseXml, textOf, toXml, type XmlNode } from './junos-xml.js';

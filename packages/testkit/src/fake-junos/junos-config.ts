@@ -179,7 +179,7 @@ function collectNestedDeletes(n: XmlNode, path: string[], warnings: JunosRpcErro
  * (CloudStack PR #3393) are a syntax error.
  */
 function checkSyntax(n: XmlNode, path: string[]): void {
-  if (n.tag === 'destination-port' && path.at(-1) === 'match' && path.includes('nat')) {
+  if (n.tag === 'destination-port' && path.at(-1) === 'dest-nat-rule-match') {
     const bad = n.children.find((c) => c.tag !== 'name' && c.tag !== 'to');
     if (bad !== undefined || child(n, 'name') === undefined) {
       throw rpcError({
