@@ -333,6 +333,7 @@ export class NetconfSession {
         // closing anyway
       }
     }
+    this.ended ??= new DriverError('Unreachable', `NETCONF session ${this.sessionId} to ${this.where} was closed`);
     this.conn.end();
   }
 }

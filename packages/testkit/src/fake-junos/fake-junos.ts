@@ -151,7 +151,16 @@ export class FakeJunos {
 
   /** Cut every SSH connection, as a device reboot or a network loss would; private candidates vanish. */
   dropAllSessions(): void {
+    for (const session of [...this.sessions.values()]) this.cut(session);
     for (const c of this.connections) c.end();
+  }
+
+  /** The session is gone at once: nothing it sent afterwards is executed, its private candidate is dropped. */
+  private cut(session: Session): void {
+    this.sessions.delete(session.id);
+    session.private = undefined;
+    if (this.sharedLockedBy === session.id) this.sharedLockedBy = undefined;
+    session.conn.end();
   }
 
   /** Arm a fault (see {@link FakeJunosFault}). */
@@ -364,7 +373,7 @@ export class FakeJunos {
     this.requests.push({ sessionId: session.id, rpc: name, xml: msg.trim() });
     const fault = this.takeFault(name);
     if (fault?.kind === 'drop') {
-      session.conn.end();
+      this.cut(session);
       return;
     }
     if (fault?.kind === 'delay') await new Promise((r) => setTimeout(r, fault.delayMs ?? 1000));
@@ -386,6 +395,7 @@ export class FakeJunos {
       );
       return;
     }
+    if (!this.sessions.has(session.id)) return;
     let body: XmlNode[] = [];
     let errors: JunosRpcError[] = [];
     try {
@@ -399,7 +409,7 @@ export class FakeJunos {
       } else throw e;
     }
     if (fault?.kind === 'drop-after') {
-      session.conn.end();
+      this.cut(session);
       return;
     }
     this.send(session, this.reply(rpc.attrs, body, errors));
