@@ -271,16 +271,20 @@ export class NetconfSession {
     if (this.pending !== undefined) throw new Error('one NETCONF RPC at a time');
     const id = String(this.nextId++);
     const text = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      // a late reply could not be told from the next one: the session is given up at once
+      const giveUp = (err: DriverError): void => {
         this.pending = undefined;
+        this.ended ??= err;
         this.conn.end();
-        reject(new DriverError('Timeout', `NETCONF RPC to ${this.where} got no reply in ${timeoutMs} ms`));
-      }, timeoutMs);
+        reject(err);
+      };
+      const timer = setTimeout(
+        () => giveUp(new DriverError('Timeout', `NETCONF RPC to ${this.where} got no reply in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       const onAbort = (): void => {
         clearTimeout(timer);
-        this.pending = undefined;
-        this.conn.end();
-        reject(new DriverError('Timeout', `NETCONF RPC to ${this.where} aborted`, { cause: signal?.reason }));
+        giveUp(new DriverError('Timeout', `NETCONF RPC to ${this.where} aborted`, { cause: signal?.reason }));
       };
       if (signal?.aborted) {
         onAbort();

@@ -212,8 +212,9 @@ export class SrxDevice implements FirewallDevice {
         try {
           return await fn(s);
         } catch (err) {
-          const lost = DriverError.is(err, 'Unreachable') || s.closed;
-          if (lost) this.session = undefined;
+          if (s.closed) this.session = undefined;
+          // a lost session is retried; a timeout is not (it would double a long wait), nor is a device's refusal
+          const lost = DriverError.is(err, 'Unreachable');
           if (!lost || attempt >= this.numRetries || ctx?.signal?.aborted === true) throw err;
         }
       }

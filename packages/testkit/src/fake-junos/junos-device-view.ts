@@ -223,9 +223,12 @@ export function junosDeviceView(config: XmlNode, layout: JunosViewLayout): Firew
   for (const a of apps.keys()) if (!usedApps.has(a)) view.leftovers.push(`application ${a}`);
   for (const z of zones) {
     for (const [name] of book(textOf(z, 'name'))) {
-      if (!usedAddresses.has(name) && !name.startsWith('guest-'))
-        view.leftovers.push(`address ${textOf(z, 'name')} ${name}`);
+      if (!usedAddresses.has(name)) view.leftovers.push(`address ${textOf(z, 'name')} ${name}`);
     }
+  }
+  for (const [name] of snatPools) {
+    if (!snatRules.some((r) => textOf(at(r, 'then', 'source-nat', 'pool'), 'pool-name') === name))
+      view.leftovers.push(`source pool ${name}`);
   }
   for (const [name] of dPools) {
     const used = childrenOf(at(nat, 'destination'), 'rule-set').some((rs) =>
