@@ -13,6 +13,7 @@ import {
 import { inCidr, isIpv4, prefixLength } from './ipv4.js';
 import { names } from './junos-names.js';
 import type { SrxPlan } from './srx-plan.js';
+import type { TermFacts } from './srx-snapshot.js';
 import { e, named } from './xml.js';
 
 /** Most ports one port-forwarding range may span (one destination-NAT pool and rule per port on Junos). */
@@ -225,8 +226,16 @@ export function applyFirewall(plan: SrxPlan, rules: readonly FirewallRuleConfig[
         from.push(e('icmp-type', String(r.icmpType)));
       if (r.protocol === 'icmp' && r.icmpCode !== undefined && r.icmpCode >= 0)
         from.push(e('icmp-code', String(r.icmpCode)));
-      plan.putInTerm(named('term', name, [e('from', from), e('then', [e('count', name), e('accept')])]), name);
+      const facts: TermFacts = { protocol: r.protocol, sources: r.sourceCidrs.filter((c) => c !== '0.0.0.0/0') };
+      if ((r.protocol === 'tcp' || r.protocol === 'udp') && r.portStart !== undefined) {
+        facts.lo = r.portStart;
+        facts.hi = r.portEnd ?? r.portStart;
+      }
+      if (r.protocol === 'icmp' && r.icmpType !== undefined && r.icmpType >= 0) facts.icmpType = r.icmpType;
+      if (r.protocol === 'icmp' && r.icmpCode !== undefined && r.icmpCode >= 0) facts.icmpCode = r.icmpCode;
+      plan.putInTerm(named('term', name, [e('from', from), e('then', [e('count', name), e('accept')])]), name, facts);
     }
+    syncStaticNatPolicies(plan, ip);
   }
   const { privateZone, publicZone } = plan.layout;
   for (const [vlan, list] of egress) {
@@ -280,8 +289,51 @@ function removeStaticNat(plan: SrxPlan, publicIp: string): void {
   plan.remove(['security', 'nat', 'static', { tag: 'rule-set', name: names.hairpinRuleSet }], named('rule', rule));
   plan.state.staticRules.delete(rule);
   plan.state.staticPrivate.delete(rule);
-  plan.removePolicy(plan.layout.publicZone, plan.layout.privateZone, names.staticPolicy(publicIp));
+  syncStaticNatPolicies(plan, publicIp);
   plan.removePolicy(plan.layout.privateZone, plan.layout.privateZone, names.hairpinPolicy(publicIp));
+}
+
+/**
+ * The policies that let traffic in to a static NAT'd VM: one per ingress firewall rule of its public IP (its
+ * sources, its protocol and ports), none without rules, so inbound traffic is denied until a rule allows it
+ * (networking.md Pitfall 10). Called whenever the rules or the static NAT of that IP change.
+ */
+function syncStaticNatPolicies(plan: SrxPlan, publicIp: string): void {
+  const { privateZone, publicZone } = plan.layout;
+  const privateIp = plan.state.staticPrivate.get(names.staticRule(publicIp));
+  const prefix = `${names.staticPolicy(publicIp)}-`;
+  const wanted = new Map<string, { sources: string[]; destinations: string[]; applications: string[] }>();
+  if (privateIp !== undefined) {
+    for (const [term, f] of plan.state.inTermFacts) {
+      if (!term.startsWith(`${publicIp}-`)) continue;
+      const sources =
+        f.sources.length === 0
+          ? ['any']
+          : f.sources.map((c) => {
+              plan.putAddress(publicZone, names.cidrAddress(c), c);
+              return names.cidrAddress(c);
+            });
+      const app = applicationFor(plan, f.protocol, f.lo, f.hi, { type: f.icmpType ?? -1, code: f.icmpCode ?? -1 });
+      wanted.set(`${prefix}${term.slice(publicIp.length + 1)}`, {
+        sources,
+        destinations: [names.staticAddress(privateIp)],
+        applications: [app],
+      });
+    }
+  }
+  for (const p of [...plan.state.policies.values()]) {
+    if (p.from !== publicZone || p.to !== privateZone) continue;
+    if ((p.name.startsWith(prefix) || p.name === names.staticPolicy(publicIp)) && !wanted.has(p.name))
+      plan.removePolicy(p.from, p.to, p.name);
+  }
+  for (const [name, m] of wanted) {
+    const cur = plan.state.policies.get(`${publicZone}>${privateZone}>${name}`);
+    const same =
+      cur !== undefined &&
+      JSON.stringify([cur.sources, cur.destinations, cur.applications]) ===
+        JSON.stringify([m.sources, m.destinations, m.applications]);
+    if (!same) plan.putPolicy(publicZone, privateZone, name, m, 'permit', true);
+  }
 }
 
 /** Converge static NATs: rule public/32 → private/32 (and its trust-side mirror), address entry, policies. */
@@ -316,8 +368,7 @@ export function applyStaticNat(plan: SrxPlan, rules: readonly StaticNatConfig[])
     plan.state.staticPrivate.set(rule, r.privateIp);
     plan.putAddress(privateZone, names.staticAddress(r.privateIp), `${r.privateIp}/32`);
     const m = { sources: ['any'], destinations: [names.staticAddress(r.privateIp)], applications: ['any'] };
-    if (!plan.state.policies.has(`${publicZone}>${privateZone}>${names.staticPolicy(r.publicIp)}`))
-      plan.putPolicy(publicZone, privateZone, names.staticPolicy(r.publicIp), m, 'permit', true);
+    syncStaticNatPolicies(plan, r.publicIp);
     if (!plan.state.policies.has(`${privateZone}>${privateZone}>${names.hairpinPolicy(r.publicIp)}`))
       plan.putPolicy(privateZone, privateZone, names.hairpinPolicy(r.publicIp), m, 'permit', false);
     plan.arpUnits.set(r.publicIp, plan.publicUnit(r.publicVlanTag));

@@ -6,7 +6,7 @@
  * `default` term last.
  */
 import { isOwnedApplication, isOwnedVmAddress, names } from './junos-names.js';
-import type { SrxSnapshot } from './srx-snapshot.js';
+import type { SrxSnapshot, TermFacts } from './srx-snapshot.js';
 import { deleted, type Element, e, named, render } from './xml.js';
 
 /** Device-wide settings a plan needs. */
@@ -137,10 +137,11 @@ export class SrxPlan {
   // --- filters --------------------------------------------------------------------------------------------------
 
   /** Put a term on the input filter (replacing one of that name). */
-  putInTerm(term: Element, name: string): void {
+  putInTerm(term: Element, name: string, facts: TermFacts): void {
     if (this.state.inTerms.includes(name)) this.removeInTerm(name);
     this.add(filterPath(names.inFilter), term);
     this.state.inTerms.push(name);
+    this.state.inTermFacts.set(name, facts);
     this.inTermsAdded = true;
   }
 
@@ -148,6 +149,7 @@ export class SrxPlan {
     if (!this.state.inTerms.includes(name)) return;
     this.remove(filterPath(names.inFilter), named('term', name));
     this.state.inTerms = this.state.inTerms.filter((t) => t !== name);
+    this.state.inTermFacts.delete(name);
   }
 
   private putOutTerm(ip: string): void {

@@ -15,6 +15,16 @@ export interface PolicyFacts {
   destinations: string[];
 }
 
+/** What an input-filter term matches (protocol `all` when it names none). */
+export interface TermFacts {
+  protocol: string;
+  lo?: number;
+  hi?: number;
+  icmpType?: number;
+  icmpCode?: number;
+  sources: string[];
+}
+
 /** The driver-relevant facts of a configuration. */
 export interface SrxSnapshot {
   /** `from>to>name` → policy. */
@@ -34,6 +44,8 @@ export interface SrxSnapshot {
   /** Term names of the input and output filters, in order. */
   inTerms: string[];
   outTerms: string[];
+  /** What each input-filter term matches. */
+  inTermFacts: Map<string, TermFacts>;
   applications: Set<string>;
   /** Address-book entries of a zone: zone → name → prefix. */
   addresses: Map<string, Map<string, string>>;
@@ -59,6 +71,7 @@ export function readSnapshot(
     proxyArp: new Map(),
     inTerms: [],
     outTerms: [],
+    inTermFacts: new Map(),
     applications: new Set(findAll(find(config, 'applications'), 'application').map((a) => text(a, 'name'))),
     addresses: new Map(),
     guestUnits: new Map(),
@@ -120,7 +133,25 @@ export function readSnapshot(
   }
   for (const f of findAll(path(config, 'firewall', 'family', 'inet'), 'filter')) {
     const terms = findAll(f, 'term').map((t) => text(t, 'name'));
-    if (text(f, 'name') === o.inFilter) s.inTerms = terms;
+    if (text(f, 'name') === o.inFilter) {
+      s.inTerms = terms;
+      for (const t of findAll(f, 'term')) {
+        const from = find(t, 'from');
+        const facts: TermFacts = {
+          protocol: text(from, 'protocol') || 'all',
+          sources: findAll(from, 'source-address').map((a) => text(a, 'name')),
+        };
+        const port = text(from, 'destination-port');
+        if (port !== '') {
+          const [lo, hi] = port.split('-').map(Number);
+          facts.lo = lo as number;
+          facts.hi = hi ?? (lo as number);
+        }
+        if (text(from, 'icmp-type') !== '') facts.icmpType = Number(text(from, 'icmp-type'));
+        if (text(from, 'icmp-code') !== '') facts.icmpCode = Number(text(from, 'icmp-code'));
+        s.inTermFacts.set(text(t, 'name'), facts);
+      }
+    }
     if (text(f, 'name') === o.outFilter) s.outTerms = terms;
   }
   const priv = findAll(find(config, 'interfaces'), 'interface').find((i) => text(i, 'name') === o.privateInterface);

@@ -75,14 +75,14 @@ export function firewallDeviceConformanceSuite(fixture: FirewallDeviceFixture): 
       const got = await fixture.view();
       expect({
         networks: sorted(got.networks),
-        staticNats: sorted(got.staticNats),
+        staticNats: sorted(got.staticNats.map((x) => ({ ...x, allowed: sorted(x.allowed) }))),
         portForwards: sorted(got.portForwards),
         ingress: sorted(got.ingress),
         egress: sorted(got.egress),
         leftovers: got.leftovers,
       }).toEqual({
         networks: sorted(want.networks),
-        staticNats: sorted(want.staticNats),
+        staticNats: sorted(want.staticNats.map((x) => ({ ...x, allowed: sorted(x.allowed) }))),
         portForwards: sorted(want.portForwards),
         ingress: sorted(want.ingress),
         egress: sorted(want.egress),
@@ -155,21 +155,40 @@ export function firewallDeviceConformanceSuite(fixture: FirewallDeviceFixture): 
       await expectView(state);
     });
 
-    it('converges static NAT (idempotent, revoke, moved to another VM)', async () => {
+    it('converges static NAT: nothing allowed in without a firewall rule, the rules allowed, moved, revoked', async () => {
       const sn: StaticNatConfig = { publicIp: '198.51.100.20', privateIp: '10.1.1.5', revoked: false };
       await device.applyStaticNat([sn]);
       await device.applyStaticNat([sn]);
-      const entry = { publicIp: sn.publicIp, privateIp: sn.privateIp, policy: true, proxyArp: true, hairpin: true };
+      const entry = { publicIp: sn.publicIp, privateIp: sn.privateIp, allowed: [], proxyArp: true, hairpin: true };
       state = { ...state, staticNats: [entry] };
+      await expectView(state);
+      const rdp = ingress('fw-20', sn.publicIp, {
+        portStart: 3389,
+        portEnd: 3389,
+        sourceCidrs: ['192.0.2.0/24', '203.0.113.7/32'],
+      });
+      await device.applyFirewallRules([rdp]);
+      const allowed = [{ protocol: 'tcp', ports: '3389-3389', sources: ['192.0.2.0/24', '203.0.113.7/32'] }];
+      const rdpTerm = {
+        publicIp: sn.publicIp,
+        protocol: 'tcp',
+        ports: '3389-3389',
+        sources: ['192.0.2.0/24', '203.0.113.7/32'],
+        counted: true,
+      };
+      state = { ...state, staticNats: [{ ...entry, allowed }], ingress: [...state.ingress, rdpTerm] };
       await expectView(state);
       await device.applyStaticNat([
         { ...sn, revoked: true },
         { publicIp: sn.publicIp, privateIp: '10.1.1.7', revoked: false },
       ]);
-      state = { ...state, staticNats: [{ ...entry, privateIp: '10.1.1.7' }] };
+      state = { ...state, staticNats: [{ ...entry, privateIp: '10.1.1.7', allowed }] };
       await expectView(state);
       await device.applyStaticNat([{ publicIp: sn.publicIp, privateIp: '10.1.1.7', revoked: true }]);
       state = { ...state, staticNats: [] };
+      await expectView(state);
+      await device.applyFirewallRules([{ ...rdp, revoked: true }]);
+      state = { ...state, ingress: state.ingress.filter((r) => r !== rdpTerm) };
       await expectView(state);
     });
 
@@ -268,7 +287,7 @@ export function firewallDeviceConformanceSuite(fixture: FirewallDeviceFixture): 
       await device.applyStaticNat([sn]);
       state = {
         ...state,
-        staticNats: [{ publicIp: sn.publicIp, privateIp: sn.privateIp, policy: true, proxyArp: true, hairpin: true }],
+        staticNats: [{ publicIp: sn.publicIp, privateIp: sn.privateIp, allowed: [], proxyArp: true, hairpin: true }],
       };
       await expectView(state);
     });
@@ -278,14 +297,22 @@ export function firewallDeviceConformanceSuite(fixture: FirewallDeviceFixture): 
       fixture.dropOnNextLoad();
       await device.applyFirewallRules([ingress('fw-9', ip, { portStart: 80, portEnd: 80 })]);
       const web = { publicIp: ip, protocol: 'tcp', ports: '80-80', sources: ['0.0.0.0/0'], counted: true };
-      state = { ...state, ingress: [...state.ingress, web] };
+      // .21 is static NAT'd (previous step): its rules are what the device lets in
+      const staticOf = (allowed: Array<{ protocol: string; ports?: string; sources: string[] }>) =>
+        state.staticNats.map((x) => (x.publicIp === ip ? { ...x, allowed } : x));
+      const http = { protocol: 'tcp', ports: '80-80', sources: ['0.0.0.0/0'] };
+      state = { ...state, ingress: [...state.ingress, web], staticNats: staticOf([http]) };
       await expectView(state);
       fixture.dropAfterNextCommit();
       await device.applyFirewallRules([
         ingress('fw-9', ip, { portStart: 80, portEnd: 80 }),
         ingress('fw-10', ip, { portStart: 443, portEnd: 443 }),
       ]);
-      state = { ...state, ingress: [...state.ingress, { ...web, ports: '443-443' }] };
+      state = {
+        ...state,
+        ingress: [...state.ingress, { ...web, ports: '443-443' }],
+        staticNats: staticOf([http, { ...http, ports: '443-443' }]),
+      };
       await expectView(state);
     });
 

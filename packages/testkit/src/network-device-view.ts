@@ -6,8 +6,17 @@
 export interface FirewallDeviceView {
   /** Guest VLAN units: VLAN, gateway/prefix, zone the unit is bound to, source-NAT IP and its proxy ARP. */
   networks: Array<{ vlan: number; address: string; zone: string; sourceNatIp?: string; proxyArp?: boolean }>;
-  /** Static NATs, with whether a policy lets traffic in, a proxy-ARP entry and the trust-side mirror exist. */
-  staticNats: Array<{ publicIp: string; privateIp: string; policy: boolean; proxyArp: boolean; hairpin: boolean }>;
+  /**
+   * Static NATs: what inbound traffic the device lets through to the VM (protocol, ports, source CIDRs; empty when
+   * no firewall rule allows any), a proxy-ARP entry, and the trust-side mirror for guests (hairpin).
+   */
+  staticNats: Array<{
+    publicIp: string;
+    privateIp: string;
+    allowed: Array<{ protocol: string; ports?: string; sources: string[] }>;
+    proxyArp: boolean;
+    hairpin: boolean;
+  }>;
   /** Port forwards, one per public port. */
   portForwards: Array<{
     publicIp: string;

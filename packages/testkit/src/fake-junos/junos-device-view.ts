@@ -139,12 +139,21 @@ export function junosDeviceView(config: XmlNode, layout: JunosViewLayout): Firew
     for (const r of childrenOf(rs, 'rule')) {
       const publicIp = noMask(textOf(at(r, 'static-nat-rule-match', 'destination-address'), 'dst-addr'));
       const privateIp = noMask(textOf(at(r, 'then', 'static-nat', 'prefix'), 'addr-prefix'));
-      const policy = policies(pub, priv).some(
-        (p) =>
-          childrenOf(child(p, 'match'), 'destination-address').some(
-            (d) => privBook.get(d.text) === `${privateIp}/32`,
-          ) && child(child(p, 'then'), 'permit') !== undefined,
-      );
+      const pubBook = book(pub);
+      const allowed = policies(pub, priv)
+        .filter(
+          (p) =>
+            childrenOf(child(p, 'match'), 'destination-address').some(
+              (d) => privBook.get(d.text) === `${privateIp}/32`,
+            ) && child(child(p, 'then'), 'permit') !== undefined,
+        )
+        .map((p) => ({
+          ...appOf(childrenOf(child(p, 'match'), 'application')[0]?.text ?? 'any'),
+          sources: childrenOf(child(p, 'match'), 'source-address')
+            .map((a) => (a.text === 'any' ? '0.0.0.0/0' : (pubBook.get(a.text) ?? `undefined:${a.text}`)))
+            .sort(),
+        }))
+        .sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
       const hairpin = childrenOf(at(nat, 'static'), 'rule-set').some(
         (h) =>
           textOf(child(h, 'from'), 'zone') === priv &&
@@ -152,7 +161,7 @@ export function junosDeviceView(config: XmlNode, layout: JunosViewLayout): Firew
             (x) => textOf(at(x, 'static-nat-rule-match', 'destination-address'), 'dst-addr') === `${publicIp}/32`,
           ),
       );
-      view.staticNats.push({ publicIp, privateIp, policy, proxyArp: arp.has(publicIp), hairpin });
+      view.staticNats.push({ publicIp, privateIp, allowed, proxyArp: arp.has(publicIp), hairpin });
       usedArp.add(publicIp);
     }
   }
