@@ -14,12 +14,16 @@ export default defineConfig({
       '@stratus/driver-kvm': src('driver-kvm'),
       '@stratus/driver-vsphere': src('driver-vsphere'),
       '@stratus/driver-xen': src('driver-xen'),
+      '@stratus/driver-srx': src('driver-srx'),
       // before '@stratus/testkit', which would also match this subpath
       '@stratus/testkit/libvirt-test-daemon': fileURLToPath(
         new URL('./packages/testkit/src/harness/libvirt-test-daemon.ts', import.meta.url),
       ),
       '@stratus/testkit/fake-xapi': fileURLToPath(
         new URL('./packages/testkit/src/fake-xapi/index.ts', import.meta.url),
+      ),
+      '@stratus/testkit/fake-junos': fileURLToPath(
+        new URL('./packages/testkit/src/fake-junos/index.ts', import.meta.url),
       ),
       '@stratus/testkit': src('testkit'),
     },

@@ -5,6 +5,7 @@ export default defineConfig({
     index: 'src/index.ts',
     'libvirt-test-daemon': 'src/harness/libvirt-test-daemon.ts',
     'fake-xapi': 'src/fake-xapi/index.ts',
+    'fake-junos': 'src/fake-junos/index.ts',
   },
   format: ['esm', 'cjs'],
   dts: true,

@@ -80,7 +80,7 @@ export type {
 } from './capacity/placement-state.js';
 export { effectiveStorageFactor, poolCapacityLimit, poolFit } from './capacity/pool-fit.js';
 export { Cloud, type CloudOptions, createCloud } from './cloud.js';
-export { type Caller, ROOT_ADMIN, type ResolvedCaller } from './context/caller.js';
+export { type Caller, type ResolvedCaller, ROOT_ADMIN } from './context/caller.js';
 export { type Clock, systemClock } from './context/clock.js';
 export { type Logger, silentLogger } from './context/logger.js';
 export {
@@ -605,6 +605,7 @@ export type { VolumeRecord } from './orchestration/volume-record.js';
 export type { VolumeRemoval } from './orchestration/volume-removal.js';
 export type { VolumeResize } from './orchestration/volume-resize.js';
 export { VolumeService } from './orchestration/volumes.js';
+export type { CallerCredential } from './resources/callers.js';
 export { HypervisorCapabilityService } from './resources/capabilities.js';
 export { ClusterService, type CreateClusterInput } from './resources/clusters.js';
 export { EventService, type ListEventsFilter, type UsageEvent } from './resources/events.js';
@@ -624,7 +625,6 @@ export {
   ResourceLimitService,
 } from './resources/resource-limits.js';
 export { type CreateStoragePoolInput, StoragePoolService } from './resources/storage-pools.js';
-export type { CallerCredential } from './resources/callers.js';
 export { type RegisterTemplateInput, type TemplateFilter, TemplateService } from './resources/templates.js';
 export {
   type CreateAccountInput,

@@ -45,7 +45,6 @@ import {
 } from '@stratus/core';
 import { KeyedLock } from '@stratus/core/driver-kit';
 import { ovfDescriptor, readTar, writeTar } from './ova.js';
-import { filterSpec, objectSpec, propertySpec, traversal } from './property-collector.js';
 import { el, leaf, type MoRef, mor, typed, type XmlFragment } from './soap-xml.js';
 import { parseTrafficLabel, portGroupName, vlanOf } from './traffic-label.js';
 import { Vcenter } from './vcenter.js';
@@ -578,7 +577,8 @@ export class VsphereDriver implements HypervisorDriver {
     }
     const nics = vm.devices.filter((d) => d.macAddress !== undefined);
     for (const n of nics) changes.push(deviceChange('remove', deviceRef(n)));
-    spec.nics.forEach((n, i) => changes.push(deviceChange('add', nicDevice(-200 - i, n.mac, backings[i]!))));
+    for (const [i, n] of spec.nics.entries())
+      changes.push(deviceChange('add', nicDevice(-200 - i, n.mac, backings[i]!)));
     await e.vc.task(
       'ReconfigVM_Task',
       vm.ref,

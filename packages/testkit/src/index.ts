@@ -42,4 +42,9 @@ export {
   type TestDatabase,
   testDatabaseName,
 } from './harness/postgres.js';
+export {
+  type FirewallDeviceFixture,
+  type FirewallDeviceView,
+  firewallDeviceConformanceSuite,
+} from './network-device-conformance.js';
 export { type StoreFactory, storeConformanceSuite } from './store-conformance.js';
