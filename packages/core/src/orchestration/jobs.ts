@@ -11,7 +11,8 @@ import {
 } from '../model/state-machines/index.js';
 import { isRootAdmin, requireAccess } from '../resources/permissions.js';
 import { json } from '../store/codec.js';
-import { executeCached, insertRow } from '../store/compiled-queries.js';
+import { executeCached } from '../store/compiled-queries.js';
+import { insertRow } from '../store/insert-row.js';
 import { newUuid } from '../store/uuid.js';
 import type { ManagementServer } from './management-server.js';
 

@@ -28,7 +28,8 @@ import { accountRepo } from '../resources/tenancy.js';
 import { zoneRepo } from '../resources/zones.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import { json } from '../store/codec.js';
-import { executeCached, insertRow } from '../store/compiled-queries.js';
+import { executeCached } from '../store/compiled-queries.js';
+import { insertRow } from '../store/insert-row.js';
 import type { Db } from '../store/store.js';
 import { newUuid } from '../store/uuid.js';
 import {

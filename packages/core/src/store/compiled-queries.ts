@@ -1,5 +1,4 @@
-import type { CompiledQuery, Insertable, KyselyPlugin, QueryResult } from 'kysely';
-import type { Database, TableName } from './schema.js';
+import type { CompiledQuery, KyselyPlugin, QueryResult } from 'kysely';
 import { type Db, runDirect } from './store.js';
 
 /**
@@ -60,25 +59,4 @@ export async function executeCached<R>(
   }
   const query = { query: compiled.query, queryId: compiled.queryId, sql: compiled.sql, parameters };
   return (runDirect(db, query) as QueryResult<R> | undefined) ?? db.executeQuery<R>(query);
-}
-
-/**
- * Inserts one row and returns the `returning` columns of it (all columns for `'*'`), with a
- * statement compiled once per table, column list and returned columns. The values must be plain
- * (numbers, strings, null; no undefined, no SQL expressions): they bind in the object's key order.
- */
-export async function insertRow<T extends TableName, R = Record<string, unknown>>(
-  db: Db,
-  table: T,
-  values: Insertable<Database[T]>,
-  returning: '*' | readonly string[] = [],
-): Promise<R> {
-  const columns = Object.keys(values);
-  const key = `insert:${table}:${columns.join(',')}:${typeof returning === 'string' ? returning : returning.join(',')}`;
-  const { rows } = await executeCached<R>(db, key, Object.values(values), (q) => {
-    const insert = q.insertInto(table as never).values(values as never);
-    if (returning === '*') return insert.returningAll();
-    return returning.length > 0 ? insert.returning(returning as never) : insert;
-  });
-  return rows[0] as R;
 }
