@@ -14,6 +14,8 @@ import { podRepo } from '../resources/pods.js';
 import { zoneRepo } from '../resources/zones.js';
 import { SettingsService } from '../settings/settings-service.js';
 import { executeCached } from '../store/compiled-queries.js';
+import { statement } from '../store/statement.js';
+import { runStatement } from '../store/statement-cache.js';
 import type { Db } from '../store/store.js';
 import { newUuid } from '../store/uuid.js';
 import { AddressIndex } from './address-index.js';
@@ -722,15 +724,7 @@ const poolKey = (p: { space: IpSpace; scopeId: number; poolId: number }): string
 /** The allocatable pool of an `ip_ranges` row. */
 /** A network's live guest ranges, in id order. */
 export async function guestRangesOf(db: Db, networkId: number): Promise<IpRange[]> {
-  const { rows } = await executeCached<object>(db, 'ipam.guestRangesOf', ['guest', networkId], (q) =>
-    q
-      .selectFrom('ipRanges')
-      .selectAll()
-      .where('space', '=', 'guest')
-      .where('networkId', '=', networkId)
-      .where('removed', 'is', null)
-      .orderBy('id'),
-  );
+  const { rows } = await runStatement(db, ipamGuestRangesOf, { networkId });
   return rows.map(decodeIpRange);
 }
 
@@ -760,3 +754,13 @@ function describe(pool: AddressPool): string {
       return `the link-local range of pod ${pool.poolId} (${span})`;
   }
 }
+
+const ipamGuestRangesOf = statement('ipam.guestRangesOf', (q, p: { networkId: number }) =>
+  q
+    .selectFrom('ipRanges')
+    .selectAll()
+    .where('space', '=', 'guest')
+    .where('networkId', '=', p.networkId)
+    .where('removed', 'is', null)
+    .orderBy('id'),
+);
