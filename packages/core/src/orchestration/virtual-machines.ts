@@ -28,7 +28,6 @@ import { accountRepo } from '../resources/tenancy.js';
 import { zoneRepo } from '../resources/zones.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import { json } from '../store/codec.js';
-import { executeCached } from '../store/compiled-queries.js';
 import { insertRow } from '../store/insert-row.js';
 import { statement } from '../store/statement.js';
 import { runStatement } from '../store/statement-cache.js';
@@ -329,9 +328,7 @@ export class VirtualMachineService {
     const id = Number((await insertRow<'vmInstances', { id: number }>(w.db, 'vmInstances', values, ['id'])).id);
     const name = instanceName(owner.id, id, suffix);
     const named = { instanceName: name, hostName: input.hostName ?? name, displayName: input.displayName ?? name };
-    await executeCached(w.db, 'vm.deploy.setName', [named.instanceName, named.hostName, named.displayName, id], (q) =>
-      q.updateTable('vmInstances').set(named).where('id', '=', id),
-    );
+    await runStatement(w.db, vmDeploySetName, { ...named, id });
     // The row as this transaction left it (every column written here; no re-read).
     const vm = vmRepo.decode({ id, ...values, ...named, updatedCount: 0 });
     const defaultId = input.defaultNetworkId ?? networkIds[0]!;
@@ -1090,4 +1087,14 @@ const vmDeployTemplatePermission = statement(
       .select('accountId')
       .where('templateId', '=', p.templateId)
       .where('accountId', '=', p.ownerId),
+);
+
+/** Names a VM just recorded (its instance name needs its id). */
+const vmDeploySetName = statement(
+  'vm.deploy.setName',
+  (q, p: { instanceName: string; hostName: string; displayName: string; id: number }) =>
+    q
+      .updateTable('vmInstances')
+      .set({ instanceName: p.instanceName, hostName: p.hostName, displayName: p.displayName })
+      .where('id', '=', p.id),
 );
