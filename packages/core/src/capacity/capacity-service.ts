@@ -7,11 +7,23 @@ import type { StoragePoolType, StorageScope } from '../model/enums.js';
 import type { SettingKey, SettingValue } from '../settings/catalog.js';
 import { type ConfigurationRows, configurationCache } from '../settings/configuration-cache.js';
 import { resolveSetting, type SettingsService } from '../settings/settings-service.js';
+import { runStatement } from '../store/statement-cache.js';
 import type { Db } from '../store/store.js';
+import {
+  allocatePool,
+  bookHost,
+  bookingTarget,
+  clusterAllocation,
+  ensureHostRow,
+  ensurePoolRow,
+  insertAllocation,
+  insertBooking,
+  poolLimits,
+  volumeAllocation,
+} from './capacity-statements.js';
 import { overprovisionedLimit } from './host-fit.js';
 import type { Demand, ImplicitDedicationMode } from './placement-state.js';
 import { effectiveStorageFactor } from './pool-fit.js';
-import { PreparedQueries } from './prepared-queries.js';
 
 /** A capacity change made in one transaction; `CapacityIndex.apply` replays it in memory after commit. */
 export type CapacityDelta =
@@ -108,9 +120,6 @@ const num = (v: unknown): number => Number(v);
  * (an InsufficientCapacityError). Each method returns the deltas it applied.
  */
 export class CapacityService {
-  /** The booking hot path's statements, compiled once (see PreparedQueries). */
-  private readonly prepared = new PreparedQueries();
-
   constructor(
     private readonly ctx: CloudContext,
     private readonly settings: SettingsService,
@@ -149,40 +158,22 @@ export class CapacityService {
     }
     if (!target.hasCounters) await this.ensureHostRow(w, input.hostId);
     const released = own ? { cpu: own.cpu, memory: own.memory } : { cpu: 0, memory: 0 };
-    const result = await this.prepared.run(
+    const result = await runStatement(
       w.db,
-      covered ? 'book-host' : 'book-host-checked',
-      (db, $) => {
-        let q = db
-          .updateTable('hostCapacity')
-          .set((eb) => ({
-            cpuUsed: eb('cpuUsed', '+', $(0)),
-            cpuReserved: eb('cpuReserved', '-', $(1)),
-            memoryUsed: eb('memoryUsed', '+', $(2)),
-            memoryReserved: eb('memoryReserved', '-', $(3)),
-            updated: $(4),
-            updatedCount: eb('updatedCount', '+', 1),
-          }))
-          .where('hostId', '=', $(5));
-        if (!covered) {
-          q = q
-            .where(sql<boolean>`${sql.ref('cpuUsed')} + ${sql.ref('cpuReserved')} + ${$(6)} <= ${$(7)}`)
-            .where(sql<boolean>`${sql.ref('memoryUsed')} + ${sql.ref('memoryReserved')} + ${$(8)} <= ${$(9)}`);
-        }
-        return q;
+      bookHost,
+      {
+        demandCpu: input.demand.cpu,
+        releasedCpu: released.cpu,
+        demandMemory: input.demand.memory,
+        releasedMemory: released.memory,
+        now: w.now,
+        hostId: input.hostId,
+        netCpu: Math.trunc(netCpu),
+        cpuLimit: limits.cpuLimit,
+        netMemory: Math.trunc(netMemory),
+        memoryLimit: limits.memoryLimit,
       },
-      [
-        input.demand.cpu,
-        released.cpu,
-        input.demand.memory,
-        released.memory,
-        w.now,
-        input.hostId,
-        Math.trunc(netCpu),
-        limits.cpuLimit,
-        Math.trunc(netMemory),
-        limits.memoryLimit,
-      ],
+      covered,
     );
     if (Number(result.numAffectedRows ?? 0) !== 1) {
       const row = await this.hostCapacity(w.db, input.hostId);
@@ -203,34 +194,17 @@ export class CapacityService {
       since: w.now,
       implicitMode: input.implicitMode ?? null,
     };
-    await this.prepared.run(
-      w.db,
-      'insert-booking',
-      (db, $) =>
-        db.insertInto('capacityBookings').values({
-          vmId: $(0),
-          hostId: $(1),
-          accountId: $(2),
-          kind: 'used',
-          cpu: $(3),
-          memory: $(4),
-          since: $(5),
-          implicitMode: $(6) as never,
-          cpuRatio: $(7),
-          memoryRatio: $(8),
-        }),
-      [
-        input.vmId,
-        input.hostId,
-        input.accountId,
-        booking.cpu,
-        booking.memory,
-        booking.since,
-        booking.implicitMode,
-        limits.cpuRatio,
-        limits.memoryRatio,
-      ],
-    );
+    await runStatement(w.db, insertBooking, {
+      vmId: input.vmId,
+      hostId: input.hostId,
+      accountId: input.accountId,
+      cpu: booking.cpu,
+      memory: booking.memory,
+      since: booking.since,
+      implicitMode: booking.implicitMode,
+      cpuRatio: limits.cpuRatio,
+      memoryRatio: limits.memoryRatio,
+    });
     deltas.push({
       kind: 'host',
       hostId: input.hostId,
@@ -383,14 +357,7 @@ export class CapacityService {
     let pool = await this.poolLimits(w.db, input.poolId, input.volumeId);
     let existingPoolId = pool?.volumePoolId ?? null;
     if (!pool) {
-      const row = (
-        await this.prepared.run(
-          w.db,
-          'volume-allocation',
-          (db, $) => db.selectFrom('storageAllocations').select('poolId').where('volumeId', '=', $(0)),
-          [input.volumeId],
-        )
-      ).rows[0];
+      const row = (await runStatement(w.db, volumeAllocation, { volumeId: input.volumeId })).rows[0];
       existingPoolId = row ? num(row.poolId) : null;
     }
     if (existingPoolId === input.poolId) return [];
@@ -404,54 +371,26 @@ export class CapacityService {
     const limit = check ? Math.min(pool.limit, Math.floor(pool.limit * pool.allocatedThreshold + 1e-6)) : pool.limit;
     const iops = input.iops ?? 0;
     if (!pool.hasCounters) {
-      await this.prepared.run(
-        w.db,
-        'ensure-pool-row',
-        (db, $) =>
-          db
-            .insertInto('poolCapacity')
-            .values({ poolId: $(0), allocatedBytes: 0, usedIops: 0, updated: $(1) })
-            .onConflict((oc) => oc.column('poolId').doNothing()),
-        [input.poolId, w.now],
-      );
+      await runStatement(w.db, ensurePoolRow, { poolId: input.poolId, now: w.now });
     }
     const checkIops = pool.capacityIops !== null && iops > 0;
-    const result = await this.prepared.run(
+    const result = await runStatement(
       w.db,
-      checkIops ? 'allocate-pool-iops' : 'allocate-pool',
-      (db, $) => {
-        let q = db
-          .updateTable('poolCapacity')
-          .set((eb) => ({
-            allocatedBytes: eb('allocatedBytes', '+', $(0)),
-            usedIops: eb('usedIops', '+', $(1)),
-            updated: $(2),
-            updatedCount: eb('updatedCount', '+', 1),
-          }))
-          .where('poolId', '=', $(3))
-          .where(sql<boolean>`${sql.ref('allocatedBytes')} + ${$(0)} <= ${$(4)}`);
-        if (checkIops) q = q.where(sql<boolean>`${sql.ref('usedIops')} + ${$(1)} <= ${$(5)}`);
-        return q;
-      },
-      [input.bytes, iops, w.now, input.poolId, limit, pool.capacityIops],
+      allocatePool,
+      { bytes: input.bytes, iops, now: w.now, poolId: input.poolId, limit, capacityIops: pool.capacityIops },
+      checkIops,
     );
     if (Number(result.numAffectedRows ?? 0) !== 1) {
       throw new CapacityConflictError('pool', input.poolId, check ? 'POOL_ALLOCATED_THRESHOLD' : 'POOL_SPACE');
     }
-    await this.prepared.run(
-      w.db,
-      'insert-allocation',
-      (db, $) =>
-        db.insertInto('storageAllocations').values({
-          volumeId: $(0),
-          poolId: $(1),
-          accountId: $(2),
-          bytes: $(3),
-          iops: $(4),
-          since: $(5),
-        }),
-      [input.volumeId, input.poolId, input.accountId, input.bytes, iops, w.now],
-    );
+    await runStatement(w.db, insertAllocation, {
+      volumeId: input.volumeId,
+      poolId: input.poolId,
+      accountId: input.accountId,
+      bytes: input.bytes,
+      iops,
+      now: w.now,
+    });
     deltas.push({ kind: 'pool', poolId: input.poolId, volumeId: input.volumeId, bytes: input.bytes, iops });
     return deltas;
   }
@@ -581,16 +520,7 @@ export class CapacityService {
 
   private async ensureHostRow(w: Writer, hostId: number): Promise<void> {
     // Prepared: spreading strategies book on a host without a counter row at nearly every booking.
-    await this.prepared.run(
-      w.db,
-      'ensure-host-row',
-      (db, $) =>
-        db
-          .insertInto('hostCapacity')
-          .values({ hostId: $(0), cpuUsed: 0, cpuReserved: 0, memoryUsed: 0, memoryReserved: 0, updated: $(1) })
-          .onConflict((oc) => oc.column('hostId').doNothing()),
-      [hostId, w.now],
-    );
+    await runStatement(w.db, ensureHostRow, { hostId, now: w.now });
   }
 
   private async limits(db: Db, hostId: number): Promise<HostLimits> {
@@ -638,32 +568,7 @@ export class CapacityService {
     await w.lock(`capacity:cluster:${clusterId}`);
     const cpuT = capacitySetting(config, 'cluster.cpu.allocated.capacity.disablethreshold', { clusterId, zoneId });
     const memT = capacitySetting(config, 'cluster.memory.allocated.capacity.disablethreshold', { clusterId, zoneId });
-    const { rows } = await this.prepared.run(
-      w.db,
-      'cluster-allocation',
-      (q, $) =>
-        q
-          .selectFrom('hosts')
-          .innerJoin('clusters', 'clusters.id', 'hosts.clusterId')
-          .leftJoin('hostCapacity', 'hostCapacity.hostId', 'hosts.id')
-          .select([
-            'hosts.cpus as cpus',
-            'hosts.speed as speed',
-            'hosts.totalMemory as totalMemory',
-            'hosts.reservedMemory as reservedMemory',
-            'clusters.cpuOvercommitRatio as cpuRatio',
-            'clusters.memoryOvercommitRatio as memoryRatio',
-            'hostCapacity.cpuUsed as cpuUsed',
-            'hostCapacity.cpuReserved as cpuReserved',
-            'hostCapacity.memoryUsed as memoryUsed',
-            'hostCapacity.memoryReserved as memoryReserved',
-          ])
-          .where('hosts.clusterId', '=', $(0))
-          .where('hosts.removed', 'is', null)
-          .where('hosts.resourceState', '=', 'Enabled')
-          .where('hosts.type', '=', 'Routing'),
-      [clusterId],
-    );
+    const { rows } = await runStatement(w.db, clusterAllocation, { clusterId });
     let cpuAllocated = cpu;
     let cpuCapacity = 0;
     let memoryAllocated = memory;
@@ -693,35 +598,7 @@ export class CapacityService {
   }
 
   private async poolLimits(db: Db, poolId: number, volumeId: number) {
-    const p = (
-      await this.prepared.run(
-        db,
-        'pool-limits',
-        (q, $) =>
-          q
-            .selectFrom('storagePools')
-            .leftJoin('poolCapacity', 'poolCapacity.poolId', 'storagePools.id')
-            .select([
-              'storagePools.zoneId as zoneId',
-              'storagePools.clusterId as clusterId',
-              'storagePools.poolType as poolType',
-              'storagePools.scope as scope',
-              'storagePools.capacityBytes as capacityBytes',
-              'storagePools.usedBytes as usedBytes',
-              'storagePools.capacityIops as capacityIops',
-              'poolCapacity.poolId as counterPoolId',
-              (eb) =>
-                eb
-                  .selectFrom('storageAllocations')
-                  .select('storageAllocations.poolId')
-                  .where('storageAllocations.volumeId', '=', $(1))
-                  .as('volumePoolId'),
-            ])
-            .where('storagePools.id', '=', $(0))
-            .where('storagePools.removed', 'is', null),
-        [poolId, volumeId],
-      )
-    ).rows[0];
+    const p = (await runStatement(db, poolLimits, { poolId, volumeId })).rows[0];
     if (!p) return undefined;
     // The same resolution as SettingsService.get(key, { storagePoolId }): pool, its cluster, its zone, global.
     const config = await this.capacityConfig(db);
@@ -773,109 +650,7 @@ export class CapacityService {
     ineligible: ReasonCode | null;
   }> {
     const forShare = this.ctx.store.engine === 'postgres';
-    const h = (
-      await this.prepared.run(
-        db,
-        forShare ? 'booking-target-locked' : 'booking-target',
-        (q, $) => {
-          const query = q
-            .selectFrom('hosts')
-            .innerJoin('clusters', 'clusters.id', 'hosts.clusterId')
-            .innerJoin('pods', 'pods.id', 'hosts.podId')
-            .innerJoin('zones', 'zones.id', 'hosts.zoneId')
-            .leftJoin('hostCapacity', 'hostCapacity.hostId', 'hosts.id')
-            .leftJoin('capacityBookings as b', (join) =>
-              join.onRef('b.hostId', '=', 'hosts.id').on('b.vmId', '=', $(0)),
-            )
-            .select((eb) => [
-              'hosts.cpus as cpus',
-              'hosts.speed as speed',
-              'hosts.totalMemory as totalMemory',
-              'hosts.reservedMemory as reservedMemory',
-              'hosts.clusterId as clusterId',
-              'hosts.status as status',
-              'hosts.resourceState as resourceState',
-              'clusters.allocationState as clusterState',
-              'pods.allocationState as podState',
-              'zones.allocationState as zoneState',
-              'clusters.zoneId as zoneId',
-              'clusters.cpuOvercommitRatio as cpuRatio',
-              'clusters.memoryOvercommitRatio as memoryRatio',
-              'hostCapacity.hostId as counterHostId',
-              eb
-                .exists(
-                  eb
-                    .selectFrom('capacityBookings as r')
-                    .select('r.id')
-                    .whereRef('r.hostId', '=', 'hosts.id')
-                    .where('r.kind', '=', 'reserved'),
-                )
-                .as('holdsReservations'),
-              // Dedicated (the host, its cluster, pod or zone) to another account, or to a domain the
-              // owner is not in (spec/allocation.md §9.1); a zone's dedication does not bind a root
-              // admin's VMs.
-              eb
-                .exists(
-                  eb
-                    .selectFrom('dedicatedResources as d')
-                    .innerJoin('accounts as owner', (join) => join.on('owner.id', '=', $(1)))
-                    .innerJoin('domains as ownerDomain', 'ownerDomain.id', 'owner.domainId')
-                    .innerJoin('domains as dedicatedTo', 'dedicatedTo.id', 'd.domainId')
-                    .select('d.id')
-                    .where('d.removed', 'is', null)
-                    .where((w) =>
-                      w.or([
-                        w('d.hostId', '=', w.ref('hosts.id')),
-                        w.and([w('d.hostId', 'is', null), w('d.clusterId', '=', w.ref('hosts.clusterId'))]),
-                        w.and([
-                          w('d.hostId', 'is', null),
-                          w('d.clusterId', 'is', null),
-                          w('d.podId', '=', w.ref('hosts.podId')),
-                        ]),
-                        w.and([
-                          w('d.hostId', 'is', null),
-                          w('d.clusterId', 'is', null),
-                          w('d.podId', 'is', null),
-                          w('d.zoneId', '=', w.ref('hosts.zoneId')),
-                          w('owner.type', '!=', ROOT_ADMIN_ACCOUNT_TYPE),
-                        ]),
-                      ]),
-                    )
-                    .where((w) =>
-                      w.or([
-                        w.and([w('d.accountId', 'is not', null), w('d.accountId', '!=', w.ref('owner.id'))]),
-                        // A domain's dedication covers its subdomains (paths end with '/').
-                        w.and([
-                          w('d.accountId', 'is', null),
-                          w(
-                            sql<string>`substr(${sql.ref('ownerDomain.path')}, 1, length(${sql.ref('dedicatedTo.path')}))`,
-                            '!=',
-                            w.ref('dedicatedTo.path'),
-                          ),
-                        ]),
-                      ]),
-                    ),
-                )
-                .as('dedicatedElsewhere'),
-              'b.id as bId',
-              'b.vmId as bVmId',
-              'b.hostId as bHostId',
-              'b.accountId as bAccountId',
-              'b.kind as bKind',
-              'b.cpu as bCpu',
-              'b.memory as bMemory',
-              'b.cpuRatio as bCpuRatio',
-              'b.memoryRatio as bMemoryRatio',
-              'b.implicitMode as bImplicitMode',
-              'b.since as bSince',
-            ])
-            .where('hosts.id', '=', $(2))
-            .where('hosts.removed', 'is', null);
-          return forShare ? query.forShare(['hosts', 'clusters', 'pods', 'zones']) : query;
-        },
-        [vmId, accountId, hostId],
-      )
-    ).rows[0];
+    const h = (await runStatement(db, bookingTarget, { vmId, accountId, hostId }, forShare)).rows[0];
     if (!h) throw new NotFoundError('host', 'hostId', hostId);
     const cpuRatio = num(h.cpuRatio);
     const memoryRatio = num(h.memoryRatio);
@@ -916,9 +691,6 @@ export class CapacityService {
     return this.ctx;
   }
 }
-
-/** CloudStack's account type of the root admin account (spec/resource-model.md). */
-const ROOT_ADMIN_ACCOUNT_TYPE = 1;
 
 /** Why a host may not take a VM whatever its capacity (spec/allocation.md pitfall 17, §9.1), or null. */
 function ineligibility(h: {

@@ -1,4 +1,5 @@
-import { executeCached } from '../store/compiled-queries.js';
+import { statement } from '../store/statement.js';
+import { runStatement } from '../store/statement-cache.js';
 import type { Db } from '../store/store.js';
 
 /**
@@ -8,8 +9,10 @@ import type { Db } from '../store/store.js';
  * is current while the stored epoch is still E.
  */
 export async function readPlacementEpoch(db: Db): Promise<number> {
-  const { rows } = await executeCached<{ epoch: unknown }>(db, 'placement-epoch', [1], (q) =>
-    q.selectFrom('placementEpoch').select('epoch').where('id', '=', 1),
-  );
+  const { rows } = await runStatement(db, placementEpochStatement, {});
   return Number(rows[0]?.epoch ?? 0);
 }
+
+const placementEpochStatement = statement('placement-epoch', (q, _p: Record<string, never>) =>
+  q.selectFrom('placementEpoch').select('epoch').where('id', '=', 1),
+);

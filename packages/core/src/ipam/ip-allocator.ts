@@ -13,7 +13,8 @@ import { isInSubtree } from '../resources/permissions.js';
 import { podRepo } from '../resources/pods.js';
 import { zoneRepo } from '../resources/zones.js';
 import { SettingsService } from '../settings/settings-service.js';
-import { executeCached } from '../store/compiled-queries.js';
+import { statement, statementFamily } from '../store/statement.js';
+import { runStatement } from '../store/statement-cache.js';
 import type { Db } from '../store/store.js';
 import { newUuid } from '../store/uuid.js';
 import { AddressIndex } from './address-index.js';
@@ -556,13 +557,7 @@ export class IpAllocator {
       created: w.now,
       updatedCount: 0,
     };
-    const { rows } = await executeCached<object>(w.db, 'ip.insert', Object.values(values), (q) =>
-      q
-        .insertInto('ipAllocations')
-        .values(values)
-        .onConflict((oc) => oc.columns(['space', 'scopeId', 'address']).doNothing())
-        .returningAll(),
-    );
+    const { rows } = await runStatement(w.db, insertAllocation, values);
     const row = rows[0];
     return row ? decodeIpAllocation(row) : null;
   }
@@ -573,10 +568,7 @@ export class IpAllocator {
    */
   private async shareLockRange(w: Writer, rangeId: number): Promise<void> {
     const forShare = this.ctx.store.engine === 'postgres';
-    const { rows } = await executeCached(w.db, `ipam.rangeLive:${forShare}`, [rangeId], (q) => {
-      const live = q.selectFrom('ipRanges').select('id').where('id', '=', rangeId).where('removed', 'is', null);
-      return forShare ? live.forShare() : live;
-    });
+    const { rows } = await runStatement(w.db, rangeLive, { rangeId }, forShare);
     if (rows.length === 0) throw new NotFoundError('IP range', 'rangeId', rangeId);
   }
 
@@ -722,15 +714,7 @@ const poolKey = (p: { space: IpSpace; scopeId: number; poolId: number }): string
 /** The allocatable pool of an `ip_ranges` row. */
 /** A network's live guest ranges, in id order. */
 export async function guestRangesOf(db: Db, networkId: number): Promise<IpRange[]> {
-  const { rows } = await executeCached<object>(db, 'ipam.guestRangesOf', ['guest', networkId], (q) =>
-    q
-      .selectFrom('ipRanges')
-      .selectAll()
-      .where('space', '=', 'guest')
-      .where('networkId', '=', networkId)
-      .where('removed', 'is', null)
-      .orderBy('id'),
-  );
+  const { rows } = await runStatement(db, ipamGuestRangesOf, { networkId });
   return rows.map(decodeIpRange);
 }
 
@@ -760,3 +744,73 @@ function describe(pool: AddressPool): string {
       return `the link-local range of pod ${pool.poolId} (${span})`;
   }
 }
+
+const ipamGuestRangesOf = statement('ipam.guestRangesOf', (q, p: { networkId: number }) =>
+  q
+    .selectFrom('ipRanges')
+    .selectAll()
+    .where('space', '=', 'guest')
+    .where('networkId', '=', p.networkId)
+    .where('removed', 'is', null)
+    .orderBy('id'),
+);
+
+/** Claims an address (nothing when another holder has it: the unique index). */
+const insertAllocation = statement(
+  'ip.insert',
+  (
+    q,
+    p: {
+      uuid: string;
+      space: IpSpace;
+      scopeId: number;
+      poolId: number;
+      address: number;
+      ip: string;
+      zoneId: number;
+      state: IpAllocationState;
+      ownerType: IpOwnerType;
+      ownerId: number | null;
+      accountId: number | null;
+      domainId: number | null;
+      networkId: number | null;
+      vpcId: number | null;
+      sourceNat: number;
+      created: number;
+      updatedCount: number;
+    },
+  ) =>
+    q
+      .insertInto('ipAllocations')
+      .values({
+        uuid: p.uuid,
+        space: p.space,
+        scopeId: p.scopeId,
+        poolId: p.poolId,
+        address: p.address,
+        ip: p.ip,
+        zoneId: p.zoneId,
+        state: p.state,
+        ownerType: p.ownerType,
+        ownerId: p.ownerId,
+        accountId: p.accountId,
+        domainId: p.domainId,
+        networkId: p.networkId,
+        vpcId: p.vpcId,
+        sourceNat: p.sourceNat,
+        created: p.created,
+        updatedCount: p.updatedCount,
+      })
+      .onConflict((oc) => oc.columns(['space', 'scopeId', 'address']).doNothing())
+      .returningAll(),
+);
+
+/** The range, if live; with a FOR SHARE lock when `forShare`. */
+const rangeLive = statementFamily(
+  'ipam.rangeLive',
+  (forShare: boolean) => String(forShare),
+  (q, p: { rangeId: number }, forShare: boolean) => {
+    const live = q.selectFrom('ipRanges').select('id').where('id', '=', p.rangeId).where('removed', 'is', null);
+    return forShare ? live.forShare() : live;
+  },
+);

@@ -2,7 +2,8 @@ import type { CloudContext, Writer } from '../context.js';
 import { InsufficientCapacityError } from '../errors.js';
 import { ipv4ToInt } from '../model/validate.js';
 import { SettingsService } from '../settings/settings-service.js';
-import { executeCached } from '../store/compiled-queries.js';
+import { statement } from '../store/statement.js';
+import { runStatement } from '../store/statement-cache.js';
 import type { RandomSource } from './random.js';
 import type { IpOwnerType } from './records.js';
 
@@ -40,13 +41,7 @@ export class MacAddressAllocator {
         ownerId: req.ownerId ?? null,
         created: w.now,
       };
-      const { rows } = await executeCached(w.db, 'mac.allocate', Object.values(values), (q) =>
-        q
-          .insertInto('macAddresses')
-          .values(values)
-          .onConflict((oc) => oc.columns(['zoneId', 'mac']).doNothing())
-          .returning('id'),
-      );
+      const { rows } = await runStatement(w.db, claimMac, values);
       if (rows.length > 0) return mac;
     }
     throw new InsufficientCapacityError(`could not find a free MAC address in zone ${req.zoneId}`);
@@ -62,3 +57,14 @@ export class MacAddressAllocator {
     return Number(r.numDeletedRows) === 1;
   }
 }
+
+/** Claims a MAC in a zone (nothing when it is taken: the unique index). */
+const claimMac = statement(
+  'mac.allocate',
+  (q, p: { zoneId: number; mac: string; ownerType: string; ownerId: number | null; created: number }) =>
+    q
+      .insertInto('macAddresses')
+      .values({ zoneId: p.zoneId, mac: p.mac, ownerType: p.ownerType, ownerId: p.ownerId, created: p.created })
+      .onConflict((oc) => oc.columns(['zoneId', 'mac']).doNothing())
+      .returning('id'),
+);

@@ -4,7 +4,9 @@ import { guestRangesOf } from '../ipam/ip-allocator.js';
 import type { IpRange } from '../ipam/records.js';
 import type { Zone } from '../model/records.js';
 import { type NicEvent, nicStateMachine } from '../model/state-machines/nic.js';
-import { executeCached, insertRow } from '../store/compiled-queries.js';
+import { insertRow } from '../store/insert-row.js';
+import { statement } from '../store/statement.js';
+import { runStatement } from '../store/statement-cache.js';
 import type { Db } from '../store/store.js';
 import { newUuid } from '../store/uuid.js';
 import { GuestNetworkLifecycle } from './guest-network-lifecycle.js';
@@ -57,26 +59,10 @@ export class GuestNicOperations extends GuestNetworkLifecycle {
       throw new InvalidParameterError('networkId', input.networkId, `the VM already has a NIC on network ${net.name}`);
     if (input.isDefault && vmNics.some((n) => n.isDefault))
       throw new InvalidParameterError('isDefault', true, 'the VM already has a default NIC (exactly one per VM)');
-    const { rows: sameName } = await executeCached<{ id: number }>(
-      w.db,
-      'vm.hostNameOnNetwork',
-      [vm.hostName, net.id],
-      // From the VMs of that name (indexed) to their NICs, not from every NIC on the network.
-      (q) =>
-        q
-          .selectFrom('vmInstances')
-          .select('vmInstances.id')
-          .where('vmInstances.hostName', '=', vm.hostName)
-          .where(({ exists, selectFrom }) =>
-            exists(
-              selectFrom('nics')
-                .select('nics.id')
-                .whereRef('nics.instanceId', '=', 'vmInstances.id')
-                .where('nics.networkId', '=', net.id)
-                .where('nics.removed', 'is', null),
-            ),
-          ),
-    );
+    const { rows: sameName } = await runStatement(w.db, vmHostNameOnNetwork, {
+      hostName: vm.hostName,
+      networkId: net.id,
+    });
     if (sameName.length > 0)
       throw new InvalidParameterError('hostName', vm.hostName, `host name already used on network ${net.name}`);
     const mac = await this.deps.macs.allocate(w, { zoneId: net.zoneId, ownerType: 'Nic' });
@@ -290,12 +276,13 @@ export class GuestNicOperations extends GuestNetworkLifecycle {
       ranges?.find((r) => r.id === alloc.poolId) ??
       (await w.db.selectFrom('ipRanges').selectAll().where('id', '=', alloc.poolId).executeTakeFirstOrThrow());
     const set = { ip4Address: alloc.ip, ipAllocationId: alloc.id, netmask: range.netmask, gateway: range.gateway };
-    await executeCached(
-      w.db,
-      'nic.assignIp.set',
-      [set.ip4Address, set.ipAllocationId, set.netmask, set.gateway, nic.id],
-      (q) => q.updateTable('nics').set(set).where('id', '=', nic.id),
-    );
+    await runStatement(w.db, nicAssignIpSet, {
+      ip4Address: set.ip4Address,
+      ipAllocationId: set.ipAllocationId,
+      netmask: set.netmask,
+      gateway: set.gateway,
+      nicId: nic.id,
+    });
     // The NIC as this transaction left it (no re-read).
     return { ...nic, ...set };
   }
@@ -347,3 +334,38 @@ function nicProfile(nic: Nic, hostName: string): NicProfile {
     isDefault: nic.isDefault,
   };
 }
+
+// From the VMs of that name (indexed) to their NICs, not from every NIC on the network.
+const vmHostNameOnNetwork = statement('vm.hostNameOnNetwork', (q, p: { hostName: string; networkId: number }) =>
+  q
+    .selectFrom('vmInstances')
+    .select('vmInstances.id')
+    .where('vmInstances.hostName', '=', p.hostName)
+    .where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('nics')
+          .select('nics.id')
+          .whereRef('nics.instanceId', '=', 'vmInstances.id')
+          .where('nics.networkId', '=', p.networkId)
+          .where('nics.removed', 'is', null),
+      ),
+    ),
+);
+
+const nicAssignIpSet = statement(
+  'nic.assignIp.set',
+  (
+    q,
+    p: {
+      ip4Address: string | null;
+      ipAllocationId: number | null;
+      netmask: string | null;
+      gateway: string | null;
+      nicId: number;
+    },
+  ) =>
+    q
+      .updateTable('nics')
+      .set({ ip4Address: p.ip4Address, ipAllocationId: p.ipAllocationId, netmask: p.netmask, gateway: p.gateway })
+      .where('id', '=', p.nicId),
+);

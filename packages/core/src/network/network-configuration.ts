@@ -1,4 +1,3 @@
-import type { Selectable } from 'kysely';
 import type { CloudContext } from '../context.js';
 import type {
   FirewallRuleConfig,
@@ -11,8 +10,8 @@ import type {
 import { decodeIpAllocation, type IpAllocation } from '../ipam/records.js';
 import type { Zone } from '../model/records.js';
 import { zoneRepo } from '../resources/zones.js';
-import { executeCached } from '../store/compiled-queries.js';
-import type { Database } from '../store/schema.js';
+import { statementFamily } from '../store/statement.js';
+import { runStatement } from '../store/statement-cache.js';
 import type { Db } from '../store/store.js';
 import type {
   NetworkAclItemConfig,
@@ -94,18 +93,7 @@ export class NetworkConfigurator {
   /** The network's source-NAT IP (a VPC tier uses its VPC's). */
   async sourceNatIp(db: Db, net: Network): Promise<IpAllocation | undefined> {
     const [column, id] = net.vpcId === null ? (['networkId', net.id] as const) : (['vpcId', net.vpcId] as const);
-    const { rows } = await executeCached<Selectable<Database['ipAllocations']>>(
-      db,
-      `network.sourceNatIp:${column}`,
-      [id, 'public', 1],
-      (q) =>
-        q
-          .selectFrom('ipAllocations')
-          .selectAll()
-          .where(column, '=', id)
-          .where('space', '=', 'public')
-          .where('sourceNat', '=', 1),
-    );
+    const { rows } = await runStatement(db, sourceNatIpOf, { id }, column);
     const row = rows[0];
     return row ? decodeIpAllocation(row) : undefined;
   }
@@ -366,3 +354,16 @@ function lbConfig(r: NetworkRule, ip: string, members: ReturnType<typeof decodeL
       : [],
   };
 }
+
+/** The source-NAT public IP of a network (`networkId`) or a VPC (`vpcId`). */
+const sourceNatIpOf = statementFamily(
+  'network.sourceNatIp',
+  (column: 'networkId' | 'vpcId') => column,
+  (q, p: { id: number }, column: 'networkId' | 'vpcId') =>
+    q
+      .selectFrom('ipAllocations')
+      .selectAll()
+      .where(column, '=', p.id)
+      .where('space', '=', 'public')
+      .where('sourceNat', '=', 1),
+);

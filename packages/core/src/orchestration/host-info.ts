@@ -1,9 +1,8 @@
-import type { Selectable } from 'kysely';
 import type { HostRef } from '../driver/operation-context.js';
 import { NotFoundError } from '../errors.js';
 import { hostRef } from '../resources/hosts.js';
-import { executeCached } from '../store/compiled-queries.js';
-import type { Database } from '../store/schema.js';
+import { statement } from '../store/statement.js';
+import { runStatement } from '../store/statement-cache.js';
 import type { Db } from '../store/store.js';
 
 /** What storage work needs of a host: its driver reference and where it is. */
@@ -40,10 +39,12 @@ export function hostInfo(h: {
 
 /** {@link HostInfo} of a live (not removed) host. */
 export async function getHostRef(db: Db, hostId: number): Promise<HostInfo> {
-  const { rows } = await executeCached<Selectable<Database['hosts']>>(db, 'storage.hostRow', [hostId], (q) =>
-    q.selectFrom('hosts').selectAll().where('id', '=', hostId).where('removed', 'is', null),
-  );
+  const { rows } = await runStatement(db, storageHostRow, { hostId });
   const h = rows[0];
   if (!h) throw new NotFoundError('Host', 'hostId', hostId);
   return hostInfo(h);
 }
+
+const storageHostRow = statement('storage.hostRow', (q, p: { hostId: number }) =>
+  q.selectFrom('hosts').selectAll().where('id', '=', p.hostId).where('removed', 'is', null),
+);

@@ -12,7 +12,9 @@ import {
 } from '../model/state-machines/index.js';
 import { isRootAdmin, requireAccess } from '../resources/permissions.js';
 import { json } from '../store/codec.js';
-import { executeCached, insertRow } from '../store/compiled-queries.js';
+import { insertRow } from '../store/insert-row.js';
+import { statement } from '../store/statement.js';
+import { runStatement } from '../store/statement-cache.js';
 import { newUuid } from '../store/uuid.js';
 import type { ManagementServer } from './management-server.js';
 
@@ -596,9 +598,7 @@ class JobProgress {
   /** Only while the job is in progress: a late write never touches an ended job. */
   private write(values: ProgressValues) {
     const id = this.jobId;
-    return executeCached(this.ctx.db, 'job.progress', [...Object.values(values), id, 'IN_PROGRESS'], (db) =>
-      db.updateTable('asyncJobs').set(values).where('id', '=', id).where('status', '=', 'IN_PROGRESS'),
-    );
+    return runStatement(this.ctx.db, writeProgress, { ...values, id });
   }
 }
 
@@ -606,3 +606,12 @@ export function toJobError(error: unknown): JobError {
   if (error instanceof StratusError) return { errorcode: error.httpCode, errortext: error.message, code: error.code };
   return { errorcode: 530, errortext: error instanceof Error ? error.message : String(error), code: 'INTERNAL_ERROR' };
 }
+
+/** A job's progress, written only while it is in progress. */
+const writeProgress = statement('job.progress', (db, p: ProgressValues & { id: number }) =>
+  db
+    .updateTable('asyncJobs')
+    .set({ processStatus: p.processStatus, progressMessage: p.progressMessage, lastUpdated: p.lastUpdated })
+    .where('id', '=', p.id)
+    .where('status', '=', 'IN_PROGRESS'),
+);

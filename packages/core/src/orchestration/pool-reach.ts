@@ -1,16 +1,13 @@
-import type { Selectable } from 'kysely';
 import type { HostRef } from '../driver/operation-context.js';
 import { NotFoundError } from '../errors.js';
 import { hostRef } from '../resources/hosts.js';
-import { executeCached } from '../store/compiled-queries.js';
-import type { Database } from '../store/schema.js';
+import { statement } from '../store/statement.js';
+import { runStatement } from '../store/statement-cache.js';
 import type { Db } from '../store/store.js';
 
 /** A live (not removed) storage pool's row. */
 export async function getPoolRow(db: Db, poolId: number, field = 'poolId') {
-  const { rows } = await executeCached<Selectable<Database['storagePools']>>(db, 'storage.poolRow', [poolId], (q) =>
-    q.selectFrom('storagePools').selectAll().where('id', '=', poolId).where('removed', 'is', null),
-  );
+  const { rows } = await runStatement(db, storagePoolRow, { poolId });
   const p = rows[0];
   if (!p) throw new NotFoundError('StoragePool', field, poolId);
   return p;
@@ -75,3 +72,7 @@ export async function hostsReaching(
       clusterId: Number(h.clusterId),
     }));
 }
+
+const storagePoolRow = statement('storage.poolRow', (q, p: { poolId: number }) =>
+  q.selectFrom('storagePools').selectAll().where('id', '=', p.poolId).where('removed', 'is', null),
+);

@@ -1,4 +1,3 @@
-import type { Selectable } from 'kysely';
 import type { CloudContext, Writer } from '../context.js';
 import type { TemplateSpec } from '../driver/storage-spec.js';
 import {
@@ -16,8 +15,8 @@ import { requireAccess } from '../resources/permissions.js';
 import { templateRepo } from '../resources/templates.js';
 import { SettingsService } from '../settings/settings-service.js';
 import { casTransition } from '../store/cas.js';
-import { executeCached } from '../store/compiled-queries.js';
-import type { Database } from '../store/schema.js';
+import { statement } from '../store/statement.js';
+import { runStatement } from '../store/statement-cache.js';
 import type { Db, Store } from '../store/store.js';
 import { newUuid } from '../store/uuid.js';
 import { diskFormatOf } from './disk-format.js';
@@ -241,20 +240,7 @@ export class TemplateStorageService {
 
   /** The Ready store copy a zone serves the template from; InvalidStateError when none. */
   async requireReadyInZone(templateId: number, zoneId: number, db: Db = this.ctx.db): Promise<TemplateStoreRef> {
-    const { rows } = await executeCached<Selectable<Database['templateStoreRefs']>>(
-      db,
-      'templates.readyInZone',
-      [templateId, zoneId, 'Ready'],
-      (q) =>
-        q
-          .selectFrom('templateStoreRefs')
-          .selectAll()
-          .where('templateId', '=', templateId)
-          .where('zoneId', '=', zoneId)
-          .where('state', '=', 'Ready')
-          .where('removed', 'is', null)
-          .orderBy('id'),
-    );
+    const { rows } = await runStatement(db, templatesReadyInZone, { templateId, zoneId });
     const row = rows[0];
     if (!row)
       throw new InvalidStateError(`template ${templateId} is not Ready in zone ${zoneId}`, {
@@ -474,43 +460,10 @@ export class TemplateStorageService {
 
   private async stage(templateId: number, poolId: number, options: StageOptions): Promise<TemplatePoolRef> {
     const poolRefRow = async () =>
-      (
-        await executeCached<Selectable<Database['templatePoolRefs']>>(
-          this.ctx.db,
-          'template.poolRef',
-          [templateId, poolId],
-          (q) => selectPoolRef(q, templateId, poolId),
-        )
-      ).rows[0];
+      (await runStatement(this.ctx.db, templatePoolRefStatement, { templateId, poolId })).rows[0];
     // Already staged (every deploy after a pool's first) and still deployable — the template live,
     // the pool live, a Ready copy in the pool's zone: one read, no write.
-    const { rows: ready } = await executeCached<Selectable<Database['templatePoolRefs']>>(
-      this.ctx.db,
-      'template.stagedAndDeployable',
-      [templateId, poolId, 'Ready', 'Ready'],
-      (q) =>
-        q
-          .selectFrom('templatePoolRefs as r')
-          .innerJoin('templates as t', 't.id', 'r.templateId')
-          .innerJoin('storagePools as p', 'p.id', 'r.poolId')
-          .selectAll('r')
-          .where('r.templateId', '=', templateId)
-          .where('r.poolId', '=', poolId)
-          .where('r.state', '=', 'Ready')
-          .where('r.removed', 'is', null)
-          .where('t.removed', 'is', null)
-          .where('p.removed', 'is', null)
-          .where(({ exists, selectFrom }) =>
-            exists(
-              selectFrom('templateStoreRefs as s')
-                .select('s.id')
-                .whereRef('s.templateId', '=', 'r.templateId')
-                .whereRef('s.zoneId', '=', 'p.zoneId')
-                .where('s.state', '=', 'Ready')
-                .where('s.removed', 'is', null),
-            ),
-          ),
-    );
+    const { rows: ready } = await runStatement(this.ctx.db, templateStagedAndDeployable, { templateId, poolId });
     if (ready[0] !== undefined) return decodePoolRef(ready[0]);
     // A template deleted in the pool's zone is not staged for new use, even where a copy remains.
     const template = await templateRepo.get(this.ctx.db, templateId, 'templateId');
@@ -893,3 +846,44 @@ function selectPoolRef(db: Db, templateId: number, poolId: number) {
     .where('poolId', '=', poolId)
     .where('removed', 'is', null);
 }
+
+const templatesReadyInZone = statement('templates.readyInZone', (q, p: { templateId: number; zoneId: number }) =>
+  q
+    .selectFrom('templateStoreRefs')
+    .selectAll()
+    .where('templateId', '=', p.templateId)
+    .where('zoneId', '=', p.zoneId)
+    .where('state', '=', 'Ready')
+    .where('removed', 'is', null)
+    .orderBy('id'),
+);
+
+const templatePoolRefStatement = statement('template.poolRef', (q, p: { templateId: number; poolId: number }) =>
+  selectPoolRef(q, p.templateId, p.poolId),
+);
+
+const templateStagedAndDeployable = statement(
+  'template.stagedAndDeployable',
+  (q, p: { templateId: number; poolId: number }) =>
+    q
+      .selectFrom('templatePoolRefs as r')
+      .innerJoin('templates as t', 't.id', 'r.templateId')
+      .innerJoin('storagePools as p', 'p.id', 'r.poolId')
+      .selectAll('r')
+      .where('r.templateId', '=', p.templateId)
+      .where('r.poolId', '=', p.poolId)
+      .where('r.state', '=', 'Ready')
+      .where('r.removed', 'is', null)
+      .where('t.removed', 'is', null)
+      .where('p.removed', 'is', null)
+      .where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('templateStoreRefs as s')
+            .select('s.id')
+            .whereRef('s.templateId', '=', 'r.templateId')
+            .whereRef('s.zoneId', '=', 'p.zoneId')
+            .where('s.state', '=', 'Ready')
+            .where('s.removed', 'is', null),
+        ),
+      ),
+);

@@ -28,7 +28,9 @@ import { accountRepo } from '../resources/tenancy.js';
 import { zoneRepo } from '../resources/zones.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import { json } from '../store/codec.js';
-import { executeCached, insertRow } from '../store/compiled-queries.js';
+import { insertRow } from '../store/insert-row.js';
+import { statement } from '../store/statement.js';
+import { runStatement } from '../store/statement-cache.js';
 import type { Db } from '../store/store.js';
 import { newUuid } from '../store/uuid.js';
 import {
@@ -245,18 +247,10 @@ export class VirtualMachineService {
       );
     const hypervisorType = template.hypervisorType;
     if (hypervisorType) {
-      const { rows: clusters } = await executeCached<{ id: number }>(
-        w.db,
-        'vm.deploy.clusterOfHypervisor',
-        [zone.id, hypervisorType],
-        (q) =>
-          q
-            .selectFrom('clusters')
-            .select('id')
-            .where('zoneId', '=', zone.id)
-            .where('hypervisorType', '=', hypervisorType)
-            .where('removed', 'is', null),
-      );
+      const { rows: clusters } = await runStatement(w.db, vmDeployClusterOfHypervisor, {
+        zoneId: zone.id,
+        hypervisorType,
+      });
       if (clusters.length === 0)
         throw new InvalidParameterError(
           'templateId',
@@ -338,9 +332,7 @@ export class VirtualMachineService {
     const id = Number((await insertRow<'vmInstances', { id: number }>(w.db, 'vmInstances', values, ['id'])).id);
     const name = instanceName(owner.id, id, suffix);
     const named = { instanceName: name, hostName: input.hostName ?? name, displayName: input.displayName ?? name };
-    await executeCached(w.db, 'vm.deploy.setName', [named.instanceName, named.hostName, named.displayName, id], (q) =>
-      q.updateTable('vmInstances').set(named).where('id', '=', id),
-    );
+    await runStatement(w.db, vmDeploySetName, { ...named, id });
     // The row as this transaction left it (every column written here; no re-read).
     const vm = vmRepo.decode({ id, ...values, ...named, updatedCount: 0 });
     const defaultId = input.defaultNetworkId ?? networkIds[0]!;
@@ -429,21 +421,10 @@ export class VirtualMachineService {
       const network = networkRepo.decode(shared);
       return [{ id: network.id, network }];
     }
-    const { rows: ownNetworks } = await executeCached<object>(
-      w.db,
-      'vm.deploy.defaultIsolatedNetwork',
-      [zoneId, owner.id, 'Isolated'],
-      (q) =>
-        q
-          .selectFrom('networks')
-          .selectAll()
-          .where('zoneId', '=', zoneId)
-          .where('accountId', '=', owner.id)
-          .where('guestType', '=', 'Isolated')
-          .where('vpcId', 'is', null)
-          .where('removed', 'is', null)
-          .orderBy('id'),
-    );
+    const { rows: ownNetworks } = await runStatement(w.db, vmDeployDefaultIsolatedNetwork, {
+      zoneId,
+      ownerId: owner.id,
+    });
     const existing = ownNetworks[0];
     if (existing) {
       const network = networkRepo.decode(existing);
@@ -1073,16 +1054,51 @@ async function templateVisible(
   ownerId: number,
 ): Promise<boolean> {
   if (template.isPublic || template.isFeatured || template.accountId === ownerId || isRootAdmin(caller)) return true;
-  const { rows } = await executeCached<{ accountId: number }>(
-    db,
-    'vm.deploy.templatePermission',
-    [template.id, ownerId],
-    (q) =>
-      q
-        .selectFrom('templatePermissions')
-        .select('accountId')
-        .where('templateId', '=', template.id)
-        .where('accountId', '=', ownerId),
-  );
+  const { rows } = await runStatement(db, vmDeployTemplatePermission, { templateId: template.id, ownerId });
   return rows.length > 0;
 }
+
+const vmDeployClusterOfHypervisor = statement(
+  'vm.deploy.clusterOfHypervisor',
+  (q, p: { zoneId: number; hypervisorType: string }) =>
+    q
+      .selectFrom('clusters')
+      .select('id')
+      .where('zoneId', '=', p.zoneId)
+      .where('hypervisorType', '=', p.hypervisorType)
+      .where('removed', 'is', null),
+);
+
+const vmDeployDefaultIsolatedNetwork = statement(
+  'vm.deploy.defaultIsolatedNetwork',
+  (q, p: { zoneId: number; ownerId: number }) =>
+    q
+      .selectFrom('networks')
+      .selectAll()
+      .where('zoneId', '=', p.zoneId)
+      .where('accountId', '=', p.ownerId)
+      .where('guestType', '=', 'Isolated')
+      .where('vpcId', 'is', null)
+      .where('removed', 'is', null)
+      .orderBy('id'),
+);
+
+const vmDeployTemplatePermission = statement(
+  'vm.deploy.templatePermission',
+  (q, p: { templateId: number; ownerId: number }) =>
+    q
+      .selectFrom('templatePermissions')
+      .select('accountId')
+      .where('templateId', '=', p.templateId)
+      .where('accountId', '=', p.ownerId),
+);
+
+/** Names a VM just recorded (its instance name needs its id). */
+const vmDeploySetName = statement(
+  'vm.deploy.setName',
+  (q, p: { instanceName: string; hostName: string; displayName: string; id: number }) =>
+    q
+      .updateTable('vmInstances')
+      .set({ instanceName: p.instanceName, hostName: p.hostName, displayName: p.displayName })
+      .where('id', '=', p.id),
+);

@@ -18,7 +18,8 @@ import { offeringHostTags, offeringImplicitDedication, serviceOfferingRepo } fro
 import { templateRepo } from '../resources/templates.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import type { CasResult } from '../store/cas.js';
-import { executeCached } from '../store/compiled-queries.js';
+import { statement } from '../store/statement.js';
+import { runStatement } from '../store/statement-cache.js';
 import type { Db } from '../store/store.js';
 import { permitAffinity, type VmAffinity, vmAffinity } from './affinity-groups.js';
 import { attachedIsoSpec } from './iso-disk-spec.js';
@@ -34,9 +35,7 @@ export type StartedVm = VirtualMachine & { placement?: PlacementExplanation };
 
 /** The path of a domain (`/`, `/sales/`), read once per start for domain dedications. */
 async function domainPathOf(db: Db, domainId: number): Promise<string | null> {
-  const { rows } = await executeCached<{ path: string }>(db, 'vm.start.domainPath', [domainId], (q) =>
-    q.selectFrom('domains').select('path').where('id', '=', domainId),
-  );
+  const { rows } = await runStatement(db, vmStartDomainPath, { domainId });
   return rows[0]?.path ?? null;
 }
 
@@ -384,17 +383,7 @@ export class VmStarter {
   }
 
   private async trafficLabel(physicalNetworkId: number, hypervisor: string): Promise<string> {
-    const { rows } = await executeCached<{ labels: string }>(
-      this.ctx.db,
-      'vm.start.trafficLabel',
-      [physicalNetworkId, 'Guest'],
-      (q) =>
-        q
-          .selectFrom('physicalNetworkTrafficTypes')
-          .select('labels')
-          .where('physicalNetworkId', '=', physicalNetworkId)
-          .where('trafficType', '=', 'Guest'),
-    );
+    const { rows } = await runStatement(this.ctx.db, vmStartTrafficLabel, { physicalNetworkId });
     const row = rows[0];
     const labels = row ? (JSON.parse(row.labels) as Record<string, string>) : {};
     return labels[hypervisor] ?? '';
@@ -503,3 +492,15 @@ function avoidScope(avoid: ExcludeList, error: unknown, destination: DeployDesti
   if (error instanceof PlacementError) return;
   avoid.addHost(destination.hostId, 'AVOIDED_AFTER_FAILURE');
 }
+
+const vmStartDomainPath = statement('vm.start.domainPath', (q, p: { domainId: number }) =>
+  q.selectFrom('domains').select('path').where('id', '=', p.domainId),
+);
+
+const vmStartTrafficLabel = statement('vm.start.trafficLabel', (q, p: { physicalNetworkId: number }) =>
+  q
+    .selectFrom('physicalNetworkTrafficTypes')
+    .select('labels')
+    .where('physicalNetworkId', '=', p.physicalNetworkId)
+    .where('trafficType', '=', 'Guest'),
+);

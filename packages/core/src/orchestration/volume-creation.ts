@@ -5,7 +5,8 @@ import type { DiskFormat, DiskSpec } from '../driver/vm-spec.js';
 import { InsufficientCapacityError, InvalidParameterError, InvalidStateError, NotFoundError } from '../errors.js';
 import type { StorageType } from '../model/enums.js';
 import { diskOfferingRepo } from '../resources/offerings.js';
-import { executeCached } from '../store/compiled-queries.js';
+import { statement } from '../store/statement.js';
+import { runStatement } from '../store/statement-cache.js';
 import { diskFormatOf } from './disk-format.js';
 import { getHostRef, type HostInfo } from './host-info.js';
 import { getPoolRow, hostReachesPool, hostsReaching } from './pool-reach.js';
@@ -131,12 +132,7 @@ export class VolumeCreationSteps extends VolumeCrud {
 
   /** What creation needs of a volume's template, removed or not. */
   protected async templateOf(templateId: number): Promise<{ uuid: string; format: string; isIso: boolean }> {
-    const { rows } = await executeCached<{ uuid: string; format: string; isIso: number }>(
-      this.ctx.db,
-      'volume.template',
-      [templateId],
-      (q) => q.selectFrom('templates').select(['uuid', 'format', 'isIso']).where('id', '=', templateId),
-    );
+    const { rows } = await runStatement(this.ctx.db, volumeTemplate, { templateId });
     const t = rows[0];
     if (t === undefined) throw new NotFoundError('Template', 'templateId', templateId);
     return { uuid: t.uuid, format: t.format, isIso: t.isIso === 1 };
@@ -316,3 +312,7 @@ export class VolumeCreationSteps extends VolumeCrud {
     };
   }
 }
+
+const volumeTemplate = statement('volume.template', (q, p: { templateId: number }) =>
+  q.selectFrom('templates').select(['uuid', 'format', 'isIso']).where('id', '=', p.templateId),
+);

@@ -9,7 +9,7 @@ import { requireAccess } from '../resources/permissions.js';
 import { accountRepo } from '../resources/tenancy.js';
 import { zoneRepo } from '../resources/zones.js';
 import { SettingsService } from '../settings/settings-service.js';
-import { insertRow } from '../store/compiled-queries.js';
+import { insertRow } from '../store/insert-row.js';
 import { newUuid } from '../store/uuid.js';
 import type { JobService, SubmittedJob } from './jobs.js';
 import type { PrivateTemplateInput } from './private-template.js';

@@ -1,7 +1,8 @@
 import { NotFoundError } from '../errors.js';
 import type { Volume } from '../model/records.js';
 import { decoder } from '../store/codec.js';
-import { executeCached } from '../store/compiled-queries.js';
+import { statement } from '../store/statement.js';
+import { runStatement } from '../store/statement-cache.js';
 import type { Db } from '../store/store.js';
 
 /** A volume with the columns storage orchestration adds. */
@@ -28,8 +29,10 @@ export async function getVolume(db: Db, id: number, field = 'volumeId'): Promise
 
 /** A VM's live volumes, by device id. */
 export async function vmVolumes(db: Db, vmId: number): Promise<VolumeRecord[]> {
-  const { rows } = await executeCached<object>(db, 'storage.vmVolumes', [vmId], (q) =>
-    q.selectFrom('volumes').selectAll().where('instanceId', '=', vmId).where('removed', 'is', null).orderBy('deviceId'),
-  );
+  const { rows } = await runStatement(db, storageVmVolumes, { vmId });
   return rows.map((r) => decodeVolume(r));
 }
+
+const storageVmVolumes = statement('storage.vmVolumes', (q, p: { vmId: number }) =>
+  q.selectFrom('volumes').selectAll().where('instanceId', '=', p.vmId).where('removed', 'is', null).orderBy('deviceId'),
+);

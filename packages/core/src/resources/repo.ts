@@ -1,6 +1,7 @@
 import { NotFoundError } from '../errors.js';
-import { executeCached } from '../store/compiled-queries.js';
 import type { TableName } from '../store/schema.js';
+import { statementFamily } from '../store/statement.js';
+import { runStatement } from '../store/statement-cache.js';
 import type { Db } from '../store/store.js';
 
 /**
@@ -8,16 +9,11 @@ import type { Db } from '../store/store.js';
  * into records. Lookups of a missing id throw NotFoundError naming the field the caller passed.
  */
 export class Repo<Rec extends { id: number }> {
-  /** The compiled lookup by id's cache key. */
-  private readonly findKey: string;
-
   constructor(
     readonly table: TableName,
     readonly entity: string,
     readonly decode: (row: object) => Rec,
-  ) {
-    this.findKey = `repo.find:${table}`;
-  }
+  ) {}
 
   async find(db: Db, id: number): Promise<Rec | undefined> {
     const row = (await this.byId(db, id)).rows[0];
@@ -33,13 +29,7 @@ export class Repo<Rec extends { id: number }> {
   }
 
   private byId(db: Db, id: number) {
-    return executeCached<object>(db, this.findKey, [id], (q) =>
-      q
-        .selectFrom(this.table as never)
-        .selectAll()
-        .where('id' as never, '=', 0 as never)
-        .where('removed' as never, 'is', null as never),
-    );
+    return runStatement(db, liveById, { id }, this.table);
   }
 
   async getByUuid(db: Db, uuid: string, field = 'uuid'): Promise<Rec> {
@@ -55,13 +45,15 @@ export class Repo<Rec extends { id: number }> {
 
   /** Live rows matching every given column = value (undefined filters are ignored), by id. */
   async list(db: Db, filter: Record<string, unknown> = {}): Promise<Rec[]> {
-    const { key, parameters } = filterShape(filter);
-    const { rows } = await executeCached<object>(
-      db,
-      key === undefined ? undefined : `repo.list:${this.table}:${key}`,
-      parameters,
-      (q) => liveWhere(q.selectFrom(this.table as never).selectAll(), filter).orderBy('id' as never),
-    );
+    const shape = filterShape(this.table, filter);
+    const { rows } =
+      shape === undefined
+        ? await db.executeQuery<object>(
+            liveWhere(db.selectFrom(this.table as never).selectAll(), filter)
+              .orderBy('id' as never)
+              .compile(),
+          )
+        : await runStatement(db, liveList, filter, shape);
     return rows.map(this.decode);
   }
 
@@ -82,17 +74,16 @@ export class Repo<Rec extends { id: number }> {
 
 /** How many live (not soft-deleted) rows of `table` have every column = value of `filter`. */
 export async function countLive(db: Db, table: TableName, filter: Record<string, unknown>): Promise<number> {
-  const { key, parameters } = filterShape(filter);
-  const { rows } = await executeCached<{ n: number | string }>(
-    db,
-    key === undefined ? undefined : `repo.count:${table}:${key}`,
-    parameters,
-    (q) =>
-      liveWhere(
-        q.selectFrom(table as never).select((eb) => eb.fn.countAll<number>().as('n')),
-        filter,
-      ),
-  );
+  const shape = filterShape(table, filter);
+  const { rows } =
+    shape === undefined
+      ? await db.executeQuery<{ n: number | string }>(
+          liveWhere(
+            db.selectFrom(table as never).select((eb) => eb.fn.countAll<number>().as('n')),
+            filter,
+          ).compile(),
+        )
+      : await runStatement(db, liveCount, filter, shape);
   return Number(rows[0]?.n ?? 0);
 }
 
@@ -110,19 +101,63 @@ function liveWhere<Q extends { where(...args: unknown[]): Q }>(query: Q, filter:
   return q;
 }
 
-/** The shape key of a filter (its defined columns, `=` or `is null`) and the values it binds. */
-function filterShape(filter: Record<string, unknown>): { key: string | undefined; parameters: unknown[] } {
-  let key = '';
-  const parameters: unknown[] = [];
+/** The shape of a live-rows filter: its table and defined columns in order, each `=` or `is null`. */
+interface FilterShape {
+  readonly table: TableName;
+  readonly columns: ReadonlyArray<{ readonly column: string; readonly isNull: boolean }>;
+  readonly key: string;
+}
+
+/** The shape of `filter` on `table`, or undefined when a value is not plain (then it runs uncached). */
+function filterShape(table: TableName, filter: Record<string, unknown>): FilterShape | undefined {
+  let key = `${table}:`;
+  const columns: Array<{ column: string; isNull: boolean }> = [];
   for (const [column, value] of Object.entries(filter)) {
     if (value === undefined) continue;
-    if (value === null) key += `${column} is null,`;
-    else if (typeof value === 'object')
-      return { key: undefined, parameters: [] }; // not a plain value: run uncached
-    else {
-      key += `${column}=,`;
-      parameters.push(value);
-    }
+    if (value !== null && typeof value === 'object') return undefined;
+    columns.push({ column, isNull: value === null });
+    key += value === null ? `${column} is null,` : `${column}=,`;
   }
-  return { key, parameters };
+  return { table, columns, key };
 }
+
+/** `removed is null` and each column of the shape `is null` or `=` its value in `p`. */
+function shapedWhere<Q extends { where(...args: unknown[]): Q }>(
+  query: Q,
+  p: Record<string, unknown>,
+  shape: FilterShape,
+): Q {
+  let q = query.where('removed', 'is', null);
+  for (const { column, isNull } of shape.columns)
+    q = isNull ? q.where(column, 'is', null) : q.where(column, '=', p[column]);
+  return q;
+}
+
+const liveById = statementFamily(
+  'repo.find',
+  (table: TableName) => table,
+  (db, p: { id: number }, table: TableName) =>
+    db
+      .selectFrom(table as never)
+      .selectAll()
+      .where('id' as never, '=', p.id as never)
+      .where('removed' as never, 'is', null as never),
+);
+
+const liveList = statementFamily(
+  'repo.list',
+  (shape: FilterShape) => shape.key,
+  (db, p: Record<string, unknown>, shape: FilterShape) =>
+    shapedWhere(db.selectFrom(shape.table as never).selectAll(), p, shape).orderBy('id' as never),
+);
+
+const liveCount = statementFamily(
+  'repo.count',
+  (shape: FilterShape) => shape.key,
+  (db, p: Record<string, unknown>, shape: FilterShape) =>
+    shapedWhere(
+      db.selectFrom(shape.table as never).select((eb) => eb.fn.countAll<number>().as('n')),
+      p,
+      shape,
+    ),
+);

@@ -6,7 +6,8 @@ import { GiB } from '../model/units.js';
 import { requireInteger, requireOneOf } from '../model/validate.js';
 import type { SettingKey } from '../settings/catalog.js';
 import { SettingsService } from '../settings/settings-service.js';
-import { executeCached } from '../store/compiled-queries.js';
+import { statement } from '../store/statement.js';
+import { runStatement } from '../store/statement-cache.js';
 import type { Db } from '../store/store.js';
 import { inDomainSubtree, requireAdminOverDomain } from './permissions.js';
 import { accountRepo, domainRepo, ROOT_DOMAIN_ID } from './tenancy.js';
@@ -355,50 +356,7 @@ function accountWithLimits(db: Db, accountId: number): Promise<LimitedAccount | 
 
 async function readAccountWithLimits(db: Db, accountId: number): Promise<LimitedAccount | undefined> {
   if (typeof accountId !== 'number' || !Number.isSafeInteger(accountId)) return undefined;
-  const { rows } = await executeCached<{
-    type: number | string;
-    accountName: string;
-    domainId: number | string;
-    limitType: string | null;
-    limitOwnerType: string | null;
-    limitMax: number | string | null;
-  }>(db, 'limits.accountWithLimits', [accountId], (q) =>
-    q
-      .selectFrom('accounts as a')
-      .leftJoin('resourceLimits as rl', (join) =>
-        join.on((eb) =>
-          eb.or([
-            eb.and([eb('rl.ownerType', '=', sql.lit('account')), eb('rl.ownerId', '=', eb.ref('a.id'))]),
-            eb.and([
-              eb('rl.ownerType', '=', sql.lit('domain')),
-              eb(
-                'rl.ownerId',
-                'in',
-                eb
-                  .selectFrom('domains as d')
-                  .innerJoin('domains as anc', (j) =>
-                    j.on(
-                      sql<boolean>`substr(${sql.ref('d.path')}, 1, length(${sql.ref('anc.path')})) = ${sql.ref('anc.path')}`,
-                    ),
-                  )
-                  .select('anc.id')
-                  .whereRef('d.id', '=', 'a.domainId'),
-              ),
-            ]),
-          ]),
-        ),
-      )
-      .select([
-        'a.type',
-        'a.accountName',
-        'a.domainId',
-        'rl.type as limitType',
-        'rl.ownerType as limitOwnerType',
-        'rl.max as limitMax',
-      ])
-      .where('a.id', '=', accountId)
-      .where('a.removed', 'is', null),
-  );
+  const { rows } = await runStatement(db, limitsAccountWithLimits, { accountId });
   const first = rows[0];
   if (first === undefined) return undefined;
   const accountLimits = new Map<LimitedResource, number>();
@@ -458,24 +416,14 @@ async function countAccountUsage(
   const out = new Map<LimitedResource, number>();
   const want = new Set(types);
   if (want.has('user_vm') || want.has('cpu') || want.has('memory')) {
-    const { rows } = await executeCached<{ n: unknown; cpu: unknown; memory: unknown }>(
-      db,
-      'limits.vmUsage',
-      [accountId, ...LIVE_VM],
-      (q) => vmUsage(q, [accountId]),
-    );
+    const { rows } = await runStatement(db, limitsVmUsage, { accountId });
     const row = rows[0];
     out.set('user_vm', Number(row?.n ?? 0));
     out.set('cpu', Number(row?.cpu ?? 0));
     out.set('memory', Number(row?.memory ?? 0));
   }
   if (want.has('volume') || want.has('primary_storage')) {
-    const { rows } = await executeCached<{ n: unknown; bytes: unknown }>(
-      db,
-      'limits.volumeUsage',
-      [accountId, ...DEAD_VOLUME],
-      (q) => volumeUsage(q, [accountId]),
-    );
+    const { rows } = await runStatement(db, limitsVolumeUsage, { accountId });
     const row = rows[0];
     out.set('volume', Number(row?.n ?? 0));
     out.set('primary_storage', Number(row?.bytes ?? 0));
@@ -542,3 +490,47 @@ async function explicitLimit(
     .executeTakeFirst();
   return row ? Number(row.max) : undefined;
 }
+
+const limitsAccountWithLimits = statement('limits.accountWithLimits', (q, p: { accountId: number }) =>
+  q
+    .selectFrom('accounts as a')
+    .leftJoin('resourceLimits as rl', (join) =>
+      join.on((eb) =>
+        eb.or([
+          eb.and([eb('rl.ownerType', '=', sql.lit('account')), eb('rl.ownerId', '=', eb.ref('a.id'))]),
+          eb.and([
+            eb('rl.ownerType', '=', sql.lit('domain')),
+            eb(
+              'rl.ownerId',
+              'in',
+              eb
+                .selectFrom('domains as d')
+                .innerJoin('domains as anc', (j) =>
+                  j.on(
+                    sql<boolean>`substr(${sql.ref('d.path')}, 1, length(${sql.ref('anc.path')})) = ${sql.ref('anc.path')}`,
+                  ),
+                )
+                .select('anc.id')
+                .whereRef('d.id', '=', 'a.domainId'),
+            ),
+          ]),
+        ]),
+      ),
+    )
+    .select([
+      'a.type',
+      'a.accountName',
+      'a.domainId',
+      'rl.type as limitType',
+      'rl.ownerType as limitOwnerType',
+      'rl.max as limitMax',
+    ])
+    .where('a.id', '=', p.accountId)
+    .where('a.removed', 'is', null),
+);
+
+const limitsVmUsage = statement('limits.vmUsage', (q, p: { accountId: number }) => vmUsage(q, [p.accountId]));
+
+const limitsVolumeUsage = statement('limits.volumeUsage', (q, p: { accountId: number }) =>
+  volumeUsage(q, [p.accountId]),
+);

@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Writer } from '../context.js';
-import { executeCached } from '../store/compiled-queries.js';
+import { statement } from '../store/statement.js';
+import { runStatement } from '../store/statement-cache.js';
 import type { Db, Store } from '../store/store.js';
 
 /** A stored setting value by `name|scope|scopeId`. */
@@ -85,11 +86,10 @@ export function configurationCache(store: Store): ConfigurationCache {
 }
 
 async function readConfiguration(db: Db): Promise<ConfigurationRows> {
-  const { rows } = await executeCached<{ name: string; scope: string; scopeId: number | string; value: string }>(
-    db,
-    'configuration.all',
-    [],
-    (q) => q.selectFrom('configuration').select(['name', 'scope', 'scopeId', 'value']),
-  );
+  const { rows } = await runStatement(db, configurationAll, {});
   return new Map(rows.map((r) => [configurationKey(r.name, r.scope, Number(r.scopeId)), r.value]));
 }
+
+const configurationAll = statement('configuration.all', (q, _p: Record<string, never>) =>
+  q.selectFrom('configuration').select(['name', 'scope', 'scopeId', 'value']),
+);

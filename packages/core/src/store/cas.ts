@@ -1,9 +1,9 @@
 import { sql, type Transaction } from 'kysely';
 import { ConcurrentModificationError, NotFoundError } from '../errors.js';
 import type { StateMachine } from '../model/state-machine.js';
-import { executeCached } from './compiled-queries.js';
 import type { Database } from './schema.js';
-import type { Db } from './store.js';
+import { statementFamily } from './statement.js';
+import { runStatement } from './statement-cache.js';
 
 /** Tables whose rows move through a state machine, and the column that holds the state. */
 export type StatefulTable =
@@ -74,47 +74,77 @@ export async function casTransition<S extends string, E extends string>(
     from = t.expect.state;
     version = t.expect.version;
   } else {
-    const { rows } = await executeCached<{ current: S; updatedCount: number }>(
-      tx,
-      `cas.read:${t.table}:${column}`,
-      [t.id],
-      (db) =>
-        db
-          .selectFrom(t.table)
-          .select([sql.ref(column).as('current'), 'updatedCount'])
-          .where('id', '=', t.id),
-    );
+    const { rows } = await runStatement(tx, readState, { id: t.id }, { table: t.table, column });
     const row = rows[0];
     if (!row) throw new NotFoundError(t.machine.name, 'id', t.id);
-    from = row.current;
+    from = row.current as S;
     version = Number(row.updatedCount);
   }
   const first = t.machine.transition(from, t.event);
   const to = t.then === undefined ? first : t.machine.transition(first, t.then);
   const set = { ...(t.set ?? {}), [column]: to, updatedCount: version + 1 };
-  const build = (db: Db) =>
-    db
-      .updateTable(t.table)
-      .set(set as never)
-      .where('id', '=', t.id)
-      .where(sql.ref(column), '=', from)
-      .where('updatedCount', '=', version);
-  // Plain values (Kysely leaves out undefined ones) bind in key order: one compiled shape per key list.
-  let key = `cas.update:${t.table}:${column}:`;
-  const parameters: unknown[] = [];
+  // Plain values (Kysely leaves out undefined ones) are parameters: one compiled shape per column list.
+  let key = `${t.table}:${column}:`;
+  const columns: string[] = [];
+  const params: CasUpdateParams = { id: t.id, from, version };
   let plain = true;
   for (const [name, value] of Object.entries(set)) {
     if (value === undefined) continue;
     key += `${name},`;
-    parameters.push(value);
+    columns.push(name);
+    params[`set.${name}`] = value;
     if (value !== null && typeof value === 'object') plain = false;
   }
-  parameters.push(t.id, from, version);
   const changed = plain
-    ? Number((await executeCached(tx, key, parameters, build)).numAffectedRows)
-    : Number((await build(tx).executeTakeFirst()).numUpdatedRows);
+    ? Number((await runStatement(tx, compareAndSet, params, { table: t.table, column, columns, key })).numAffectedRows)
+    : Number(
+        (
+          await tx
+            .updateTable(t.table)
+            .set(set as never)
+            .where('id', '=', t.id)
+            .where(sql.ref(column), '=', from)
+            .where('updatedCount', '=', version)
+            .executeTakeFirst()
+        ).numUpdatedRows,
+      );
   if (changed !== 1) {
     throw new ConcurrentModificationError(t.machine.name, t.id, { state: from, version });
   }
   return t.then === undefined ? { from, to, version: version + 1 } : { from, via: first, to, version: version + 1 };
 }
+
+/** The state column and version of one row of `table`. */
+const readState = statementFamily(
+  'cas.read',
+  (s: { table: StatefulTable; column: string }) => `${s.table}:${s.column}`,
+  (db, p: { id: number }, s: { table: StatefulTable; column: string }) =>
+    db
+      .selectFrom(s.table)
+      .select([sql.ref<string>(s.column).as('current'), 'updatedCount'])
+      .where('id', '=', p.id),
+);
+
+/** The shape of a compare-and-set update: its table, state column and the columns it sets (`set.<column>` parameters). */
+interface CasUpdateShape {
+  table: StatefulTable;
+  column: string;
+  columns: readonly string[];
+  key: string;
+}
+
+/** A compare-and-set update's values: the row, its state and version as read, and `set.<column>` for each column set. */
+type CasUpdateParams = { id: number; from: string; version: number } & Record<`set.${string}`, unknown>;
+
+/** Sets the columns where the row is still in the state and version it was read in. */
+const compareAndSet = statementFamily(
+  'cas.update',
+  (s: CasUpdateShape) => s.key,
+  (db, p: CasUpdateParams, s: CasUpdateShape) =>
+    db
+      .updateTable(s.table)
+      .set(Object.fromEntries(s.columns.map((c) => [c, p[`set.${c}`]])) as never)
+      .where('id', '=', p.id)
+      .where(sql.ref(s.column), '=', p.from)
+      .where('updatedCount', '=', p.version),
+);
