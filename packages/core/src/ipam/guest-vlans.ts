@@ -7,8 +7,11 @@ import {
   ResourceInUseError,
 } from '../errors.js';
 import type { VlanRange } from '../model/records.js';
+import type { Ref } from '../model/ref.js';
 import { requireInteger } from '../model/validate.js';
 import { requireRootAdmin } from '../resources/permissions.js';
+import { resolveRef } from '../resources/ref-resolution.js';
+import { guestVlanDedicationRefs } from '../resources/ref-tables.js';
 import { accountRepo } from '../resources/tenancy.js';
 import { SettingsService } from '../settings/settings-service.js';
 import { decoder } from '../store/codec.js';
@@ -300,7 +303,8 @@ export class GuestVlanService {
   }
 
   /** Returns a dedicated range to the shared pool (held VLANs stay with their networks). Emits `GUESTVLANRANGE.RELEASE`. */
-  releaseDedication(id: number): Promise<void> {
+  async releaseDedication(id: Ref): Promise<void> {
+    id = await resolveRef(this.ctx.db, guestVlanDedicationRefs, id, 'id');
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'release a dedicated guest VLAN range');
       const row = await w.db

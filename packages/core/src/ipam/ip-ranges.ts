@@ -1,5 +1,6 @@
 import type { CloudContext, Writer } from '../context.js';
 import { ConcurrentModificationError, InvalidParameterError, NotFoundError, ResourceInUseError } from '../errors.js';
+import type { Ref } from '../model/ref.js';
 import {
   type Cidr,
   cidrFromGatewayAndNetmask,
@@ -12,6 +13,8 @@ import {
 } from '../model/validate.js';
 import { isInSubtree, requireRootAdmin } from '../resources/permissions.js';
 import { podRepo } from '../resources/pods.js';
+import { resolveRef } from '../resources/ref-resolution.js';
+import { ipRangeRefs } from '../resources/ref-tables.js';
 import { accountRepo, domainRepo } from '../resources/tenancy.js';
 import { zoneRepo } from '../resources/zones.js';
 import { SettingsService } from '../settings/settings-service.js';
@@ -175,7 +178,8 @@ export class PublicIpRangeService {
     private readonly allocator: IpAllocator,
   ) {}
 
-  async get(id: number): Promise<IpRange> {
+  async get(id: Ref): Promise<IpRange> {
+    id = await resolveRef(this.ctx.db, ipRangeRefs, id, 'id');
     return getRange(this.ctx.db, id, 'public');
   }
 
@@ -191,7 +195,8 @@ export class PublicIpRangeService {
   }
 
   /** Size, allocated and free addresses of a range (free + allocated = size). */
-  async usage(id: number): Promise<PoolUsage> {
+  async usage(id: Ref): Promise<PoolUsage> {
+    id = await resolveRef(this.ctx.db, ipRangeRefs, id, 'id');
     const range = await this.get(id);
     return this.allocator.poolUsage(this.ctx.db, poolOfRange(range));
   }
@@ -277,7 +282,8 @@ export class PublicIpRangeService {
   }
 
   /** Deletes a range with no allocated address; ResourceInUseError otherwise. Emits `VLAN.IP.RANGE.DELETE`. */
-  delete(id: number): Promise<void> {
+  async delete(id: Ref): Promise<void> {
+    id = await resolveRef(this.ctx.db, ipRangeRefs, id, 'id');
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'delete a public IP range');
       const range = await getRange(w.db, id, 'public');
@@ -306,7 +312,8 @@ export class PublicIpRangeService {
    * Dedicates a range to an account or a domain. Refused while an address of it is held by an
    * account outside the new owner. Emits `VLAN.IP.RANGE.DEDICATE`.
    */
-  dedicate(id: number, to: { accountId?: number; domainId?: number }): Promise<IpRange> {
+  async dedicate(id: Ref, to: { accountId?: number; domainId?: number }): Promise<IpRange> {
+    id = await resolveRef(this.ctx.db, ipRangeRefs, id, 'id');
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'dedicate a public IP range');
       const range = await getRange(w.db, id, 'public');
@@ -349,7 +356,8 @@ export class PublicIpRangeService {
   }
 
   /** Returns a dedicated range to the system pool (held addresses stay with their owners). Emits `VLAN.IP.RANGE.RELEASE`. */
-  releaseDedication(id: number): Promise<IpRange> {
+  async releaseDedication(id: Ref): Promise<IpRange> {
+    id = await resolveRef(this.ctx.db, ipRangeRefs, id, 'id');
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'release a public IP range');
       const range = await getRange(w.db, id, 'public');

@@ -1,5 +1,6 @@
 import type { CloudContext } from '../context.js';
 import { DuplicateError, InvalidParameterError, NotFoundError } from '../errors.js';
+import type { Ref } from '../model/ref.js';
 import { type NetworkOfferingEvent, networkOfferingStateMachine } from '../model/state-machines/network-offering.js';
 import { parseTags, requireInteger, requireOneOf, requireString } from '../model/validate.js';
 import { serviceOfferingRepo } from '../resources/offerings.js';
@@ -57,7 +58,8 @@ const PUBLIC_IP_SERVICES: readonly NetworkService[] = ['SourceNat', 'PortForward
 export class NetworkOfferingService {
   constructor(private readonly ctx: CloudContext) {}
 
-  get(id: number, db: Db = this.ctx.db): Promise<NetworkOffering> {
+  async get(id: Ref, db: Db = this.ctx.db): Promise<NetworkOffering> {
+    id = await networkOfferingRepo.resolve(db, id);
     return networkOfferingRepo.get(db, id);
   }
 
@@ -175,16 +177,19 @@ export class NetworkOfferingService {
     });
   }
 
-  enable(id: number): Promise<NetworkOffering> {
+  async enable(id: Ref): Promise<NetworkOffering> {
+    id = await networkOfferingRepo.resolve(this.ctx.db, id);
     return this.move(id, 'Enable');
   }
 
   /** Disabled offerings create no new networks; existing networks are untouched. */
-  disable(id: number): Promise<NetworkOffering> {
+  async disable(id: Ref): Promise<NetworkOffering> {
+    id = await networkOfferingRepo.resolve(this.ctx.db, id);
     return this.move(id, 'Disable');
   }
 
-  retire(id: number): Promise<NetworkOffering> {
+  async retire(id: Ref): Promise<NetworkOffering> {
+    id = await networkOfferingRepo.resolve(this.ctx.db, id);
     return this.move(id, 'Retire');
   }
 

@@ -1,8 +1,11 @@
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, NotFoundError, PermissionDeniedError } from '../errors.js';
 import type { IpAllocation } from '../ipam/records.js';
+import type { Ref } from '../model/ref.js';
 import { requireCidr, requireInteger, requireOneOf, requireString } from '../model/validate.js';
 import { isRootAdmin } from '../resources/permissions.js';
+import { resolveRef } from '../resources/ref-resolution.js';
+import { ipAddressRefs } from '../resources/ref-tables.js';
 import { json } from '../store/codec.js';
 import type { Db } from '../store/store.js';
 import { newUuid } from '../store/uuid.js';
@@ -101,7 +104,8 @@ export class NetworkRuleService {
     });
   }
 
-  async listStaticNats(networkId: number): Promise<StaticNat[]> {
+  async listStaticNats(networkId: Ref): Promise<StaticNat[]> {
+    networkId = await networkRepo.resolve(this.ctx.db, networkId, 'networkId');
     const rows = await this.ctx.db
       .selectFrom('staticNats')
       .selectAll()
@@ -289,7 +293,8 @@ export class NetworkRuleService {
    * until the providers confirmed its removal (full-set devices receive it once as `revoked: true`,
    * pitfall 16); on a network that is not implemented it goes at once.
    */
-  async disableStaticNat(ipId: number): Promise<void> {
+  async disableStaticNat(ipId: Ref): Promise<void> {
+    ipId = await resolveRef(this.ctx.db, ipAddressRefs, ipId, 'ipId');
     const { networkId } = await this.ctx.write(async (w) => {
       const ip = await this.deps.ips.getAllocation(w.db, ipId, 'public');
       this.requireOwner(w, ip.accountId ?? -1);
@@ -371,7 +376,8 @@ export class NetworkRuleService {
   }
 
   /** Adds VMs to an LB rule; each must have a NIC on the rule's network (§8.5). */
-  async assignToLoadBalancer(ruleId: number, vmIds: number[]): Promise<void> {
+  async assignToLoadBalancer(ruleId: Ref, vmIds: number[]): Promise<void> {
+    ruleId = await networkRuleRepo.resolve(this.ctx.db, ruleId, 'ruleId');
     await this.change(async (w) => {
       const rule = await this.lbRule(w, ruleId);
       if (!Array.isArray(vmIds) || vmIds.length === 0)
@@ -401,7 +407,8 @@ export class NetworkRuleService {
     });
   }
 
-  async removeFromLoadBalancer(ruleId: number, vmIds: number[]): Promise<void> {
+  async removeFromLoadBalancer(ruleId: Ref, vmIds: number[]): Promise<void> {
+    ruleId = await networkRuleRepo.resolve(this.ctx.db, ruleId, 'ruleId');
     await this.change(async (w) => {
       const rule = await this.lbRule(w, ruleId);
       for (const vmId of vmIds) {
@@ -419,7 +426,8 @@ export class NetworkRuleService {
   }
 
   /** One stickiness policy per rule, with a method the provider supports (§8.5). */
-  async setStickinessPolicy(ruleId: number, policy: StickinessPolicy): Promise<NetworkRule> {
+  async setStickinessPolicy(ruleId: Ref, policy: StickinessPolicy): Promise<NetworkRule> {
+    ruleId = await networkRuleRepo.resolve(this.ctx.db, ruleId, 'ruleId');
     return this.change(async (w) => {
       const rule = await this.lbRule(w, ruleId);
       const method = requireOneOf('method', policy?.method, STICKINESS_METHODS);
@@ -449,7 +457,8 @@ export class NetworkRuleService {
   }
 
   /** Health check (`createLBHealthCheckPolicy`): only where the provider advertises `HealthCheckPolicy`. */
-  async setHealthCheckPolicy(ruleId: number, policy: Partial<HealthCheckPolicy>): Promise<NetworkRule> {
+  async setHealthCheckPolicy(ruleId: Ref, policy: Partial<HealthCheckPolicy>): Promise<NetworkRule> {
+    ruleId = await networkRuleRepo.resolve(this.ctx.db, ruleId, 'ruleId');
     return this.change(async (w) => {
       const rule = await this.lbRule(w, ruleId);
       const offering = await networkOfferingRepo.get(
@@ -481,7 +490,8 @@ export class NetworkRuleService {
   }
 
   /** Revokes a firewall, PF or LB rule: removed from the providers, then from the store. */
-  async deleteRule(ruleId: number): Promise<void> {
+  async deleteRule(ruleId: Ref): Promise<void> {
+    ruleId = await networkRuleRepo.resolve(this.ctx.db, ruleId, 'ruleId');
     await this.change(async (w) => {
       const rule = await networkRuleRepo.get(w.db, ruleId, 'ruleId');
       this.requireOwner(w, rule.accountId);

@@ -1,7 +1,10 @@
 import type { CloudContext } from '../context.js';
 import { InvalidParameterError, InvalidStateError, PermissionDeniedError } from '../errors.js';
 import type { IpAllocation } from '../ipam/records.js';
+import type { Ref } from '../model/ref.js';
 import { isRootAdmin } from '../resources/permissions.js';
+import { resolveRef } from '../resources/ref-resolution.js';
+import { ipAddressRefs } from '../resources/ref-tables.js';
 import { checkResourceLimits } from '../resources/resource-limits.js';
 import { accountRepo } from '../resources/tenancy.js';
 import type { Db } from '../store/store.js';
@@ -23,7 +26,8 @@ export class PublicIpService {
     private readonly deps: NetworkDeps,
   ) {}
 
-  get(id: number, db: Db = this.ctx.db): Promise<IpAllocation> {
+  async get(id: Ref, db: Db = this.ctx.db): Promise<IpAllocation> {
+    id = await resolveRef(db, ipAddressRefs, id, 'id');
     return this.deps.ips.getAllocation(db, id, 'public');
   }
 
@@ -99,7 +103,8 @@ export class PublicIpService {
    * free. With `network.rule.delete.ignoreerror` (default true) a provider error does not stop the
    * release; otherwise the IP stays `Releasing` and the error is thrown (retry by calling again).
    */
-  async release(id: number): Promise<void> {
+  async release(id: Ref): Promise<void> {
+    id = await resolveRef(this.ctx.db, ipAddressRefs, id, 'id');
     const ip = await this.ctx.write(async (w) => {
       const row = await this.deps.ips.getAllocation(w.db, id, 'public');
       if (row.accountId !== w.caller.accountId && !isRootAdmin(w.caller))

@@ -2,8 +2,11 @@ import { randomInt } from 'node:crypto';
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, NotFoundError, PermissionDeniedError, ResourceLimitError } from '../errors.js';
 import type { IpAllocation } from '../ipam/records.js';
+import type { Ref } from '../model/ref.js';
 import { intToIpv4, ipv4ToInt, parseCidr, rangesOverlap, requireIpv4, requireString } from '../model/validate.js';
 import { isRootAdmin } from '../resources/permissions.js';
+import { resolveRef } from '../resources/ref-resolution.js';
+import { ipAddressRefs } from '../resources/ref-tables.js';
 import { accountRepo } from '../resources/tenancy.js';
 import { settingDefinition } from '../settings/catalog.js';
 import { newUuid } from '../store/uuid.js';
@@ -75,7 +78,8 @@ export class RemoteAccessVpnService {
   ) {}
 
   /** The VPN of a network, if any. */
-  async forNetwork(networkId: number): Promise<RemoteAccessVpn | undefined> {
+  async forNetwork(networkId: Ref): Promise<RemoteAccessVpn | undefined> {
+    networkId = await networkRepo.resolve(this.ctx.db, networkId, 'networkId');
     return (await remoteAccessVpnRepo.list(this.ctx.db, { networkId }))[0];
   }
 
@@ -169,7 +173,8 @@ export class RemoteAccessVpnService {
    * Disables the VPN on a public IP (`deleteRemoteAccessVpn`): `Removed` until the providers
    * confirmed, then gone. Calling again after a provider failure retries.
    */
-  async disable(ipId: number): Promise<void> {
+  async disable(ipId: Ref): Promise<void> {
+    ipId = await resolveRef(this.ctx.db, ipAddressRefs, ipId, 'ipId');
     const vpn = await this.ctx.write(async (w) => {
       const row = await w.db
         .selectFrom('remoteAccessVpns')

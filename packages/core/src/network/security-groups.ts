@@ -6,8 +6,11 @@ import {
   PermissionDeniedError,
   ResourceInUseError,
 } from '../errors.js';
+import type { Ref } from '../model/ref.js';
 import { optionalString, requireString } from '../model/validate.js';
 import { isRootAdmin } from '../resources/permissions.js';
+import { resolveRef } from '../resources/ref-resolution.js';
+import { securityGroupRuleRefs, vmRefs } from '../resources/ref-tables.js';
 import { accountRepo } from '../resources/tenancy.js';
 import { SettingsService } from '../settings/settings-service.js';
 import { json } from '../store/codec.js';
@@ -74,15 +77,18 @@ export class SecurityGroupService {
     this.settings = new SettingsService(ctx);
   }
 
-  get(id: number): Promise<SecurityGroup> {
+  async get(id: Ref): Promise<SecurityGroup> {
+    id = await securityGroupRepo.resolve(this.ctx.db, id);
     return securityGroupRepo.get(this.ctx.db, id);
   }
 
-  list(accountId: number): Promise<SecurityGroup[]> {
+  async list(accountId: Ref): Promise<SecurityGroup[]> {
+    accountId = await accountRepo.resolve(this.ctx.db, accountId, 'accountId');
     return securityGroupRepo.list(this.ctx.db, { accountId });
   }
 
-  async rules(groupId: number, db: Db = this.ctx.db): Promise<SecurityGroupRule[]> {
+  async rules(groupId: Ref, db: Db = this.ctx.db): Promise<SecurityGroupRule[]> {
+    groupId = await securityGroupRepo.resolve(db, groupId, 'groupId');
     const rows = await db
       .selectFrom('securityGroupRules')
       .selectAll()
@@ -154,7 +160,8 @@ export class SecurityGroupService {
   }
 
   /** Not the default group, and not while it has members. */
-  delete(id: number): Promise<void> {
+  async delete(id: Ref): Promise<void> {
+    id = await securityGroupRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       const g = await securityGroupRepo.get(w.db, id);
       this.owner(w, g.accountId);
@@ -182,16 +189,19 @@ export class SecurityGroupService {
     });
   }
 
-  authorizeIngress(groupId: number, input: SecurityGroupRuleInput): Promise<SecurityGroupRule> {
+  async authorizeIngress(groupId: Ref, input: SecurityGroupRuleInput): Promise<SecurityGroupRule> {
+    groupId = await securityGroupRepo.resolve(this.ctx.db, groupId, 'groupId');
     return this.authorize(groupId, 'ingress', input);
   }
 
   /** The group's first egress rule turns its members' egress into an allow-list. */
-  authorizeEgress(groupId: number, input: SecurityGroupRuleInput): Promise<SecurityGroupRule> {
+  async authorizeEgress(groupId: Ref, input: SecurityGroupRuleInput): Promise<SecurityGroupRule> {
+    groupId = await securityGroupRepo.resolve(this.ctx.db, groupId, 'groupId');
     return this.authorize(groupId, 'egress', input);
   }
 
-  revoke(ruleId: number): Promise<void> {
+  async revoke(ruleId: Ref): Promise<void> {
+    ruleId = await resolveRef(this.ctx.db, securityGroupRuleRefs, ruleId, 'ruleId');
     return this.ctx.write(async (w) => {
       const row = await w.db.selectFrom('securityGroupRules').selectAll().where('id', '=', ruleId).executeTakeFirst();
       if (!row) throw new NotFoundError('SecurityGroupRule', 'ruleId', ruleId);
@@ -245,7 +255,8 @@ export class SecurityGroupService {
   }
 
   /** The groups a VM is in. */
-  async groupsOf(vmId: number, db: Db = this.ctx.db): Promise<SecurityGroup[]> {
+  async groupsOf(vmId: Ref, db: Db = this.ctx.db): Promise<SecurityGroup[]> {
+    vmId = await resolveRef(db, vmRefs, vmId, 'vmId');
     const ids = (
       await db
         .selectFrom('securityGroupMembers')
@@ -266,7 +277,8 @@ export class SecurityGroupService {
    * A VM's effective rule set: the union of its groups' rules, group references resolved to the
    * current addresses of the referenced groups' members. Drivers push this per host.
    */
-  async effectiveRules(vmId: number, db: Db = this.ctx.db): Promise<EffectiveSecurityRules> {
+  async effectiveRules(vmId: Ref, db: Db = this.ctx.db): Promise<EffectiveSecurityRules> {
+    vmId = await resolveRef(db, vmRefs, vmId, 'vmId');
     const groups = await this.groupsOf(vmId, db);
     const ingress: EffectiveRule[] = [];
     const egress: EffectiveRule[] = [];
@@ -302,7 +314,8 @@ export class SecurityGroupService {
    * The VMs whose effective rules change when `groupId` changes (its rules or its membership):
    * its members and the members of every group with a rule naming it — running or stopped.
    */
-  async affectedVms(groupId: number, db: Db = this.ctx.db): Promise<number[]> {
+  async affectedVms(groupId: Ref, db: Db = this.ctx.db): Promise<number[]> {
+    groupId = await securityGroupRepo.resolve(db, groupId, 'groupId');
     const referencing = (await db.selectFrom('securityGroupRules').select(['securityGroupId', 'groupRefs']).execute())
       .filter((r) => (JSON.parse(r.groupRefs) as number[]).includes(groupId))
       .map((r) => Number(r.securityGroupId));

@@ -1,5 +1,6 @@
 import type { CloudContext, Writer } from '../context.js';
 import { DuplicateError, InvalidParameterError, PermissionDeniedError, ResourceInUseError } from '../errors.js';
+import type { Ref } from '../model/ref.js';
 import {
   cidrContains,
   cidrFromGatewayAndNetmask,
@@ -17,6 +18,8 @@ import {
 } from '../model/validate.js';
 import { isRootAdmin, requireRootAdmin } from '../resources/permissions.js';
 import { physicalNetworkRepo } from '../resources/physical-networks.js';
+import { resolveRef } from '../resources/ref-resolution.js';
+import { networkAclItemRefs } from '../resources/ref-tables.js';
 import { checkResourceLimits } from '../resources/resource-limits.js';
 import { accountRepo } from '../resources/tenancy.js';
 import { zoneRepo } from '../resources/zones.js';
@@ -98,7 +101,8 @@ export class VpcService {
     private readonly networks: GuestNetworkService,
   ) {}
 
-  get(id: number): Promise<Vpc> {
+  async get(id: Ref): Promise<Vpc> {
+    id = await vpcRepo.resolve(this.ctx.db, id);
     return vpcRepo.get(this.ctx.db, id);
   }
 
@@ -106,7 +110,8 @@ export class VpcService {
     return vpcRepo.list(this.ctx.db, filter);
   }
 
-  tiers(vpcId: number): Promise<Network[]> {
+  async tiers(vpcId: Ref): Promise<Network[]> {
+    vpcId = await vpcRepo.resolve(this.ctx.db, vpcId, 'vpcId');
     return networkRepo.list(this.ctx.db, { vpcId });
   }
 
@@ -232,12 +237,14 @@ export class VpcService {
   }
 
   /** Removes a tier: its rules go, its public IPs stay with the VPC. */
-  deleteTier(networkId: number): Promise<void> {
+  async deleteTier(networkId: Ref): Promise<void> {
+    networkId = await networkRepo.resolve(this.ctx.db, networkId, 'networkId');
     return this.networks.delete(networkId);
   }
 
   /** Only a VPC without tiers; releases its public IPs (source NAT included), custom ACLs and private gateways. */
-  delete(id: number): Promise<void> {
+  async delete(id: Ref): Promise<void> {
+    id = await vpcRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       const vpc = await vpcRepo.get(w.db, id);
       this.owner(w, vpc.accountId);
@@ -275,7 +282,8 @@ export class VpcService {
 
   // ---- network ACLs ----
 
-  listAcls(vpcId: number): Promise<NetworkAcl[]> {
+  async listAcls(vpcId: Ref): Promise<NetworkAcl[]> {
+    vpcId = await vpcRepo.resolve(this.ctx.db, vpcId, 'vpcId');
     return this.ctx.db
       .selectFrom('networkAcls')
       .selectAll()
@@ -286,7 +294,8 @@ export class VpcService {
       .then((rows) => rows.map(networkAclRepo.decode));
   }
 
-  async aclItems(aclId: number, db: Db = this.ctx.db): Promise<NetworkAclItem[]> {
+  async aclItems(aclId: Ref, db: Db = this.ctx.db): Promise<NetworkAclItem[]> {
+    aclId = await networkAclRepo.resolve(db, aclId, 'aclId');
     const rows = await db
       .selectFrom('networkAclItems')
       .selectAll()
@@ -322,7 +331,8 @@ export class VpcService {
   }
 
   /** Adds an item to a custom list (the built-in lists cannot change); numbers are unique per list. */
-  async addAclItem(aclId: number, input: AclItemInput): Promise<NetworkAclItem> {
+  async addAclItem(aclId: Ref, input: AclItemInput): Promise<NetworkAclItem> {
+    aclId = await networkAclRepo.resolve(this.ctx.db, aclId, 'aclId');
     const item = await this.ctx.write(async (w) => {
       const acl = await this.customAcl(w, aclId);
       const action = requireOneOf('action', input.action, ['Allow', 'Deny'] as const);
@@ -363,7 +373,8 @@ export class VpcService {
     return item;
   }
 
-  async deleteAclItem(itemId: number): Promise<void> {
+  async deleteAclItem(itemId: Ref): Promise<void> {
+    itemId = await resolveRef(this.ctx.db, networkAclItemRefs, itemId, 'itemId');
     const aclId = await this.ctx.write(async (w) => {
       const row = await w.db.selectFrom('networkAclItems').selectAll().where('id', '=', itemId).executeTakeFirst();
       if (!row) throw new InvalidParameterError('itemId', itemId, 'no such ACL item');
@@ -375,7 +386,8 @@ export class VpcService {
   }
 
   /** A custom list not used by any tier. */
-  deleteAcl(aclId: number): Promise<void> {
+  async deleteAcl(aclId: Ref): Promise<void> {
+    aclId = await networkAclRepo.resolve(this.ctx.db, aclId, 'aclId');
     return this.ctx.write(async (w) => {
       const acl = await this.customAcl(w, aclId);
       const used = await networkRepo.count(w.db, { aclId });
@@ -387,7 +399,9 @@ export class VpcService {
   }
 
   /** Puts another list on a tier. */
-  async replaceTierAcl(networkId: number, aclId: number): Promise<Network> {
+  async replaceTierAcl(networkId: Ref, aclId: Ref): Promise<Network> {
+    aclId = await networkAclRepo.resolve(this.ctx.db, aclId, 'aclId');
+    networkId = await networkRepo.resolve(this.ctx.db, networkId, 'networkId');
     const net = await this.ctx.write(async (w) => {
       const n = await networkRepo.get(w.db, networkId, 'networkId');
       if (n.vpcId === null) throw new InvalidParameterError('networkId', networkId, 'not a VPC tier');
@@ -408,7 +422,8 @@ export class VpcService {
    * unmatched ingress is denied; unmatched egress is allowed while the list has no egress item
    * and denied once it has one. Intra-tier traffic never passes through the ACL.
    */
-  async evaluateAcl(aclId: number, q: AclQuery): Promise<'Allow' | 'Deny'> {
+  async evaluateAcl(aclId: Ref, q: AclQuery): Promise<'Allow' | 'Deny'> {
+    aclId = await networkAclRepo.resolve(this.ctx.db, aclId, 'aclId');
     const acl = await networkAclRepo.get(this.ctx.db, aclId, 'aclId');
     if (acl.vpcId === null) return acl.name === 'default_allow' ? 'Allow' : 'Deny';
     return decideAcl(await this.aclItems(aclId), q);
@@ -479,12 +494,14 @@ export class VpcService {
     });
   }
 
-  listPrivateGateways(vpcId: number): Promise<PrivateGateway[]> {
+  async listPrivateGateways(vpcId: Ref): Promise<PrivateGateway[]> {
+    vpcId = await vpcRepo.resolve(this.ctx.db, vpcId, 'vpcId');
     return privateGatewayRepo.list(this.ctx.db, { vpcId });
   }
 
   /** A static route (destination CIDR → the private gateway); never into the VPC's own CIDR. */
-  addStaticRoute(gatewayId: number, cidr: string): Promise<PrivateGateway> {
+  async addStaticRoute(gatewayId: Ref, cidr: string): Promise<PrivateGateway> {
+    gatewayId = await privateGatewayRepo.resolve(this.ctx.db, gatewayId, 'gatewayId');
     return this.ctx.write(async (w) => {
       const gw = await privateGatewayRepo.get(w.db, gatewayId, 'gatewayId');
       const vpc = await vpcRepo.get(w.db, gw.vpcId);

@@ -3,6 +3,7 @@ import { CapacityConflictError } from '../allocation/placement-error.js';
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, PermissionDeniedError, ResourceInUseError } from '../errors.js';
 import type { Account, AffinityGroup, AffinityGroupType } from '../model/records.js';
+import type { Ref } from '../model/ref.js';
 import { optionalString, requireOneOf, requireString } from '../model/validate.js';
 import { isInSubtree, isRootAdmin, requireAccess } from '../resources/permissions.js';
 import { Repo } from '../resources/repo.js';
@@ -58,7 +59,8 @@ export class AffinityGroupService {
   }
 
   /** A group the caller may see (its own, its domain's dedication group, or any an admin oversees). */
-  async get(id: number): Promise<AffinityGroup> {
+  async get(id: Ref): Promise<AffinityGroup> {
+    id = await affinityGroupRepo.resolve(this.ctx.db, id);
     const group = await affinityGroupRepo.get(this.ctx.db, id);
     if (!(await canSee(this.ctx.db, this.ctx.caller, group)))
       throw new PermissionDeniedError(`affinity group ${id} belongs to another account`, { field: 'id', value: id });
@@ -87,7 +89,8 @@ export class AffinityGroupService {
   }
 
   /** The VMs in a group (ids, ascending). */
-  async members(id: number): Promise<number[]> {
+  async members(id: Ref): Promise<number[]> {
+    id = await affinityGroupRepo.resolve(this.ctx.db, id);
     await this.get(id);
     const rows = await this.ctx.db
       .selectFrom('affinityGroupVms')
@@ -102,7 +105,8 @@ export class AffinityGroupService {
    * Deletes a group; its VMs leave it (as CloudStack does). An `ExplicitDedication` group goes
    * only with its last dedication (release the dedications instead).
    */
-  delete(id: number): Promise<void> {
+  async delete(id: Ref): Promise<void> {
+    id = await affinityGroupRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       const group = await affinityGroupRepo.get(w.db, id);
       if (group.accountId === null || group.type === 'ExplicitDedication') {

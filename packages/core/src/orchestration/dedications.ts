@@ -2,6 +2,7 @@ import type { Dedication } from '../capacity/placement-state.js';
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, ResourceInUseError } from '../errors.js';
 import type { AffinityGroup, DedicatedResource, DedicationLevel, Domain } from '../model/records.js';
+import type { Ref } from '../model/ref.js';
 import { clusterRepo } from '../resources/clusters.js';
 import { hostRepo } from '../resources/hosts.js';
 import { requireRootAdmin } from '../resources/permissions.js';
@@ -99,35 +100,43 @@ export class DedicationService {
     private readonly settings: SettingsService,
   ) {}
 
-  dedicateZone(zoneId: number, to: DedicateTo): Promise<DedicatedResource> {
+  async dedicateZone(zoneId: Ref, to: DedicateTo): Promise<DedicatedResource> {
+    zoneId = await zoneRepo.resolve(this.ctx.db, zoneId, 'zoneId');
     return this.dedicate('zone', zoneId, to);
   }
 
-  dedicatePod(podId: number, to: DedicateTo): Promise<DedicatedResource> {
+  async dedicatePod(podId: Ref, to: DedicateTo): Promise<DedicatedResource> {
+    podId = await podRepo.resolve(this.ctx.db, podId, 'podId');
     return this.dedicate('pod', podId, to);
   }
 
-  dedicateCluster(clusterId: number, to: DedicateTo): Promise<DedicatedResource> {
+  async dedicateCluster(clusterId: Ref, to: DedicateTo): Promise<DedicatedResource> {
+    clusterId = await clusterRepo.resolve(this.ctx.db, clusterId, 'clusterId');
     return this.dedicate('cluster', clusterId, to);
   }
 
-  dedicateHost(hostId: number, to: DedicateTo): Promise<DedicatedResource> {
+  async dedicateHost(hostId: Ref, to: DedicateTo): Promise<DedicatedResource> {
+    hostId = await hostRepo.resolve(this.ctx.db, hostId, 'hostId');
     return this.dedicate('host', hostId, to);
   }
 
-  releaseZone(zoneId: number): Promise<void> {
+  async releaseZone(zoneId: Ref): Promise<void> {
+    zoneId = await zoneRepo.resolve(this.ctx.db, zoneId, 'zoneId');
     return this.release('zone', zoneId);
   }
 
-  releasePod(podId: number): Promise<void> {
+  async releasePod(podId: Ref): Promise<void> {
+    podId = await podRepo.resolve(this.ctx.db, podId, 'podId');
     return this.release('pod', podId);
   }
 
-  releaseCluster(clusterId: number): Promise<void> {
+  async releaseCluster(clusterId: Ref): Promise<void> {
+    clusterId = await clusterRepo.resolve(this.ctx.db, clusterId, 'clusterId');
     return this.release('cluster', clusterId);
   }
 
-  releaseHost(hostId: number): Promise<void> {
+  async releaseHost(hostId: Ref): Promise<void> {
+    hostId = await hostRepo.resolve(this.ctx.db, hostId, 'hostId');
     return this.release('host', hostId);
   }
 

@@ -1,6 +1,7 @@
 import type { CloudContext, Writer } from '../context.js';
 import { NotFoundError, PermissionDeniedError, StratusError } from '../errors.js';
 import type { ResourceType } from '../events/event-types.js';
+import type { Ref } from '../model/ref.js';
 import {
   ASYNC_JOB_INITIAL_STATE,
   ASYNC_JOB_STATUS_CODES,
@@ -10,6 +11,8 @@ import {
   asyncJobStateMachine,
 } from '../model/state-machines/index.js';
 import { isRootAdmin, requireAccess } from '../resources/permissions.js';
+import { resolveRef } from '../resources/ref-resolution.js';
+import { jobRefs } from '../resources/ref-tables.js';
 import { json } from '../store/codec.js';
 import { executeCached, insertRow } from '../store/compiled-queries.js';
 import { newUuid } from '../store/uuid.js';
@@ -413,7 +416,8 @@ export class JobService {
   }
 
   /** The job, for its owner or an admin over the owner's domain. */
-  async get<R = unknown>(id: number): Promise<Job<R>> {
+  async get<R = unknown>(id: Ref): Promise<Job<R>> {
+    id = await resolveRef(this.ctx.db, jobRefs, id, 'id');
     const row = await selectJob(this.ctx, id);
     if (!row || row.removed !== null) throw new NotFoundError('AsyncJob', 'id', id);
     const job = this.withUnwritten(decode<R>(row));
@@ -434,7 +438,8 @@ export class JobService {
   }
 
   /** Waits until the job is no longer IN_PROGRESS (polling the store, so it works across processes). */
-  async wait<R = unknown>(id: number, options: { intervalMs?: number; timeoutMs?: number } = {}): Promise<Job<R>> {
+  async wait<R = unknown>(id: Ref, options: { intervalMs?: number; timeoutMs?: number } = {}): Promise<Job<R>> {
+    id = await resolveRef(this.ctx.db, jobRefs, id, 'id');
     const deadline = Date.now() + (options.timeoutMs ?? 3_600_000);
     for (;;) {
       const job = await this.get<R>(id);
@@ -477,7 +482,8 @@ export class JobService {
    * Cancels a job running in this process: its body sees `signal.aborted` and the job ends
    * CANCELLED. A job of another process cannot be cancelled from here.
    */
-  async cancel(id: number): Promise<void> {
+  async cancel(id: Ref): Promise<void> {
+    id = await resolveRef(this.ctx.db, jobRefs, id, 'id');
     const job = await this.get(id);
     if (job.accountId !== this.ctx.caller.accountId && !isRootAdmin(this.ctx.caller))
       throw new PermissionDeniedError('only the owner or an admin may cancel a job');

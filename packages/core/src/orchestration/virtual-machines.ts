@@ -6,6 +6,7 @@ import type { Caller, CloudContext, Writer } from '../context.js';
 import type { HypervisorDriver } from '../driver/hypervisor-driver.js';
 import { InvalidParameterError, InvalidStateError, PermissionDeniedError, UnsupportedError } from '../errors.js';
 import type { Account, Host, ServiceOffering, Template, VirtualMachine, Zone } from '../model/records.js';
+import type { Ref } from '../model/ref.js';
 import { type VmEvent, vmStateMachine } from '../model/state-machines/index.js';
 import { requireHostName, requireInteger } from '../model/validate.js';
 import type { GuestNetworkService } from '../network/guest-networks.js';
@@ -114,7 +115,8 @@ export class VirtualMachineService {
     this.starter = new VmStarter(ctx, placement, capacity, networks, storage, settings);
   }
 
-  get(id: number): Promise<VirtualMachine> {
+  async get(id: Ref): Promise<VirtualMachine> {
+    id = await vmRepo.resolve(this.ctx.db, id);
     return vmRepo.get(this.ctx.db, id);
   }
 
@@ -466,7 +468,8 @@ export class VirtualMachineService {
 
   /** Starts a stopped VM (last host first), as a job. */
   /** Starts a Stopped VM; the result carries the explanation of the placement (`placement`). */
-  start(id: number, options: { hostId?: number } = {}): Promise<SubmittedJob<StartedVm>> {
+  async start(id: Ref, options: { hostId?: number } = {}): Promise<SubmittedJob<StartedVm>> {
+    id = await vmRepo.resolve(this.ctx.db, id);
     return this.runJob(id, 'startVirtualMachine', 'VM.START', 'start', async (vm, job) => {
       if (vm.state === 'Running') return vm;
       if (vm.state !== 'Stopped')
@@ -485,7 +488,8 @@ export class VirtualMachineService {
    * capacity moves from used to reserved on the host; NIC reservations are released.
    * `forced` (root admin) marks it Stopped even when the host cannot be reached.
    */
-  stop(id: number, options: { forced?: boolean } = {}): Promise<SubmittedJob<VirtualMachine>> {
+  async stop(id: Ref, options: { forced?: boolean } = {}): Promise<SubmittedJob<VirtualMachine>> {
+    id = await vmRepo.resolve(this.ctx.db, id);
     return this.runJob(id, 'stopVirtualMachine', 'VM.STOP', 'stop', async (vm) => {
       if (options.forced && !isRootAdmin(this.ctx.caller))
         throw new PermissionDeniedError('only a root admin may force a stop', { field: 'forced', value: true });
@@ -547,7 +551,8 @@ export class VirtualMachineService {
   }
 
   /** Reboots in place: same host, no capacity change. */
-  reboot(id: number): Promise<SubmittedJob<VirtualMachine>> {
+  async reboot(id: Ref): Promise<SubmittedJob<VirtualMachine>> {
+    id = await vmRepo.resolve(this.ctx.db, id);
     return this.runJob(id, 'rebootVirtualMachine', 'VM.REBOOT', 'reboot', async (vm) => {
       if (vm.state !== 'Running')
         throw new InvalidStateError(`VM ${vm.instanceName} is ${vm.state}; only a Running VM reboots`, {
@@ -565,7 +570,8 @@ export class VirtualMachineService {
    * rules for recovery; the ROOT volume is marked Destroy, data volumes are detached and kept;
    * the reservation on the last host is released. `expunge` (root admin) goes on to expunge.
    */
-  destroy(id: number, options: { expunge?: boolean } = {}): Promise<SubmittedJob<VirtualMachine>> {
+  async destroy(id: Ref, options: { expunge?: boolean } = {}): Promise<SubmittedJob<VirtualMachine>> {
+    id = await vmRepo.resolve(this.ctx.db, id);
     return this.runJob(id, 'destroyVirtualMachine', 'VM.DESTROY', 'destroy', async (vm) => {
       if (
         options.expunge &&
@@ -601,7 +607,8 @@ export class VirtualMachineService {
   }
 
   /** Undoes a destroy before expunge: Destroyed → Stopped, ROOT volume Ready again (limits re-checked). */
-  recover(id: number): Promise<VirtualMachine> {
+  async recover(id: Ref): Promise<VirtualMachine> {
+    id = await vmRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       const vm = await vmRepo.get(w.db, id);
       if (!isRootAdmin(w.caller) && !(await this.settings.get('allow.user.expunge.recover.vm', {}, w.db))) {
@@ -636,7 +643,8 @@ export class VirtualMachineService {
   }
 
   /** Expunges a Destroyed or Error VM now (root admin, or users when allowed). */
-  expunge(id: number): Promise<SubmittedJob<VirtualMachine>> {
+  async expunge(id: Ref): Promise<SubmittedJob<VirtualMachine>> {
+    id = await vmRepo.resolve(this.ctx.db, id);
     return this.runJob(id, 'expungeVirtualMachine', 'VM.EXPUNGE', 'expunge', async (vm) => {
       if (!isRootAdmin(this.ctx.caller) && !(await this.settings.get('allow.user.expunge.recover.vm'))) {
         throw new PermissionDeniedError('only a root admin may expunge', { field: 'id', value: id });
@@ -725,7 +733,9 @@ export class VirtualMachineService {
    * once through its driver, a Stopped one at its next start. The ISO must be visible to the VM's
    * owner and Ready in the VM's zone; a VM holds one ISO at a time.
    */
-  attachIso(id: number, isoId: number): Promise<SubmittedJob<VirtualMachine>> {
+  async attachIso(id: Ref, isoId: Ref): Promise<SubmittedJob<VirtualMachine>> {
+    isoId = await templateRepo.resolve(this.ctx.db, isoId, 'isoId');
+    id = await vmRepo.resolve(this.ctx.db, id);
     return this.runJob(id, 'attachIso', 'ISO.ATTACH', 'attach an ISO to', async (vm) => {
       const iso = await templateRepo.get(this.ctx.db, isoId, 'isoId');
       if (!iso.isIso) throw new InvalidParameterError('isoId', isoId, 'not an ISO');
@@ -757,7 +767,8 @@ export class VirtualMachineService {
   }
 
   /** Ejects the VM's ISO (CloudStack's `detachIso`); a VM without one is left as it is. */
-  detachIso(id: number): Promise<SubmittedJob<VirtualMachine>> {
+  async detachIso(id: Ref): Promise<SubmittedJob<VirtualMachine>> {
+    id = await vmRepo.resolve(this.ctx.db, id);
     return this.runJob(id, 'detachIso', 'ISO.DETACH', 'detach the ISO of', async (vm) => {
       if (vm.isoId === null) return vm;
       if (vm.state !== 'Running' && vm.state !== 'Stopped')
@@ -832,7 +843,9 @@ export class VirtualMachineService {
    * destination's capacity is booked first; success releases the source, failure the destination. A driver that
    * does not declare `liveMigration` is refused with `UnsupportedError` before anything changes.
    */
-  migrate(id: number, destHostId: number): Promise<SubmittedJob<VirtualMachine>> {
+  async migrate(id: Ref, destHostId: Ref): Promise<SubmittedJob<VirtualMachine>> {
+    destHostId = await hostRepo.resolve(this.ctx.db, destHostId, 'destHostId');
+    id = await vmRepo.resolve(this.ctx.db, id);
     return this.runJob(id, 'migrateVirtualMachine', 'VM.MIGRATE', 'migrate', async (vm) => {
       if (!isRootAdmin(this.ctx.caller))
         throw new PermissionDeniedError('only a root admin may migrate VMs', { field: 'id', value: id });
@@ -925,7 +938,9 @@ export class VirtualMachineService {
   }
 
   /** Changes the service offering of a Stopped VM (same storage type, not a system offering). */
-  changeServiceOffering(id: number, serviceOfferingId: number): Promise<VirtualMachine> {
+  async changeServiceOffering(id: Ref, serviceOfferingId: Ref): Promise<VirtualMachine> {
+    serviceOfferingId = await serviceOfferingRepo.resolve(this.ctx.db, serviceOfferingId, 'serviceOfferingId');
+    id = await vmRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       const vm = await vmRepo.get(w.db, id);
       await requireAccess(w.db, w.caller, vm, 'change a VM');
@@ -969,7 +984,8 @@ export class VirtualMachineService {
    * Resets the password of a Stopped VM whose template is password-enabled. The new password is
    * returned once and never stored; the VM learns it from its router at the next boot.
    */
-  async resetPassword(id: number): Promise<{ vm: VirtualMachine; password: string }> {
+  async resetPassword(id: Ref): Promise<{ vm: VirtualMachine; password: string }> {
+    id = await vmRepo.resolve(this.ctx.db, id);
     const password = randomBytes(9).toString('base64url');
     const vm = await this.ctx.write(async (w) => {
       const vm = await vmRepo.get(w.db, id);
@@ -1000,7 +1016,8 @@ export class VirtualMachineService {
   }
 
   /** Replaces the VM's user data (base64); the router serves it at `/latest/user-data`. */
-  updateUserData(id: number, userData: string): Promise<VirtualMachine> {
+  async updateUserData(id: Ref, userData: string): Promise<VirtualMachine> {
+    id = await vmRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       const vm = await vmRepo.get(w.db, id);
       await requireAccess(w.db, w.caller, vm, 'update user data');
