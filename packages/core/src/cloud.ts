@@ -24,7 +24,7 @@ import { ManagementServer } from './orchestration/management-server.js';
 import { Recovery, type RecoveryOptions, type RecoveryReport } from './orchestration/recovery.js';
 import { SnapshotService } from './orchestration/snapshots.js';
 import { SshKeyPairService } from './orchestration/ssh-keypairs.js';
-import { defaultPoolChooser } from './orchestration/storage-common.js';
+import { defaultPoolChooser } from './orchestration/storage-pool-chooser.js';
 import { TemplateStorageService } from './orchestration/templates-storage.js';
 import { VirtualMachineService } from './orchestration/virtual-machines.js';
 import { PlacementIndex } from './orchestration/vm-placement.js';

@@ -9,7 +9,6 @@ import {
   networkStateMachine,
   nicStateMachine,
   type VmEvent,
-  vmStateMachine,
   volumeStateMachine,
 } from '../model/state-machines/index.js';
 import type { NetworkLayer } from '../network/network-layer.js';
@@ -19,10 +18,13 @@ import { offeringImplicitDedication, serviceOfferingRepo } from '../resources/of
 import { casTransition } from '../store/cas.js';
 import type { JobService } from './jobs.js';
 import type { ManagementServer } from './management-server.js';
-import { decodeVolume, getPoolRow, hostsReaching, poolRef, type VolumeRecord } from './storage-common.js';
+import { getPoolRow, hostsReaching } from './pool-reach.js';
+import { poolRef } from './storage-refs.js';
 import type { VirtualMachineService } from './virtual-machines.js';
 import type { PlacementIndex } from './vm-placement.js';
 import { vmRepo } from './vm-records.js';
+import { transitionVm } from './vm-transition.js';
+import { decodeVolume, type VolumeRecord } from './volume-record.js';
 import type { VolumeService } from './volumes.js';
 
 /** Options of {@link Recovery.run}. */
@@ -184,7 +186,7 @@ export class Recovery {
           const deltas = await this.deps.capacity.releaseFailedStart(w, vm.id, current.hostId);
           w.afterCommit(() => this.deps.placement.apply(deltas));
         }
-        await this.transition(w, current, 'OperationFailed', { hostId: null, powerState: 'PowerOff' });
+        await transitionVm(w, current, 'OperationFailed', { hostId: null, powerState: 'PowerOff' });
       });
       report.vms.push({ vmId: vm.id, from: 'Starting', to: 'Stopped', reason: 'not running on its host' });
       return;
@@ -192,8 +194,8 @@ export class Recovery {
     // The first start of a deploy: Error, with everything it took released (as a failed deploy).
     await this.deps.ctx.write(async (w) => {
       const current = await vmRepo.get(w.db, vm.id);
-      await this.transition(w, current, 'OperationFailed', { hostId: null, powerState: 'PowerOff' });
-      await this.transition(w, await vmRepo.get(w.db, vm.id), 'OperationFailedToError', {});
+      await transitionVm(w, current, 'OperationFailed', { hostId: null, powerState: 'PowerOff' });
+      await transitionVm(w, await vmRepo.get(w.db, vm.id), 'OperationFailedToError', {});
     });
     await this.releaseErrorLeftovers(await vmRepo.get(this.deps.ctx.db, vm.id));
     report.vms.push({ vmId: vm.id, from: 'Starting', to: 'Error', reason: 'deploy interrupted before the VM ran' });
@@ -251,7 +253,7 @@ export class Recovery {
           const deltas = await this.deps.capacity.releaseFromHost(w, vm.id, id);
           w.afterCommit(() => this.deps.placement.apply(deltas));
         }
-        await this.transition(w, current, 'AgentReportRunning', {
+        await transitionVm(w, current, 'AgentReportRunning', {
           hostId: on.id,
           lastHostId: on.id,
           powerState: 'PowerOn',
@@ -584,20 +586,7 @@ export class Recovery {
   }
 
   private move(vm: VirtualMachine, event: VmEvent, set: Record<string, unknown>) {
-    return this.deps.ctx.write(async (w) => this.transition(w, await vmRepo.get(w.db, vm.id), event, set));
-  }
-
-  private transition(w: Writer, vm: VirtualMachine, event: VmEvent, set: Record<string, unknown>) {
-    return w.transition({
-      table: 'vmInstances',
-      id: vm.id,
-      machine: vmStateMachine,
-      event,
-      expect: { state: vm.state, version: vm.updatedCount },
-      set,
-      resource: { type: 'VirtualMachine', uuid: vm.uuid, accountId: vm.accountId, domainId: vm.domainId },
-      eventPrefix: 'VM',
-    });
+    return this.deps.ctx.write(async (w) => transitionVm(w, await vmRepo.get(w.db, vm.id), event, set));
   }
 
   private async volumeTransition(

@@ -1,7 +1,9 @@
 import type { CloudContext } from '../context.js';
 import { InvalidStateError, ResourceUnavailableError } from '../errors.js';
 import { requireAccess } from '../resources/permissions.js';
+import { diskFormatOf } from './disk-format.js';
 import type { JobService, SubmittedJob } from './jobs.js';
+import { getPoolRow, hostsReaching } from './pool-reach.js';
 import {
   firstImageStore,
   insertPrivateTemplate,
@@ -9,7 +11,9 @@ import {
   requireTemplateName,
   writePrivateTemplate,
 } from './private-template.js';
-import { diskFormatOf, getPoolRow, getVm, getVolume, hostsReaching, poolRef, storeRef } from './storage-common.js';
+import { poolRef, storeRef } from './storage-refs.js';
+import { getVm } from './vm-row.js';
+import { getVolume } from './volume-record.js';
 
 /**
  * CloudStack's `createTemplate` from a volume: a private template (owned by the caller, in the volume's zone) written

@@ -22,17 +22,13 @@ import { casTransition } from '../store/cas.js';
 import { executeCached } from '../store/compiled-queries.js';
 import type { Database } from '../store/schema.js';
 import type { Db, Store } from '../store/store.js';
+import { newUuid } from '../store/uuid.js';
+import { diskFormatOf } from './disk-format.js';
 import type { ImageStoreDriver } from './image-store-driver.js';
 import type { JobService, SubmittedJob } from './jobs.js';
-import {
-  diskFormatOf,
-  getPoolRow,
-  hostsReaching,
-  newUuid,
-  poolRef,
-  recordTransition,
-  storeRef,
-} from './storage-common.js';
+import { getPoolRow, hostsReaching } from './pool-reach.js';
+import { recordTransition } from './record-transition.js';
+import { poolRef, storeRef } from './storage-refs.js';
 
 /** CloudStack's download states of a store copy. */
 export type DownloadState = 'NOT_DOWNLOADED' | 'DOWNLOAD_IN_PROGRESS' | 'DOWNLOADED' | 'DOWNLOAD_ERROR' | 'ABANDONED';

@@ -7,7 +7,8 @@ import type { HypervisorDriver } from '../driver/hypervisor-driver.js';
 import { InvalidParameterError, InvalidStateError, PermissionDeniedError, UnsupportedError } from '../errors.js';
 import type { Account, Host, ServiceOffering, Template, VirtualMachine, Zone } from '../model/records.js';
 import type { Ref } from '../model/ref.js';
-import { type VmEvent, vmStateMachine } from '../model/state-machines/index.js';
+import type { VmEvent } from '../model/state-machines/index.js';
+import { GiB } from '../model/units.js';
 import { requireHostName, requireInteger } from '../model/validate.js';
 import type { GuestNetworkService } from '../network/guest-networks.js';
 import type { NetworkOfferingService } from '../network/network-offerings.js';
@@ -40,15 +41,16 @@ import {
   vmAffinity,
 } from './affinity-groups.js';
 import { dedicationConflict } from './dedications.js';
+import { isoDiskSpec } from './iso-disk-spec.js';
 import type { JobService, SubmittedJob } from './jobs.js';
 import { sshKeyPairRepo } from './ssh-keypairs.js';
-import { isoDiskSpec, type VolumeRecord } from './storage-common.js';
 import type { PlacementIndex } from './vm-placement.js';
 import { instanceName, type VmDetails, vmRepo, vmUsage } from './vm-records.js';
 import { type StartedVm, VmStarter } from './vm-starter.js';
 import type { VmStorage } from './vm-storage.js';
+import { transitionVm } from './vm-transition.js';
+import type { VolumeRecord } from './volume-record.js';
 
-const GiB = 1024 ** 3;
 /** CloudStack accepts user data up to 32 KiB of base64 (POST). */
 const MAX_USER_DATA = 32_768;
 
@@ -502,7 +504,7 @@ export class VirtualMachineService {
     if (vm.state !== 'Running' && vm.state !== 'Stopping')
       throw new InvalidStateError(`VM ${vm.instanceName} is ${vm.state}`, { field: 'id', value: vm.id });
     const stopping = await this.ctx.write(async (w) => {
-      await this.move(w, vm, 'StopRequested', {});
+      await transitionVm(w, vm, 'StopRequested', {});
       return vmRepo.get(w.db, vm.id);
     });
     const host = await hostRepo.get(this.ctx.db, vm.hostId!);
@@ -511,7 +513,7 @@ export class VirtualMachineService {
       await this.ctx.drivers.hypervisor(host.hypervisorType).stopVm(hostRef(host), vm.instanceName, { force: false });
     } catch (error) {
       if (!forced) {
-        await this.ctx.write((w) => this.move(w, stopping, 'OperationFailed', {}));
+        await this.ctx.write((w) => transitionVm(w, stopping, 'OperationFailed', {}));
         throw error;
       }
       this.ctx.logger.warn(
@@ -533,7 +535,7 @@ export class VirtualMachineService {
     return this.ctx.write(async (w) => {
       const current = await vmRepo.get(w.db, vm.id);
       const deltas = await this.capacity.stopToReserved(w, vm.id);
-      await this.move(w, current, event, { hostId: null, powerState: 'PowerOff' });
+      await transitionVm(w, current, event, { hostId: null, powerState: 'PowerOff' });
       await vmUsage(w, 'VM.STOP', current);
       await w.event({
         type: 'VM.STOP',
@@ -587,7 +589,7 @@ export class VirtualMachineService {
         throw new InvalidStateError(`VM ${vm.instanceName} is ${current.state}`, { field: 'id', value: id });
       const destroyed = await this.ctx.write(async (w) => {
         const deltas = await this.capacity.releaseVm(w, id);
-        await this.move(w, current, 'DestroyRequested', { hostId: null });
+        await transitionVm(w, current, 'DestroyRequested', { hostId: null });
         await this.storage.destroy(w, current);
         await vmUsage(w, 'VM.DESTROY', current);
         await w.event({
@@ -626,7 +628,7 @@ export class VirtualMachineService {
         cpu: offering.cpuNumber,
         memory: offering.memory,
       });
-      await this.move(w, vm, 'RecoveryRequested', {});
+      await transitionVm(w, vm, 'RecoveryRequested', {});
       await this.storage.recover(w, vm);
       await vmUsage(w, 'VM.CREATE', vm);
       await w.event({
@@ -699,7 +701,7 @@ export class VirtualMachineService {
     }
     const expunging = await this.ctx.write(async (w) => {
       const current = await vmRepo.get(w.db, vm.id);
-      await this.move(w, current, 'ExpungeOperation', {});
+      await transitionVm(w, current, 'ExpungeOperation', {});
       return vmRepo.get(w.db, vm.id);
     });
     if (vm.lastHostId !== null) {
@@ -880,7 +882,7 @@ export class VirtualMachineService {
           demand: demandOf(offering),
           implicitMode: offeringImplicitDedication(offering),
         });
-        await this.move(w, vm, 'MigrationRequested', {});
+        await transitionVm(w, vm, 'MigrationRequested', {});
         w.afterCommit(() => this.placement.apply(deltas));
         return vmRepo.get(w.db, vm.id);
       });
@@ -898,7 +900,7 @@ export class VirtualMachineService {
             destHostId: dest.id,
             succeeded,
           });
-          await this.move(
+          await transitionVm(
             w,
             current,
             succeeded ? 'OperationSucceeded' : 'OperationFailed',
@@ -1058,19 +1060,6 @@ export class VirtualMachineService {
 
   private instance(vm: VirtualMachine) {
     return { type: 'VirtualMachine' as const, id: vm.id, uuid: vm.uuid };
-  }
-
-  private move(w: Writer, vm: VirtualMachine, event: VmEvent, set: Record<string, unknown>) {
-    return w.transition({
-      table: 'vmInstances',
-      id: vm.id,
-      machine: vmStateMachine,
-      event,
-      expect: { state: vm.state, version: vm.updatedCount },
-      set,
-      resource: { type: 'VirtualMachine', uuid: vm.uuid, accountId: vm.accountId, domainId: vm.domainId },
-      eventPrefix: 'VM',
-    });
   }
 }
 

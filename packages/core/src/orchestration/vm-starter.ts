@@ -11,7 +11,6 @@ import type { NicSpec, VmSpec } from '../driver/vm-spec.js';
 import { ConcurrentModificationError, InsufficientCapacityError, StratusError, UnsupportedError } from '../errors.js';
 import type { Host, ServiceOffering, Template, VirtualMachine, Zone } from '../model/records.js';
 import type { VmEvent } from '../model/state-machines/index.js';
-import { vmStateMachine } from '../model/state-machines/index.js';
 import type { GuestNetworkService } from '../network/guest-networks.js';
 import { type Network, type Nic, networkRepo } from '../network/records.js';
 import { hostRef, hostRepo } from '../resources/hosts.js';
@@ -22,11 +21,13 @@ import type { CasResult } from '../store/cas.js';
 import { executeCached } from '../store/compiled-queries.js';
 import type { Db } from '../store/store.js';
 import { permitAffinity, type VmAffinity, vmAffinity } from './affinity-groups.js';
+import { attachedIsoSpec } from './iso-disk-spec.js';
 import type { JobHandle } from './jobs.js';
-import { attachedIsoSpec, type VolumeRecord } from './storage-common.js';
 import type { PlacementIndex } from './vm-placement.js';
 import { vmRepo, vmSpec, vmUsage } from './vm-records.js';
 import type { VmStorage, VolumeStartPlan } from './vm-storage.js';
+import { transitionVm } from './vm-transition.js';
+import type { VolumeRecord } from './volume-record.js';
 
 /** A started VM, with the explanation of the placement that chose its host (when this start placed it). */
 export type StartedVm = VirtualMachine & { placement?: PlacementExplanation };
@@ -425,10 +426,10 @@ export class VmStarter {
     await this.ctx.write(async (w) => {
       const current = await vmRepo.get(w.db, vm.id);
       if (current.state === 'Starting')
-        await this.transition(w, current, 'OperationFailed', { hostId: null, powerState: 'PowerOff' });
+        await transitionVm(w, current, 'OperationFailed', { hostId: null, powerState: 'PowerOff' });
       if (options.firstStart) {
         const stopped = await vmRepo.get(w.db, vm.id);
-        await this.transition(w, stopped, 'OperationFailedToError', {});
+        await transitionVm(w, stopped, 'OperationFailedToError', {});
       }
     });
     if (error instanceof StratusError) throw error;
@@ -452,26 +453,13 @@ export class VmStarter {
     let current = vm;
     let moved: CasResult<VirtualMachine['state']>;
     try {
-      moved = await this.transition(w, current, eventOf(current.state), set);
+      moved = await transitionVm(w, current, eventOf(current.state), set);
     } catch (error) {
       if (!(error instanceof ConcurrentModificationError)) throw error;
       current = await vmRepo.get(w.db, vm.id);
-      moved = await this.transition(w, current, eventOf(current.state), set);
+      moved = await transitionVm(w, current, eventOf(current.state), set);
     }
     return { ...current, ...set, state: moved.to, updatedCount: moved.version };
-  }
-
-  private async transition(w: Writer, vm: VirtualMachine, event: VmEvent, set: Record<string, unknown>) {
-    return w.transition({
-      table: 'vmInstances',
-      id: vm.id,
-      machine: vmStateMachine,
-      event,
-      expect: { state: vm.state, version: vm.updatedCount },
-      set,
-      resource: { type: 'VirtualMachine', uuid: vm.uuid, accountId: vm.accountId, domainId: vm.domainId },
-      eventPrefix: 'VM',
-    });
   }
 }
 

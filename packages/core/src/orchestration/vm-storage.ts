@@ -3,7 +3,7 @@ import type { Writer } from '../context.js';
 import type { DiskSpec } from '../driver/vm-spec.js';
 import type { Host, ServiceOffering, Template, VirtualMachine } from '../model/records.js';
 import type { Db } from '../store/store.js';
-import type { VolumeRecord } from './storage-common.js';
+import type { VolumeRecord } from './volume-record.js';
 import type { VolumeCreation } from './volumes.js';
 
 /** A start's storage work against one destination ({@link VmStorage.plan}). */

@@ -3,14 +3,14 @@ import type { Writer } from '../context.js';
 import type { DiskSpec } from '../driver/vm-spec.js';
 import { InvalidStateError } from '../errors.js';
 import type { Host, ServiceOffering, Template, VirtualMachine } from '../model/records.js';
+import { GiB } from '../model/units.js';
 import { diskOfferingRepo, serviceOfferingRepo } from '../resources/offerings.js';
 import type { Db } from '../store/store.js';
-import { hostInfo, type VolumeRecord, vmVolumes } from './storage-common.js';
+import { hostInfo } from './host-info.js';
 import type { TemplateStorageService } from './templates-storage.js';
 import type { VmStorage, VolumeStartPlan } from './vm-storage.js';
+import { type VolumeRecord, vmVolumes } from './volume-record.js';
 import type { VolumeCreation, VolumeService } from './volumes.js';
-
-const GiB = 1024 ** 3;
 
 /** The VM orchestrator's storage, on the volume and template services. */
 export class VmVolumes implements VmStorage {

@@ -11,6 +11,7 @@ import {
 import type { ListOptions } from '../model/list-options.js';
 import type { DiskOffering, ServiceOffering, ServiceOfferingDetails } from '../model/records.js';
 import type { Ref } from '../model/ref.js';
+import { GiB } from '../model/units.js';
 import { optionalString, parseTags, requireInteger, requireOneOf, requireString } from '../model/validate.js';
 import { bit, decoder, json } from '../store/codec.js';
 import { newUuid } from '../store/uuid.js';
@@ -68,8 +69,6 @@ export const diskOfferingRepo = new Repo<DiskOffering>(
   'DiskOffering',
   decoder<DiskOffering>({ bool: ['customized'], json: ['tags'] }),
 );
-
-const GiB = 1024 ** 3;
 
 export interface CreateServiceOfferingInput {
   name: string;

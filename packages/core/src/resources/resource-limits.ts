@@ -3,6 +3,7 @@ import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, NotFoundError, ResourceLimitError } from '../errors.js';
 import { AccountType } from '../model/enums.js';
 import type { Ref } from '../model/ref.js';
+import { GiB } from '../model/units.js';
 import { requireInteger, requireOneOf } from '../model/validate.js';
 import type { SettingKey } from '../settings/catalog.js';
 import { SettingsService } from '../settings/settings-service.js';
@@ -46,7 +47,6 @@ const DEFAULT_KEYS: Record<LimitedResource, SettingKey | null> = {
 
 /** Storage limits are set in GiB and counted in bytes. */
 const GIB_TYPES: ReadonlySet<LimitedResource> = new Set(['primary_storage', 'secondary_storage']);
-const GiB = 1024 ** 3;
 
 const LIVE_VM = ['Starting', 'Running', 'Stopping', 'Migrating', 'Stopped', 'Error'];
 const DEAD_VOLUME = ['Destroy', 'Expunging', 'Expunged'];
