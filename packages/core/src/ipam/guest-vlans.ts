@@ -6,11 +6,14 @@ import {
   NotFoundError,
   ResourceInUseError,
 } from '../errors.js';
+import type { ListOptions } from '../model/list-options.js';
 import type { VlanRange } from '../model/records.js';
 import type { Ref } from '../model/ref.js';
 import { requireInteger } from '../model/validate.js';
+import { applyPaging, listPaging } from '../resources/list-paging.js';
 import { requireRootAdmin } from '../resources/permissions.js';
-import { resolveRef } from '../resources/ref-resolution.js';
+import { physicalNetworkRepo } from '../resources/physical-networks.js';
+import { resolveOptionalRef, resolveRef } from '../resources/ref-resolution.js';
 import { guestVlanDedicationRefs } from '../resources/ref-tables.js';
 import { accountRepo } from '../resources/tenancy.js';
 import { SettingsService } from '../settings/settings-service.js';
@@ -192,12 +195,23 @@ export class GuestVlanService {
     return { size, allocated: taken, free: size - taken };
   }
 
-  listDedications(filter: { physicalNetworkId?: number; accountId?: number } = {}): Promise<GuestVlanDedication[]> {
-    let q = this.ctx.db.selectFrom('guestVlanDedications').selectAll().where('removed', 'is', null);
-    if (filter.physicalNetworkId !== undefined) q = q.where('physicalNetworkId', '=', filter.physicalNetworkId);
-    if (filter.accountId !== undefined) q = q.where('accountId', '=', filter.accountId);
-    return q
-      .orderBy('id')
+  /** Dedicated VLAN ranges by id, filtered; a page of them with `page`/`pageSize` (a range has no name to match a keyword). */
+  async listDedications(
+    filter: { physicalNetworkId?: Ref; accountId?: Ref } & ListOptions = {},
+  ): Promise<GuestVlanDedication[]> {
+    const db = this.ctx.db;
+    const paging = await listPaging(this.ctx, filter);
+    const physicalNetworkId = await resolveOptionalRef(
+      db,
+      physicalNetworkRepo,
+      filter.physicalNetworkId,
+      'physicalNetworkId',
+    );
+    const accountId = await resolveOptionalRef(db, accountRepo, filter.accountId, 'accountId');
+    let q = db.selectFrom('guestVlanDedications').selectAll().where('removed', 'is', null);
+    if (physicalNetworkId !== undefined) q = q.where('physicalNetworkId', '=', physicalNetworkId);
+    if (accountId !== undefined) q = q.where('accountId', '=', accountId);
+    return applyPaging(q.orderBy('id'), paging, [])
       .execute()
       .then((rows) => rows.map(decodeDedication));
   }

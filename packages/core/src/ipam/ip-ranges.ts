@@ -1,5 +1,6 @@
 import type { CloudContext, Writer } from '../context.js';
 import { ConcurrentModificationError, InvalidParameterError, NotFoundError, ResourceInUseError } from '../errors.js';
+import type { ListOptions } from '../model/list-options.js';
 import type { Ref } from '../model/ref.js';
 import {
   type Cidr,
@@ -11,9 +12,10 @@ import {
   requireInteger,
   requireIpv4,
 } from '../model/validate.js';
+import { applyPaging, listPaging } from '../resources/list-paging.js';
 import { isInSubtree, requireRootAdmin } from '../resources/permissions.js';
 import { podRepo } from '../resources/pods.js';
-import { resolveRef } from '../resources/ref-resolution.js';
+import { resolveOptionalRef, resolveRef } from '../resources/ref-resolution.js';
 import { ipRangeRefs } from '../resources/ref-tables.js';
 import { accountRepo, domainRepo } from '../resources/tenancy.js';
 import { zoneRepo } from '../resources/zones.js';
@@ -184,14 +186,22 @@ export class PublicIpRangeService {
   }
 
   async list(
-    filter: { zoneId?: number; accountId?: number; domainId?: number; vlanType?: VlanType } = {},
+    filter: { zoneId?: Ref; accountId?: Ref; domainId?: Ref; vlanType?: VlanType } & ListOptions = {},
   ): Promise<IpRange[]> {
-    let q = this.ctx.db.selectFrom('ipRanges').selectAll().where('space', '=', 'public').where('removed', 'is', null);
-    if (filter.zoneId !== undefined) q = q.where('zoneId', '=', filter.zoneId);
-    if (filter.accountId !== undefined) q = q.where('accountId', '=', filter.accountId);
-    if (filter.domainId !== undefined) q = q.where('domainId', '=', filter.domainId);
+    const db = this.ctx.db;
+    const paging = await listPaging(this.ctx, filter);
+    const zoneId = await resolveOptionalRef(db, zoneRepo, filter.zoneId, 'zoneId');
+    const accountId = await resolveOptionalRef(db, accountRepo, filter.accountId, 'accountId');
+    const domainId = await resolveOptionalRef(db, domainRepo, filter.domainId, 'domainId');
+    let q = db.selectFrom('ipRanges').selectAll().where('space', '=', 'public').where('removed', 'is', null);
+    if (zoneId !== undefined) q = q.where('zoneId', '=', zoneId);
+    if (accountId !== undefined) q = q.where('accountId', '=', accountId);
+    if (domainId !== undefined) q = q.where('domainId', '=', domainId);
     if (filter.vlanType !== undefined) q = q.where('vlanType', '=', filter.vlanType);
-    return (await q.orderBy('id').execute()).map(decodeIpRange);
+    // A range has no name: the keyword matches its VLAN, addresses or gateway.
+    return (await applyPaging(q.orderBy('id'), paging, ['vlanTag', 'startIp', 'endIp', 'gateway']).execute()).map(
+      decodeIpRange,
+    );
   }
 
   /** Size, allocated and free addresses of a range (free + allocated = size). */

@@ -1,5 +1,7 @@
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, InvalidStateError, PermissionDeniedError, ResourceInUseError } from '../errors.js';
+import type { ListOptions } from '../model/list-options.js';
+import type { Ref } from '../model/ref.js';
 import { type NetworkEvent, networkStateMachine } from '../model/state-machines/network.js';
 import {
   intToIpv4,
@@ -19,7 +21,7 @@ import { zoneRepo } from '../resources/zones.js';
 import type { Db } from '../store/store.js';
 import { newUuid } from '../store/uuid.js';
 import type { NetworkDeps } from './network-layer-deps.js';
-import { type Network, type NetworkOffering, networkOfferingRepo, networkRepo, nicRepo } from './records.js';
+import { type Network, type NetworkOffering, networkOfferingRepo, networkRepo, nicRepo, vpcRepo } from './records.js';
 import { EXTERNAL_LB_PROVIDERS } from './services.js';
 
 export interface CreateNetworkInput {
@@ -62,12 +64,14 @@ export class GuestNetworkLifecycle {
     protected readonly deps: NetworkDeps,
   ) {}
 
-  get(id: number, db: Db = this.ctx.db): Promise<Network> {
+  async get(id: Ref, db: Db = this.ctx.db): Promise<Network> {
+    id = await networkRepo.resolve(db, id);
     return networkRepo.get(db, id);
   }
 
-  list(filter: { zoneId?: number; accountId?: number; vpcId?: number; state?: string } = {}): Promise<Network[]> {
-    return networkRepo.list(this.ctx.db, filter);
+  /** Networks by id, filtered; a page of them with `page`/`pageSize`, matching `keyword` by name or display text. */
+  list(filter: { zoneId?: Ref; accountId?: Ref; vpcId?: Ref; state?: string } & ListOptions = {}): Promise<Network[]> {
+    return networkRepo.listFor(this.ctx, filter, { zoneId: zoneRepo, accountId: accountRepo, vpcId: vpcRepo });
   }
 
   /** Creates (designs) a network; a persistent offering's network is implemented at once. */
@@ -235,7 +239,8 @@ export class GuestNetworkLifecycle {
    * networks. On failure the elements are shut down, the VLAN returned, and the network goes
    * `Shutdown → Allocated`.
    */
-  async implement(networkId: number): Promise<Network> {
+  async implement(networkId: Ref): Promise<Network> {
+    networkId = await networkRepo.resolve(this.ctx.db, networkId, 'networkId');
     // Fast path (every VM start after a network's first): an implemented network needs no write
     // transaction. The transaction below re-checks the state, so a racing implement stays safe.
     const current = await this.settledNetwork(networkId);
@@ -327,7 +332,8 @@ export class GuestNetworkLifecycle {
    * after every element confirmed, so it is never handed to another account while still
    * programmed (pitfall 2). Refused while a NIC of the network is reserved (a VM runs on it).
    */
-  async shutdown(networkId: number): Promise<Network> {
+  async shutdown(networkId: Ref): Promise<Network> {
+    networkId = await networkRepo.resolve(this.ctx.db, networkId, 'networkId');
     const net = await this.ctx.write(async (w) => {
       const n = await networkRepo.get(w.db, networkId, 'networkId');
       if (n.state !== 'Implemented')
@@ -427,7 +433,8 @@ export class GuestNetworkLifecycle {
    * down first; rules are dropped, the network's public IPs (source NAT included) released — a VPC
    * tier's IPs stay with the VPC — guest ranges removed, `Destroy`.
    */
-  async delete(networkId: number): Promise<void> {
+  async delete(networkId: Ref): Promise<void> {
+    networkId = await networkRepo.resolve(this.ctx.db, networkId, 'networkId');
     let net = await networkRepo.get(this.ctx.db, networkId, 'networkId');
     const nics = await nicRepo.count(this.ctx.db, { networkId });
     if (nics > 0)

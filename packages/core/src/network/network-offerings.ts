@@ -1,5 +1,6 @@
 import type { CloudContext } from '../context.js';
 import { DuplicateError, InvalidParameterError, NotFoundError } from '../errors.js';
+import type { ListOptions } from '../model/list-options.js';
 import type { Ref } from '../model/ref.js';
 import { type NetworkOfferingEvent, networkOfferingStateMachine } from '../model/state-machines/network-offering.js';
 import { parseTags, requireInteger, requireOneOf, requireString } from '../model/validate.js';
@@ -69,8 +70,12 @@ export class NetworkOfferingService {
     return found;
   }
 
-  list(filter: { guestType?: GuestType; state?: string; forVpc?: boolean } = {}): Promise<NetworkOffering[]> {
-    return networkOfferingRepo.list(this.ctx.db, {
+  /** Network offerings by id, filtered; a page of them with `page`/`pageSize`, matching `keyword` by name. */
+  list(
+    filter: { guestType?: GuestType; state?: string; forVpc?: boolean } & ListOptions = {},
+  ): Promise<NetworkOffering[]> {
+    return networkOfferingRepo.listFor(this.ctx, {
+      ...filter,
       guestType: filter.guestType,
       state: filter.state,
       forVpc: filter.forVpc === undefined ? undefined : bit(filter.forVpc),

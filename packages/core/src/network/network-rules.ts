@@ -1,10 +1,12 @@
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, NotFoundError, PermissionDeniedError } from '../errors.js';
 import type { IpAllocation } from '../ipam/records.js';
+import type { ListOptions } from '../model/list-options.js';
 import type { Ref } from '../model/ref.js';
 import { requireCidr, requireInteger, requireOneOf, requireString } from '../model/validate.js';
+import { listPaging } from '../resources/list-paging.js';
 import { isRootAdmin } from '../resources/permissions.js';
-import { resolveRef } from '../resources/ref-resolution.js';
+import { resolveOptionalRef, resolveRef } from '../resources/ref-resolution.js';
 import { ipAddressRefs } from '../resources/ref-tables.js';
 import { json } from '../store/codec.js';
 import type { Db } from '../store/store.js';
@@ -96,12 +98,18 @@ export class NetworkRuleService {
     private readonly deps: NetworkDeps,
   ) {}
 
-  list(filter: { networkId?: number; ipId?: number; purpose?: string } = {}): Promise<NetworkRule[]> {
-    return networkRuleRepo.list(this.ctx.db, {
-      networkId: filter.networkId,
-      ipAllocationId: filter.ipId,
-      purpose: filter.purpose,
-    });
+  /** Rules by id, filtered; a page of them with `page`/`pageSize`, matching `keyword` by name. */
+  async list(filter: { networkId?: Ref; ipId?: Ref; purpose?: string } & ListOptions = {}): Promise<NetworkRule[]> {
+    const db = this.ctx.db;
+    return networkRuleRepo.list(
+      db,
+      {
+        networkId: await resolveOptionalRef(db, networkRepo, filter.networkId, 'networkId'),
+        ipAllocationId: await resolveOptionalRef(db, ipAddressRefs, filter.ipId, 'ipId'),
+        purpose: filter.purpose,
+      },
+      await listPaging(this.ctx, filter),
+    );
   }
 
   async listStaticNats(networkId: Ref): Promise<StaticNat[]> {

@@ -1,9 +1,11 @@
 import type { CloudContext } from '../context.js';
 import { InvalidParameterError, InvalidStateError, PermissionDeniedError } from '../errors.js';
 import type { IpAllocation } from '../ipam/records.js';
+import type { ListOptions } from '../model/list-options.js';
 import type { Ref } from '../model/ref.js';
+import { listPaging } from '../resources/list-paging.js';
 import { isRootAdmin } from '../resources/permissions.js';
-import { resolveRef } from '../resources/ref-resolution.js';
+import { resolveOptionalRef, resolveRef } from '../resources/ref-resolution.js';
 import { ipAddressRefs } from '../resources/ref-tables.js';
 import { checkResourceLimits } from '../resources/resource-limits.js';
 import { accountRepo } from '../resources/tenancy.js';
@@ -31,8 +33,18 @@ export class PublicIpService {
     return this.deps.ips.getAllocation(db, id, 'public');
   }
 
-  list(filter: { networkId?: number; accountId?: number } = {}): Promise<IpAllocation[]> {
-    return this.deps.ips.listAllocations(this.ctx.db, { space: 'public', ...filter });
+  /** Public IPs by address, filtered; a page of them with `page`/`pageSize`, matching `keyword` in the address. */
+  async list(filter: { networkId?: Ref; accountId?: Ref } & ListOptions = {}): Promise<IpAllocation[]> {
+    const db = this.ctx.db;
+    return this.deps.ips.listAllocations(
+      db,
+      {
+        space: 'public',
+        networkId: await resolveOptionalRef(db, networkRepo, filter.networkId, 'networkId'),
+        accountId: await resolveOptionalRef(db, accountRepo, filter.accountId, 'accountId'),
+      },
+      await listPaging(this.ctx, filter),
+    );
   }
 
   /** Acquires a public IP for a network (`networkId`) or a VPC (`vpcId`) of the caller's account. */

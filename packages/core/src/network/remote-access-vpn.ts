@@ -2,6 +2,7 @@ import { randomInt } from 'node:crypto';
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, NotFoundError, PermissionDeniedError, ResourceLimitError } from '../errors.js';
 import type { IpAllocation } from '../ipam/records.js';
+import type { ListOptions } from '../model/list-options.js';
 import type { Ref } from '../model/ref.js';
 import { intToIpv4, ipv4ToInt, parseCidr, rangesOverlap, requireIpv4, requireString } from '../model/validate.js';
 import { isRootAdmin } from '../resources/permissions.js';
@@ -83,8 +84,9 @@ export class RemoteAccessVpnService {
     return (await remoteAccessVpnRepo.list(this.ctx.db, { networkId }))[0];
   }
 
-  list(filter: { accountId?: number } = {}): Promise<RemoteAccessVpn[]> {
-    return remoteAccessVpnRepo.list(this.ctx.db, { accountId: filter.accountId });
+  /** Remote-access VPNs by id; a page of them with `page`/`pageSize`. */
+  list(filter: { accountId?: Ref } & ListOptions = {}): Promise<RemoteAccessVpn[]> {
+    return remoteAccessVpnRepo.listFor(this.ctx, filter, { accountId: accountRepo });
   }
 
   /** Enables the VPN on a network's source-NAT IP (`createRemoteAccessVpn`). */
@@ -212,8 +214,9 @@ export class RemoteAccessVpnService {
 
   // ---- users ----
 
-  listUsers(filter: { accountId?: number } = {}): Promise<VpnUser[]> {
-    return vpnUserRepo.list(this.ctx.db, { accountId: filter.accountId });
+  /** VPN users by id; a page of them with `page`/`pageSize`, matching `keyword` by user name. */
+  listUsers(filter: { accountId?: Ref } & ListOptions = {}): Promise<VpnUser[]> {
+    return vpnUserRepo.listFor(this.ctx, filter, { accountId: accountRepo });
   }
 
   /** Adds a VPN user to an account (`addVpnUser`); every VPN of the account serves it. */

@@ -6,8 +6,10 @@ import {
   PermissionDeniedError,
   ResourceInUseError,
 } from '../errors.js';
+import type { ListOptions } from '../model/list-options.js';
 import type { Ref } from '../model/ref.js';
 import { optionalString, requireString } from '../model/validate.js';
+import { listPaging } from '../resources/list-paging.js';
 import { isRootAdmin } from '../resources/permissions.js';
 import { resolveRef } from '../resources/ref-resolution.js';
 import { securityGroupRuleRefs, vmRefs } from '../resources/ref-tables.js';
@@ -82,9 +84,10 @@ export class SecurityGroupService {
     return securityGroupRepo.get(this.ctx.db, id);
   }
 
-  async list(accountId: Ref): Promise<SecurityGroup[]> {
+  /** An account's security groups by id; a page of them with `page`/`pageSize`, matching `keyword` by name. */
+  async list(accountId: Ref, options: ListOptions = {}): Promise<SecurityGroup[]> {
     accountId = await accountRepo.resolve(this.ctx.db, accountId, 'accountId');
-    return securityGroupRepo.list(this.ctx.db, { accountId });
+    return securityGroupRepo.list(this.ctx.db, { accountId }, await listPaging(this.ctx, options));
   }
 
   async rules(groupId: Ref, db: Db = this.ctx.db): Promise<SecurityGroupRule[]> {

@@ -1,5 +1,6 @@
 import type { CloudContext, Writer } from '../context.js';
 import { DuplicateError, InvalidParameterError, PermissionDeniedError, ResourceInUseError } from '../errors.js';
+import type { ListOptions } from '../model/list-options.js';
 import type { Ref } from '../model/ref.js';
 import {
   cidrContains,
@@ -106,8 +107,9 @@ export class VpcService {
     return vpcRepo.get(this.ctx.db, id);
   }
 
-  list(filter: { accountId?: number; zoneId?: number } = {}): Promise<Vpc[]> {
-    return vpcRepo.list(this.ctx.db, filter);
+  /** VPCs by id, filtered; a page of them with `page`/`pageSize`, matching `keyword` by name. */
+  list(filter: { accountId?: Ref; zoneId?: Ref } & ListOptions = {}): Promise<Vpc[]> {
+    return vpcRepo.listFor(this.ctx, filter, { accountId: accountRepo, zoneId: zoneRepo });
   }
 
   async tiers(vpcId: Ref): Promise<Network[]> {

@@ -2,10 +2,13 @@ import type { AffinityRule } from '../allocation/deployment-plan.js';
 import { CapacityConflictError } from '../allocation/placement-error.js';
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, PermissionDeniedError, ResourceInUseError } from '../errors.js';
+import type { ListOptions } from '../model/list-options.js';
 import type { Account, AffinityGroup, AffinityGroupType } from '../model/records.js';
 import type { Ref } from '../model/ref.js';
 import { optionalString, requireOneOf, requireString } from '../model/validate.js';
+import { applyPaging, listPaging, pageArray } from '../resources/list-paging.js';
 import { isInSubtree, isRootAdmin, requireAccess } from '../resources/permissions.js';
+import { resolveOptionalRef } from '../resources/ref-resolution.js';
 import { Repo } from '../resources/repo.js';
 import { accountRepo } from '../resources/tenancy.js';
 import { decoder } from '../store/codec.js';
@@ -71,21 +74,24 @@ export class AffinityGroupService {
    * The caller's groups and the explicit-dedication groups of the domains above it; a root admin
    * sees every group (optionally one account's).
    */
-  async list(filter: { accountId?: number; type?: AffinityGroupType } = {}): Promise<AffinityGroup[]> {
+  async list(filter: { accountId?: Ref; type?: AffinityGroupType } & ListOptions = {}): Promise<AffinityGroup[]> {
     const caller = this.ctx.caller;
+    const paging = await listPaging(this.ctx, filter);
+    const accountId = await resolveOptionalRef(this.ctx.db, accountRepo, filter.accountId, 'accountId');
     let q = this.ctx.db.selectFrom('affinityGroups').selectAll().where('removed', 'is', null);
     if (filter.type !== undefined) q = q.where('type', '=', filter.type);
     if (isRootAdmin(caller)) {
-      if (filter.accountId !== undefined) q = q.where('accountId', '=', filter.accountId);
-      return (await q.orderBy('id').execute()).map((r) => affinityGroupRepo.decode(r));
+      if (accountId !== undefined) q = q.where('accountId', '=', accountId);
+      return (await applyPaging(q.orderBy('id'), paging, ['name']).execute()).map((r) => affinityGroupRepo.decode(r));
     }
     const rows = (await q.orderBy('id').execute()).map((r) => affinityGroupRepo.decode(r));
     const out: AffinityGroup[] = [];
     for (const g of rows) {
-      if (filter.accountId !== undefined && g.accountId !== filter.accountId) continue;
+      if (accountId !== undefined && g.accountId !== accountId) continue;
       if (await canSee(this.ctx.db, caller, g)) out.push(g);
     }
-    return out;
+    // Visibility (own groups, dedication groups of the domains above) is decided per row: the page is cut after it.
+    return pageArray(out, paging, (g) => [g.name]);
   }
 
   /** The VMs in a group (ids, ascending). */

@@ -1,5 +1,8 @@
 import { ConcurrentModificationError, InvalidParameterError, NotFoundError } from '../errors.js';
+import type { Ref } from '../model/ref.js';
 import { isRootAdmin, requireAccess } from '../resources/permissions.js';
+import { resolveRef } from '../resources/ref-resolution.js';
+import { snapshotPolicyRefs, volumeRefs } from '../resources/ref-tables.js';
 import { newUuid } from '../store/uuid.js';
 import { decodePolicy, type SnapshotPolicy } from './snapshot-records.js';
 import { SnapshotRestore } from './snapshot-restore.js';
@@ -124,7 +127,8 @@ export class SnapshotPolicies extends SnapshotRestore {
     });
   }
 
-  async listPolicies(volumeId: number): Promise<SnapshotPolicy[]> {
+  async listPolicies(volumeId: Ref): Promise<SnapshotPolicy[]> {
+    volumeId = await resolveRef(this.ctx.db, volumeRefs, volumeId, 'volumeId');
     const rows = await this.ctx.db
       .selectFrom('snapshotPolicies')
       .selectAll()
@@ -136,7 +140,8 @@ export class SnapshotPolicies extends SnapshotRestore {
   }
 
   /** Deletes a policy and its future schedule; its snapshots stay. */
-  deletePolicy(policyId: number): Promise<void> {
+  async deletePolicy(policyId: Ref): Promise<void> {
+    policyId = await resolveRef(this.ctx.db, snapshotPolicyRefs, policyId, 'policyId');
     return this.ctx.write(async (w) => {
       const p = await w.db
         .selectFrom('snapshotPolicies')

@@ -1,6 +1,9 @@
 import { InvalidParameterError, InvalidStateError, ResourceUnavailableError } from '../errors.js';
+import type { Ref } from '../model/ref.js';
 import { volumeStateMachine } from '../model/state-machines/index.js';
 import { requireAccess } from '../resources/permissions.js';
+import { resolveRef } from '../resources/ref-resolution.js';
+import { snapshotRefs } from '../resources/ref-tables.js';
 import { newUuid } from '../store/uuid.js';
 import { diskFormatOf } from './disk-format.js';
 import type { SubmittedJob } from './jobs.js';
@@ -27,9 +30,10 @@ export class SnapshotRestore extends SnapshotLifecycle {
    * removed and the pool allocation released.
    */
   async createVolumeFromSnapshot(
-    snapshotId: number,
+    snapshotId: Ref,
     input: { name: string; poolId?: number },
   ): Promise<SubmittedJob<VolumeRecord>> {
+    snapshotId = await resolveRef(this.ctx.db, snapshotRefs, snapshotId, 'snapshotId');
     const snap = await this.get(snapshotId);
     await requireAccess(this.ctx.db, this.ctx.caller, snap, 'restore a snapshot');
     if (snap.state !== 'BackedUp')
@@ -170,9 +174,10 @@ export class SnapshotRestore extends SnapshotLifecycle {
    * the snapshot's zone, as a job; on failure the template record is removed.
    */
   async createTemplateFromSnapshot(
-    snapshotId: number,
+    snapshotId: Ref,
     input: { name: string; displayText?: string; osType?: string },
   ): Promise<SubmittedJob<{ templateId: number }>> {
+    snapshotId = await resolveRef(this.ctx.db, snapshotRefs, snapshotId, 'snapshotId');
     const snap = await this.get(snapshotId);
     await requireAccess(this.ctx.db, this.ctx.caller, snap, 'create a template from a snapshot');
     if (snap.state !== 'BackedUp')

@@ -5,6 +5,7 @@ import { demandOf } from '../capacity/demand.js';
 import type { Caller, CloudContext, Writer } from '../context.js';
 import type { HypervisorDriver } from '../driver/hypervisor-driver.js';
 import { InvalidParameterError, InvalidStateError, PermissionDeniedError, UnsupportedError } from '../errors.js';
+import type { ListOptions } from '../model/list-options.js';
 import type { Account, Host, ServiceOffering, Template, VirtualMachine, Zone } from '../model/records.js';
 import type { Ref } from '../model/ref.js';
 import type { VmEvent } from '../model/state-machines/index.js';
@@ -124,10 +125,16 @@ export class VirtualMachineService {
 
   /** The caller's VMs (every VM for a root admin), optionally filtered. */
   list(
-    filter: { zoneId?: number; hostId?: number; state?: string; accountId?: number } = {},
+    filter: { zoneId?: Ref; hostId?: Ref; state?: string; accountId?: Ref } & ListOptions = {},
   ): Promise<VirtualMachine[]> {
+    const db = this.ctx.db;
     const accountId = isRootAdmin(this.ctx.caller) ? filter.accountId : this.ctx.caller.accountId;
-    return vmRepo.list(this.ctx.db, { zoneId: filter.zoneId, hostId: filter.hostId, state: filter.state, accountId });
+    return vmRepo.listFor(
+      this.ctx,
+      { ...filter, accountId },
+      { zoneId: zoneRepo, hostId: hostRepo, accountId: accountRepo },
+      db,
+    );
   }
 
   /**

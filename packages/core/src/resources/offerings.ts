@@ -23,6 +23,7 @@ export const serviceOfferingRepo = new Repo<ServiceOffering>(
   'serviceOfferings',
   'ServiceOffering',
   decoder<ServiceOffering>({ bool: ['offerHa', 'limitCpuUse', 'isSystem'], json: ['tags', 'details'] }),
+  ['name', 'displayText'],
 );
 
 /** The host tags an offering requires, every one on the host (spec/allocation.md §8). */
@@ -68,6 +69,7 @@ export const diskOfferingRepo = new Repo<DiskOffering>(
   'diskOfferings',
   'DiskOffering',
   decoder<DiskOffering>({ bool: ['customized'], json: ['tags'] }),
+  ['name', 'displayText'],
 );
 
 export interface CreateServiceOfferingInput {

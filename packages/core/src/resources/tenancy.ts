@@ -17,13 +17,18 @@ export const ROOT_DOMAIN_ID = 1;
 export const SYSTEM_ACCOUNT_ID = 1;
 
 export const domainRepo = new Repo<Domain>('domains', 'Domain', decoder<Domain>({}));
-export const accountRepo = new Repo<Account>('accounts', 'Account', decoder<Account>({}));
+export const accountRepo = new Repo<Account>('accounts', 'Account', decoder<Account>({}), ['accountName']);
 const decodeUser = decoder<User & { passwordHash?: string | null; secretKey?: string | null }>({});
 /** Users as returned: never the password hash or the secret key. */
-export const userRepo = new Repo<User>('users', 'User', (row) => {
-  const { passwordHash: _p, secretKey: _s, ...user } = decodeUser(row);
-  return user;
-});
+export const userRepo = new Repo<User>(
+  'users',
+  'User',
+  (row) => {
+    const { passwordHash: _p, secretKey: _s, ...user } = decodeUser(row);
+    return user;
+  },
+  ['username', 'firstName', 'lastName', 'email'],
+);
 
 export interface CreateDomainInput {
   name: string;
