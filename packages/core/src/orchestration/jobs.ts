@@ -1,6 +1,7 @@
 import type { CloudContext, Writer } from '../context.js';
 import { NotFoundError, PermissionDeniedError, StratusError } from '../errors.js';
 import type { ResourceType } from '../events/event-types.js';
+import type { ListOptions } from '../model/list-options.js';
 import type { Ref } from '../model/ref.js';
 import {
   ASYNC_JOB_INITIAL_STATE,
@@ -10,6 +11,7 @@ import {
   type AsyncJobState,
   asyncJobStateMachine,
 } from '../model/state-machines/index.js';
+import { applyPaging, listPaging } from '../resources/list-paging.js';
 import { isRootAdmin, requireAccess } from '../resources/permissions.js';
 import { resolveRef } from '../resources/ref-resolution.js';
 import { jobRefs } from '../resources/ref-tables.js';
@@ -452,17 +454,20 @@ export class JobService {
 
   /** The caller's recent jobs (all jobs for a root admin), newest first. */
   async list(
-    filter: { status?: AsyncJobState; instanceType?: string; instanceId?: number; limit?: number } = {},
+    filter: { status?: AsyncJobState; instanceType?: string; instanceId?: number; limit?: number } & ListOptions = {},
   ): Promise<Job[]> {
+    const paging = await listPaging(this.ctx, filter);
     let q = this.ctx.db.selectFrom('asyncJobs').selectAll().where('removed', 'is', null);
     if (!isRootAdmin(this.ctx.caller)) q = q.where('accountId', '=', this.ctx.caller.accountId);
     if (filter.status) q = q.where('status', '=', filter.status);
     if (filter.instanceType) q = q.where('instanceType', '=', filter.instanceType);
     if (filter.instanceId !== undefined) q = q.where('instanceId', '=', filter.instanceId);
-    const rows = await q
-      .orderBy('id', 'desc')
-      .limit(filter.limit ?? 100)
-      .execute();
+    // A job has no name: the keyword matches its command or its progress message.
+    const rows = await applyPaging(
+      paging?.limit === undefined ? q.orderBy('id', 'desc').limit(filter.limit ?? 100) : q.orderBy('id', 'desc'),
+      paging,
+      ['cmd', 'progressMessage'],
+    ).execute();
     return rows.map((r) => this.withUnwritten(decode(r)));
   }
 

@@ -7,14 +7,14 @@ import type { HypervisorDriver } from '../driver/hypervisor-driver.js';
 import { InvalidParameterError, InvalidStateError, PermissionDeniedError, UnsupportedError } from '../errors.js';
 import type { ListOptions } from '../model/list-options.js';
 import type { Account, Host, ServiceOffering, Template, VirtualMachine, Zone } from '../model/records.js';
-import type { Ref } from '../model/ref.js';
+import type { Ref, Resolved } from '../model/ref.js';
 import type { VmEvent } from '../model/state-machines/index.js';
 import { GiB } from '../model/units.js';
 import { requireHostName, requireInteger } from '../model/validate.js';
 import type { GuestNetworkService } from '../network/guest-networks.js';
 import type { NetworkOfferingService } from '../network/network-offerings.js';
 import type { Network, Nic } from '../network/records.js';
-import { networkRepo } from '../network/records.js';
+import { networkRepo, securityGroupRepo } from '../network/records.js';
 import type { SecurityGroupService } from '../network/security-groups.js';
 import { hostRef, hostRepo } from '../resources/hosts.js';
 import {
@@ -24,6 +24,7 @@ import {
   serviceOfferingRepo,
 } from '../resources/offerings.js';
 import { isInSubtree, isRootAdmin, requireAccess } from '../resources/permissions.js';
+import { resolveRefs } from '../resources/ref-resolution.js';
 import { checkResourceLimits } from '../resources/resource-limits.js';
 import { templateRepo } from '../resources/templates.js';
 import { accountRepo } from '../resources/tenancy.js';
@@ -34,6 +35,7 @@ import { executeCached, insertRow } from '../store/compiled-queries.js';
 import type { Db } from '../store/store.js';
 import { newUuid } from '../store/uuid.js';
 import {
+  affinityGroupRepo,
   joinAffinityGroups,
   leaveAffinityGroups,
   permitAffinity,
@@ -61,17 +63,17 @@ export interface DeployJob extends SubmittedJob<StartedVm> {
 }
 
 export interface DeployVmInput {
-  zoneId: number;
-  serviceOfferingId: number;
+  zoneId: Ref;
+  serviceOfferingId: Ref;
   /** A template, or a bootable ISO (then `diskOfferingId` is required for the root disk). */
-  templateId: number;
-  diskOfferingId?: number;
+  templateId: Ref;
+  diskOfferingId?: Ref;
   /** GB, for a customized disk offering. */
   dataDiskSizeGb?: number;
   /** Advanced zones: the guest networks; default: the owner's default isolated network (created if absent). */
-  networkIds?: number[];
+  networkIds?: Ref[];
   /** Which of `networkIds` is the default; default the first. */
-  defaultNetworkId?: number;
+  defaultNetworkId?: Ref;
   /** RFC 1123 label, unique on each network; default the instance name. */
   hostName?: string;
   displayName?: string;
@@ -81,18 +83,18 @@ export interface DeployVmInput {
   /** base64. */
   userData?: string;
   /** Security groups (zones with security groups); default: the owner's default group. Fixed for life. */
-  securityGroupIds?: number[];
+  securityGroupIds?: Ref[];
   /** Deploy on behalf of this account (admins). */
-  accountId?: number;
+  accountId?: Ref;
   /** Default true. */
   startVm?: boolean;
   /** Root admin: this host, no fallback. */
-  hostId?: number;
+  hostId?: Ref;
   /**
    * Affinity groups the VM joins (the owner's own): `host anti-affinity`, `host affinity`, and the
    * owner's `ExplicitDedication` group, which keeps the VM on resources dedicated to its owner only.
    */
-  affinityGroupIds?: number[];
+  affinityGroupIds?: Ref[];
 }
 
 /**
@@ -143,6 +145,24 @@ export class VirtualMachineService {
    * leaves the VM in Error with everything it took released.
    */
   async deploy(input: DeployVmInput): Promise<DeployJob> {
+    return this.deployResolved(
+      await resolveRefs(this.ctx.db, input, {
+        zoneId: zoneRepo,
+        serviceOfferingId: serviceOfferingRepo,
+        templateId: templateRepo,
+        diskOfferingId: diskOfferingRepo,
+        networkIds: networkRepo,
+        defaultNetworkId: networkRepo,
+        securityGroupIds: securityGroupRepo,
+        accountId: accountRepo,
+        hostId: hostRepo,
+        affinityGroupIds: affinityGroupRepo,
+      }),
+    );
+  }
+
+  /** {@link deploy} with the input's references resolved to numeric ids. */
+  private async deployResolved(input: Resolved<DeployVmInput>): Promise<DeployJob> {
     const mark = this.ctx.tracer.mark();
     let vmId = 0;
     // The VM, its NICs and volumes, and the job that starts it commit together.
@@ -200,7 +220,7 @@ export class VirtualMachineService {
 
   private async create(
     w: Writer,
-    input: DeployVmInput,
+    input: Resolved<DeployVmInput>,
   ): Promise<{
     vm: VirtualMachine;
     offering: ServiceOffering;
@@ -399,7 +419,7 @@ export class VirtualMachineService {
     w: Writer,
     zone: Zone,
     owner: Account,
-    input: DeployVmInput,
+    input: Resolved<DeployVmInput>,
   ): Promise<Array<{ id: number; network?: Network }>> {
     const zoneId = zone.id;
     if (input.networkIds && input.networkIds.length > 0) {
@@ -477,8 +497,9 @@ export class VirtualMachineService {
 
   /** Starts a stopped VM (last host first), as a job. */
   /** Starts a Stopped VM; the result carries the explanation of the placement (`placement`). */
-  async start(id: Ref, options: { hostId?: number } = {}): Promise<SubmittedJob<StartedVm>> {
+  async start(id: Ref, options: { hostId?: Ref } = {}): Promise<SubmittedJob<StartedVm>> {
     id = await vmRepo.resolve(this.ctx.db, id);
+    const { hostId } = await resolveRefs(this.ctx.db, options, { hostId: hostRepo });
     return this.runJob(id, 'startVirtualMachine', 'VM.START', 'start', async (vm, job) => {
       if (vm.state === 'Running') return vm;
       if (vm.state !== 'Stopped')
@@ -488,7 +509,7 @@ export class VirtualMachineService {
           field: 'hostId',
           value: options.hostId,
         });
-      return this.starter.start(id, { job, ...options });
+      return this.starter.start(id, { job, hostId });
     });
   }
 

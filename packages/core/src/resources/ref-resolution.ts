@@ -64,7 +64,10 @@ export async function resolveRefs<T extends object>(
   for (const [field, target] of Object.entries(targets) as [string, RefTable][]) {
     const value = out[field];
     if (value === undefined || value === null) continue;
+    // Numeric ids (what callers inside Stratus pass) are kept without waiting on anything.
+    if (typeof value === 'number') continue;
     if (Array.isArray(value)) {
+      if (value.every((element) => typeof element === 'number')) continue;
       const ids: number[] = [];
       for (const element of value) ids.push(await resolveRef(db, target, element as Ref, field));
       out[field] = ids;
