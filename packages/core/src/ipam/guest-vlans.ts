@@ -8,12 +8,12 @@ import {
 } from '../errors.js';
 import type { ListOptions } from '../model/list-options.js';
 import type { VlanRange } from '../model/records.js';
-import type { Ref } from '../model/ref.js';
+import type { Ref, Resolved } from '../model/ref.js';
 import { requireInteger } from '../model/validate.js';
 import { applyPaging, listPaging } from '../resources/list-paging.js';
 import { requireRootAdmin } from '../resources/permissions.js';
 import { physicalNetworkRepo } from '../resources/physical-networks.js';
-import { resolveOptionalRef, resolveRef } from '../resources/ref-resolution.js';
+import { resolveOptionalRef, resolveRef, resolveRefs } from '../resources/ref-resolution.js';
 import { guestVlanDedicationRefs } from '../resources/ref-tables.js';
 import { accountRepo } from '../resources/tenancy.js';
 import { SettingsService } from '../settings/settings-service.js';
@@ -247,12 +247,26 @@ export class GuestVlanService {
    * `dedicateGuestVlanRange`): inside the network's ranges, not overlapping another dedication,
    * and none of them held by another account's network. Emits `GUESTVLANRANGE.DEDICATE`.
    */
-  dedicate(input: {
-    physicalNetworkId: number;
+  async dedicate(input: {
+    physicalNetworkId: Ref;
     start: number;
     end: number;
-    accountId: number;
+    accountId: Ref;
   }): Promise<GuestVlanDedication> {
+    return this.dedicateResolved(
+      await resolveRefs(this.ctx.db, input, { physicalNetworkId: physicalNetworkRepo, accountId: accountRepo }),
+    );
+  }
+
+  /** {@link dedicate} with the input's references resolved to numeric ids. */
+  private dedicateResolved(
+    input: Resolved<{
+      physicalNetworkId: Ref;
+      start: number;
+      end: number;
+      accountId: Ref;
+    }>,
+  ): Promise<GuestVlanDedication> {
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'dedicate a guest VLAN range');
       const pn = await this.physicalNetwork(w.db, input.physicalNetworkId);

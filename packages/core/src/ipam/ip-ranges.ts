@@ -1,7 +1,7 @@
 import type { CloudContext, Writer } from '../context.js';
 import { ConcurrentModificationError, InvalidParameterError, NotFoundError, ResourceInUseError } from '../errors.js';
 import type { ListOptions } from '../model/list-options.js';
-import type { Ref } from '../model/ref.js';
+import type { Ref, Resolved } from '../model/ref.js';
 import {
   type Cidr,
   cidrFromGatewayAndNetmask,
@@ -14,8 +14,9 @@ import {
 } from '../model/validate.js';
 import { applyPaging, listPaging } from '../resources/list-paging.js';
 import { isInSubtree, requireRootAdmin } from '../resources/permissions.js';
+import { physicalNetworkRepo } from '../resources/physical-networks.js';
 import { podRepo } from '../resources/pods.js';
-import { resolveOptionalRef, resolveRef } from '../resources/ref-resolution.js';
+import { resolveOptionalRef, resolveRef, resolveRefs } from '../resources/ref-resolution.js';
 import { ipRangeRefs } from '../resources/ref-tables.js';
 import { accountRepo, domainRepo } from '../resources/tenancy.js';
 import { zoneRepo } from '../resources/zones.js';
@@ -37,7 +38,7 @@ import {
 export const MAX_RANGE_SIZE = 2 ** 24;
 
 export interface CreatePublicIpRangeInput {
-  zoneId: number;
+  zoneId: Ref;
   gateway: string;
   netmask: string;
   startIp: string;
@@ -47,12 +48,12 @@ export interface CreatePublicIpRangeInput {
   vlan?: number | string;
   /** `VirtualNetwork` (public, default) or `DirectAttached` (basic-zone pod / EIP). */
   vlanType?: VlanType;
-  podId?: number;
-  physicalNetworkId?: number;
+  podId?: Ref;
+  physicalNetworkId?: Ref;
   /** Dedicate to an account … */
-  accountId?: number;
+  accountId?: Ref;
   /** … or to a domain (and its subdomains). */
-  domainId?: number;
+  domainId?: Ref;
   /** Reserved for system VMs (SSVM, CPVM, routers). */
   forSystemVms?: boolean;
 }
@@ -212,7 +213,20 @@ export class PublicIpRangeService {
   }
 
   /** Adds a range: one row, O(1) in the range's size. Emits `VLAN.IP.RANGE.CREATE`. */
-  create(input: CreatePublicIpRangeInput): Promise<IpRange> {
+  async create(input: CreatePublicIpRangeInput): Promise<IpRange> {
+    return this.createResolved(
+      await resolveRefs(this.ctx.db, input, {
+        zoneId: zoneRepo,
+        podId: podRepo,
+        physicalNetworkId: physicalNetworkRepo,
+        accountId: accountRepo,
+        domainId: domainRepo,
+      }),
+    );
+  }
+
+  /** {@link create} with the input's references resolved to numeric ids. */
+  private createResolved(input: Resolved<CreatePublicIpRangeInput>): Promise<IpRange> {
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'create a public IP range');
       const zone = await zoneRepo.get(w.db, input.zoneId, 'zoneId');
@@ -322,8 +336,9 @@ export class PublicIpRangeService {
    * Dedicates a range to an account or a domain. Refused while an address of it is held by an
    * account outside the new owner. Emits `VLAN.IP.RANGE.DEDICATE`.
    */
-  async dedicate(id: Ref, to: { accountId?: number; domainId?: number }): Promise<IpRange> {
+  async dedicate(id: Ref, owner: { accountId?: Ref; domainId?: Ref }): Promise<IpRange> {
     id = await resolveRef(this.ctx.db, ipRangeRefs, id, 'id');
+    const to = await resolveRefs(this.ctx.db, owner, { accountId: accountRepo, domainId: domainRepo });
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'dedicate a public IP range');
       const range = await getRange(w.db, id, 'public');

@@ -1,7 +1,7 @@
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, InvalidStateError, PermissionDeniedError, ResourceInUseError } from '../errors.js';
 import type { ListOptions } from '../model/list-options.js';
-import type { Ref } from '../model/ref.js';
+import type { Ref, Resolved } from '../model/ref.js';
 import { type NetworkEvent, networkStateMachine } from '../model/state-machines/network.js';
 import {
   intToIpv4,
@@ -15,24 +15,34 @@ import {
 } from '../model/validate.js';
 import { isRootAdmin } from '../resources/permissions.js';
 import { physicalNetworkRepo } from '../resources/physical-networks.js';
+import { podRepo } from '../resources/pods.js';
+import { resolveRefs } from '../resources/ref-resolution.js';
 import { checkResourceLimits } from '../resources/resource-limits.js';
 import { accountRepo } from '../resources/tenancy.js';
 import { zoneRepo } from '../resources/zones.js';
 import type { Db } from '../store/store.js';
 import { newUuid } from '../store/uuid.js';
 import type { NetworkDeps } from './network-layer-deps.js';
-import { type Network, type NetworkOffering, networkOfferingRepo, networkRepo, nicRepo, vpcRepo } from './records.js';
+import {
+  type Network,
+  type NetworkOffering,
+  networkAclRepo,
+  networkOfferingRepo,
+  networkRepo,
+  nicRepo,
+  vpcRepo,
+} from './records.js';
 import { EXTERNAL_LB_PROVIDERS } from './services.js';
 
 export interface CreateNetworkInput {
-  zoneId: number;
+  zoneId: Ref;
   name: string;
   displayText?: string;
-  networkOfferingId: number;
+  networkOfferingId: Ref;
   /** Default: the zone's enabled physical network carrying Guest traffic whose tags match the offering. */
-  physicalNetworkId?: number;
+  physicalNetworkId?: Ref;
   /** Owner; default the caller. Only admins create networks for other accounts. */
-  accountId?: number;
+  accountId?: Ref;
   /** Isolated: default the zone's guest CIDR. */
   cidr?: string;
   /** Default: first usable address of the CIDR. Shared networks: required with netmask. */
@@ -42,13 +52,13 @@ export interface CreateNetworkInput {
   startIp?: string;
   endIp?: string;
   /** Shared networks in basic zones: the pod this guest range serves. */
-  podId?: number;
+  podId?: Ref;
   /** Shared networks (specifyVlan): the admin-given VLAN, or omitted for untagged. */
   vlan?: number;
   networkDomain?: string;
   /** Set by VpcService for tiers. */
-  vpcId?: number;
-  aclId?: number;
+  vpcId?: Ref;
+  aclId?: Ref;
 }
 
 /** NIC states that hold a reservation on their network. */
@@ -76,6 +86,21 @@ export class GuestNetworkLifecycle {
 
   /** Creates (designs) a network; a persistent offering's network is implemented at once. */
   async create(input: CreateNetworkInput): Promise<Network> {
+    return this.createResolved(
+      await resolveRefs(this.ctx.db, input, {
+        zoneId: zoneRepo,
+        networkOfferingId: networkOfferingRepo,
+        physicalNetworkId: physicalNetworkRepo,
+        accountId: accountRepo,
+        podId: podRepo,
+        vpcId: vpcRepo,
+        aclId: networkAclRepo,
+      }),
+    );
+  }
+
+  /** {@link create} with the input's references resolved to numeric ids. */
+  private async createResolved(input: Resolved<CreateNetworkInput>): Promise<Network> {
     const net = await this.ctx.write((w) => this.design(w, input));
     const offering = await networkOfferingRepo.get(this.ctx.db, net.networkOfferingId);
     if (offering.persistent && net.state === 'Allocated') return this.implement(net.id);
@@ -83,7 +108,7 @@ export class GuestNetworkLifecycle {
   }
 
   /** `guru.design` + persist, in the caller's transaction. */
-  async design(w: Writer, input: CreateNetworkInput): Promise<Network> {
+  async design(w: Writer, input: Resolved<CreateNetworkInput>): Promise<Network> {
     const zone = await zoneRepo.get(w.db, input.zoneId, 'zoneId');
     const name = requireString('name', input.name, { max: 255 });
     const offering = await networkOfferingRepo.get(w.db, input.networkOfferingId, 'networkOfferingId');

@@ -7,7 +7,8 @@ import type { Zone } from '../model/records.js';
 import type { Ref } from '../model/ref.js';
 import { type NicEvent, nicStateMachine } from '../model/state-machines/nic.js';
 import { listPaging } from '../resources/list-paging.js';
-import { resolveOptionalRef } from '../resources/ref-resolution.js';
+import { podRepo } from '../resources/pods.js';
+import { resolveOptionalRef, resolveRefs } from '../resources/ref-resolution.js';
 import { vmRefs } from '../resources/ref-tables.js';
 import { executeCached, insertRow } from '../store/compiled-queries.js';
 import type { Db } from '../store/store.js';
@@ -215,8 +216,9 @@ export class GuestNicOperations extends GuestNetworkLifecycle {
   }
 
   /** Implement the network (if needed), reserve the NIC and prepare it on the elements: one VM start's network part. */
-  async startNic(nicId: Ref, opts: { podId?: number } = {}): Promise<Nic> {
+  async startNic(nicId: Ref, options: { podId?: Ref } = {}): Promise<Nic> {
     nicId = await nicRepo.resolve(this.ctx.db, nicId, 'nicId');
+    const opts = await resolveRefs(this.ctx.db, options, { podId: podRepo });
     const nic = await nicRepo.get(this.ctx.db, nicId, 'nicId');
     await this.implement(nic.networkId);
     const reserved = await this.ctx.write((w) => this.reserveNic(w, nicId, opts));

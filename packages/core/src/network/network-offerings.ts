@@ -1,11 +1,12 @@
 import type { CloudContext } from '../context.js';
 import { DuplicateError, InvalidParameterError, NotFoundError } from '../errors.js';
 import type { ListOptions } from '../model/list-options.js';
-import type { Ref } from '../model/ref.js';
+import type { Ref, Resolved } from '../model/ref.js';
 import { type NetworkOfferingEvent, networkOfferingStateMachine } from '../model/state-machines/network-offering.js';
 import { parseTags, requireInteger, requireOneOf, requireString } from '../model/validate.js';
 import { serviceOfferingRepo } from '../resources/offerings.js';
 import { requireRootAdmin } from '../resources/permissions.js';
+import { resolveRefs } from '../resources/ref-resolution.js';
 import { bit, json } from '../store/codec.js';
 import type { Db } from '../store/store.js';
 import { newUuid } from '../store/uuid.js';
@@ -40,7 +41,7 @@ export interface CreateNetworkOfferingInput {
   /** Mbps; default `network.throttling.rate`. */
   networkRate?: number;
   /** System offering sizing the routers. */
-  serviceOfferingId?: number;
+  serviceOfferingId?: Ref;
   tags?: string | string[];
   /** For VPC tiers. */
   forVpc?: boolean;
@@ -82,7 +83,12 @@ export class NetworkOfferingService {
     });
   }
 
-  create(input: CreateNetworkOfferingInput): Promise<NetworkOffering> {
+  async create(input: CreateNetworkOfferingInput): Promise<NetworkOffering> {
+    return this.createResolved(await resolveRefs(this.ctx.db, input, { serviceOfferingId: serviceOfferingRepo }));
+  }
+
+  /** {@link create} with the input's references resolved to numeric ids. */
+  private createResolved(input: Resolved<CreateNetworkOfferingInput>): Promise<NetworkOffering> {
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'create a network offering');
       const name = requireString('name', input.name, { max: 255 });

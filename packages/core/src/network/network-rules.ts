@@ -2,12 +2,12 @@ import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, NotFoundError, PermissionDeniedError } from '../errors.js';
 import type { IpAllocation } from '../ipam/records.js';
 import type { ListOptions } from '../model/list-options.js';
-import type { Ref } from '../model/ref.js';
+import type { Ref, Resolved } from '../model/ref.js';
 import { requireCidr, requireInteger, requireOneOf, requireString } from '../model/validate.js';
 import { listPaging } from '../resources/list-paging.js';
 import { isRootAdmin } from '../resources/permissions.js';
-import { resolveOptionalRef, resolveRef } from '../resources/ref-resolution.js';
-import { ipAddressRefs } from '../resources/ref-tables.js';
+import { resolveOptionalRef, resolveRef, resolveRefs } from '../resources/ref-resolution.js';
+import { ipAddressRefs, vmRefs } from '../resources/ref-tables.js';
 import { json } from '../store/codec.js';
 import type { Db } from '../store/store.js';
 import { newUuid } from '../store/uuid.js';
@@ -43,7 +43,7 @@ export interface PortRange {
 
 export interface CreateFirewallRuleInput extends PortRange {
   /** The public IP (ingress). */
-  ipId: number;
+  ipId: Ref;
   protocol: RuleProtocol;
   icmpType?: number;
   icmpCode?: number;
@@ -52,7 +52,7 @@ export interface CreateFirewallRuleInput extends PortRange {
 }
 
 export interface CreateEgressRuleInput extends PortRange {
-  networkId: number;
+  networkId: Ref;
   protocol: RuleProtocol;
   icmpType?: number;
   icmpCode?: number;
@@ -61,20 +61,20 @@ export interface CreateEgressRuleInput extends PortRange {
 }
 
 export interface CreatePortForwardingInput {
-  ipId: number;
+  ipId: Ref;
   protocol: 'tcp' | 'udp';
   publicStartPort: number;
   publicEndPort?: number;
   privateStartPort: number;
   privateEndPort?: number;
-  vmId: number;
+  vmId: Ref;
   cidrs?: string[];
   /** Also create the matching ingress firewall rule (default false: PF never opens the firewall implicitly). */
   openFirewall?: boolean;
 }
 
 export interface CreateLoadBalancerInput {
-  ipId: number;
+  ipId: Ref;
   name: string;
   algorithm: LbAlgorithmName;
   publicPort: number;
@@ -127,6 +127,11 @@ export class NetworkRuleService {
   // ---- firewall ----
 
   async createFirewallRule(input: CreateFirewallRuleInput): Promise<NetworkRule> {
+    return this.createFirewallRuleResolved(await resolveRefs(this.ctx.db, input, { ipId: ipAddressRefs }));
+  }
+
+  /** {@link createFirewallRule} with the input's references resolved to numeric ids. */
+  private async createFirewallRuleResolved(input: Resolved<CreateFirewallRuleInput>): Promise<NetworkRule> {
     return this.change(async (w) => {
       const { ip, net, offering } = await this.ipOnNetwork(w, input.ipId, undefined);
       this.requireService(offering, 'Firewall', 'ipId', input.ipId);
@@ -153,6 +158,11 @@ export class NetworkRuleService {
 
   /** An egress rule of an isolated network: allow under a deny default, deny under an allow default (§8.2). */
   async createEgressRule(input: CreateEgressRuleInput): Promise<NetworkRule> {
+    return this.createEgressRuleResolved(await resolveRefs(this.ctx.db, input, { networkId: networkRepo }));
+  }
+
+  /** {@link createEgressRule} with the input's references resolved to numeric ids. */
+  private async createEgressRuleResolved(input: Resolved<CreateEgressRuleInput>): Promise<NetworkRule> {
     return this.change(async (w) => {
       const net = await this.ownedNetwork(w, input.networkId);
       const offering = await networkOfferingRepo.get(w.db, net.networkOfferingId);
@@ -183,6 +193,11 @@ export class NetworkRuleService {
   // ---- port forwarding ----
 
   async createPortForwarding(input: CreatePortForwardingInput): Promise<NetworkRule> {
+    return this.createPortForwardingResolved(await resolveRefs(this.ctx.db, input, { ipId: ipAddressRefs }));
+  }
+
+  /** {@link createPortForwarding} with the input's references resolved to numeric ids. */
+  private async createPortForwardingResolved(input: Resolved<CreatePortForwardingInput>): Promise<NetworkRule> {
     return this.change(async (w) => {
       const protocol = requireOneOf('protocol', input.protocol, ['tcp', 'udp'] as const);
       const pubStart = requireInteger('publicStartPort', input.publicStartPort, { min: 1, max: 65535 });
@@ -233,7 +248,12 @@ export class NetworkRuleService {
   // ---- static NAT ----
 
   /** Static NAT public IP → the VM's address on its **default** network (§8.4). */
-  async enableStaticNat(input: { ipId: number; vmId: number }): Promise<StaticNat> {
+  async enableStaticNat(input: { ipId: Ref; vmId: Ref }): Promise<StaticNat> {
+    return this.enableStaticNatResolved(await resolveRefs(this.ctx.db, input, { ipId: ipAddressRefs, vmId: vmRefs }));
+  }
+
+  /** {@link enableStaticNat} with the input's references resolved to numeric ids. */
+  private async enableStaticNatResolved(input: Resolved<{ ipId: Ref; vmId: Ref }>): Promise<StaticNat> {
     const { nat } = await this.changeWith(async (w) => {
       const { ip, net, offering, nic } = await this.ipOnNetwork(w, input.ipId, input.vmId);
       this.requireService(offering, 'StaticNat', 'ipId', input.ipId);
@@ -337,6 +357,11 @@ export class NetworkRuleService {
   // ---- load balancing ----
 
   async createLoadBalancer(input: CreateLoadBalancerInput): Promise<NetworkRule> {
+    return this.createLoadBalancerResolved(await resolveRefs(this.ctx.db, input, { ipId: ipAddressRefs }));
+  }
+
+  /** {@link createLoadBalancer} with the input's references resolved to numeric ids. */
+  private async createLoadBalancerResolved(input: Resolved<CreateLoadBalancerInput>): Promise<NetworkRule> {
     return this.change(async (w) => {
       const name = requireString('name', input.name, { max: 255 });
       const algorithm = requireOneOf('algorithm', input.algorithm, LB_ALGORITHMS);
@@ -384,13 +409,14 @@ export class NetworkRuleService {
   }
 
   /** Adds VMs to an LB rule; each must have a NIC on the rule's network (§8.5). */
-  async assignToLoadBalancer(ruleId: Ref, vmIds: number[]): Promise<void> {
+  async assignToLoadBalancer(ruleId: Ref, vmIds: Ref[]): Promise<void> {
     ruleId = await networkRuleRepo.resolve(this.ctx.db, ruleId, 'ruleId');
+    const vms = await resolveRefs(this.ctx.db, { vmIds }, { vmIds: vmRefs });
     await this.change(async (w) => {
       const rule = await this.lbRule(w, ruleId);
       if (!Array.isArray(vmIds) || vmIds.length === 0)
         throw new InvalidParameterError('vmIds', vmIds, 'at least one VM');
-      for (const vmId of vmIds) {
+      for (const vmId of vms.vmIds) {
         const nic = (await nicRepo.list(w.db, { instanceId: vmId, networkId: rule.networkId }))[0];
         if (!nic || nic.ip4Address === null)
           throw new InvalidParameterError(
@@ -415,11 +441,12 @@ export class NetworkRuleService {
     });
   }
 
-  async removeFromLoadBalancer(ruleId: Ref, vmIds: number[]): Promise<void> {
+  async removeFromLoadBalancer(ruleId: Ref, vmIds: Ref[]): Promise<void> {
     ruleId = await networkRuleRepo.resolve(this.ctx.db, ruleId, 'ruleId');
+    const vms = await resolveRefs(this.ctx.db, { vmIds }, { vmIds: vmRefs });
     await this.change(async (w) => {
       const rule = await this.lbRule(w, ruleId);
-      for (const vmId of vmIds) {
+      for (const vmId of vms.vmIds) {
         const done = await w.db
           .deleteFrom('lbMembers')
           .where('ruleId', '=', rule.id)

@@ -2,10 +2,10 @@ import type { CloudContext } from '../context.js';
 import { InvalidParameterError, InvalidStateError, PermissionDeniedError } from '../errors.js';
 import type { IpAllocation } from '../ipam/records.js';
 import type { ListOptions } from '../model/list-options.js';
-import type { Ref } from '../model/ref.js';
+import type { Ref, Resolved } from '../model/ref.js';
 import { listPaging } from '../resources/list-paging.js';
 import { isRootAdmin } from '../resources/permissions.js';
-import { resolveOptionalRef, resolveRef } from '../resources/ref-resolution.js';
+import { resolveOptionalRef, resolveRef, resolveRefs } from '../resources/ref-resolution.js';
 import { ipAddressRefs } from '../resources/ref-tables.js';
 import { checkResourceLimits } from '../resources/resource-limits.js';
 import { accountRepo } from '../resources/tenancy.js';
@@ -48,7 +48,12 @@ export class PublicIpService {
   }
 
   /** Acquires a public IP for a network (`networkId`) or a VPC (`vpcId`) of the caller's account. */
-  async acquire(input: { networkId?: number; vpcId?: number; ip?: string }): Promise<IpAllocation> {
+  async acquire(input: { networkId?: Ref; vpcId?: Ref; ip?: string }): Promise<IpAllocation> {
+    return this.acquireResolved(await resolveRefs(this.ctx.db, input, { networkId: networkRepo, vpcId: vpcRepo }));
+  }
+
+  /** {@link acquire} with the input's references resolved to numeric ids. */
+  private async acquireResolved(input: Resolved<{ networkId?: Ref; vpcId?: Ref; ip?: string }>): Promise<IpAllocation> {
     if ((input.networkId === undefined) === (input.vpcId === undefined))
       throw new InvalidParameterError('networkId', input.networkId, 'give exactly one of networkId and vpcId');
     const row = await this.ctx.write(async (w) => {

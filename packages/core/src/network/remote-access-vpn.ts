@@ -3,10 +3,10 @@ import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, NotFoundError, PermissionDeniedError, ResourceLimitError } from '../errors.js';
 import type { IpAllocation } from '../ipam/records.js';
 import type { ListOptions } from '../model/list-options.js';
-import type { Ref } from '../model/ref.js';
+import type { Ref, Resolved } from '../model/ref.js';
 import { intToIpv4, ipv4ToInt, parseCidr, rangesOverlap, requireIpv4, requireString } from '../model/validate.js';
 import { isRootAdmin } from '../resources/permissions.js';
-import { resolveRef } from '../resources/ref-resolution.js';
+import { resolveRef, resolveRefs } from '../resources/ref-resolution.js';
 import { ipAddressRefs } from '../resources/ref-tables.js';
 import { accountRepo } from '../resources/tenancy.js';
 import { settingDefinition } from '../settings/catalog.js';
@@ -44,7 +44,7 @@ const PSK_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345
 
 export interface EnableRemoteAccessVpnInput {
   /** The public IP: the source-NAT IP of an isolated network. */
-  ipId: number;
+  ipId: Ref;
   /**
    * The range `first-last`; default `remote.access.vpn.client.iprange`. The first address is the
    * server's, the rest go to clients; it must not overlap the network's guest CIDR.
@@ -56,7 +56,7 @@ export interface VpnUserInput {
   username: string;
   password: string;
   /** The account (root admin only for another account); default the caller's. */
-  accountId?: number;
+  accountId?: Ref;
 }
 
 /**
@@ -91,6 +91,11 @@ export class RemoteAccessVpnService {
 
   /** Enables the VPN on a network's source-NAT IP (`createRemoteAccessVpn`). */
   async enable(input: EnableRemoteAccessVpnInput): Promise<RemoteAccessVpn> {
+    return this.enableResolved(await resolveRefs(this.ctx.db, input, { ipId: ipAddressRefs }));
+  }
+
+  /** {@link enable} with the input's references resolved to numeric ids. */
+  private async enableResolved(input: Resolved<EnableRemoteAccessVpnInput>): Promise<RemoteAccessVpn> {
     const vpn = await this.ctx.write(async (w) => {
       const ip = await this.deps.ips.getAllocation(w.db, input.ipId, 'public').catch(() => {
         throw new NotFoundError('Public IP', 'ipId', input.ipId);
@@ -221,6 +226,11 @@ export class RemoteAccessVpnService {
 
   /** Adds a VPN user to an account (`addVpnUser`); every VPN of the account serves it. */
   async addUser(input: VpnUserInput): Promise<VpnUser> {
+    return this.addUserResolved(await resolveRefs(this.ctx.db, input, { accountId: accountRepo }));
+  }
+
+  /** {@link addUser} with the input's references resolved to numeric ids. */
+  private async addUserResolved(input: Resolved<VpnUserInput>): Promise<VpnUser> {
     const user = await this.ctx.write(async (w) => {
       const username = requireString('username', input.username, { max: 64 });
       if (!USERNAME.test(username))
@@ -303,7 +313,12 @@ export class RemoteAccessVpnService {
   }
 
   /** Removes a VPN user (`removeVpnUser`): `Revoke` until every VPN of the account dropped it. */
-  async removeUser(input: { username: string; accountId?: number }): Promise<void> {
+  async removeUser(input: { username: string; accountId?: Ref }): Promise<void> {
+    return this.removeUserResolved(await resolveRefs(this.ctx.db, input, { accountId: accountRepo }));
+  }
+
+  /** {@link removeUser} with the input's references resolved to numeric ids. */
+  private async removeUserResolved(input: Resolved<{ username: string; accountId?: Ref }>): Promise<void> {
     const accountId = await this.ctx.write(async (w) => {
       const account = await this.account(w, input.accountId);
       const row = await w.db

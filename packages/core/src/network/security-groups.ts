@@ -7,11 +7,11 @@ import {
   ResourceInUseError,
 } from '../errors.js';
 import type { ListOptions } from '../model/list-options.js';
-import type { Ref } from '../model/ref.js';
+import type { Ref, Resolved } from '../model/ref.js';
 import { optionalString, requireString } from '../model/validate.js';
 import { listPaging } from '../resources/list-paging.js';
 import { isRootAdmin } from '../resources/permissions.js';
-import { resolveRef } from '../resources/ref-resolution.js';
+import { resolveRef, resolveRefs } from '../resources/ref-resolution.js';
 import { securityGroupRuleRefs, vmRefs } from '../resources/ref-tables.js';
 import { accountRepo } from '../resources/tenancy.js';
 import { SettingsService } from '../settings/settings-service.js';
@@ -126,7 +126,14 @@ export class SecurityGroupService {
     return again;
   }
 
-  create(input: { name: string; description?: string; accountId?: number }): Promise<SecurityGroup> {
+  async create(input: { name: string; description?: string; accountId?: Ref }): Promise<SecurityGroup> {
+    return this.createResolved(await resolveRefs(this.ctx.db, input, { accountId: accountRepo }));
+  }
+
+  /** {@link create} with the input's references resolved to numeric ids. */
+  private createResolved(
+    input: Resolved<{ name: string; description?: string; accountId?: Ref }>,
+  ): Promise<SecurityGroup> {
     return this.ctx.write(async (w) => {
       const accountId = this.owner(w, input.accountId);
       const account = await accountRepo.get(w.db, accountId, 'accountId');

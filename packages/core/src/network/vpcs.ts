@@ -1,7 +1,7 @@
 import type { CloudContext, Writer } from '../context.js';
 import { DuplicateError, InvalidParameterError, PermissionDeniedError, ResourceInUseError } from '../errors.js';
 import type { ListOptions } from '../model/list-options.js';
-import type { Ref } from '../model/ref.js';
+import type { Ref, Resolved } from '../model/ref.js';
 import {
   cidrContains,
   cidrFromGatewayAndNetmask,
@@ -19,7 +19,7 @@ import {
 } from '../model/validate.js';
 import { isRootAdmin, requireRootAdmin } from '../resources/permissions.js';
 import { physicalNetworkRepo } from '../resources/physical-networks.js';
-import { resolveRef } from '../resources/ref-resolution.js';
+import { resolveRef, resolveRefs } from '../resources/ref-resolution.js';
 import { networkAclItemRefs } from '../resources/ref-tables.js';
 import { checkResourceLimits } from '../resources/resource-limits.js';
 import { accountRepo } from '../resources/tenancy.js';
@@ -47,24 +47,24 @@ import {
 import type { RuleProtocol } from './services.js';
 
 export interface CreateVpcInput {
-  zoneId: number;
+  zoneId: Ref;
   name: string;
   displayText?: string;
   /** The super CIDR, RFC 1918, e.g. `10.0.0.0/16`. */
   cidr: string;
   networkDomain?: string;
-  accountId?: number;
+  accountId?: Ref;
 }
 
 export interface CreateTierInput {
-  vpcId: number;
+  vpcId: Ref;
   name: string;
-  networkOfferingId: number;
+  networkOfferingId: Ref;
   /** Inside the VPC's super CIDR, overlapping no other tier. */
   cidr: string;
   gateway?: string;
   /** Default: `default_deny` (§11.1 decision). */
-  aclId?: number;
+  aclId?: Ref;
 }
 
 export interface AclItemInput extends PortRange {
@@ -117,7 +117,12 @@ export class VpcService {
     return networkRepo.list(this.ctx.db, { vpcId });
   }
 
-  create(input: CreateVpcInput): Promise<Vpc> {
+  async create(input: CreateVpcInput): Promise<Vpc> {
+    return this.createResolved(await resolveRefs(this.ctx.db, input, { zoneId: zoneRepo, accountId: accountRepo }));
+  }
+
+  /** {@link create} with the input's references resolved to numeric ids. */
+  private createResolved(input: Resolved<CreateVpcInput>): Promise<Vpc> {
     return this.ctx.write(async (w) => {
       const zone = await zoneRepo.get(w.db, input.zoneId, 'zoneId');
       if (zone.networkType !== 'Advanced')
@@ -177,7 +182,18 @@ export class VpcService {
   }
 
   /** Adds a tier (an isolated network of the VPC's account). */
-  createTier(input: CreateTierInput): Promise<Network> {
+  async createTier(input: CreateTierInput): Promise<Network> {
+    return this.createTierResolved(
+      await resolveRefs(this.ctx.db, input, {
+        vpcId: vpcRepo,
+        networkOfferingId: networkOfferingRepo,
+        aclId: networkAclRepo,
+      }),
+    );
+  }
+
+  /** {@link createTier} with the input's references resolved to numeric ids. */
+  private createTierResolved(input: Resolved<CreateTierInput>): Promise<Network> {
     return this.ctx.write(async (w) => {
       const vpc = await vpcRepo.get(w.db, input.vpcId, 'vpcId');
       this.owner(w, vpc.accountId);
@@ -307,7 +323,12 @@ export class VpcService {
     return rows.map(decodeNetworkAclItem);
   }
 
-  createAcl(input: { vpcId: number; name: string; description?: string }): Promise<NetworkAcl> {
+  async createAcl(input: { vpcId: Ref; name: string; description?: string }): Promise<NetworkAcl> {
+    return this.createAclResolved(await resolveRefs(this.ctx.db, input, { vpcId: vpcRepo }));
+  }
+
+  /** {@link createAcl} with the input's references resolved to numeric ids. */
+  private createAclResolved(input: Resolved<{ vpcId: Ref; name: string; description?: string }>): Promise<NetworkAcl> {
     return this.ctx.write(async (w) => {
       const vpc = await vpcRepo.get(w.db, input.vpcId, 'vpcId');
       this.owner(w, vpc.accountId);
@@ -402,8 +423,8 @@ export class VpcService {
 
   /** Puts another list on a tier. */
   async replaceTierAcl(networkId: Ref, aclId: Ref): Promise<Network> {
-    aclId = await networkAclRepo.resolve(this.ctx.db, aclId, 'aclId');
     networkId = await networkRepo.resolve(this.ctx.db, networkId, 'networkId');
+    aclId = await networkAclRepo.resolve(this.ctx.db, aclId, 'aclId');
     const net = await this.ctx.write(async (w) => {
       const n = await networkRepo.get(w.db, networkId, 'networkId');
       if (n.vpcId === null) throw new InvalidParameterError('networkId', networkId, 'not a VPC tier');
@@ -434,14 +455,30 @@ export class VpcService {
   // ---- private gateways ----
 
   /** Root admin: a private gateway (VLAN, IP unique per zone) on a physical network of the VPC's zone. */
-  createPrivateGateway(input: {
-    vpcId: number;
-    physicalNetworkId: number;
+  async createPrivateGateway(input: {
+    vpcId: Ref;
+    physicalNetworkId: Ref;
     vlan: number;
     ip: string;
     gateway: string;
     netmask: string;
   }): Promise<PrivateGateway> {
+    return this.createPrivateGatewayResolved(
+      await resolveRefs(this.ctx.db, input, { vpcId: vpcRepo, physicalNetworkId: physicalNetworkRepo }),
+    );
+  }
+
+  /** {@link createPrivateGateway} with the input's references resolved to numeric ids. */
+  private createPrivateGatewayResolved(
+    input: Resolved<{
+      vpcId: Ref;
+      physicalNetworkId: Ref;
+      vlan: number;
+      ip: string;
+      gateway: string;
+      netmask: string;
+    }>,
+  ): Promise<PrivateGateway> {
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'create a private gateway');
       const vpc = await vpcRepo.get(w.db, input.vpcId, 'vpcId');

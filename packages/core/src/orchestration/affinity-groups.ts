@@ -4,11 +4,11 @@ import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, PermissionDeniedError, ResourceInUseError } from '../errors.js';
 import type { ListOptions } from '../model/list-options.js';
 import type { Account, AffinityGroup, AffinityGroupType } from '../model/records.js';
-import type { Ref } from '../model/ref.js';
+import type { Ref, Resolved } from '../model/ref.js';
 import { optionalString, requireOneOf, requireString } from '../model/validate.js';
 import { applyPaging, listPaging, pageArray } from '../resources/list-paging.js';
 import { isInSubtree, isRootAdmin, requireAccess } from '../resources/permissions.js';
-import { resolveOptionalRef } from '../resources/ref-resolution.js';
+import { resolveOptionalRef, resolveRefs } from '../resources/ref-resolution.js';
 import { Repo } from '../resources/repo.js';
 import { accountRepo } from '../resources/tenancy.js';
 import { decoder } from '../store/codec.js';
@@ -26,7 +26,7 @@ export interface CreateAffinityGroupInput {
   type: (typeof USER_AFFINITY_GROUP_TYPES)[number];
   description?: string;
   /** Create for this account (admins); default the caller's. */
-  accountId?: number;
+  accountId?: Ref;
 }
 
 /**
@@ -39,7 +39,12 @@ export interface CreateAffinityGroupInput {
 export class AffinityGroupService {
   constructor(private readonly ctx: CloudContext) {}
 
-  create(input: CreateAffinityGroupInput): Promise<AffinityGroup> {
+  async create(input: CreateAffinityGroupInput): Promise<AffinityGroup> {
+    return this.createResolved(await resolveRefs(this.ctx.db, input, { accountId: accountRepo }));
+  }
+
+  /** {@link create} with the input's references resolved to numeric ids. */
+  private createResolved(input: Resolved<CreateAffinityGroupInput>): Promise<AffinityGroup> {
     return this.ctx.write(async (w) => {
       const owner = await accountRepo.get(w.db, input.accountId ?? w.caller.accountId, 'accountId');
       await requireAccess(

@@ -1,7 +1,7 @@
 import { ConcurrentModificationError, InvalidParameterError, NotFoundError } from '../errors.js';
-import type { Ref } from '../model/ref.js';
+import type { Ref, Resolved } from '../model/ref.js';
 import { isRootAdmin, requireAccess } from '../resources/permissions.js';
-import { resolveRef } from '../resources/ref-resolution.js';
+import { resolveRef, resolveRefs } from '../resources/ref-resolution.js';
 import { snapshotPolicyRefs, volumeRefs } from '../resources/ref-tables.js';
 import { newUuid } from '../store/uuid.js';
 import { decodePolicy, type SnapshotPolicy } from './snapshot-records.js';
@@ -35,13 +35,26 @@ export class SnapshotPolicies extends SnapshotRestore {
    * interval, storage.md §5.3, §10). `maxSnaps` ≤ `snapshot.max.<interval>` and, for non-admin
    * owners, ≤ the account's snapshot limit.
    */
-  createPolicy(input: {
-    volumeId: number;
+  async createPolicy(input: {
+    volumeId: Ref;
     intervalType: SnapshotInterval;
     schedule: string;
     timezone: string;
     maxSnaps: number;
   }): Promise<SnapshotPolicy> {
+    return this.createPolicyResolved(await resolveRefs(this.ctx.db, input, { volumeId: volumeRefs }));
+  }
+
+  /** {@link createPolicy} with the input's references resolved to numeric ids. */
+  private createPolicyResolved(
+    input: Resolved<{
+      volumeId: Ref;
+      intervalType: SnapshotInterval;
+      schedule: string;
+      timezone: string;
+      maxSnaps: number;
+    }>,
+  ): Promise<SnapshotPolicy> {
     return this.ctx.write(async (w) => {
       const volume = await getVolume(w.db, input.volumeId);
       await requireAccess(w.db, w.caller, volume, 'create a snapshot policy');

@@ -2,8 +2,9 @@ import { InvalidParameterError, InvalidStateError, ResourceUnavailableError } fr
 import type { Ref } from '../model/ref.js';
 import { volumeStateMachine } from '../model/state-machines/index.js';
 import { requireAccess } from '../resources/permissions.js';
-import { resolveRef } from '../resources/ref-resolution.js';
+import { resolveRef, resolveRefs } from '../resources/ref-resolution.js';
 import { snapshotRefs } from '../resources/ref-tables.js';
+import { storagePoolRepo } from '../resources/storage-pools.js';
 import { newUuid } from '../store/uuid.js';
 import { diskFormatOf } from './disk-format.js';
 import type { SubmittedJob } from './jobs.js';
@@ -31,9 +32,10 @@ export class SnapshotRestore extends SnapshotLifecycle {
    */
   async createVolumeFromSnapshot(
     snapshotId: Ref,
-    input: { name: string; poolId?: number },
+    volume: { name: string; poolId?: Ref },
   ): Promise<SubmittedJob<VolumeRecord>> {
     snapshotId = await resolveRef(this.ctx.db, snapshotRefs, snapshotId, 'snapshotId');
+    const input = await resolveRefs(this.ctx.db, volume, { poolId: storagePoolRepo });
     const snap = await this.get(snapshotId);
     await requireAccess(this.ctx.db, this.ctx.caller, snap, 'restore a snapshot');
     if (snap.state !== 'BackedUp')

@@ -158,8 +158,8 @@ export class TemplateStorageService {
    * `NOT_DOWNLOADED`); Failed copies are retired and replaced so a new download can retry them.
    */
   async ensureStoreRefs(templateId: Ref, zoneId?: Ref): Promise<TemplateStoreRef[]> {
-    if (zoneId !== undefined) zoneId = await zoneRepo.resolve(this.ctx.db, zoneId, 'zoneId');
     templateId = await templateRepo.resolve(this.ctx.db, templateId, 'templateId');
+    if (zoneId !== undefined) zoneId = await zoneRepo.resolve(this.ctx.db, zoneId, 'zoneId');
     return this.ctx.write(async (w) => {
       const template = await templateRepo.get(w.db, templateId, 'templateId');
       const zones = await this.targetZones(w.db, template, zoneId);
@@ -235,8 +235,8 @@ export class TemplateStorageService {
 
   /** Ready in a zone = Ready in at least one image store of the zone (storage.md §10). */
   async isReadyInZone(templateId: Ref, zoneId: Ref, db: Db = this.ctx.db): Promise<boolean> {
-    zoneId = await zoneRepo.resolve(db, zoneId, 'zoneId');
     templateId = await templateRepo.resolve(db, templateId, 'templateId');
+    zoneId = await zoneRepo.resolve(db, zoneId, 'zoneId');
     const row = await db
       .selectFrom('templateStoreRefs')
       .select('id')
@@ -250,8 +250,8 @@ export class TemplateStorageService {
 
   /** The Ready store copy a zone serves the template from; InvalidStateError when none. */
   async requireReadyInZone(templateId: Ref, zoneId: Ref, db: Db = this.ctx.db): Promise<TemplateStoreRef> {
-    zoneId = await zoneRepo.resolve(db, zoneId, 'zoneId');
     templateId = await templateRepo.resolve(db, templateId, 'templateId');
+    zoneId = await zoneRepo.resolve(db, zoneId, 'zoneId');
     const { rows } = await executeCached<Selectable<Database['templateStoreRefs']>>(
       db,
       'templates.readyInZone',
@@ -476,8 +476,8 @@ export class TemplateStorageService {
    * A claim older than `primary.storage.download.wait` is taken over.
    */
   async stageOnPool(templateId: Ref, poolId: Ref, options: StageOptions = {}): Promise<TemplatePoolRef> {
-    poolId = await storagePoolRepo.resolve(this.ctx.db, poolId, 'poolId');
     templateId = await templateRepo.resolve(this.ctx.db, templateId, 'templateId');
+    poolId = await storagePoolRepo.resolve(this.ctx.db, poolId, 'poolId');
     const key = `${templateId}:${poolId}`;
     const inflight = this.staging.get(key);
     if (inflight) return inflight;
@@ -701,8 +701,8 @@ export class TemplateStorageService {
    * copy remains.
    */
   async deleteFromZone(templateId: Ref, zoneId?: Ref): Promise<SubmittedJob<{ removedTemplate: boolean }>> {
-    if (zoneId !== undefined) zoneId = await zoneRepo.resolve(this.ctx.db, zoneId, 'zoneId');
     templateId = await templateRepo.resolve(this.ctx.db, templateId, 'templateId');
+    if (zoneId !== undefined) zoneId = await zoneRepo.resolve(this.ctx.db, zoneId, 'zoneId');
     const template = await templateRepo.get(this.ctx.db, templateId, 'templateId');
     await requireAccess(this.ctx.db, this.ctx.caller, template, 'delete a template');
     const zones = await this.targetZones(this.ctx.db, template, zoneId);
@@ -856,8 +856,8 @@ export class TemplateStorageService {
 
   /** The store copy used to serve a deploy in `zoneId` and the template's virtual size there. */
   async virtualSize(templateId: Ref, zoneId: Ref, db: Db = this.ctx.db): Promise<number> {
-    zoneId = await zoneRepo.resolve(db, zoneId, 'zoneId');
     templateId = await templateRepo.resolve(db, templateId, 'templateId');
+    zoneId = await zoneRepo.resolve(db, zoneId, 'zoneId');
     return (await this.requireReadyInZone(templateId, zoneId, db)).size;
   }
 

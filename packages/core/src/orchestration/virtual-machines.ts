@@ -764,8 +764,8 @@ export class VirtualMachineService {
    * owner and Ready in the VM's zone; a VM holds one ISO at a time.
    */
   async attachIso(id: Ref, isoId: Ref): Promise<SubmittedJob<VirtualMachine>> {
-    isoId = await templateRepo.resolve(this.ctx.db, isoId, 'isoId');
     id = await vmRepo.resolve(this.ctx.db, id);
+    isoId = await templateRepo.resolve(this.ctx.db, isoId, 'isoId');
     return this.runJob(id, 'attachIso', 'ISO.ATTACH', 'attach an ISO to', async (vm) => {
       const iso = await templateRepo.get(this.ctx.db, isoId, 'isoId');
       if (!iso.isIso) throw new InvalidParameterError('isoId', isoId, 'not an ISO');
@@ -874,8 +874,8 @@ export class VirtualMachineService {
    * does not declare `liveMigration` is refused with `UnsupportedError` before anything changes.
    */
   async migrate(id: Ref, destHostId: Ref): Promise<SubmittedJob<VirtualMachine>> {
-    destHostId = await hostRepo.resolve(this.ctx.db, destHostId, 'destHostId');
     id = await vmRepo.resolve(this.ctx.db, id);
+    destHostId = await hostRepo.resolve(this.ctx.db, destHostId, 'destHostId');
     return this.runJob(id, 'migrateVirtualMachine', 'VM.MIGRATE', 'migrate', async (vm) => {
       if (!isRootAdmin(this.ctx.caller))
         throw new PermissionDeniedError('only a root admin may migrate VMs', { field: 'id', value: id });
@@ -969,8 +969,8 @@ export class VirtualMachineService {
 
   /** Changes the service offering of a Stopped VM (same storage type, not a system offering). */
   async changeServiceOffering(id: Ref, serviceOfferingId: Ref): Promise<VirtualMachine> {
-    serviceOfferingId = await serviceOfferingRepo.resolve(this.ctx.db, serviceOfferingId, 'serviceOfferingId');
     id = await vmRepo.resolve(this.ctx.db, id);
+    serviceOfferingId = await serviceOfferingRepo.resolve(this.ctx.db, serviceOfferingId, 'serviceOfferingId');
     return this.ctx.write(async (w) => {
       const vm = await vmRepo.get(w.db, id);
       await requireAccess(w.db, w.caller, vm, 'change a VM');

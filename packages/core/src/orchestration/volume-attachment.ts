@@ -130,8 +130,8 @@ export class VolumeAttachment extends VolumeCreationSteps {
 
   /** Attaches a DATADISK to a VM as a job (VOLUME.ATTACH); creates an Allocated volume first on a pool the VM's host reaches. */
   async attach(volumeId: Ref, vmId: Ref, options: { deviceId?: number } = {}): Promise<SubmittedJob<VolumeRecord>> {
-    vmId = await resolveRef(this.ctx.db, vmRefs, vmId, 'vmId');
     volumeId = await resolveRef(this.ctx.db, volumeRefs, volumeId, 'volumeId');
+    vmId = await resolveRef(this.ctx.db, vmRefs, vmId, 'vmId');
     const checked = await this.checkAttach(volumeId, vmId, options.deviceId);
     return this.jobs.submit(
       {

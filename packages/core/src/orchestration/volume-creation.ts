@@ -237,8 +237,8 @@ export class VolumeCreationSteps extends VolumeCrud {
    * books the first that still has room (the booking re-checks space in its transaction).
    */
   async createForHost(volumeId: Ref, hostId: Ref, options: CreateOptions = {}): Promise<VolumeRecord> {
-    hostId = await hostRepo.resolve(this.ctx.db, hostId, 'hostId');
     volumeId = await resolveRef(this.ctx.db, volumeRefs, volumeId, 'volumeId');
+    hostId = await hostRepo.resolve(this.ctx.db, hostId, 'hostId');
     const volume = await getVolume(this.ctx.db, volumeId);
     const offering =
       volume.diskOfferingId === null ? undefined : await diskOfferingRepo.find(this.ctx.db, volume.diskOfferingId);

@@ -3,13 +3,13 @@ import type { CapacityService } from '../capacity/capacity-service.js';
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, InvalidStateError, NotFoundError } from '../errors.js';
 import type { ListOptions } from '../model/list-options.js';
-import type { Ref } from '../model/ref.js';
+import type { Ref, Resolved } from '../model/ref.js';
 import { type VolumeEvent, type VolumeState, volumeStateMachine } from '../model/state-machines/index.js';
 import { GiB } from '../model/units.js';
 import { applyPaging, listPaging } from '../resources/list-paging.js';
 import { diskOfferingRepo } from '../resources/offerings.js';
 import { requireAccess } from '../resources/permissions.js';
-import { resolveOptionalRef, resolveRef } from '../resources/ref-resolution.js';
+import { resolveOptionalRef, resolveRef, resolveRefs } from '../resources/ref-resolution.js';
 import { vmRefs, volumeRefs } from '../resources/ref-tables.js';
 import { storagePoolRepo } from '../resources/storage-pools.js';
 import { accountRepo } from '../resources/tenancy.js';
@@ -28,12 +28,12 @@ import { decodeVolume, getVolume, type VolumeRecord, vmVolumes } from './volume-
 /** Input of {@link VolumeService.create}. */
 export interface CreateVolumeInput {
   name: string;
-  zoneId: number;
-  diskOfferingId: number;
+  zoneId: Ref;
+  diskOfferingId: Ref;
   /** GiB; required (and only allowed) for a customized disk offering. */
   size?: number;
   /** Owner; default the caller's account. */
-  accountId?: number;
+  accountId?: Ref;
 }
 
 /** Owner and place of a VM the orchestrator is deploying. */
@@ -124,7 +124,18 @@ export class VolumeCrud {
   // ── Records ──────────────────────────────────────────────────────────────────────────────────────────
 
   /** Creates a DATADISK record (Allocated, no pool): nothing touches storage until first attach. */
-  create(input: CreateVolumeInput): Promise<VolumeRecord> {
+  async create(input: CreateVolumeInput): Promise<VolumeRecord> {
+    return this.createResolved(
+      await resolveRefs(this.ctx.db, input, {
+        zoneId: zoneRepo,
+        diskOfferingId: diskOfferingRepo,
+        accountId: accountRepo,
+      }),
+    );
+  }
+
+  /** {@link create} with the input's references resolved to numeric ids. */
+  private createResolved(input: Resolved<CreateVolumeInput>): Promise<VolumeRecord> {
     return this.ctx.write(async (w) => {
       const name = typeof input.name === 'string' && input.name.trim() !== '' ? input.name.trim() : undefined;
       if (!name) throw new InvalidParameterError('name', input.name, 'a volume name is required');

@@ -20,8 +20,8 @@ export class VolumeMigration extends VolumeResize {
    * cluster, or a zone-wide pool); the allocation moves with the volume.
    */
   async migrate(volumeId: Ref, poolId: Ref): Promise<SubmittedJob<VolumeRecord>> {
-    poolId = await storagePoolRepo.resolve(this.ctx.db, poolId, 'poolId');
     volumeId = await resolveRef(this.ctx.db, volumeRefs, volumeId, 'volumeId');
+    poolId = await storagePoolRepo.resolve(this.ctx.db, poolId, 'poolId');
     const volume = await getVolume(this.ctx.db, volumeId);
     await requireAccess(this.ctx.db, this.ctx.caller, volume, 'migrate a volume');
     if (volume.state !== 'Ready' || volume.poolId === null)
