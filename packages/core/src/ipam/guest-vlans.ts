@@ -6,9 +6,15 @@ import {
   NotFoundError,
   ResourceInUseError,
 } from '../errors.js';
+import type { ListOptions } from '../model/list-options.js';
 import type { VlanRange } from '../model/records.js';
+import type { Ref, Resolved } from '../model/ref.js';
 import { requireInteger } from '../model/validate.js';
+import { applyPaging, listPaging } from '../resources/list-paging.js';
 import { requireRootAdmin } from '../resources/permissions.js';
+import { physicalNetworkRepo } from '../resources/physical-networks.js';
+import { resolveOptionalRef, resolveRef, resolveRefs } from '../resources/ref-resolution.js';
+import { guestVlanDedicationRefs } from '../resources/ref-tables.js';
 import { accountRepo } from '../resources/tenancy.js';
 import { SettingsService } from '../settings/settings-service.js';
 import { decoder } from '../store/codec.js';
@@ -191,12 +197,23 @@ export class GuestVlanService {
     return { size, allocated: taken, free: size - taken };
   }
 
-  listDedications(filter: { physicalNetworkId?: number; accountId?: number } = {}): Promise<GuestVlanDedication[]> {
-    let q = this.ctx.db.selectFrom('guestVlanDedications').selectAll().where('removed', 'is', null);
-    if (filter.physicalNetworkId !== undefined) q = q.where('physicalNetworkId', '=', filter.physicalNetworkId);
-    if (filter.accountId !== undefined) q = q.where('accountId', '=', filter.accountId);
-    return q
-      .orderBy('id')
+  /** Dedicated VLAN ranges by id, filtered; a page of them with `page`/`pageSize` (a range has no name to match a keyword). */
+  async listDedications(
+    filter: { physicalNetworkId?: Ref; accountId?: Ref } & ListOptions = {},
+  ): Promise<GuestVlanDedication[]> {
+    const db = this.ctx.db;
+    const paging = await listPaging(this.ctx, filter);
+    const physicalNetworkId = await resolveOptionalRef(
+      db,
+      physicalNetworkRepo,
+      filter.physicalNetworkId,
+      'physicalNetworkId',
+    );
+    const accountId = await resolveOptionalRef(db, accountRepo, filter.accountId, 'accountId');
+    let q = db.selectFrom('guestVlanDedications').selectAll().where('removed', 'is', null);
+    if (physicalNetworkId !== undefined) q = q.where('physicalNetworkId', '=', physicalNetworkId);
+    if (accountId !== undefined) q = q.where('accountId', '=', accountId);
+    return applyPaging(q.orderBy('id'), paging, [])
       .execute()
       .then((rows) => rows.map(decodeDedication));
   }
@@ -232,12 +249,26 @@ export class GuestVlanService {
    * `dedicateGuestVlanRange`): inside the network's ranges, not overlapping another dedication,
    * and none of them held by another account's network. Emits `GUESTVLANRANGE.DEDICATE`.
    */
-  dedicate(input: {
-    physicalNetworkId: number;
+  async dedicate(input: {
+    physicalNetworkId: Ref;
     start: number;
     end: number;
-    accountId: number;
+    accountId: Ref;
   }): Promise<GuestVlanDedication> {
+    return this.dedicateResolved(
+      await resolveRefs(this.ctx.db, input, { physicalNetworkId: physicalNetworkRepo, accountId: accountRepo }),
+    );
+  }
+
+  /** {@link dedicate} with the input's references resolved to numeric ids. */
+  private dedicateResolved(
+    input: Resolved<{
+      physicalNetworkId: Ref;
+      start: number;
+      end: number;
+      accountId: Ref;
+    }>,
+  ): Promise<GuestVlanDedication> {
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'dedicate a guest VLAN range');
       const pn = await this.physicalNetwork(w.db, input.physicalNetworkId);
@@ -302,7 +333,8 @@ export class GuestVlanService {
   }
 
   /** Returns a dedicated range to the shared pool (held VLANs stay with their networks). Emits `GUESTVLANRANGE.RELEASE`. */
-  releaseDedication(id: number): Promise<void> {
+  async releaseDedication(id: Ref): Promise<void> {
+    id = await resolveRef(this.ctx.db, guestVlanDedicationRefs, id, 'id');
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'release a dedicated guest VLAN range');
       const row = await w.db

@@ -7,8 +7,10 @@ import {
   InvalidStateError,
   NotFoundError,
 } from '../errors.js';
+import type { Paging } from '../model/list-options.js';
 import { type PublicIpEvent, publicIpStateMachine } from '../model/state-machines/public-ip.js';
 import { intToIpv4, ipv4ToInt, parseCidr, requireIpv4 } from '../model/validate.js';
+import { applyPaging } from '../resources/list-paging.js';
 import { isInSubtree } from '../resources/permissions.js';
 import { podRepo } from '../resources/pods.js';
 import { zoneRepo } from '../resources/zones.js';
@@ -432,12 +434,13 @@ export class IpAllocator {
   async listAllocations(
     db: Db,
     filter: { space: IpSpace; poolId?: number; networkId?: number; accountId?: number },
+    paging?: Paging,
   ): Promise<IpAllocation[]> {
     let q = db.selectFrom('ipAllocations').selectAll().where('space', '=', filter.space);
     if (filter.poolId !== undefined) q = q.where('poolId', '=', filter.poolId);
     if (filter.networkId !== undefined) q = q.where('networkId', '=', filter.networkId);
     if (filter.accountId !== undefined) q = q.where('accountId', '=', filter.accountId);
-    return (await q.orderBy('address').execute()).map(decodeIpAllocation);
+    return (await applyPaging(q.orderBy('address').orderBy('id'), paging, ['ip']).execute()).map(decodeIpAllocation);
   }
 
   /** Size, allocated and free counts of a pool, from the store. */

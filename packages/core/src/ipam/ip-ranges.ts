@@ -1,5 +1,7 @@
 import type { CloudContext, Writer } from '../context.js';
 import { ConcurrentModificationError, InvalidParameterError, NotFoundError, ResourceInUseError } from '../errors.js';
+import type { ListOptions } from '../model/list-options.js';
+import type { Ref, Resolved } from '../model/ref.js';
 import {
   type Cidr,
   cidrFromGatewayAndNetmask,
@@ -10,8 +12,12 @@ import {
   requireInteger,
   requireIpv4,
 } from '../model/validate.js';
+import { applyPaging, listPaging } from '../resources/list-paging.js';
 import { isInSubtree, requireRootAdmin } from '../resources/permissions.js';
+import { physicalNetworkRepo } from '../resources/physical-networks.js';
 import { podRepo } from '../resources/pods.js';
+import { resolveOptionalRef, resolveRef, resolveRefs } from '../resources/ref-resolution.js';
+import { ipRangeRefs } from '../resources/ref-tables.js';
 import { accountRepo, domainRepo } from '../resources/tenancy.js';
 import { zoneRepo } from '../resources/zones.js';
 import { SettingsService } from '../settings/settings-service.js';
@@ -36,7 +42,7 @@ export const MAX_RANGE_SIZE = 2 ** 24;
  * optionally dedicated to an account.
  */
 export interface CreatePublicIpRangeInput {
-  zoneId: number;
+  zoneId: Ref;
   gateway: string;
   netmask: string;
   startIp: string;
@@ -46,12 +52,12 @@ export interface CreatePublicIpRangeInput {
   vlan?: number | string;
   /** `VirtualNetwork` (public, default) or `DirectAttached` (basic-zone pod / EIP). */
   vlanType?: VlanType;
-  podId?: number;
-  physicalNetworkId?: number;
+  podId?: Ref;
+  physicalNetworkId?: Ref;
   /** Dedicate to an account … */
-  accountId?: number;
+  accountId?: Ref;
   /** … or to a domain (and its subdomains). */
-  domainId?: number;
+  domainId?: Ref;
   /** Reserved for system VMs (SSVM, CPVM, routers). */
   forSystemVms?: boolean;
 }
@@ -180,29 +186,52 @@ export class PublicIpRangeService {
     private readonly allocator: IpAllocator,
   ) {}
 
-  async get(id: number): Promise<IpRange> {
+  async get(id: Ref): Promise<IpRange> {
+    id = await resolveRef(this.ctx.db, ipRangeRefs, id, 'id');
     return getRange(this.ctx.db, id, 'public');
   }
 
   async list(
-    filter: { zoneId?: number; accountId?: number; domainId?: number; vlanType?: VlanType } = {},
+    filter: { zoneId?: Ref; accountId?: Ref; domainId?: Ref; vlanType?: VlanType } & ListOptions = {},
   ): Promise<IpRange[]> {
-    let q = this.ctx.db.selectFrom('ipRanges').selectAll().where('space', '=', 'public').where('removed', 'is', null);
-    if (filter.zoneId !== undefined) q = q.where('zoneId', '=', filter.zoneId);
-    if (filter.accountId !== undefined) q = q.where('accountId', '=', filter.accountId);
-    if (filter.domainId !== undefined) q = q.where('domainId', '=', filter.domainId);
+    const db = this.ctx.db;
+    const paging = await listPaging(this.ctx, filter);
+    const zoneId = await resolveOptionalRef(db, zoneRepo, filter.zoneId, 'zoneId');
+    const accountId = await resolveOptionalRef(db, accountRepo, filter.accountId, 'accountId');
+    const domainId = await resolveOptionalRef(db, domainRepo, filter.domainId, 'domainId');
+    let q = db.selectFrom('ipRanges').selectAll().where('space', '=', 'public').where('removed', 'is', null);
+    if (zoneId !== undefined) q = q.where('zoneId', '=', zoneId);
+    if (accountId !== undefined) q = q.where('accountId', '=', accountId);
+    if (domainId !== undefined) q = q.where('domainId', '=', domainId);
     if (filter.vlanType !== undefined) q = q.where('vlanType', '=', filter.vlanType);
-    return (await q.orderBy('id').execute()).map(decodeIpRange);
+    // A range has no name: the keyword matches its VLAN, addresses or gateway.
+    return (await applyPaging(q.orderBy('id'), paging, ['vlanTag', 'startIp', 'endIp', 'gateway']).execute()).map(
+      decodeIpRange,
+    );
   }
 
   /** Size, allocated and free addresses of a range (free + allocated = size). */
-  async usage(id: number): Promise<PoolUsage> {
+  async usage(id: Ref): Promise<PoolUsage> {
+    id = await resolveRef(this.ctx.db, ipRangeRefs, id, 'id');
     const range = await this.get(id);
     return this.allocator.poolUsage(this.ctx.db, poolOfRange(range));
   }
 
   /** Adds a range: one row, O(1) in the range's size. Emits `VLAN.IP.RANGE.CREATE`. */
-  create(input: CreatePublicIpRangeInput): Promise<IpRange> {
+  async create(input: CreatePublicIpRangeInput): Promise<IpRange> {
+    return this.createResolved(
+      await resolveRefs(this.ctx.db, input, {
+        zoneId: zoneRepo,
+        podId: podRepo,
+        physicalNetworkId: physicalNetworkRepo,
+        accountId: accountRepo,
+        domainId: domainRepo,
+      }),
+    );
+  }
+
+  /** {@link create} with the input's references resolved to numeric ids. */
+  private createResolved(input: Resolved<CreatePublicIpRangeInput>): Promise<IpRange> {
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'create a public IP range');
       const zone = await zoneRepo.get(w.db, input.zoneId, 'zoneId');
@@ -282,7 +311,8 @@ export class PublicIpRangeService {
   }
 
   /** Deletes a range with no allocated address; ResourceInUseError otherwise. Emits `VLAN.IP.RANGE.DELETE`. */
-  delete(id: number): Promise<void> {
+  async delete(id: Ref): Promise<void> {
+    id = await resolveRef(this.ctx.db, ipRangeRefs, id, 'id');
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'delete a public IP range');
       const range = await getRange(w.db, id, 'public');
@@ -311,7 +341,9 @@ export class PublicIpRangeService {
    * Dedicates a range to an account or a domain. Refused while an address of it is held by an
    * account outside the new owner. Emits `VLAN.IP.RANGE.DEDICATE`.
    */
-  dedicate(id: number, to: { accountId?: number; domainId?: number }): Promise<IpRange> {
+  async dedicate(id: Ref, owner: { accountId?: Ref; domainId?: Ref }): Promise<IpRange> {
+    id = await resolveRef(this.ctx.db, ipRangeRefs, id, 'id');
+    const to = await resolveRefs(this.ctx.db, owner, { accountId: accountRepo, domainId: domainRepo });
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'dedicate a public IP range');
       const range = await getRange(w.db, id, 'public');
@@ -354,7 +386,8 @@ export class PublicIpRangeService {
   }
 
   /** Returns a dedicated range to the system pool (held addresses stay with their owners). Emits `VLAN.IP.RANGE.RELEASE`. */
-  releaseDedication(id: number): Promise<IpRange> {
+  async releaseDedication(id: Ref): Promise<IpRange> {
+    id = await resolveRef(this.ctx.db, ipRangeRefs, id, 'id');
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'release a public IP range');
       const range = await getRange(w.db, id, 'public');

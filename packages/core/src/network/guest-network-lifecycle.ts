@@ -1,5 +1,7 @@
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, InvalidStateError, PermissionDeniedError, ResourceInUseError } from '../errors.js';
+import type { ListOptions } from '../model/list-options.js';
+import type { Ref, Resolved } from '../model/ref.js';
 import { type NetworkEvent, networkStateMachine } from '../model/state-machines/network.js';
 import {
   intToIpv4,
@@ -13,13 +15,23 @@ import {
 } from '../model/validate.js';
 import { isRootAdmin } from '../resources/permissions.js';
 import { physicalNetworkRepo } from '../resources/physical-networks.js';
+import { podRepo } from '../resources/pods.js';
+import { resolveRefs } from '../resources/ref-resolution.js';
 import { checkResourceLimits } from '../resources/resource-limits.js';
 import { accountRepo } from '../resources/tenancy.js';
 import { zoneRepo } from '../resources/zones.js';
 import type { Db } from '../store/store.js';
 import { newUuid } from '../store/uuid.js';
 import type { NetworkDeps } from './network-layer-deps.js';
-import { type Network, type NetworkOffering, networkOfferingRepo, networkRepo, nicRepo } from './records.js';
+import {
+  type Network,
+  type NetworkOffering,
+  networkAclRepo,
+  networkOfferingRepo,
+  networkRepo,
+  nicRepo,
+  vpcRepo,
+} from './records.js';
 import { EXTERNAL_LB_PROVIDERS } from './services.js';
 
 /**
@@ -27,14 +39,14 @@ import { EXTERNAL_LB_PROVIDERS } from './services.js';
  * specified networks, VLAN, gateway and netmask.
  */
 export interface CreateNetworkInput {
-  zoneId: number;
+  zoneId: Ref;
   name: string;
   displayText?: string;
-  networkOfferingId: number;
+  networkOfferingId: Ref;
   /** Default: the zone's enabled physical network carrying Guest traffic whose tags match the offering. */
-  physicalNetworkId?: number;
+  physicalNetworkId?: Ref;
   /** Owner; default the caller. Only admins create networks for other accounts. */
-  accountId?: number;
+  accountId?: Ref;
   /** Isolated: default the zone's guest CIDR. */
   cidr?: string;
   /** Default: first usable address of the CIDR. Shared networks: required with netmask. */
@@ -44,13 +56,13 @@ export interface CreateNetworkInput {
   startIp?: string;
   endIp?: string;
   /** Shared networks in basic zones: the pod this guest range serves. */
-  podId?: number;
+  podId?: Ref;
   /** Shared networks (specifyVlan): the admin-given VLAN, or omitted for untagged. */
   vlan?: number;
   networkDomain?: string;
   /** Set by VpcService for tiers. */
-  vpcId?: number;
-  aclId?: number;
+  vpcId?: Ref;
+  aclId?: Ref;
 }
 
 /** NIC states that hold a reservation on their network. */
@@ -66,16 +78,33 @@ export class GuestNetworkLifecycle {
     protected readonly deps: NetworkDeps,
   ) {}
 
-  get(id: number, db: Db = this.ctx.db): Promise<Network> {
+  async get(id: Ref, db: Db = this.ctx.db): Promise<Network> {
+    id = await networkRepo.resolve(db, id);
     return networkRepo.get(db, id);
   }
 
-  list(filter: { zoneId?: number; accountId?: number; vpcId?: number; state?: string } = {}): Promise<Network[]> {
-    return networkRepo.list(this.ctx.db, filter);
+  /** Networks by id, filtered; a page of them with `page`/`pageSize`, matching `keyword` by name or display text. */
+  list(filter: { zoneId?: Ref; accountId?: Ref; vpcId?: Ref; state?: string } & ListOptions = {}): Promise<Network[]> {
+    return networkRepo.listFor(this.ctx, filter, { zoneId: zoneRepo, accountId: accountRepo, vpcId: vpcRepo });
   }
 
   /** Creates (designs) a network; a persistent offering's network is implemented at once. */
   async create(input: CreateNetworkInput): Promise<Network> {
+    return this.createResolved(
+      await resolveRefs(this.ctx.db, input, {
+        zoneId: zoneRepo,
+        networkOfferingId: networkOfferingRepo,
+        physicalNetworkId: physicalNetworkRepo,
+        accountId: accountRepo,
+        podId: podRepo,
+        vpcId: vpcRepo,
+        aclId: networkAclRepo,
+      }),
+    );
+  }
+
+  /** {@link create} with the input's references resolved to numeric ids. */
+  private async createResolved(input: Resolved<CreateNetworkInput>): Promise<Network> {
     const net = await this.ctx.write((w) => this.design(w, input));
     const offering = await networkOfferingRepo.get(this.ctx.db, net.networkOfferingId);
     if (offering.persistent && net.state === 'Allocated') return this.implement(net.id);
@@ -83,7 +112,7 @@ export class GuestNetworkLifecycle {
   }
 
   /** `guru.design` + persist, in the caller's transaction. */
-  async design(w: Writer, input: CreateNetworkInput): Promise<Network> {
+  async design(w: Writer, input: Resolved<CreateNetworkInput>): Promise<Network> {
     const zone = await zoneRepo.get(w.db, input.zoneId, 'zoneId');
     const name = requireString('name', input.name, { max: 255 });
     const offering = await networkOfferingRepo.get(w.db, input.networkOfferingId, 'networkOfferingId');
@@ -239,7 +268,8 @@ export class GuestNetworkLifecycle {
    * networks. On failure the elements are shut down, the VLAN returned, and the network goes
    * `Shutdown → Allocated`.
    */
-  async implement(networkId: number): Promise<Network> {
+  async implement(networkId: Ref): Promise<Network> {
+    networkId = await networkRepo.resolve(this.ctx.db, networkId, 'networkId');
     // Fast path (every VM start after a network's first): an implemented network needs no write
     // transaction. The transaction below re-checks the state, so a racing implement stays safe.
     const current = await this.settledNetwork(networkId);
@@ -331,7 +361,8 @@ export class GuestNetworkLifecycle {
    * after every element confirmed, so it is never handed to another account while still
    * programmed (pitfall 2). Refused while a NIC of the network is reserved (a VM runs on it).
    */
-  async shutdown(networkId: number): Promise<Network> {
+  async shutdown(networkId: Ref): Promise<Network> {
+    networkId = await networkRepo.resolve(this.ctx.db, networkId, 'networkId');
     const net = await this.ctx.write(async (w) => {
       const n = await networkRepo.get(w.db, networkId, 'networkId');
       if (n.state !== 'Implemented')
@@ -431,7 +462,8 @@ export class GuestNetworkLifecycle {
    * down first; rules are dropped, the network's public IPs (source NAT included) released — a VPC
    * tier's IPs stay with the VPC — guest ranges removed, `Destroy`.
    */
-  async delete(networkId: number): Promise<void> {
+  async delete(networkId: Ref): Promise<void> {
+    networkId = await networkRepo.resolve(this.ctx.db, networkId, 'networkId');
     let net = await networkRepo.get(this.ctx.db, networkId, 'networkId');
     const nics = await nicRepo.count(this.ctx.db, { networkId });
     if (nics > 0)

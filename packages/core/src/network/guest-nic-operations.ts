@@ -2,8 +2,14 @@ import type { Writer } from '../context.js';
 import { InvalidParameterError, InvalidStateError, NotFoundError } from '../errors.js';
 import { guestRangesOf } from '../ipam/ip-allocator.js';
 import type { IpRange } from '../ipam/records.js';
+import type { ListOptions } from '../model/list-options.js';
 import type { Zone } from '../model/records.js';
+import type { Ref } from '../model/ref.js';
 import { type NicEvent, nicStateMachine } from '../model/state-machines/nic.js';
+import { listPaging } from '../resources/list-paging.js';
+import { podRepo } from '../resources/pods.js';
+import { resolveOptionalRef, resolveRefs } from '../resources/ref-resolution.js';
+import { vmRefs } from '../resources/ref-tables.js';
 import { insertRow } from '../store/insert-row.js';
 import { statement } from '../store/statement.js';
 import { runStatement } from '../store/statement-cache.js';
@@ -174,7 +180,8 @@ export class GuestNicOperations extends GuestNetworkLifecycle {
   }
 
   /** Hands a reserved NIC to the network's elements (VR: DHCP/DNS entry), outside any transaction. */
-  async prepareNic(nicId: number): Promise<void> {
+  async prepareNic(nicId: Ref): Promise<void> {
+    nicId = await nicRepo.resolve(this.ctx.db, nicId, 'nicId');
     const { net, offering, nic } = await this.nicContext(nicId);
     const profile = await this.deps.configurator.profile(this.ctx.db, net, offering);
     for (const e of this.deps.elements.forOffering(offering)) await e.prepare(profile, nic);
@@ -188,14 +195,17 @@ export class GuestNicOperations extends GuestNetworkLifecycle {
   }
 
   /** Tells the elements a NIC is going away (VM stop), outside any transaction. */
-  async unprepareNic(nicId: number): Promise<void> {
+  async unprepareNic(nicId: Ref): Promise<void> {
+    nicId = await nicRepo.resolve(this.ctx.db, nicId, 'nicId');
     const { net, offering, nic } = await this.nicContext(nicId);
     const profile = await this.deps.configurator.profile(this.ctx.db, net, offering);
     for (const e of this.deps.elements.forOffering(offering)) await e.release(profile, nic);
   }
 
   /** Implement the network (if needed), reserve the NIC and prepare it on the elements: one VM start's network part. */
-  async startNic(nicId: number, opts: { podId?: number } = {}): Promise<Nic> {
+  async startNic(nicId: Ref, options: { podId?: Ref } = {}): Promise<Nic> {
+    nicId = await nicRepo.resolve(this.ctx.db, nicId, 'nicId');
+    const opts = await resolveRefs(this.ctx.db, options, { podId: podRepo });
     const nic = await nicRepo.get(this.ctx.db, nicId, 'nicId');
     await this.implement(nic.networkId);
     const reserved = await this.ctx.write((w) => this.reserveNic(w, nicId, opts));
@@ -204,7 +214,8 @@ export class GuestNicOperations extends GuestNetworkLifecycle {
   }
 
   /** Release on the elements, then in the store: one VM stop's network part. */
-  async stopNic(nicId: number): Promise<Nic> {
+  async stopNic(nicId: Ref): Promise<Nic> {
+    nicId = await nicRepo.resolve(this.ctx.db, nicId, 'nicId');
     await this.unprepareNic(nicId);
     return this.ctx.write((w) => this.releaseNic(w, nicId));
   }
@@ -249,8 +260,17 @@ export class GuestNicOperations extends GuestNetworkLifecycle {
       throw new InvalidStateError(`NIC ${nic.id} changed underneath`, { field: 'nicId', value: nicId });
   }
 
-  listNics(filter: { vmId?: number; networkId?: number } = {}): Promise<Nic[]> {
-    return nicRepo.list(this.ctx.db, { instanceId: filter.vmId, networkId: filter.networkId });
+  /** NICs by id, of a VM or a network; a page of them with `page`/`pageSize`, matching `keyword` in the IPv4 address. */
+  async listNics(filter: { vmId?: Ref; networkId?: Ref } & ListOptions = {}): Promise<Nic[]> {
+    const db = this.ctx.db;
+    return nicRepo.list(
+      db,
+      {
+        instanceId: await resolveOptionalRef(db, vmRefs, filter.vmId, 'vmId'),
+        networkId: await resolveOptionalRef(db, networkRepo, filter.networkId, 'networkId'),
+      },
+      await listPaging(this.ctx, filter),
+    );
   }
 
   /** Allocates the NIC's guest address and records it on the NIC; the NIC as updated. */

@@ -1,9 +1,12 @@
 import type { CloudContext } from '../context.js';
 import { DuplicateError, InvalidParameterError, NotFoundError } from '../errors.js';
+import type { ListOptions } from '../model/list-options.js';
+import type { Ref, Resolved } from '../model/ref.js';
 import { type NetworkOfferingEvent, networkOfferingStateMachine } from '../model/state-machines/network-offering.js';
 import { parseTags, requireInteger, requireOneOf, requireString } from '../model/validate.js';
 import { serviceOfferingRepo } from '../resources/offerings.js';
 import { requireRootAdmin } from '../resources/permissions.js';
+import { resolveRefs } from '../resources/ref-resolution.js';
 import { bit, json } from '../store/codec.js';
 import type { Db } from '../store/store.js';
 import { newUuid } from '../store/uuid.js';
@@ -39,7 +42,7 @@ export interface CreateNetworkOfferingInput {
   /** Mbps; default `network.throttling.rate`. */
   networkRate?: number;
   /** System offering sizing the routers. */
-  serviceOfferingId?: number;
+  serviceOfferingId?: Ref;
   tags?: string | string[];
   /** For VPC tiers. */
   forVpc?: boolean;
@@ -58,7 +61,8 @@ const PUBLIC_IP_SERVICES: readonly NetworkService[] = ['SourceNat', 'PortForward
 export class NetworkOfferingService {
   constructor(private readonly ctx: CloudContext) {}
 
-  get(id: number, db: Db = this.ctx.db): Promise<NetworkOffering> {
+  async get(id: Ref, db: Db = this.ctx.db): Promise<NetworkOffering> {
+    id = await networkOfferingRepo.resolve(db, id);
     return networkOfferingRepo.get(db, id);
   }
 
@@ -68,15 +72,24 @@ export class NetworkOfferingService {
     return found;
   }
 
-  list(filter: { guestType?: GuestType; state?: string; forVpc?: boolean } = {}): Promise<NetworkOffering[]> {
-    return networkOfferingRepo.list(this.ctx.db, {
+  /** Network offerings by id, filtered; a page of them with `page`/`pageSize`, matching `keyword` by name. */
+  list(
+    filter: { guestType?: GuestType; state?: string; forVpc?: boolean } & ListOptions = {},
+  ): Promise<NetworkOffering[]> {
+    return networkOfferingRepo.listFor(this.ctx, {
+      ...filter,
       guestType: filter.guestType,
       state: filter.state,
       forVpc: filter.forVpc === undefined ? undefined : bit(filter.forVpc),
     });
   }
 
-  create(input: CreateNetworkOfferingInput): Promise<NetworkOffering> {
+  async create(input: CreateNetworkOfferingInput): Promise<NetworkOffering> {
+    return this.createResolved(await resolveRefs(this.ctx.db, input, { serviceOfferingId: serviceOfferingRepo }));
+  }
+
+  /** {@link create} with the input's references resolved to numeric ids. */
+  private createResolved(input: Resolved<CreateNetworkOfferingInput>): Promise<NetworkOffering> {
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'create a network offering');
       const name = requireString('name', input.name, { max: 255 });
@@ -176,16 +189,19 @@ export class NetworkOfferingService {
     });
   }
 
-  enable(id: number): Promise<NetworkOffering> {
+  async enable(id: Ref): Promise<NetworkOffering> {
+    id = await networkOfferingRepo.resolve(this.ctx.db, id);
     return this.move(id, 'Enable');
   }
 
   /** Disabled offerings create no new networks; existing networks are untouched. */
-  disable(id: number): Promise<NetworkOffering> {
+  async disable(id: Ref): Promise<NetworkOffering> {
+    id = await networkOfferingRepo.resolve(this.ctx.db, id);
     return this.move(id, 'Disable');
   }
 
-  retire(id: number): Promise<NetworkOffering> {
+  async retire(id: Ref): Promise<NetworkOffering> {
+    id = await networkOfferingRepo.resolve(this.ctx.db, id);
     return this.move(id, 'Retire');
   }
 

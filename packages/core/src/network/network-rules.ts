@@ -1,8 +1,13 @@
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, NotFoundError, PermissionDeniedError } from '../errors.js';
 import type { IpAllocation } from '../ipam/records.js';
+import type { ListOptions } from '../model/list-options.js';
+import type { Ref, Resolved } from '../model/ref.js';
 import { requireCidr, requireInteger, requireOneOf, requireString } from '../model/validate.js';
+import { listPaging } from '../resources/list-paging.js';
 import { isRootAdmin } from '../resources/permissions.js';
+import { resolveOptionalRef, resolveRef, resolveRefs } from '../resources/ref-resolution.js';
+import { ipAddressRefs, vmRefs } from '../resources/ref-tables.js';
 import { json } from '../store/codec.js';
 import type { Db } from '../store/store.js';
 import { newUuid } from '../store/uuid.js';
@@ -40,7 +45,7 @@ export interface PortRange {
 /** An ingress firewall rule on a public IP. */
 export interface CreateFirewallRuleInput extends PortRange {
   /** The public IP (ingress). */
-  ipId: number;
+  ipId: Ref;
   protocol: RuleProtocol;
   icmpType?: number;
   icmpCode?: number;
@@ -50,7 +55,7 @@ export interface CreateFirewallRuleInput extends PortRange {
 
 /** An egress firewall rule of an isolated network. */
 export interface CreateEgressRuleInput extends PortRange {
-  networkId: number;
+  networkId: Ref;
   protocol: RuleProtocol;
   icmpType?: number;
   icmpCode?: number;
@@ -60,13 +65,13 @@ export interface CreateEgressRuleInput extends PortRange {
 
 /** A port-forwarding rule from a public IP's ports to a VM's ports. */
 export interface CreatePortForwardingInput {
-  ipId: number;
+  ipId: Ref;
   protocol: 'tcp' | 'udp';
   publicStartPort: number;
   publicEndPort?: number;
   privateStartPort: number;
   privateEndPort?: number;
-  vmId: number;
+  vmId: Ref;
   cidrs?: string[];
   /** Also create the matching ingress firewall rule (default false: PF never opens the firewall implicitly). */
   openFirewall?: boolean;
@@ -74,7 +79,7 @@ export interface CreatePortForwardingInput {
 
 /** A load-balancing rule on a public IP: ports, algorithm, and optionally stickiness and a health check. */
 export interface CreateLoadBalancerInput {
-  ipId: number;
+  ipId: Ref;
   name: string;
   algorithm: LbAlgorithmName;
   publicPort: number;
@@ -98,15 +103,22 @@ export class NetworkRuleService {
     private readonly deps: NetworkDeps,
   ) {}
 
-  list(filter: { networkId?: number; ipId?: number; purpose?: string } = {}): Promise<NetworkRule[]> {
-    return networkRuleRepo.list(this.ctx.db, {
-      networkId: filter.networkId,
-      ipAllocationId: filter.ipId,
-      purpose: filter.purpose,
-    });
+  /** Rules by id, filtered; a page of them with `page`/`pageSize`, matching `keyword` by name. */
+  async list(filter: { networkId?: Ref; ipId?: Ref; purpose?: string } & ListOptions = {}): Promise<NetworkRule[]> {
+    const db = this.ctx.db;
+    return networkRuleRepo.list(
+      db,
+      {
+        networkId: await resolveOptionalRef(db, networkRepo, filter.networkId, 'networkId'),
+        ipAllocationId: await resolveOptionalRef(db, ipAddressRefs, filter.ipId, 'ipId'),
+        purpose: filter.purpose,
+      },
+      await listPaging(this.ctx, filter),
+    );
   }
 
-  async listStaticNats(networkId: number): Promise<StaticNat[]> {
+  async listStaticNats(networkId: Ref): Promise<StaticNat[]> {
+    networkId = await networkRepo.resolve(this.ctx.db, networkId, 'networkId');
     const rows = await this.ctx.db
       .selectFrom('staticNats')
       .selectAll()
@@ -120,6 +132,11 @@ export class NetworkRuleService {
   // ---- firewall ----
 
   async createFirewallRule(input: CreateFirewallRuleInput): Promise<NetworkRule> {
+    return this.createFirewallRuleResolved(await resolveRefs(this.ctx.db, input, { ipId: ipAddressRefs }));
+  }
+
+  /** {@link createFirewallRule} with the input's references resolved to numeric ids. */
+  private async createFirewallRuleResolved(input: Resolved<CreateFirewallRuleInput>): Promise<NetworkRule> {
     return this.change(async (w) => {
       const { ip, net, offering } = await this.ipOnNetwork(w, input.ipId, undefined);
       this.requireService(offering, 'Firewall', 'ipId', input.ipId);
@@ -146,6 +163,11 @@ export class NetworkRuleService {
 
   /** An egress rule of an isolated network: allow under a deny default, deny under an allow default (§8.2). */
   async createEgressRule(input: CreateEgressRuleInput): Promise<NetworkRule> {
+    return this.createEgressRuleResolved(await resolveRefs(this.ctx.db, input, { networkId: networkRepo }));
+  }
+
+  /** {@link createEgressRule} with the input's references resolved to numeric ids. */
+  private async createEgressRuleResolved(input: Resolved<CreateEgressRuleInput>): Promise<NetworkRule> {
     return this.change(async (w) => {
       const net = await this.ownedNetwork(w, input.networkId);
       const offering = await networkOfferingRepo.get(w.db, net.networkOfferingId);
@@ -176,6 +198,11 @@ export class NetworkRuleService {
   // ---- port forwarding ----
 
   async createPortForwarding(input: CreatePortForwardingInput): Promise<NetworkRule> {
+    return this.createPortForwardingResolved(await resolveRefs(this.ctx.db, input, { ipId: ipAddressRefs }));
+  }
+
+  /** {@link createPortForwarding} with the input's references resolved to numeric ids. */
+  private async createPortForwardingResolved(input: Resolved<CreatePortForwardingInput>): Promise<NetworkRule> {
     return this.change(async (w) => {
       const protocol = requireOneOf('protocol', input.protocol, ['tcp', 'udp'] as const);
       const pubStart = requireInteger('publicStartPort', input.publicStartPort, { min: 1, max: 65535 });
@@ -226,7 +253,12 @@ export class NetworkRuleService {
   // ---- static NAT ----
 
   /** Static NAT public IP → the VM's address on its **default** network (§8.4). */
-  async enableStaticNat(input: { ipId: number; vmId: number }): Promise<StaticNat> {
+  async enableStaticNat(input: { ipId: Ref; vmId: Ref }): Promise<StaticNat> {
+    return this.enableStaticNatResolved(await resolveRefs(this.ctx.db, input, { ipId: ipAddressRefs, vmId: vmRefs }));
+  }
+
+  /** {@link enableStaticNat} with the input's references resolved to numeric ids. */
+  private async enableStaticNatResolved(input: Resolved<{ ipId: Ref; vmId: Ref }>): Promise<StaticNat> {
     const { nat } = await this.changeWith(async (w) => {
       const { ip, net, offering, nic } = await this.ipOnNetwork(w, input.ipId, input.vmId);
       this.requireService(offering, 'StaticNat', 'ipId', input.ipId);
@@ -294,7 +326,8 @@ export class NetworkRuleService {
    * until the providers confirmed its removal (full-set devices receive it once as `revoked: true`,
    * pitfall 16); on a network that is not implemented it goes at once.
    */
-  async disableStaticNat(ipId: number): Promise<void> {
+  async disableStaticNat(ipId: Ref): Promise<void> {
+    ipId = await resolveRef(this.ctx.db, ipAddressRefs, ipId, 'ipId');
     const { networkId } = await this.ctx.write(async (w) => {
       const ip = await this.deps.ips.getAllocation(w.db, ipId, 'public');
       this.requireOwner(w, ip.accountId ?? -1);
@@ -329,6 +362,11 @@ export class NetworkRuleService {
   // ---- load balancing ----
 
   async createLoadBalancer(input: CreateLoadBalancerInput): Promise<NetworkRule> {
+    return this.createLoadBalancerResolved(await resolveRefs(this.ctx.db, input, { ipId: ipAddressRefs }));
+  }
+
+  /** {@link createLoadBalancer} with the input's references resolved to numeric ids. */
+  private async createLoadBalancerResolved(input: Resolved<CreateLoadBalancerInput>): Promise<NetworkRule> {
     return this.change(async (w) => {
       const name = requireString('name', input.name, { max: 255 });
       const algorithm = requireOneOf('algorithm', input.algorithm, LB_ALGORITHMS);
@@ -376,12 +414,14 @@ export class NetworkRuleService {
   }
 
   /** Adds VMs to an LB rule; each must have a NIC on the rule's network (§8.5). */
-  async assignToLoadBalancer(ruleId: number, vmIds: number[]): Promise<void> {
+  async assignToLoadBalancer(ruleId: Ref, vmIds: Ref[]): Promise<void> {
+    ruleId = await networkRuleRepo.resolve(this.ctx.db, ruleId, 'ruleId');
+    const vms = await resolveRefs(this.ctx.db, { vmIds }, { vmIds: vmRefs });
     await this.change(async (w) => {
       const rule = await this.lbRule(w, ruleId);
       if (!Array.isArray(vmIds) || vmIds.length === 0)
         throw new InvalidParameterError('vmIds', vmIds, 'at least one VM');
-      for (const vmId of vmIds) {
+      for (const vmId of vms.vmIds) {
         const nic = (await nicRepo.list(w.db, { instanceId: vmId, networkId: rule.networkId }))[0];
         if (!nic || nic.ip4Address === null)
           throw new InvalidParameterError(
@@ -406,10 +446,12 @@ export class NetworkRuleService {
     });
   }
 
-  async removeFromLoadBalancer(ruleId: number, vmIds: number[]): Promise<void> {
+  async removeFromLoadBalancer(ruleId: Ref, vmIds: Ref[]): Promise<void> {
+    ruleId = await networkRuleRepo.resolve(this.ctx.db, ruleId, 'ruleId');
+    const vms = await resolveRefs(this.ctx.db, { vmIds }, { vmIds: vmRefs });
     await this.change(async (w) => {
       const rule = await this.lbRule(w, ruleId);
-      for (const vmId of vmIds) {
+      for (const vmId of vms.vmIds) {
         const done = await w.db
           .deleteFrom('lbMembers')
           .where('ruleId', '=', rule.id)
@@ -424,7 +466,8 @@ export class NetworkRuleService {
   }
 
   /** One stickiness policy per rule, with a method the provider supports (§8.5). */
-  async setStickinessPolicy(ruleId: number, policy: StickinessPolicy): Promise<NetworkRule> {
+  async setStickinessPolicy(ruleId: Ref, policy: StickinessPolicy): Promise<NetworkRule> {
+    ruleId = await networkRuleRepo.resolve(this.ctx.db, ruleId, 'ruleId');
     return this.change(async (w) => {
       const rule = await this.lbRule(w, ruleId);
       const method = requireOneOf('method', policy?.method, STICKINESS_METHODS);
@@ -454,7 +497,8 @@ export class NetworkRuleService {
   }
 
   /** Health check (`createLBHealthCheckPolicy`): only where the provider advertises `HealthCheckPolicy`. */
-  async setHealthCheckPolicy(ruleId: number, policy: Partial<HealthCheckPolicy>): Promise<NetworkRule> {
+  async setHealthCheckPolicy(ruleId: Ref, policy: Partial<HealthCheckPolicy>): Promise<NetworkRule> {
+    ruleId = await networkRuleRepo.resolve(this.ctx.db, ruleId, 'ruleId');
     return this.change(async (w) => {
       const rule = await this.lbRule(w, ruleId);
       const offering = await networkOfferingRepo.get(
@@ -486,7 +530,8 @@ export class NetworkRuleService {
   }
 
   /** Revokes a firewall, PF or LB rule: removed from the providers, then from the store. */
-  async deleteRule(ruleId: number): Promise<void> {
+  async deleteRule(ruleId: Ref): Promise<void> {
+    ruleId = await networkRuleRepo.resolve(this.ctx.db, ruleId, 'ruleId');
     await this.change(async (w) => {
       const rule = await networkRuleRepo.get(w.db, ruleId, 'ruleId');
       this.requireOwner(w, rule.accountId);

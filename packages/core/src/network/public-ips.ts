@@ -1,7 +1,12 @@
 import type { CloudContext } from '../context.js';
 import { InvalidParameterError, InvalidStateError, PermissionDeniedError } from '../errors.js';
 import type { IpAllocation } from '../ipam/records.js';
+import type { ListOptions } from '../model/list-options.js';
+import type { Ref, Resolved } from '../model/ref.js';
+import { listPaging } from '../resources/list-paging.js';
 import { isRootAdmin } from '../resources/permissions.js';
+import { resolveOptionalRef, resolveRef, resolveRefs } from '../resources/ref-resolution.js';
+import { ipAddressRefs } from '../resources/ref-tables.js';
 import { checkResourceLimits } from '../resources/resource-limits.js';
 import { accountRepo } from '../resources/tenancy.js';
 import type { Db } from '../store/store.js';
@@ -23,16 +28,32 @@ export class PublicIpService {
     private readonly deps: NetworkDeps,
   ) {}
 
-  get(id: number, db: Db = this.ctx.db): Promise<IpAllocation> {
+  async get(id: Ref, db: Db = this.ctx.db): Promise<IpAllocation> {
+    id = await resolveRef(db, ipAddressRefs, id, 'id');
     return this.deps.ips.getAllocation(db, id, 'public');
   }
 
-  list(filter: { networkId?: number; accountId?: number } = {}): Promise<IpAllocation[]> {
-    return this.deps.ips.listAllocations(this.ctx.db, { space: 'public', ...filter });
+  /** Public IPs by address, filtered; a page of them with `page`/`pageSize`, matching `keyword` in the address. */
+  async list(filter: { networkId?: Ref; accountId?: Ref } & ListOptions = {}): Promise<IpAllocation[]> {
+    const db = this.ctx.db;
+    return this.deps.ips.listAllocations(
+      db,
+      {
+        space: 'public',
+        networkId: await resolveOptionalRef(db, networkRepo, filter.networkId, 'networkId'),
+        accountId: await resolveOptionalRef(db, accountRepo, filter.accountId, 'accountId'),
+      },
+      await listPaging(this.ctx, filter),
+    );
   }
 
   /** Acquires a public IP for a network (`networkId`) or a VPC (`vpcId`) of the caller's account. */
-  async acquire(input: { networkId?: number; vpcId?: number; ip?: string }): Promise<IpAllocation> {
+  async acquire(input: { networkId?: Ref; vpcId?: Ref; ip?: string }): Promise<IpAllocation> {
+    return this.acquireResolved(await resolveRefs(this.ctx.db, input, { networkId: networkRepo, vpcId: vpcRepo }));
+  }
+
+  /** {@link acquire} with the input's references resolved to numeric ids. */
+  private async acquireResolved(input: Resolved<{ networkId?: Ref; vpcId?: Ref; ip?: string }>): Promise<IpAllocation> {
     if ((input.networkId === undefined) === (input.vpcId === undefined))
       throw new InvalidParameterError('networkId', input.networkId, 'give exactly one of networkId and vpcId');
     const row = await this.ctx.write(async (w) => {
@@ -99,7 +120,8 @@ export class PublicIpService {
    * free. With `network.rule.delete.ignoreerror` (default true) a provider error does not stop the
    * release; otherwise the IP stays `Releasing` and the error is thrown (retry by calling again).
    */
-  async release(id: number): Promise<void> {
+  async release(id: Ref): Promise<void> {
+    id = await resolveRef(this.ctx.db, ipAddressRefs, id, 'id');
     const ip = await this.ctx.write(async (w) => {
       const row = await this.deps.ips.getAllocation(w.db, id, 'public');
       if (row.accountId !== w.caller.accountId && !isRootAdmin(w.caller))

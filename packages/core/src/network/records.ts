@@ -245,25 +245,31 @@ export const networkOfferingRepo = new Repo<NetworkOffering>(
     bool: ['conserveMode', 'specifyVlan', 'specifyIpRanges', 'forVpc', 'persistent', 'isDefault'],
     json: ['services', 'capabilities', 'tags'],
   }),
+  ['name', 'displayText'],
 );
 export const networkRepo = new Repo<Network>(
   'networks',
   'Network',
   decoder<Network>({ bool: ['specifyIpRanges', 'restartRequired'], date: ['idleSince'] }),
+  ['name', 'displayText'],
 );
-export const nicRepo = new Repo<Nic>('nics', 'Nic', decoder<Nic>({ bool: ['isDefault'] }));
+export const nicRepo = new Repo<Nic>('nics', 'Nic', decoder<Nic>({ bool: ['isDefault'] }), [
+  'ip4Address',
+  'macAddress',
+]);
 export const networkRuleRepo = new Repo<NetworkRule>(
   'networkRules',
   'NetworkRule',
   decoder<NetworkRule>({ json: ['cidrs', 'stickiness', 'healthCheck'] }),
 );
 export const securityGroupRepo = new Repo<SecurityGroup>('securityGroups', 'SecurityGroup', decoder<SecurityGroup>({}));
-export const vpcRepo = new Repo<Vpc>('vpcs', 'Vpc', decoder<Vpc>({}));
+export const vpcRepo = new Repo<Vpc>('vpcs', 'Vpc', decoder<Vpc>({}), ['name', 'displayText']);
 export const networkAclRepo = new Repo<NetworkAcl>('networkAcls', 'NetworkAcl', decoder<NetworkAcl>({}));
 export const privateGatewayRepo = new Repo<PrivateGateway>(
   'privateGateways',
   'PrivateGateway',
   decoder<PrivateGateway>({ json: ['staticRoutes'] }),
+  ['ip', 'gateway'],
 );
 export const decodeStaticNat = decoder<StaticNat>({ bool: ['revoked'] });
 export const decodeLbMember = decoder<LbMember>({});
@@ -306,10 +312,16 @@ export const remoteAccessVpnRepo = new Repo<RemoteAccessVpn>(
   'remoteAccessVpns',
   'RemoteAccessVpn',
   decoder<RemoteAccessVpn>({}),
+  ['localIp', 'ipRange'],
 );
 const decodeVpnUserRow = decoder<VpnUser & { password?: string }>({});
 /** VPN users as returned: never the password. */
-export const vpnUserRepo = new Repo<VpnUser>('vpnUsers', 'VpnUser', (row) => {
-  const { password: _password, ...user } = decodeVpnUserRow(row);
-  return user;
-});
+export const vpnUserRepo = new Repo<VpnUser>(
+  'vpnUsers',
+  'VpnUser',
+  (row) => {
+    const { password: _password, ...user } = decodeVpnUserRow(row);
+    return user;
+  },
+  ['username'],
+);

@@ -2,8 +2,12 @@ import { randomInt } from 'node:crypto';
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, NotFoundError, PermissionDeniedError, ResourceLimitError } from '../errors.js';
 import type { IpAllocation } from '../ipam/records.js';
+import type { ListOptions } from '../model/list-options.js';
+import type { Ref, Resolved } from '../model/ref.js';
 import { intToIpv4, ipv4ToInt, parseCidr, rangesOverlap, requireIpv4, requireString } from '../model/validate.js';
 import { isRootAdmin } from '../resources/permissions.js';
+import { resolveRef, resolveRefs } from '../resources/ref-resolution.js';
+import { ipAddressRefs } from '../resources/ref-tables.js';
 import { accountRepo } from '../resources/tenancy.js';
 import { settingDefinition } from '../settings/catalog.js';
 import { newUuid } from '../store/uuid.js';
@@ -41,7 +45,7 @@ const PSK_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345
 /** What enabling a remote-access VPN on a source-NAT public IP takes (the client address range). */
 export interface EnableRemoteAccessVpnInput {
   /** The public IP: the source-NAT IP of an isolated network. */
-  ipId: number;
+  ipId: Ref;
   /**
    * The range `first-last`; default `remote.access.vpn.client.iprange`. The first address is the
    * server's, the rest go to clients; it must not overlap the network's guest CIDR.
@@ -54,7 +58,7 @@ export interface VpnUserInput {
   username: string;
   password: string;
   /** The account (root admin only for another account); default the caller's. */
-  accountId?: number;
+  accountId?: Ref;
 }
 
 /**
@@ -77,16 +81,23 @@ export class RemoteAccessVpnService {
   ) {}
 
   /** The VPN of a network, if any. */
-  async forNetwork(networkId: number): Promise<RemoteAccessVpn | undefined> {
+  async forNetwork(networkId: Ref): Promise<RemoteAccessVpn | undefined> {
+    networkId = await networkRepo.resolve(this.ctx.db, networkId, 'networkId');
     return (await remoteAccessVpnRepo.list(this.ctx.db, { networkId }))[0];
   }
 
-  list(filter: { accountId?: number } = {}): Promise<RemoteAccessVpn[]> {
-    return remoteAccessVpnRepo.list(this.ctx.db, { accountId: filter.accountId });
+  /** Remote-access VPNs by id; a page of them with `page`/`pageSize`. */
+  list(filter: { accountId?: Ref } & ListOptions = {}): Promise<RemoteAccessVpn[]> {
+    return remoteAccessVpnRepo.listFor(this.ctx, filter, { accountId: accountRepo });
   }
 
   /** Enables the VPN on a network's source-NAT IP (`createRemoteAccessVpn`). */
   async enable(input: EnableRemoteAccessVpnInput): Promise<RemoteAccessVpn> {
+    return this.enableResolved(await resolveRefs(this.ctx.db, input, { ipId: ipAddressRefs }));
+  }
+
+  /** {@link enable} with the input's references resolved to numeric ids. */
+  private async enableResolved(input: Resolved<EnableRemoteAccessVpnInput>): Promise<RemoteAccessVpn> {
     const vpn = await this.ctx.write(async (w) => {
       const ip = await this.deps.ips.getAllocation(w.db, input.ipId, 'public').catch(() => {
         throw new NotFoundError('Public IP', 'ipId', input.ipId);
@@ -171,7 +182,8 @@ export class RemoteAccessVpnService {
    * Disables the VPN on a public IP (`deleteRemoteAccessVpn`): `Removed` until the providers
    * confirmed, then gone. Calling again after a provider failure retries.
    */
-  async disable(ipId: number): Promise<void> {
+  async disable(ipId: Ref): Promise<void> {
+    ipId = await resolveRef(this.ctx.db, ipAddressRefs, ipId, 'ipId');
     const vpn = await this.ctx.write(async (w) => {
       const row = await w.db
         .selectFrom('remoteAccessVpns')
@@ -209,12 +221,18 @@ export class RemoteAccessVpnService {
 
   // ---- users ----
 
-  listUsers(filter: { accountId?: number } = {}): Promise<VpnUser[]> {
-    return vpnUserRepo.list(this.ctx.db, { accountId: filter.accountId });
+  /** VPN users by id; a page of them with `page`/`pageSize`, matching `keyword` by user name. */
+  listUsers(filter: { accountId?: Ref } & ListOptions = {}): Promise<VpnUser[]> {
+    return vpnUserRepo.listFor(this.ctx, filter, { accountId: accountRepo });
   }
 
   /** Adds a VPN user to an account (`addVpnUser`); every VPN of the account serves it. */
   async addUser(input: VpnUserInput): Promise<VpnUser> {
+    return this.addUserResolved(await resolveRefs(this.ctx.db, input, { accountId: accountRepo }));
+  }
+
+  /** {@link addUser} with the input's references resolved to numeric ids. */
+  private async addUserResolved(input: Resolved<VpnUserInput>): Promise<VpnUser> {
     const user = await this.ctx.write(async (w) => {
       const username = requireString('username', input.username, { max: 64 });
       if (!USERNAME.test(username))
@@ -297,7 +315,12 @@ export class RemoteAccessVpnService {
   }
 
   /** Removes a VPN user (`removeVpnUser`): `Revoke` until every VPN of the account dropped it. */
-  async removeUser(input: { username: string; accountId?: number }): Promise<void> {
+  async removeUser(input: { username: string; accountId?: Ref }): Promise<void> {
+    return this.removeUserResolved(await resolveRefs(this.ctx.db, input, { accountId: accountRepo }));
+  }
+
+  /** {@link removeUser} with the input's references resolved to numeric ids. */
+  private async removeUserResolved(input: Resolved<{ username: string; accountId?: Ref }>): Promise<void> {
     const accountId = await this.ctx.write(async (w) => {
       const account = await this.account(w, input.accountId);
       const row = await w.db

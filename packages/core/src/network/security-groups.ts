@@ -6,8 +6,13 @@ import {
   PermissionDeniedError,
   ResourceInUseError,
 } from '../errors.js';
+import type { ListOptions } from '../model/list-options.js';
+import type { Ref, Resolved } from '../model/ref.js';
 import { optionalString, requireString } from '../model/validate.js';
+import { listPaging } from '../resources/list-paging.js';
 import { isRootAdmin } from '../resources/permissions.js';
+import { resolveRef, resolveRefs } from '../resources/ref-resolution.js';
+import { securityGroupRuleRefs, vmRefs } from '../resources/ref-tables.js';
 import { accountRepo } from '../resources/tenancy.js';
 import { SettingsService } from '../settings/settings-service.js';
 import { json } from '../store/codec.js';
@@ -75,15 +80,19 @@ export class SecurityGroupService {
     this.settings = new SettingsService(ctx);
   }
 
-  get(id: number): Promise<SecurityGroup> {
+  async get(id: Ref): Promise<SecurityGroup> {
+    id = await securityGroupRepo.resolve(this.ctx.db, id);
     return securityGroupRepo.get(this.ctx.db, id);
   }
 
-  list(accountId: number): Promise<SecurityGroup[]> {
-    return securityGroupRepo.list(this.ctx.db, { accountId });
+  /** An account's security groups by id; a page of them with `page`/`pageSize`, matching `keyword` by name. */
+  async list(accountId: Ref, options: ListOptions = {}): Promise<SecurityGroup[]> {
+    accountId = await accountRepo.resolve(this.ctx.db, accountId, 'accountId');
+    return securityGroupRepo.list(this.ctx.db, { accountId }, await listPaging(this.ctx, options));
   }
 
-  async rules(groupId: number, db: Db = this.ctx.db): Promise<SecurityGroupRule[]> {
+  async rules(groupId: Ref, db: Db = this.ctx.db): Promise<SecurityGroupRule[]> {
+    groupId = await securityGroupRepo.resolve(db, groupId, 'groupId');
     const rows = await db
       .selectFrom('securityGroupRules')
       .selectAll()
@@ -118,7 +127,14 @@ export class SecurityGroupService {
     return again;
   }
 
-  create(input: { name: string; description?: string; accountId?: number }): Promise<SecurityGroup> {
+  async create(input: { name: string; description?: string; accountId?: Ref }): Promise<SecurityGroup> {
+    return this.createResolved(await resolveRefs(this.ctx.db, input, { accountId: accountRepo }));
+  }
+
+  /** {@link create} with the input's references resolved to numeric ids. */
+  private createResolved(
+    input: Resolved<{ name: string; description?: string; accountId?: Ref }>,
+  ): Promise<SecurityGroup> {
     return this.ctx.write(async (w) => {
       const accountId = this.owner(w, input.accountId);
       const account = await accountRepo.get(w.db, accountId, 'accountId');
@@ -155,7 +171,8 @@ export class SecurityGroupService {
   }
 
   /** Not the default group, and not while it has members. */
-  delete(id: number): Promise<void> {
+  async delete(id: Ref): Promise<void> {
+    id = await securityGroupRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       const g = await securityGroupRepo.get(w.db, id);
       this.owner(w, g.accountId);
@@ -183,16 +200,19 @@ export class SecurityGroupService {
     });
   }
 
-  authorizeIngress(groupId: number, input: SecurityGroupRuleInput): Promise<SecurityGroupRule> {
+  async authorizeIngress(groupId: Ref, input: SecurityGroupRuleInput): Promise<SecurityGroupRule> {
+    groupId = await securityGroupRepo.resolve(this.ctx.db, groupId, 'groupId');
     return this.authorize(groupId, 'ingress', input);
   }
 
   /** The group's first egress rule turns its members' egress into an allow-list. */
-  authorizeEgress(groupId: number, input: SecurityGroupRuleInput): Promise<SecurityGroupRule> {
+  async authorizeEgress(groupId: Ref, input: SecurityGroupRuleInput): Promise<SecurityGroupRule> {
+    groupId = await securityGroupRepo.resolve(this.ctx.db, groupId, 'groupId');
     return this.authorize(groupId, 'egress', input);
   }
 
-  revoke(ruleId: number): Promise<void> {
+  async revoke(ruleId: Ref): Promise<void> {
+    ruleId = await resolveRef(this.ctx.db, securityGroupRuleRefs, ruleId, 'ruleId');
     return this.ctx.write(async (w) => {
       const row = await w.db.selectFrom('securityGroupRules').selectAll().where('id', '=', ruleId).executeTakeFirst();
       if (!row) throw new NotFoundError('SecurityGroupRule', 'ruleId', ruleId);
@@ -246,7 +266,8 @@ export class SecurityGroupService {
   }
 
   /** The groups a VM is in. */
-  async groupsOf(vmId: number, db: Db = this.ctx.db): Promise<SecurityGroup[]> {
+  async groupsOf(vmId: Ref, db: Db = this.ctx.db): Promise<SecurityGroup[]> {
+    vmId = await resolveRef(db, vmRefs, vmId, 'vmId');
     const ids = (
       await db
         .selectFrom('securityGroupMembers')
@@ -267,7 +288,8 @@ export class SecurityGroupService {
    * A VM's effective rule set: the union of its groups' rules, group references resolved to the
    * current addresses of the referenced groups' members. Drivers push this per host.
    */
-  async effectiveRules(vmId: number, db: Db = this.ctx.db): Promise<EffectiveSecurityRules> {
+  async effectiveRules(vmId: Ref, db: Db = this.ctx.db): Promise<EffectiveSecurityRules> {
+    vmId = await resolveRef(db, vmRefs, vmId, 'vmId');
     const groups = await this.groupsOf(vmId, db);
     const ingress: EffectiveRule[] = [];
     const egress: EffectiveRule[] = [];
@@ -303,7 +325,8 @@ export class SecurityGroupService {
    * The VMs whose effective rules change when `groupId` changes (its rules or its membership):
    * its members and the members of every group with a rule naming it — running or stopped.
    */
-  async affectedVms(groupId: number, db: Db = this.ctx.db): Promise<number[]> {
+  async affectedVms(groupId: Ref, db: Db = this.ctx.db): Promise<number[]> {
+    groupId = await securityGroupRepo.resolve(db, groupId, 'groupId');
     const referencing = (await db.selectFrom('securityGroupRules').select(['securityGroupId', 'groupRefs']).execute())
       .filter((r) => (JSON.parse(r.groupRefs) as number[]).includes(groupId))
       .map((r) => Number(r.securityGroupId));

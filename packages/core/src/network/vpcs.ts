@@ -1,5 +1,7 @@
 import type { CloudContext, Writer } from '../context.js';
 import { DuplicateError, InvalidParameterError, PermissionDeniedError, ResourceInUseError } from '../errors.js';
+import type { ListOptions } from '../model/list-options.js';
+import type { Ref, Resolved } from '../model/ref.js';
 import {
   cidrContains,
   cidrFromGatewayAndNetmask,
@@ -17,6 +19,8 @@ import {
 } from '../model/validate.js';
 import { isRootAdmin, requireRootAdmin } from '../resources/permissions.js';
 import { physicalNetworkRepo } from '../resources/physical-networks.js';
+import { resolveRef, resolveRefs } from '../resources/ref-resolution.js';
+import { networkAclItemRefs } from '../resources/ref-tables.js';
 import { checkResourceLimits } from '../resources/resource-limits.js';
 import { accountRepo } from '../resources/tenancy.js';
 import { zoneRepo } from '../resources/zones.js';
@@ -44,25 +48,25 @@ import type { RuleProtocol } from './services.js';
 
 /** A VPC to create: zone, name, CIDR and owner. */
 export interface CreateVpcInput {
-  zoneId: number;
+  zoneId: Ref;
   name: string;
   displayText?: string;
   /** The super CIDR, RFC 1918, e.g. `10.0.0.0/16`. */
   cidr: string;
   networkDomain?: string;
-  accountId?: number;
+  accountId?: Ref;
 }
 
 /** A tier (a guest network) to create in a VPC. */
 export interface CreateTierInput {
-  vpcId: number;
+  vpcId: Ref;
   name: string;
-  networkOfferingId: number;
+  networkOfferingId: Ref;
   /** Inside the VPC's super CIDR, overlapping no other tier. */
   cidr: string;
   gateway?: string;
   /** Default: `default_deny` (§11.1 decision). */
-  aclId?: number;
+  aclId?: Ref;
 }
 
 /** An item to add to a VPC's network ACL. */
@@ -101,19 +105,27 @@ export class VpcService {
     private readonly networks: GuestNetworkService,
   ) {}
 
-  get(id: number): Promise<Vpc> {
+  async get(id: Ref): Promise<Vpc> {
+    id = await vpcRepo.resolve(this.ctx.db, id);
     return vpcRepo.get(this.ctx.db, id);
   }
 
-  list(filter: { accountId?: number; zoneId?: number } = {}): Promise<Vpc[]> {
-    return vpcRepo.list(this.ctx.db, filter);
+  /** VPCs by id, filtered; a page of them with `page`/`pageSize`, matching `keyword` by name. */
+  list(filter: { accountId?: Ref; zoneId?: Ref } & ListOptions = {}): Promise<Vpc[]> {
+    return vpcRepo.listFor(this.ctx, filter, { accountId: accountRepo, zoneId: zoneRepo });
   }
 
-  tiers(vpcId: number): Promise<Network[]> {
+  async tiers(vpcId: Ref): Promise<Network[]> {
+    vpcId = await vpcRepo.resolve(this.ctx.db, vpcId, 'vpcId');
     return networkRepo.list(this.ctx.db, { vpcId });
   }
 
-  create(input: CreateVpcInput): Promise<Vpc> {
+  async create(input: CreateVpcInput): Promise<Vpc> {
+    return this.createResolved(await resolveRefs(this.ctx.db, input, { zoneId: zoneRepo, accountId: accountRepo }));
+  }
+
+  /** {@link create} with the input's references resolved to numeric ids. */
+  private createResolved(input: Resolved<CreateVpcInput>): Promise<Vpc> {
     return this.ctx.write(async (w) => {
       const zone = await zoneRepo.get(w.db, input.zoneId, 'zoneId');
       if (zone.networkType !== 'Advanced')
@@ -173,7 +185,18 @@ export class VpcService {
   }
 
   /** Adds a tier (an isolated network of the VPC's account). */
-  createTier(input: CreateTierInput): Promise<Network> {
+  async createTier(input: CreateTierInput): Promise<Network> {
+    return this.createTierResolved(
+      await resolveRefs(this.ctx.db, input, {
+        vpcId: vpcRepo,
+        networkOfferingId: networkOfferingRepo,
+        aclId: networkAclRepo,
+      }),
+    );
+  }
+
+  /** {@link createTier} with the input's references resolved to numeric ids. */
+  private createTierResolved(input: Resolved<CreateTierInput>): Promise<Network> {
     return this.ctx.write(async (w) => {
       const vpc = await vpcRepo.get(w.db, input.vpcId, 'vpcId');
       this.owner(w, vpc.accountId);
@@ -235,12 +258,14 @@ export class VpcService {
   }
 
   /** Removes a tier: its rules go, its public IPs stay with the VPC. */
-  deleteTier(networkId: number): Promise<void> {
+  async deleteTier(networkId: Ref): Promise<void> {
+    networkId = await networkRepo.resolve(this.ctx.db, networkId, 'networkId');
     return this.networks.delete(networkId);
   }
 
   /** Only a VPC without tiers; releases its public IPs (source NAT included), custom ACLs and private gateways. */
-  delete(id: number): Promise<void> {
+  async delete(id: Ref): Promise<void> {
+    id = await vpcRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       const vpc = await vpcRepo.get(w.db, id);
       this.owner(w, vpc.accountId);
@@ -278,7 +303,8 @@ export class VpcService {
 
   // ---- network ACLs ----
 
-  listAcls(vpcId: number): Promise<NetworkAcl[]> {
+  async listAcls(vpcId: Ref): Promise<NetworkAcl[]> {
+    vpcId = await vpcRepo.resolve(this.ctx.db, vpcId, 'vpcId');
     return this.ctx.db
       .selectFrom('networkAcls')
       .selectAll()
@@ -289,7 +315,8 @@ export class VpcService {
       .then((rows) => rows.map(networkAclRepo.decode));
   }
 
-  async aclItems(aclId: number, db: Db = this.ctx.db): Promise<NetworkAclItem[]> {
+  async aclItems(aclId: Ref, db: Db = this.ctx.db): Promise<NetworkAclItem[]> {
+    aclId = await networkAclRepo.resolve(db, aclId, 'aclId');
     const rows = await db
       .selectFrom('networkAclItems')
       .selectAll()
@@ -299,7 +326,12 @@ export class VpcService {
     return rows.map(decodeNetworkAclItem);
   }
 
-  createAcl(input: { vpcId: number; name: string; description?: string }): Promise<NetworkAcl> {
+  async createAcl(input: { vpcId: Ref; name: string; description?: string }): Promise<NetworkAcl> {
+    return this.createAclResolved(await resolveRefs(this.ctx.db, input, { vpcId: vpcRepo }));
+  }
+
+  /** {@link createAcl} with the input's references resolved to numeric ids. */
+  private createAclResolved(input: Resolved<{ vpcId: Ref; name: string; description?: string }>): Promise<NetworkAcl> {
     return this.ctx.write(async (w) => {
       const vpc = await vpcRepo.get(w.db, input.vpcId, 'vpcId');
       this.owner(w, vpc.accountId);
@@ -325,7 +357,8 @@ export class VpcService {
   }
 
   /** Adds an item to a custom list (the built-in lists cannot change); numbers are unique per list. */
-  async addAclItem(aclId: number, input: AclItemInput): Promise<NetworkAclItem> {
+  async addAclItem(aclId: Ref, input: AclItemInput): Promise<NetworkAclItem> {
+    aclId = await networkAclRepo.resolve(this.ctx.db, aclId, 'aclId');
     const item = await this.ctx.write(async (w) => {
       const acl = await this.customAcl(w, aclId);
       const action = requireOneOf('action', input.action, ['Allow', 'Deny'] as const);
@@ -366,7 +399,8 @@ export class VpcService {
     return item;
   }
 
-  async deleteAclItem(itemId: number): Promise<void> {
+  async deleteAclItem(itemId: Ref): Promise<void> {
+    itemId = await resolveRef(this.ctx.db, networkAclItemRefs, itemId, 'itemId');
     const aclId = await this.ctx.write(async (w) => {
       const row = await w.db.selectFrom('networkAclItems').selectAll().where('id', '=', itemId).executeTakeFirst();
       if (!row) throw new InvalidParameterError('itemId', itemId, 'no such ACL item');
@@ -378,7 +412,8 @@ export class VpcService {
   }
 
   /** A custom list not used by any tier. */
-  deleteAcl(aclId: number): Promise<void> {
+  async deleteAcl(aclId: Ref): Promise<void> {
+    aclId = await networkAclRepo.resolve(this.ctx.db, aclId, 'aclId');
     return this.ctx.write(async (w) => {
       const acl = await this.customAcl(w, aclId);
       const used = await networkRepo.count(w.db, { aclId });
@@ -390,7 +425,9 @@ export class VpcService {
   }
 
   /** Puts another list on a tier. */
-  async replaceTierAcl(networkId: number, aclId: number): Promise<Network> {
+  async replaceTierAcl(networkId: Ref, aclId: Ref): Promise<Network> {
+    networkId = await networkRepo.resolve(this.ctx.db, networkId, 'networkId');
+    aclId = await networkAclRepo.resolve(this.ctx.db, aclId, 'aclId');
     const net = await this.ctx.write(async (w) => {
       const n = await networkRepo.get(w.db, networkId, 'networkId');
       if (n.vpcId === null) throw new InvalidParameterError('networkId', networkId, 'not a VPC tier');
@@ -411,7 +448,8 @@ export class VpcService {
    * unmatched ingress is denied; unmatched egress is allowed while the list has no egress item
    * and denied once it has one. Intra-tier traffic never passes through the ACL.
    */
-  async evaluateAcl(aclId: number, q: AclQuery): Promise<'Allow' | 'Deny'> {
+  async evaluateAcl(aclId: Ref, q: AclQuery): Promise<'Allow' | 'Deny'> {
+    aclId = await networkAclRepo.resolve(this.ctx.db, aclId, 'aclId');
     const acl = await networkAclRepo.get(this.ctx.db, aclId, 'aclId');
     if (acl.vpcId === null) return acl.name === 'default_allow' ? 'Allow' : 'Deny';
     return decideAcl(await this.aclItems(aclId), q);
@@ -420,14 +458,30 @@ export class VpcService {
   // ---- private gateways ----
 
   /** Root admin: a private gateway (VLAN, IP unique per zone) on a physical network of the VPC's zone. */
-  createPrivateGateway(input: {
-    vpcId: number;
-    physicalNetworkId: number;
+  async createPrivateGateway(input: {
+    vpcId: Ref;
+    physicalNetworkId: Ref;
     vlan: number;
     ip: string;
     gateway: string;
     netmask: string;
   }): Promise<PrivateGateway> {
+    return this.createPrivateGatewayResolved(
+      await resolveRefs(this.ctx.db, input, { vpcId: vpcRepo, physicalNetworkId: physicalNetworkRepo }),
+    );
+  }
+
+  /** {@link createPrivateGateway} with the input's references resolved to numeric ids. */
+  private createPrivateGatewayResolved(
+    input: Resolved<{
+      vpcId: Ref;
+      physicalNetworkId: Ref;
+      vlan: number;
+      ip: string;
+      gateway: string;
+      netmask: string;
+    }>,
+  ): Promise<PrivateGateway> {
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'create a private gateway');
       const vpc = await vpcRepo.get(w.db, input.vpcId, 'vpcId');
@@ -482,12 +536,14 @@ export class VpcService {
     });
   }
 
-  listPrivateGateways(vpcId: number): Promise<PrivateGateway[]> {
+  async listPrivateGateways(vpcId: Ref): Promise<PrivateGateway[]> {
+    vpcId = await vpcRepo.resolve(this.ctx.db, vpcId, 'vpcId');
     return privateGatewayRepo.list(this.ctx.db, { vpcId });
   }
 
   /** A static route (destination CIDR → the private gateway); never into the VPC's own CIDR. */
-  addStaticRoute(gatewayId: number, cidr: string): Promise<PrivateGateway> {
+  async addStaticRoute(gatewayId: Ref, cidr: string): Promise<PrivateGateway> {
+    gatewayId = await privateGatewayRepo.resolve(this.ctx.db, gatewayId, 'gatewayId');
     return this.ctx.write(async (w) => {
       const gw = await privateGatewayRepo.get(w.db, gatewayId, 'gatewayId');
       const vpc = await vpcRepo.get(w.db, gw.vpcId);

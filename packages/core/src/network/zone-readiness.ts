@@ -1,6 +1,7 @@
 import type { CloudContext } from '../context.js';
 import { InvalidParameterError } from '../errors.js';
 import type { TrafficType } from '../model/enums.js';
+import type { Ref } from '../model/ref.js';
 import { physicalNetworkRepo, trafficTypeRepo } from '../resources/physical-networks.js';
 import { zoneRepo } from '../resources/zones.js';
 import type { Db } from '../store/store.js';
@@ -35,7 +36,8 @@ export interface ZoneReadiness {
 export class ZoneReadinessService {
   constructor(private readonly ctx: CloudContext) {}
 
-  async check(zoneId: number, db: Db = this.ctx.db): Promise<ZoneReadiness> {
+  async check(zoneId: Ref, db: Db = this.ctx.db): Promise<ZoneReadiness> {
+    zoneId = await zoneRepo.resolve(db, zoneId, 'zoneId');
     const zone = await zoneRepo.get(db, zoneId, 'zoneId');
     const problems: ZoneReadinessProblem[] = [];
     const pns = await physicalNetworkRepo.list(db, { zoneId });
@@ -136,7 +138,8 @@ export class ZoneReadinessService {
   }
 
   /** Throws an InvalidParameterError naming the first problem when the zone is not ready. */
-  async requireReady(zoneId: number, db: Db = this.ctx.db): Promise<void> {
+  async requireReady(zoneId: Ref, db: Db = this.ctx.db): Promise<void> {
+    zoneId = await zoneRepo.resolve(db, zoneId, 'zoneId');
     const r = await this.check(zoneId, db);
     const first = r.problems[0];
     if (first) throw new InvalidParameterError(first.field, first.value, first.reason, { problems: r.problems });

@@ -2,9 +2,13 @@ import type { AffinityRule } from '../allocation/deployment-plan.js';
 import { CapacityConflictError } from '../allocation/placement-error.js';
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, PermissionDeniedError, ResourceInUseError } from '../errors.js';
+import type { ListOptions } from '../model/list-options.js';
 import type { Account, AffinityGroup, AffinityGroupType } from '../model/records.js';
+import type { Ref, Resolved } from '../model/ref.js';
 import { optionalString, requireOneOf, requireString } from '../model/validate.js';
+import { applyPaging, listPaging, pageArray } from '../resources/list-paging.js';
 import { isInSubtree, isRootAdmin, requireAccess } from '../resources/permissions.js';
+import { resolveOptionalRef, resolveRefs } from '../resources/ref-resolution.js';
 import { Repo } from '../resources/repo.js';
 import { accountRepo } from '../resources/tenancy.js';
 import { decoder } from '../store/codec.js';
@@ -23,7 +27,7 @@ export interface CreateAffinityGroupInput {
   type: (typeof USER_AFFINITY_GROUP_TYPES)[number];
   description?: string;
   /** Create for this account (admins); default the caller's. */
-  accountId?: number;
+  accountId?: Ref;
 }
 
 /**
@@ -36,7 +40,12 @@ export interface CreateAffinityGroupInput {
 export class AffinityGroupService {
   constructor(private readonly ctx: CloudContext) {}
 
-  create(input: CreateAffinityGroupInput): Promise<AffinityGroup> {
+  async create(input: CreateAffinityGroupInput): Promise<AffinityGroup> {
+    return this.createResolved(await resolveRefs(this.ctx.db, input, { accountId: accountRepo }));
+  }
+
+  /** {@link create} with the input's references resolved to numeric ids. */
+  private createResolved(input: Resolved<CreateAffinityGroupInput>): Promise<AffinityGroup> {
     return this.ctx.write(async (w) => {
       const owner = await accountRepo.get(w.db, input.accountId ?? w.caller.accountId, 'accountId');
       await requireAccess(
@@ -59,7 +68,8 @@ export class AffinityGroupService {
   }
 
   /** A group the caller may see (its own, its domain's dedication group, or any an admin oversees). */
-  async get(id: number): Promise<AffinityGroup> {
+  async get(id: Ref): Promise<AffinityGroup> {
+    id = await affinityGroupRepo.resolve(this.ctx.db, id);
     const group = await affinityGroupRepo.get(this.ctx.db, id);
     if (!(await canSee(this.ctx.db, this.ctx.caller, group)))
       throw new PermissionDeniedError(`affinity group ${id} belongs to another account`, { field: 'id', value: id });
@@ -70,25 +80,29 @@ export class AffinityGroupService {
    * The caller's groups and the explicit-dedication groups of the domains above it; a root admin
    * sees every group (optionally one account's).
    */
-  async list(filter: { accountId?: number; type?: AffinityGroupType } = {}): Promise<AffinityGroup[]> {
+  async list(filter: { accountId?: Ref; type?: AffinityGroupType } & ListOptions = {}): Promise<AffinityGroup[]> {
     const caller = this.ctx.caller;
+    const paging = await listPaging(this.ctx, filter);
+    const accountId = await resolveOptionalRef(this.ctx.db, accountRepo, filter.accountId, 'accountId');
     let q = this.ctx.db.selectFrom('affinityGroups').selectAll().where('removed', 'is', null);
     if (filter.type !== undefined) q = q.where('type', '=', filter.type);
     if (isRootAdmin(caller)) {
-      if (filter.accountId !== undefined) q = q.where('accountId', '=', filter.accountId);
-      return (await q.orderBy('id').execute()).map((r) => affinityGroupRepo.decode(r));
+      if (accountId !== undefined) q = q.where('accountId', '=', accountId);
+      return (await applyPaging(q.orderBy('id'), paging, ['name']).execute()).map((r) => affinityGroupRepo.decode(r));
     }
     const rows = (await q.orderBy('id').execute()).map((r) => affinityGroupRepo.decode(r));
     const out: AffinityGroup[] = [];
     for (const g of rows) {
-      if (filter.accountId !== undefined && g.accountId !== filter.accountId) continue;
+      if (accountId !== undefined && g.accountId !== accountId) continue;
       if (await canSee(this.ctx.db, caller, g)) out.push(g);
     }
-    return out;
+    // Visibility (own groups, dedication groups of the domains above) is decided per row: the page is cut after it.
+    return pageArray(out, paging, (g) => [g.name]);
   }
 
   /** The VMs in a group (ids, ascending). */
-  async members(id: number): Promise<number[]> {
+  async members(id: Ref): Promise<number[]> {
+    id = await affinityGroupRepo.resolve(this.ctx.db, id);
     await this.get(id);
     const rows = await this.ctx.db
       .selectFrom('affinityGroupVms')
@@ -103,7 +117,8 @@ export class AffinityGroupService {
    * Deletes a group; its VMs leave it (as CloudStack does). An `ExplicitDedication` group goes
    * only with its last dedication (release the dedications instead).
    */
-  delete(id: number): Promise<void> {
+  async delete(id: Ref): Promise<void> {
+    id = await affinityGroupRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       const group = await affinityGroupRepo.get(w.db, id);
       if (group.accountId === null || group.type === 'ExplicitDedication') {

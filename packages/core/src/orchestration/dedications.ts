@@ -1,11 +1,15 @@
 import type { Dedication } from '../capacity/placement-state.js';
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, ResourceInUseError } from '../errors.js';
+import type { ListOptions } from '../model/list-options.js';
 import type { AffinityGroup, DedicatedResource, DedicationLevel, Domain } from '../model/records.js';
+import type { Ref } from '../model/ref.js';
 import { clusterRepo } from '../resources/clusters.js';
 import { hostRepo } from '../resources/hosts.js';
+import { listPaging, pageArray } from '../resources/list-paging.js';
 import { requireRootAdmin } from '../resources/permissions.js';
 import { podRepo } from '../resources/pods.js';
+import { resolveRefs } from '../resources/ref-resolution.js';
 import { accountRepo, domainRepo } from '../resources/tenancy.js';
 import { zoneRepo } from '../resources/zones.js';
 import type { SettingsService } from '../settings/settings-service.js';
@@ -16,17 +20,17 @@ import type { PlacementIndex } from './vm-placement.js';
 
 /** Whom to dedicate to: a domain (and its subdomains), or an account (its domain is implied). */
 export interface DedicateTo {
-  domainId?: number;
-  accountId?: number;
+  domainId?: Ref;
+  accountId?: Ref;
 }
 
 /** Filter of {@link DedicationService.list}. */
 export interface DedicationFilter {
   level?: DedicationLevel;
-  zoneId?: number;
-  domainId?: number;
-  accountId?: number;
-  affinityGroupId?: number;
+  zoneId?: Ref;
+  domainId?: Ref;
+  accountId?: Ref;
+  affinityGroupId?: Ref;
 }
 
 interface Row {
@@ -99,48 +103,65 @@ export class DedicationService {
     private readonly settings: SettingsService,
   ) {}
 
-  dedicateZone(zoneId: number, to: DedicateTo): Promise<DedicatedResource> {
+  async dedicateZone(zoneId: Ref, to: DedicateTo): Promise<DedicatedResource> {
+    zoneId = await zoneRepo.resolve(this.ctx.db, zoneId, 'zoneId');
     return this.dedicate('zone', zoneId, to);
   }
 
-  dedicatePod(podId: number, to: DedicateTo): Promise<DedicatedResource> {
+  async dedicatePod(podId: Ref, to: DedicateTo): Promise<DedicatedResource> {
+    podId = await podRepo.resolve(this.ctx.db, podId, 'podId');
     return this.dedicate('pod', podId, to);
   }
 
-  dedicateCluster(clusterId: number, to: DedicateTo): Promise<DedicatedResource> {
+  async dedicateCluster(clusterId: Ref, to: DedicateTo): Promise<DedicatedResource> {
+    clusterId = await clusterRepo.resolve(this.ctx.db, clusterId, 'clusterId');
     return this.dedicate('cluster', clusterId, to);
   }
 
-  dedicateHost(hostId: number, to: DedicateTo): Promise<DedicatedResource> {
+  async dedicateHost(hostId: Ref, to: DedicateTo): Promise<DedicatedResource> {
+    hostId = await hostRepo.resolve(this.ctx.db, hostId, 'hostId');
     return this.dedicate('host', hostId, to);
   }
 
-  releaseZone(zoneId: number): Promise<void> {
+  async releaseZone(zoneId: Ref): Promise<void> {
+    zoneId = await zoneRepo.resolve(this.ctx.db, zoneId, 'zoneId');
     return this.release('zone', zoneId);
   }
 
-  releasePod(podId: number): Promise<void> {
+  async releasePod(podId: Ref): Promise<void> {
+    podId = await podRepo.resolve(this.ctx.db, podId, 'podId');
     return this.release('pod', podId);
   }
 
-  releaseCluster(clusterId: number): Promise<void> {
+  async releaseCluster(clusterId: Ref): Promise<void> {
+    clusterId = await clusterRepo.resolve(this.ctx.db, clusterId, 'clusterId');
     return this.release('cluster', clusterId);
   }
 
-  releaseHost(hostId: number): Promise<void> {
+  async releaseHost(hostId: Ref): Promise<void> {
+    hostId = await hostRepo.resolve(this.ctx.db, hostId, 'hostId');
     return this.release('host', hostId);
   }
 
   /** Live dedications (root admin), in id order. */
-  async list(filter: DedicationFilter = {}): Promise<DedicatedResource[]> {
+  async list(filter: DedicationFilter & ListOptions = {}): Promise<DedicatedResource[]> {
     requireRootAdmin(this.ctx.caller, 'list dedicated resources');
+    const paging = await listPaging(this.ctx, filter);
+    const f = await resolveRefs(this.ctx.db, filter, {
+      zoneId: zoneRepo,
+      domainId: domainRepo,
+      accountId: accountRepo,
+      affinityGroupId: affinityGroupRepo,
+    });
     let q = this.ctx.db.selectFrom('dedicatedResources').selectAll().where('removed', 'is', null);
-    if (filter.zoneId !== undefined) q = q.where('zoneId', '=', filter.zoneId);
-    if (filter.domainId !== undefined) q = q.where('domainId', '=', filter.domainId);
-    if (filter.accountId !== undefined) q = q.where('accountId', '=', filter.accountId);
-    if (filter.affinityGroupId !== undefined) q = q.where('affinityGroupId', '=', filter.affinityGroupId);
+    if (f.zoneId !== undefined) q = q.where('zoneId', '=', f.zoneId);
+    if (f.domainId !== undefined) q = q.where('domainId', '=', f.domainId);
+    if (f.accountId !== undefined) q = q.where('accountId', '=', f.accountId);
+    if (f.affinityGroupId !== undefined) q = q.where('affinityGroupId', '=', f.affinityGroupId);
     const all = (await q.orderBy('id').execute()).map((r) => decode(r as Row));
-    return filter.level === undefined ? all : all.filter((d) => d.level === filter.level);
+    // The level is derived from which of the row's scope columns is set, so it filters (and the page is cut) here.
+    const atLevel = filter.level === undefined ? all : all.filter((d) => d.level === filter.level);
+    return pageArray(atLevel, paging, (d) => [d.level]);
   }
 
   private dedicate(level: DedicationLevel, id: number, to: DedicateTo): Promise<DedicatedResource> {

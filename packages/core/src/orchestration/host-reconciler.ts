@@ -1,6 +1,7 @@
 import type { CloudContext } from '../context.js';
 import type { PingReport } from '../driver/host-status.js';
 import type { Host, VirtualMachine } from '../model/records.js';
+import type { Ref } from '../model/ref.js';
 import {
   type HostStatusEvent,
   hostStatusStateMachine,
@@ -8,6 +9,8 @@ import {
   vmStateMachine,
 } from '../model/state-machines/index.js';
 import { hostRef, hostRepo } from '../resources/hosts.js';
+import { resolveRefs } from '../resources/ref-resolution.js';
+import { zoneRepo } from '../resources/zones.js';
 import type { SettingsService } from '../settings/settings-service.js';
 import type { VirtualMachineService } from './virtual-machines.js';
 import type { PlacementIndex } from './vm-placement.js';
@@ -36,12 +39,13 @@ export class HostReconciler {
   ) {}
 
   /** One pass over every host of the cloud (or of one zone). */
-  async reconcile(filter: { zoneId?: number } = {}): Promise<ReconcileReport> {
+  async reconcile(filter: { zoneId?: Ref } = {}): Promise<ReconcileReport> {
+    const { zoneId } = await resolveRefs(this.ctx.db, filter, { zoneId: zoneRepo });
     const report: ReconcileReport = { hosts: [], vms: [] };
     const intervalS = await this.settings.get('ping.interval');
     const timeoutFactor = await this.settings.get('ping.timeout');
     const deadMs = intervalS * timeoutFactor * 1000;
-    for (const host of await hostRepo.list(this.ctx.db, { zoneId: filter.zoneId })) {
+    for (const host of await hostRepo.list(this.ctx.db, { zoneId })) {
       if (!this.ctx.drivers.hasHypervisor(host.hypervisorType)) continue;
       if (host.status === 'Removed' || host.status === 'Creating') continue;
       const vms = await vmRepo.list(this.ctx.db, { hostId: host.id });

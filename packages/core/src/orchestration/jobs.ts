@@ -1,7 +1,9 @@
 import type { CloudContext, Writer } from '../context.js';
 import { NotFoundError, PermissionDeniedError, StratusError } from '../errors.js';
 import type { ResourceType } from '../events/event-types.js';
+import type { ListOptions } from '../model/list-options.js';
 import { redactDeep } from '../model/redact.js';
+import type { Ref } from '../model/ref.js';
 import {
   ASYNC_JOB_INITIAL_STATE,
   ASYNC_JOB_STATUS_CODES,
@@ -10,7 +12,10 @@ import {
   type AsyncJobState,
   asyncJobStateMachine,
 } from '../model/state-machines/index.js';
+import { applyPaging, listPaging } from '../resources/list-paging.js';
 import { isRootAdmin, requireAccess } from '../resources/permissions.js';
+import { resolveRef } from '../resources/ref-resolution.js';
+import { jobRefs } from '../resources/ref-tables.js';
 import { json } from '../store/codec.js';
 import { insertRow } from '../store/insert-row.js';
 import { statement } from '../store/statement.js';
@@ -422,7 +427,8 @@ export class JobService {
   }
 
   /** The job, for its owner or an admin over the owner's domain. */
-  async get<R = unknown>(id: number): Promise<Job<R>> {
+  async get<R = unknown>(id: Ref): Promise<Job<R>> {
+    id = await resolveRef(this.ctx.db, jobRefs, id, 'id');
     const row = await selectJob(this.ctx, id);
     if (!row || row.removed !== null) throw new NotFoundError('AsyncJob', 'id', id);
     const job = this.withUnwritten(decode<R>(row));
@@ -443,7 +449,8 @@ export class JobService {
   }
 
   /** Waits until the job is no longer IN_PROGRESS (polling the store, so it works across processes). */
-  async wait<R = unknown>(id: number, options: { intervalMs?: number; timeoutMs?: number } = {}): Promise<Job<R>> {
+  async wait<R = unknown>(id: Ref, options: { intervalMs?: number; timeoutMs?: number } = {}): Promise<Job<R>> {
+    id = await resolveRef(this.ctx.db, jobRefs, id, 'id');
     const deadline = Date.now() + (options.timeoutMs ?? 3_600_000);
     for (;;) {
       const job = await this.get<R>(id);
@@ -456,17 +463,20 @@ export class JobService {
 
   /** The caller's recent jobs (all jobs for a root admin), newest first. */
   async list(
-    filter: { status?: AsyncJobState; instanceType?: string; instanceId?: number; limit?: number } = {},
+    filter: { status?: AsyncJobState; instanceType?: string; instanceId?: number; limit?: number } & ListOptions = {},
   ): Promise<Job[]> {
+    const paging = await listPaging(this.ctx, filter);
     let q = this.ctx.db.selectFrom('asyncJobs').selectAll().where('removed', 'is', null);
     if (!isRootAdmin(this.ctx.caller)) q = q.where('accountId', '=', this.ctx.caller.accountId);
     if (filter.status) q = q.where('status', '=', filter.status);
     if (filter.instanceType) q = q.where('instanceType', '=', filter.instanceType);
     if (filter.instanceId !== undefined) q = q.where('instanceId', '=', filter.instanceId);
-    const rows = await q
-      .orderBy('id', 'desc')
-      .limit(filter.limit ?? 100)
-      .execute();
+    // A job has no name: the keyword matches its command or its progress message.
+    const rows = await applyPaging(
+      paging?.limit === undefined ? q.orderBy('id', 'desc').limit(filter.limit ?? 100) : q.orderBy('id', 'desc'),
+      paging,
+      ['cmd', 'progressMessage'],
+    ).execute();
     return rows.map((r) => this.withUnwritten(decode(r)));
   }
 
@@ -486,7 +496,8 @@ export class JobService {
    * Cancels a job running in this process: its body sees `signal.aborted` and the job ends
    * CANCELLED. A job of another process cannot be cancelled from here.
    */
-  async cancel(id: number): Promise<void> {
+  async cancel(id: Ref): Promise<void> {
+    id = await resolveRef(this.ctx.db, jobRefs, id, 'id');
     const job = await this.get(id);
     if (job.accountId !== this.ctx.caller.accountId && !isRootAdmin(this.ctx.caller))
       throw new PermissionDeniedError('only the owner or an admin may cancel a job');

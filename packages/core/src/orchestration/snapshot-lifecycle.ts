@@ -10,6 +10,8 @@ import {
   ResourceUnavailableError,
   UnsupportedError,
 } from '../errors.js';
+import type { ListOptions } from '../model/list-options.js';
+import type { Ref } from '../model/ref.js';
 import {
   type SnapshotEvent,
   type SnapshotState,
@@ -17,7 +19,10 @@ import {
   volumeStateMachine,
 } from '../model/state-machines/index.js';
 import { hostRef } from '../resources/hosts.js';
+import { applyPaging, listPaging } from '../resources/list-paging.js';
 import { requireAccess } from '../resources/permissions.js';
+import { resolveOptionalRef, resolveRef } from '../resources/ref-resolution.js';
+import { snapshotPolicyRefs, snapshotRefs, volumeRefs } from '../resources/ref-tables.js';
 import { checkResourceLimits } from '../resources/resource-limits.js';
 import { SettingsService } from '../settings/settings-service.js';
 import { casTransition } from '../store/cas.js';
@@ -55,7 +60,8 @@ export class SnapshotLifecycle {
     this.settings = new SettingsService(ctx);
   }
 
-  async get(id: number): Promise<SnapshotRecord> {
+  async get(id: Ref): Promise<SnapshotRecord> {
+    id = await resolveRef(this.ctx.db, snapshotRefs, id, 'id');
     const row = await this.ctx.db
       .selectFrom('snapshots')
       .selectAll()
@@ -66,16 +72,26 @@ export class SnapshotLifecycle {
     return decodeSnapshot(row);
   }
 
-  async list(filter: { volumeId?: number; policyId?: number; state?: SnapshotState } = {}): Promise<SnapshotRecord[]> {
-    let q = this.ctx.db.selectFrom('snapshots').selectAll().where('removed', 'is', null);
-    if (filter.volumeId !== undefined) q = q.where('volumeId', '=', filter.volumeId);
-    if (filter.policyId !== undefined) q = q.where('policyId', '=', filter.policyId);
+  /** Snapshots oldest first, filtered; a page of them with `page`/`pageSize`, matching `keyword` by name. */
+  async list(
+    filter: { volumeId?: Ref; policyId?: Ref; state?: SnapshotState } & ListOptions = {},
+  ): Promise<SnapshotRecord[]> {
+    const db = this.ctx.db;
+    const paging = await listPaging(this.ctx, filter);
+    const volumeId = await resolveOptionalRef(db, volumeRefs, filter.volumeId, 'volumeId');
+    const policyId = await resolveOptionalRef(db, snapshotPolicyRefs, filter.policyId, 'policyId');
+    let q = db.selectFrom('snapshots').selectAll().where('removed', 'is', null);
+    if (volumeId !== undefined) q = q.where('volumeId', '=', volumeId);
+    if (policyId !== undefined) q = q.where('policyId', '=', policyId);
     if (filter.state !== undefined) q = q.where('state', '=', filter.state);
-    return (await q.orderBy('created').orderBy('id').execute()).map((r) => decodeSnapshot(r));
+    return (await applyPaging(q.orderBy('created').orderBy('id'), paging, ['name']).execute()).map((r) =>
+      decodeSnapshot(r),
+    );
   }
 
   /** Takes a manual snapshot of a volume as a job (SNAPSHOT.CREATE); the volume's activity does not matter. */
-  async create(volumeId: number, options: { name?: string } = {}): Promise<SubmittedJob<SnapshotRecord>> {
+  async create(volumeId: Ref, options: { name?: string } = {}): Promise<SubmittedJob<SnapshotRecord>> {
+    volumeId = await resolveRef(this.ctx.db, volumeRefs, volumeId, 'volumeId');
     const volume = await getVolume(this.ctx.db, volumeId);
     await requireAccess(this.ctx.db, this.ctx.caller, volume, 'snapshot a volume');
     await this.precheck(volume);
@@ -276,7 +292,8 @@ export class SnapshotLifecycle {
   }
 
   /** Backs a CreatedOnPrimary snapshot up to an image store of its zone (retryable after a failure). */
-  async backup(snapshotId: number, signal?: AbortSignal): Promise<SnapshotRecord> {
+  async backup(snapshotId: Ref, signal?: AbortSignal): Promise<SnapshotRecord> {
+    snapshotId = await resolveRef(this.ctx.db, snapshotRefs, snapshotId, 'snapshotId');
     const snap = await this.get(snapshotId);
     if (snap.state !== 'CreatedOnPrimary')
       throw new InvalidStateError(`snapshot ${snap.name} is ${snap.state}`, { field: 'snapshotId', value: snapshotId });
@@ -392,7 +409,8 @@ export class SnapshotLifecycle {
   }
 
   /** Deletes a snapshot as a job (SNAPSHOT.DELETE): BackedUp → Destroying → Destroyed; Error snapshots are just removed. */
-  async delete(snapshotId: number): Promise<SubmittedJob<void>> {
+  async delete(snapshotId: Ref): Promise<SubmittedJob<void>> {
+    snapshotId = await resolveRef(this.ctx.db, snapshotRefs, snapshotId, 'snapshotId');
     const snap = await this.get(snapshotId);
     await requireAccess(this.ctx.db, this.ctx.caller, snap, 'delete a snapshot');
     if (snap.state !== 'BackedUp' && snap.state !== 'Error')

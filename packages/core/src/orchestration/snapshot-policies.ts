@@ -1,5 +1,8 @@
 import { ConcurrentModificationError, InvalidParameterError, NotFoundError } from '../errors.js';
+import type { Ref, Resolved } from '../model/ref.js';
 import { isRootAdmin, requireAccess } from '../resources/permissions.js';
+import { resolveRef, resolveRefs } from '../resources/ref-resolution.js';
+import { snapshotPolicyRefs, volumeRefs } from '../resources/ref-tables.js';
 import { newUuid } from '../store/uuid.js';
 import { decodePolicy, type SnapshotPolicy } from './snapshot-records.js';
 import { SnapshotRestore } from './snapshot-restore.js';
@@ -32,13 +35,26 @@ export class SnapshotPolicies extends SnapshotRestore {
    * interval, storage.md §5.3, §10). `maxSnaps` ≤ `snapshot.max.<interval>` and, for non-admin
    * owners, ≤ the account's snapshot limit.
    */
-  createPolicy(input: {
-    volumeId: number;
+  async createPolicy(input: {
+    volumeId: Ref;
     intervalType: SnapshotInterval;
     schedule: string;
     timezone: string;
     maxSnaps: number;
   }): Promise<SnapshotPolicy> {
+    return this.createPolicyResolved(await resolveRefs(this.ctx.db, input, { volumeId: volumeRefs }));
+  }
+
+  /** {@link createPolicy} with the input's references resolved to numeric ids. */
+  private createPolicyResolved(
+    input: Resolved<{
+      volumeId: Ref;
+      intervalType: SnapshotInterval;
+      schedule: string;
+      timezone: string;
+      maxSnaps: number;
+    }>,
+  ): Promise<SnapshotPolicy> {
     return this.ctx.write(async (w) => {
       const volume = await getVolume(w.db, input.volumeId);
       await requireAccess(w.db, w.caller, volume, 'create a snapshot policy');
@@ -124,7 +140,8 @@ export class SnapshotPolicies extends SnapshotRestore {
     });
   }
 
-  async listPolicies(volumeId: number): Promise<SnapshotPolicy[]> {
+  async listPolicies(volumeId: Ref): Promise<SnapshotPolicy[]> {
+    volumeId = await resolveRef(this.ctx.db, volumeRefs, volumeId, 'volumeId');
     const rows = await this.ctx.db
       .selectFrom('snapshotPolicies')
       .selectAll()
@@ -136,7 +153,8 @@ export class SnapshotPolicies extends SnapshotRestore {
   }
 
   /** Deletes a policy and its future schedule; its snapshots stay. */
-  deletePolicy(policyId: number): Promise<void> {
+  async deletePolicy(policyId: Ref): Promise<void> {
+    policyId = await resolveRef(this.ctx.db, snapshotPolicyRefs, policyId, 'policyId');
     return this.ctx.write(async (w) => {
       const p = await w.db
         .selectFrom('snapshotPolicies')

@@ -1,6 +1,10 @@
 import { InvalidParameterError, InvalidStateError, ResourceUnavailableError } from '../errors.js';
+import type { Ref } from '../model/ref.js';
 import { volumeStateMachine } from '../model/state-machines/index.js';
 import { requireAccess } from '../resources/permissions.js';
+import { resolveRef, resolveRefs } from '../resources/ref-resolution.js';
+import { snapshotRefs } from '../resources/ref-tables.js';
+import { storagePoolRepo } from '../resources/storage-pools.js';
 import { newUuid } from '../store/uuid.js';
 import { diskFormatOf } from './disk-format.js';
 import type { SubmittedJob } from './jobs.js';
@@ -27,9 +31,11 @@ export class SnapshotRestore extends SnapshotLifecycle {
    * removed and the pool allocation released.
    */
   async createVolumeFromSnapshot(
-    snapshotId: number,
-    input: { name: string; poolId?: number },
+    snapshotId: Ref,
+    volume: { name: string; poolId?: Ref },
   ): Promise<SubmittedJob<VolumeRecord>> {
+    snapshotId = await resolveRef(this.ctx.db, snapshotRefs, snapshotId, 'snapshotId');
+    const input = await resolveRefs(this.ctx.db, volume, { poolId: storagePoolRepo });
     const snap = await this.get(snapshotId);
     await requireAccess(this.ctx.db, this.ctx.caller, snap, 'restore a snapshot');
     if (snap.state !== 'BackedUp')
@@ -170,9 +176,10 @@ export class SnapshotRestore extends SnapshotLifecycle {
    * the snapshot's zone, as a job; on failure the template record is removed.
    */
   async createTemplateFromSnapshot(
-    snapshotId: number,
+    snapshotId: Ref,
     input: { name: string; displayText?: string; osType?: string },
   ): Promise<SubmittedJob<{ templateId: number }>> {
+    snapshotId = await resolveRef(this.ctx.db, snapshotRefs, snapshotId, 'snapshotId');
     const snap = await this.get(snapshotId);
     await requireAccess(this.ctx.db, this.ctx.caller, snap, 'create a template from a snapshot');
     if (snap.state !== 'BackedUp')

@@ -1,8 +1,11 @@
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import type { CloudContext } from '../context.js';
 import { InvalidParameterError } from '../errors.js';
+import type { ListOptions } from '../model/list-options.js';
 import type { EntityBase } from '../model/records.js';
+import type { Ref } from '../model/ref.js';
 import { requireString } from '../model/validate.js';
+import { listPaging } from '../resources/list-paging.js';
 import { requireAccess } from '../resources/permissions.js';
 import { Repo } from '../resources/repo.js';
 import { accountRepo } from '../resources/tenancy.js';
@@ -57,11 +60,14 @@ function ed25519OpenSsh(publicKeyDer: Buffer, comment: string): string {
 export class SshKeyPairService {
   constructor(private readonly ctx: CloudContext) {}
 
-  list(accountId = this.ctx.caller.accountId): Promise<SshKeyPair[]> {
-    return sshKeyPairRepo.list(this.ctx.db, { accountId });
+  /** An account's key pairs by id (default the caller's); a page of them with `page`/`pageSize`, matching `keyword` by name. */
+  async list(accountId: Ref = this.ctx.caller.accountId, options: ListOptions = {}): Promise<SshKeyPair[]> {
+    accountId = await accountRepo.resolve(this.ctx.db, accountId, 'accountId');
+    return sshKeyPairRepo.list(this.ctx.db, { accountId }, await listPaging(this.ctx, options));
   }
 
-  async get(accountId: number, name: string): Promise<SshKeyPair> {
+  async get(accountId: Ref, name: string): Promise<SshKeyPair> {
+    accountId = await accountRepo.resolve(this.ctx.db, accountId, 'accountId');
     const [pair] = await sshKeyPairRepo.list(this.ctx.db, { accountId, name });
     if (!pair)
       throw new InvalidParameterError('keypair', name, `no SSH key pair of that name for account ${accountId}`);
@@ -69,14 +75,16 @@ export class SshKeyPairService {
   }
 
   /** Generates an ed25519 key pair; the private key (PKCS#8 PEM) is in the answer only. */
-  async create(name: string, accountId = this.ctx.caller.accountId): Promise<SshKeyPair & { privateKey: string }> {
+  async create(name: string, accountId: Ref = this.ctx.caller.accountId): Promise<SshKeyPair & { privateKey: string }> {
+    accountId = await accountRepo.resolve(this.ctx.db, accountId, 'accountId');
     const { publicKey, privateKey } = generateKeyPairSync('ed25519');
     const line = ed25519OpenSsh(publicKey.export({ type: 'spki', format: 'der' }), name);
     const pair = await this.register(name, line, accountId);
     return { ...pair, privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
   }
 
-  register(name: string, publicKey: string, accountId = this.ctx.caller.accountId): Promise<SshKeyPair> {
+  async register(name: string, publicKey: string, accountId: Ref = this.ctx.caller.accountId): Promise<SshKeyPair> {
+    accountId = await accountRepo.resolve(this.ctx.db, accountId, 'accountId');
     return this.ctx.write(async (w) => {
       const keyName = requireString('name', name, { max: 255 });
       const parsed = parseOpenSshPublicKey('publicKey', publicKey);
@@ -111,7 +119,8 @@ export class SshKeyPairService {
     });
   }
 
-  delete(name: string, accountId = this.ctx.caller.accountId): Promise<void> {
+  async delete(name: string, accountId: Ref = this.ctx.caller.accountId): Promise<void> {
+    accountId = await accountRepo.resolve(this.ctx.db, accountId, 'accountId');
     return this.ctx.write(async (w) => {
       const [pair] = await sshKeyPairRepo.list(w.db, { accountId, name });
       if (!pair) throw new InvalidParameterError('name', name, `no SSH key pair of that name for account ${accountId}`);

@@ -10,9 +10,12 @@ import {
   ResourceUnavailableError,
 } from '../errors.js';
 import type { Template } from '../model/records.js';
+import type { Ref } from '../model/ref.js';
 import { type DataObjectInStoreState, dataObjectInStoreStateMachine } from '../model/state-machines/index.js';
 import { requireAccess } from '../resources/permissions.js';
+import { storagePoolRepo } from '../resources/storage-pools.js';
 import { templateRepo } from '../resources/templates.js';
+import { zoneRepo } from '../resources/zones.js';
 import { SettingsService } from '../settings/settings-service.js';
 import { casTransition } from '../store/cas.js';
 import { statement } from '../store/statement.js';
@@ -153,7 +156,9 @@ export class TemplateStorageService {
    * Makes sure every image store of the target zones has a copy row (`Allocated`,
    * `NOT_DOWNLOADED`); Failed copies are retired and replaced so a new download can retry them.
    */
-  async ensureStoreRefs(templateId: number, zoneId?: number): Promise<TemplateStoreRef[]> {
+  async ensureStoreRefs(templateId: Ref, zoneId?: Ref): Promise<TemplateStoreRef[]> {
+    templateId = await templateRepo.resolve(this.ctx.db, templateId, 'templateId');
+    if (zoneId !== undefined) zoneId = await zoneRepo.resolve(this.ctx.db, zoneId, 'zoneId');
     return this.ctx.write(async (w) => {
       const template = await templateRepo.get(w.db, templateId, 'templateId');
       const zones = await this.targetZones(w.db, template, zoneId);
@@ -209,12 +214,14 @@ export class TemplateStorageService {
   }
 
   /** The template's live store copies (optionally of one zone). */
-  storeRefs(templateId: number, filter: { zoneId?: number } = {}): Promise<TemplateStoreRef[]> {
+  async storeRefs(templateId: Ref, filter: { zoneId?: number } = {}): Promise<TemplateStoreRef[]> {
+    templateId = await templateRepo.resolve(this.ctx.db, templateId, 'templateId');
     return this.storeRefsIn(this.ctx.db, templateId, filter.zoneId === undefined ? undefined : [filter.zoneId]);
   }
 
   /** The template's live pool copies. */
-  async poolRefs(templateId: number): Promise<TemplatePoolRef[]> {
+  async poolRefs(templateId: Ref): Promise<TemplatePoolRef[]> {
+    templateId = await templateRepo.resolve(this.ctx.db, templateId, 'templateId');
     const rows = await this.ctx.db
       .selectFrom('templatePoolRefs')
       .selectAll()
@@ -226,7 +233,9 @@ export class TemplateStorageService {
   }
 
   /** Ready in a zone = Ready in at least one image store of the zone (storage.md §10). */
-  async isReadyInZone(templateId: number, zoneId: number, db: Db = this.ctx.db): Promise<boolean> {
+  async isReadyInZone(templateId: Ref, zoneId: Ref, db: Db = this.ctx.db): Promise<boolean> {
+    templateId = await templateRepo.resolve(db, templateId, 'templateId');
+    zoneId = await zoneRepo.resolve(db, zoneId, 'zoneId');
     const row = await db
       .selectFrom('templateStoreRefs')
       .select('id')
@@ -239,7 +248,9 @@ export class TemplateStorageService {
   }
 
   /** The Ready store copy a zone serves the template from; InvalidStateError when none. */
-  async requireReadyInZone(templateId: number, zoneId: number, db: Db = this.ctx.db): Promise<TemplateStoreRef> {
+  async requireReadyInZone(templateId: Ref, zoneId: Ref, db: Db = this.ctx.db): Promise<TemplateStoreRef> {
+    templateId = await templateRepo.resolve(db, templateId, 'templateId');
+    zoneId = await zoneRepo.resolve(db, zoneId, 'zoneId');
     const { rows } = await runStatement(db, templatesReadyInZone, { templateId, zoneId });
     const row = rows[0];
     if (!row)
@@ -257,7 +268,8 @@ export class TemplateStorageService {
    * TEMPLATE.DOWNLOAD.SUCCESS (copy Ready) or TEMPLATE.DOWNLOAD.FAILED (copy Failed). The job fails
    * when any copy failed. Copies already downloaded or being downloaded elsewhere are left alone.
    */
-  async download(templateId: number, options: { zoneId?: number } = {}): Promise<SubmittedJob<TemplateStoreRef[]>> {
+  async download(templateId: Ref, options: { zoneId?: number } = {}): Promise<SubmittedJob<TemplateStoreRef[]>> {
+    templateId = await templateRepo.resolve(this.ctx.db, templateId, 'templateId');
     const template = await templateRepo.get(this.ctx.db, templateId, 'templateId');
     await requireAccess(this.ctx.db, this.ctx.caller, template, 'download a template');
     const url = template.url;
@@ -449,7 +461,9 @@ export class TemplateStorageService {
    * this process or another, waits for it to become Ready (or, if that copy fails, competes again).
    * A claim older than `primary.storage.download.wait` is taken over.
    */
-  stageOnPool(templateId: number, poolId: number, options: StageOptions = {}): Promise<TemplatePoolRef> {
+  async stageOnPool(templateId: Ref, poolId: Ref, options: StageOptions = {}): Promise<TemplatePoolRef> {
+    templateId = await templateRepo.resolve(this.ctx.db, templateId, 'templateId');
+    poolId = await storagePoolRepo.resolve(this.ctx.db, poolId, 'poolId');
     const key = `${templateId}:${poolId}`;
     const inflight = this.staging.get(key);
     if (inflight) return inflight;
@@ -639,7 +653,9 @@ export class TemplateStorageService {
    * until {@link cleanupUnusedPoolCopies} finds them unused. The template record goes when no store
    * copy remains.
    */
-  async deleteFromZone(templateId: number, zoneId?: number): Promise<SubmittedJob<{ removedTemplate: boolean }>> {
+  async deleteFromZone(templateId: Ref, zoneId?: Ref): Promise<SubmittedJob<{ removedTemplate: boolean }>> {
+    templateId = await templateRepo.resolve(this.ctx.db, templateId, 'templateId');
+    if (zoneId !== undefined) zoneId = await zoneRepo.resolve(this.ctx.db, zoneId, 'zoneId');
     const template = await templateRepo.get(this.ctx.db, templateId, 'templateId');
     await requireAccess(this.ctx.db, this.ctx.caller, template, 'delete a template');
     const zones = await this.targetZones(this.ctx.db, template, zoneId);
@@ -792,12 +808,15 @@ export class TemplateStorageService {
   }
 
   /** The store copy used to serve a deploy in `zoneId` and the template's virtual size there. */
-  async virtualSize(templateId: number, zoneId: number, db: Db = this.ctx.db): Promise<number> {
+  async virtualSize(templateId: Ref, zoneId: Ref, db: Db = this.ctx.db): Promise<number> {
+    templateId = await templateRepo.resolve(db, templateId, 'templateId');
+    zoneId = await zoneRepo.resolve(db, zoneId, 'zoneId');
     return (await this.requireReadyInZone(templateId, zoneId, db)).size;
   }
 
   /** Not-found-safe read for the orchestrator. */
-  async find(templateId: number): Promise<Template | undefined> {
+  async find(templateId: Ref): Promise<Template | undefined> {
+    templateId = await templateRepo.resolve(this.ctx.db, templateId, 'templateId');
     return templateRepo.find(this.ctx.db, templateId);
   }
 

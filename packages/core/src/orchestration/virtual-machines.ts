@@ -5,14 +5,16 @@ import { demandOf } from '../capacity/demand.js';
 import type { Caller, CloudContext, Writer } from '../context.js';
 import type { HypervisorDriver } from '../driver/hypervisor-driver.js';
 import { InvalidParameterError, InvalidStateError, PermissionDeniedError, UnsupportedError } from '../errors.js';
+import type { ListOptions } from '../model/list-options.js';
 import type { Account, Host, ServiceOffering, Template, VirtualMachine, Zone } from '../model/records.js';
+import type { Ref, Resolved } from '../model/ref.js';
 import type { VmEvent } from '../model/state-machines/index.js';
 import { GiB } from '../model/units.js';
 import { requireHostName, requireInteger } from '../model/validate.js';
 import type { GuestNetworkService } from '../network/guest-networks.js';
 import type { NetworkOfferingService } from '../network/network-offerings.js';
 import type { Network, Nic } from '../network/records.js';
-import { networkRepo } from '../network/records.js';
+import { networkRepo, securityGroupRepo } from '../network/records.js';
 import type { SecurityGroupService } from '../network/security-groups.js';
 import { hostRef, hostRepo } from '../resources/hosts.js';
 import {
@@ -22,6 +24,7 @@ import {
   serviceOfferingRepo,
 } from '../resources/offerings.js';
 import { isInSubtree, isRootAdmin, requireAccess } from '../resources/permissions.js';
+import { resolveRefs } from '../resources/ref-resolution.js';
 import { checkResourceLimits } from '../resources/resource-limits.js';
 import { templateRepo } from '../resources/templates.js';
 import { accountRepo } from '../resources/tenancy.js';
@@ -34,6 +37,7 @@ import { runStatement } from '../store/statement-cache.js';
 import type { Db } from '../store/store.js';
 import { newUuid } from '../store/uuid.js';
 import {
+  affinityGroupRepo,
   joinAffinityGroups,
   leaveAffinityGroups,
   permitAffinity,
@@ -65,17 +69,17 @@ export interface DeployJob extends SubmittedJob<StartedVm> {
  * disk offering, key pair, user data, affinity groups and owner.
  */
 export interface DeployVmInput {
-  zoneId: number;
-  serviceOfferingId: number;
+  zoneId: Ref;
+  serviceOfferingId: Ref;
   /** A template, or a bootable ISO (then `diskOfferingId` is required for the root disk). */
-  templateId: number;
-  diskOfferingId?: number;
+  templateId: Ref;
+  diskOfferingId?: Ref;
   /** GB, for a customized disk offering. */
   dataDiskSizeGb?: number;
   /** Advanced zones: the guest networks; default: the owner's default isolated network (created if absent). */
-  networkIds?: number[];
+  networkIds?: Ref[];
   /** Which of `networkIds` is the default; default the first. */
-  defaultNetworkId?: number;
+  defaultNetworkId?: Ref;
   /** RFC 1123 label, unique on each network; default the instance name. */
   hostName?: string;
   displayName?: string;
@@ -85,18 +89,18 @@ export interface DeployVmInput {
   /** base64. */
   userData?: string;
   /** Security groups (zones with security groups); default: the owner's default group. Fixed for life. */
-  securityGroupIds?: number[];
+  securityGroupIds?: Ref[];
   /** Deploy on behalf of this account (admins). */
-  accountId?: number;
+  accountId?: Ref;
   /** Default true. */
   startVm?: boolean;
   /** Root admin: this host, no fallback. */
-  hostId?: number;
+  hostId?: Ref;
   /**
    * Affinity groups the VM joins (the owner's own): `host anti-affinity`, `host affinity`, and the
    * owner's `ExplicitDedication` group, which keeps the VM on resources dedicated to its owner only.
    */
-  affinityGroupIds?: number[];
+  affinityGroupIds?: Ref[];
 }
 
 /**
@@ -122,16 +126,23 @@ export class VirtualMachineService {
     this.starter = new VmStarter(ctx, placement, capacity, networks, storage, settings);
   }
 
-  get(id: number): Promise<VirtualMachine> {
+  async get(id: Ref): Promise<VirtualMachine> {
+    id = await vmRepo.resolve(this.ctx.db, id);
     return vmRepo.get(this.ctx.db, id);
   }
 
   /** The caller's VMs (every VM for a root admin), optionally filtered. */
   list(
-    filter: { zoneId?: number; hostId?: number; state?: string; accountId?: number } = {},
+    filter: { zoneId?: Ref; hostId?: Ref; state?: string; accountId?: Ref } & ListOptions = {},
   ): Promise<VirtualMachine[]> {
+    const db = this.ctx.db;
     const accountId = isRootAdmin(this.ctx.caller) ? filter.accountId : this.ctx.caller.accountId;
-    return vmRepo.list(this.ctx.db, { zoneId: filter.zoneId, hostId: filter.hostId, state: filter.state, accountId });
+    return vmRepo.listFor(
+      this.ctx,
+      { ...filter, accountId },
+      { zoneId: zoneRepo, hostId: hostRepo, accountId: accountRepo },
+      db,
+    );
   }
 
   /**
@@ -140,6 +151,24 @@ export class VirtualMachineService {
    * leaves the VM in Error with everything it took released.
    */
   async deploy(input: DeployVmInput): Promise<DeployJob> {
+    return this.deployResolved(
+      await resolveRefs(this.ctx.db, input, {
+        zoneId: zoneRepo,
+        serviceOfferingId: serviceOfferingRepo,
+        templateId: templateRepo,
+        diskOfferingId: diskOfferingRepo,
+        networkIds: networkRepo,
+        defaultNetworkId: networkRepo,
+        securityGroupIds: securityGroupRepo,
+        accountId: accountRepo,
+        hostId: hostRepo,
+        affinityGroupIds: affinityGroupRepo,
+      }),
+    );
+  }
+
+  /** {@link deploy} with the input's references resolved to numeric ids. */
+  private async deployResolved(input: Resolved<DeployVmInput>): Promise<DeployJob> {
     const mark = this.ctx.tracer.mark();
     let vmId = 0;
     // The VM, its NICs and volumes, and the job that starts it commit together.
@@ -197,7 +226,7 @@ export class VirtualMachineService {
 
   private async create(
     w: Writer,
-    input: DeployVmInput,
+    input: Resolved<DeployVmInput>,
   ): Promise<{
     vm: VirtualMachine;
     offering: ServiceOffering;
@@ -386,7 +415,7 @@ export class VirtualMachineService {
     w: Writer,
     zone: Zone,
     owner: Account,
-    input: DeployVmInput,
+    input: Resolved<DeployVmInput>,
   ): Promise<Array<{ id: number; network?: Network }>> {
     const zoneId = zone.id;
     if (input.networkIds && input.networkIds.length > 0) {
@@ -453,7 +482,9 @@ export class VirtualMachineService {
 
   /** Starts a stopped VM (last host first), as a job. */
   /** Starts a Stopped VM; the result carries the explanation of the placement (`placement`). */
-  start(id: number, options: { hostId?: number } = {}): Promise<SubmittedJob<StartedVm>> {
+  async start(id: Ref, options: { hostId?: Ref } = {}): Promise<SubmittedJob<StartedVm>> {
+    id = await vmRepo.resolve(this.ctx.db, id);
+    const { hostId } = await resolveRefs(this.ctx.db, options, { hostId: hostRepo });
     return this.runJob(id, 'startVirtualMachine', 'VM.START', 'start', async (vm, job) => {
       if (vm.state === 'Running') return vm;
       if (vm.state !== 'Stopped')
@@ -463,7 +494,7 @@ export class VirtualMachineService {
           field: 'hostId',
           value: options.hostId,
         });
-      return this.starter.start(id, { job, ...options });
+      return this.starter.start(id, { job, hostId });
     });
   }
 
@@ -472,7 +503,8 @@ export class VirtualMachineService {
    * capacity moves from used to reserved on the host; NIC reservations are released.
    * `forced` (root admin) marks it Stopped even when the host cannot be reached.
    */
-  stop(id: number, options: { forced?: boolean } = {}): Promise<SubmittedJob<VirtualMachine>> {
+  async stop(id: Ref, options: { forced?: boolean } = {}): Promise<SubmittedJob<VirtualMachine>> {
+    id = await vmRepo.resolve(this.ctx.db, id);
     return this.runJob(id, 'stopVirtualMachine', 'VM.STOP', 'stop', async (vm) => {
       if (options.forced && !isRootAdmin(this.ctx.caller))
         throw new PermissionDeniedError('only a root admin may force a stop', { field: 'forced', value: true });
@@ -534,7 +566,8 @@ export class VirtualMachineService {
   }
 
   /** Reboots in place: same host, no capacity change. */
-  reboot(id: number): Promise<SubmittedJob<VirtualMachine>> {
+  async reboot(id: Ref): Promise<SubmittedJob<VirtualMachine>> {
+    id = await vmRepo.resolve(this.ctx.db, id);
     return this.runJob(id, 'rebootVirtualMachine', 'VM.REBOOT', 'reboot', async (vm) => {
       if (vm.state !== 'Running')
         throw new InvalidStateError(`VM ${vm.instanceName} is ${vm.state}; only a Running VM reboots`, {
@@ -552,7 +585,8 @@ export class VirtualMachineService {
    * rules for recovery; the ROOT volume is marked Destroy, data volumes are detached and kept;
    * the reservation on the last host is released. `expunge` (root admin) goes on to expunge.
    */
-  destroy(id: number, options: { expunge?: boolean } = {}): Promise<SubmittedJob<VirtualMachine>> {
+  async destroy(id: Ref, options: { expunge?: boolean } = {}): Promise<SubmittedJob<VirtualMachine>> {
+    id = await vmRepo.resolve(this.ctx.db, id);
     return this.runJob(id, 'destroyVirtualMachine', 'VM.DESTROY', 'destroy', async (vm) => {
       if (
         options.expunge &&
@@ -588,7 +622,8 @@ export class VirtualMachineService {
   }
 
   /** Undoes a destroy before expunge: Destroyed → Stopped, ROOT volume Ready again (limits re-checked). */
-  recover(id: number): Promise<VirtualMachine> {
+  async recover(id: Ref): Promise<VirtualMachine> {
+    id = await vmRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       const vm = await vmRepo.get(w.db, id);
       if (!isRootAdmin(w.caller) && !(await this.settings.get('allow.user.expunge.recover.vm', {}, w.db))) {
@@ -623,7 +658,8 @@ export class VirtualMachineService {
   }
 
   /** Expunges a Destroyed or Error VM now (root admin, or users when allowed). */
-  expunge(id: number): Promise<SubmittedJob<VirtualMachine>> {
+  async expunge(id: Ref): Promise<SubmittedJob<VirtualMachine>> {
+    id = await vmRepo.resolve(this.ctx.db, id);
     return this.runJob(id, 'expungeVirtualMachine', 'VM.EXPUNGE', 'expunge', async (vm) => {
       if (!isRootAdmin(this.ctx.caller) && !(await this.settings.get('allow.user.expunge.recover.vm'))) {
         throw new PermissionDeniedError('only a root admin may expunge', { field: 'id', value: id });
@@ -712,7 +748,9 @@ export class VirtualMachineService {
    * once through its driver, a Stopped one at its next start. The ISO must be visible to the VM's
    * owner and Ready in the VM's zone; a VM holds one ISO at a time.
    */
-  attachIso(id: number, isoId: number): Promise<SubmittedJob<VirtualMachine>> {
+  async attachIso(id: Ref, isoId: Ref): Promise<SubmittedJob<VirtualMachine>> {
+    id = await vmRepo.resolve(this.ctx.db, id);
+    isoId = await templateRepo.resolve(this.ctx.db, isoId, 'isoId');
     return this.runJob(id, 'attachIso', 'ISO.ATTACH', 'attach an ISO to', async (vm) => {
       const iso = await templateRepo.get(this.ctx.db, isoId, 'isoId');
       if (!iso.isIso) throw new InvalidParameterError('isoId', isoId, 'not an ISO');
@@ -744,7 +782,8 @@ export class VirtualMachineService {
   }
 
   /** Ejects the VM's ISO (CloudStack's `detachIso`); a VM without one is left as it is. */
-  detachIso(id: number): Promise<SubmittedJob<VirtualMachine>> {
+  async detachIso(id: Ref): Promise<SubmittedJob<VirtualMachine>> {
+    id = await vmRepo.resolve(this.ctx.db, id);
     return this.runJob(id, 'detachIso', 'ISO.DETACH', 'detach the ISO of', async (vm) => {
       if (vm.isoId === null) return vm;
       if (vm.state !== 'Running' && vm.state !== 'Stopped')
@@ -819,7 +858,9 @@ export class VirtualMachineService {
    * destination's capacity is booked first; success releases the source, failure the destination. A driver that
    * does not declare `liveMigration` is refused with `UnsupportedError` before anything changes.
    */
-  migrate(id: number, destHostId: number): Promise<SubmittedJob<VirtualMachine>> {
+  async migrate(id: Ref, destHostId: Ref): Promise<SubmittedJob<VirtualMachine>> {
+    id = await vmRepo.resolve(this.ctx.db, id);
+    destHostId = await hostRepo.resolve(this.ctx.db, destHostId, 'destHostId');
     return this.runJob(id, 'migrateVirtualMachine', 'VM.MIGRATE', 'migrate', async (vm) => {
       if (!isRootAdmin(this.ctx.caller))
         throw new PermissionDeniedError('only a root admin may migrate VMs', { field: 'id', value: id });
@@ -912,7 +953,9 @@ export class VirtualMachineService {
   }
 
   /** Changes the service offering of a Stopped VM (same storage type, not a system offering). */
-  changeServiceOffering(id: number, serviceOfferingId: number): Promise<VirtualMachine> {
+  async changeServiceOffering(id: Ref, serviceOfferingId: Ref): Promise<VirtualMachine> {
+    id = await vmRepo.resolve(this.ctx.db, id);
+    serviceOfferingId = await serviceOfferingRepo.resolve(this.ctx.db, serviceOfferingId, 'serviceOfferingId');
     return this.ctx.write(async (w) => {
       const vm = await vmRepo.get(w.db, id);
       await requireAccess(w.db, w.caller, vm, 'change a VM');
@@ -956,7 +999,8 @@ export class VirtualMachineService {
    * Resets the password of a Stopped VM whose template is password-enabled. The new password is
    * returned once and never stored; the VM learns it from its router at the next boot.
    */
-  async resetPassword(id: number): Promise<{ vm: VirtualMachine; password: string }> {
+  async resetPassword(id: Ref): Promise<{ vm: VirtualMachine; password: string }> {
+    id = await vmRepo.resolve(this.ctx.db, id);
     const password = randomBytes(9).toString('base64url');
     const vm = await this.ctx.write(async (w) => {
       const vm = await vmRepo.get(w.db, id);
@@ -987,7 +1031,8 @@ export class VirtualMachineService {
   }
 
   /** Replaces the VM's user data (base64); the router serves it at `/latest/user-data`. */
-  updateUserData(id: number, userData: string): Promise<VirtualMachine> {
+  async updateUserData(id: Ref, userData: string): Promise<VirtualMachine> {
+    id = await vmRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       const vm = await vmRepo.get(w.db, id);
       await requireAccess(w.db, w.caller, vm, 'update user data');

@@ -8,6 +8,7 @@ export const vmRepo = new Repo<VirtualMachine>(
   'vmInstances',
   'VirtualMachine',
   decoder<VirtualMachine>({ bool: ['haEnabled'], json: ['details'] }),
+  ['displayName', 'hostName', 'instanceName'],
 );
 
 const MiB = 1024 * 1024;

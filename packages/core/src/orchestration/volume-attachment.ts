@@ -2,8 +2,11 @@ import type { Writer } from '../context.js';
 import { DriverError } from '../driver/driver-error.js';
 import type { DiskSpec } from '../driver/vm-spec.js';
 import { InvalidParameterError, InvalidStateError, ResourceInUseError, UnsupportedError } from '../errors.js';
+import type { Ref } from '../model/ref.js';
 import { capabilityFor } from '../resources/capabilities.js';
 import { requireAccess } from '../resources/permissions.js';
+import { resolveRef } from '../resources/ref-resolution.js';
+import { vmRefs, volumeRefs } from '../resources/ref-tables.js';
 import { diskFormatOf } from './disk-format.js';
 import { getHostRef } from './host-info.js';
 import type { SubmittedJob } from './jobs.js';
@@ -126,11 +129,9 @@ export class VolumeAttachment extends VolumeCreationSteps {
   }
 
   /** Attaches a DATADISK to a VM as a job (VOLUME.ATTACH); creates an Allocated volume first on a pool the VM's host reaches. */
-  async attach(
-    volumeId: number,
-    vmId: number,
-    options: { deviceId?: number } = {},
-  ): Promise<SubmittedJob<VolumeRecord>> {
+  async attach(volumeId: Ref, vmId: Ref, options: { deviceId?: number } = {}): Promise<SubmittedJob<VolumeRecord>> {
+    volumeId = await resolveRef(this.ctx.db, volumeRefs, volumeId, 'volumeId');
+    vmId = await resolveRef(this.ctx.db, vmRefs, vmId, 'vmId');
     const checked = await this.checkAttach(volumeId, vmId, options.deviceId);
     return this.jobs.submit(
       {
@@ -225,7 +226,8 @@ export class VolumeAttachment extends VolumeCreationSteps {
   }
 
   /** Detaches a DATADISK from its VM (Running or Stopped) as a job (VOLUME.DETACH); the volume keeps its pool and data. */
-  async detach(volumeId: number): Promise<SubmittedJob<VolumeRecord>> {
+  async detach(volumeId: Ref): Promise<SubmittedJob<VolumeRecord>> {
+    volumeId = await resolveRef(this.ctx.db, volumeRefs, volumeId, 'volumeId');
     const volume = await getVolume(this.ctx.db, volumeId);
     await requireAccess(this.ctx.db, this.ctx.caller, volume, 'detach a volume');
     if (volume.volumeType !== 'DATADISK')

@@ -4,7 +4,11 @@ import type { VolumeResult, VolumeSpec } from '../driver/storage-spec.js';
 import type { DiskFormat, DiskSpec } from '../driver/vm-spec.js';
 import { InsufficientCapacityError, InvalidParameterError, InvalidStateError, NotFoundError } from '../errors.js';
 import type { StorageType } from '../model/enums.js';
+import type { Ref } from '../model/ref.js';
+import { hostRepo } from '../resources/hosts.js';
 import { diskOfferingRepo } from '../resources/offerings.js';
+import { resolveRef } from '../resources/ref-resolution.js';
+import { volumeRefs } from '../resources/ref-tables.js';
 import { statement } from '../store/statement.js';
 import { runStatement } from '../store/statement-cache.js';
 import { diskFormatOf } from './disk-format.js';
@@ -228,7 +232,9 @@ export class VolumeCreationSteps extends VolumeCrud {
    * Places and creates an Allocated volume for a VM's host: asks the pool chooser for candidates and
    * books the first that still has room (the booking re-checks space in its transaction).
    */
-  async createForHost(volumeId: number, hostId: number, options: CreateOptions = {}): Promise<VolumeRecord> {
+  async createForHost(volumeId: Ref, hostId: Ref, options: CreateOptions = {}): Promise<VolumeRecord> {
+    volumeId = await resolveRef(this.ctx.db, volumeRefs, volumeId, 'volumeId');
+    hostId = await hostRepo.resolve(this.ctx.db, hostId, 'hostId');
     const volume = await getVolume(this.ctx.db, volumeId);
     const offering =
       volume.diskOfferingId === null ? undefined : await diskOfferingRepo.find(this.ctx.db, volume.diskOfferingId);
@@ -260,7 +266,8 @@ export class VolumeCreationSteps extends VolumeCrud {
    * released, and it is `Allocated` again with no pool (Ready → Destroy → Allocated), so the next
    * attempt may place it elsewhere and the store is as it was before the attempt.
    */
-  async uncreate(volumeId: number): Promise<void> {
+  async uncreate(volumeId: Ref): Promise<void> {
+    volumeId = await resolveRef(this.ctx.db, volumeRefs, volumeId, 'volumeId');
     const volume = await getVolume(this.ctx.db, volumeId);
     if (volume.state !== 'Ready') return;
     if (volume.poolId !== null) {

@@ -2,10 +2,16 @@ import { ExcludeList } from '../allocation/exclude-list.js';
 import type { CapacityService } from '../capacity/capacity-service.js';
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, InvalidStateError, NotFoundError } from '../errors.js';
+import type { ListOptions } from '../model/list-options.js';
+import type { Ref, Resolved } from '../model/ref.js';
 import { type VolumeEvent, type VolumeState, volumeStateMachine } from '../model/state-machines/index.js';
 import { GiB } from '../model/units.js';
+import { applyPaging, listPaging } from '../resources/list-paging.js';
 import { diskOfferingRepo } from '../resources/offerings.js';
 import { requireAccess } from '../resources/permissions.js';
+import { resolveOptionalRef, resolveRef, resolveRefs } from '../resources/ref-resolution.js';
+import { vmRefs, volumeRefs } from '../resources/ref-tables.js';
+import { storagePoolRepo } from '../resources/storage-pools.js';
 import { accountRepo } from '../resources/tenancy.js';
 import { zoneRepo } from '../resources/zones.js';
 import { SettingsService } from '../settings/settings-service.js';
@@ -22,12 +28,12 @@ import { decodeVolume, getVolume, type VolumeRecord, vmVolumes } from './volume-
 /** Input of {@link VolumeService.create}. */
 export interface CreateVolumeInput {
   name: string;
-  zoneId: number;
-  diskOfferingId: number;
+  zoneId: Ref;
+  diskOfferingId: Ref;
   /** GiB; required (and only allowed) for a customized disk offering. */
   size?: number;
   /** Owner; default the caller's account. */
-  accountId?: number;
+  accountId?: Ref;
 }
 
 /** Owner and place of a VM the orchestrator is deploying. */
@@ -78,7 +84,8 @@ export class VolumeCrud {
     this.chooser = options.chooser ?? defaultPoolChooser(undefined, () => new ExcludeList());
   }
 
-  get(id: number): Promise<VolumeRecord> {
+  async get(id: Ref): Promise<VolumeRecord> {
+    id = await resolveRef(this.ctx.db, volumeRefs, id, 'id');
     return getVolume(this.ctx.db, id, 'id');
   }
 
@@ -86,31 +93,49 @@ export class VolumeCrud {
    * A private template from a Ready volume whose VM is stopped (CloudStack `createTemplate` with a volume), written
    * to the zone's image store by the driver; see `createTemplateFromVolume`.
    */
-  createTemplate(volumeId: number, input: PrivateTemplateInput): Promise<SubmittedJob<{ templateId: number }>> {
+  async createTemplate(volumeId: Ref, input: PrivateTemplateInput): Promise<SubmittedJob<{ templateId: number }>> {
+    volumeId = await resolveRef(this.ctx.db, volumeRefs, volumeId, 'volumeId');
     return createTemplateFromVolume(this.ctx, this.jobs, volumeId, input);
   }
 
   async list(
-    filter: { accountId?: number; instanceId?: number; poolId?: number; state?: VolumeState } = {},
+    filter: { accountId?: Ref; instanceId?: Ref; poolId?: Ref; state?: VolumeState } & ListOptions = {},
   ): Promise<VolumeRecord[]> {
-    let q = this.ctx.db.selectFrom('volumes').selectAll().where('removed', 'is', null);
-    if (filter.accountId !== undefined) q = q.where('accountId', '=', filter.accountId);
-    if (filter.instanceId !== undefined) q = q.where('instanceId', '=', filter.instanceId);
-    if (filter.poolId !== undefined) q = q.where('poolId', '=', filter.poolId);
+    const db = this.ctx.db;
+    const paging = await listPaging(this.ctx, filter);
+    const accountId = await resolveOptionalRef(db, accountRepo, filter.accountId, 'accountId');
+    const instanceId = await resolveOptionalRef(db, vmRefs, filter.instanceId, 'instanceId');
+    const poolId = await resolveOptionalRef(db, storagePoolRepo, filter.poolId, 'poolId');
+    let q = db.selectFrom('volumes').selectAll().where('removed', 'is', null);
+    if (accountId !== undefined) q = q.where('accountId', '=', accountId);
+    if (instanceId !== undefined) q = q.where('instanceId', '=', instanceId);
+    if (poolId !== undefined) q = q.where('poolId', '=', poolId);
     if (filter.state !== undefined) q = q.where('state', '=', filter.state);
-    const rows = await q.orderBy('id').execute();
+    const rows = await applyPaging(q.orderBy('id'), paging, ['name']).execute();
     return rows.map((r) => decodeVolume(r));
   }
 
   /** A VM's live volumes, by device id. */
-  ofVm(vmId: number): Promise<VolumeRecord[]> {
+  async ofVm(vmId: Ref): Promise<VolumeRecord[]> {
+    vmId = await resolveRef(this.ctx.db, vmRefs, vmId, 'vmId');
     return vmVolumes(this.ctx.db, vmId);
   }
 
   // ── Records ──────────────────────────────────────────────────────────────────────────────────────────
 
   /** Creates a DATADISK record (Allocated, no pool): nothing touches storage until first attach. */
-  create(input: CreateVolumeInput): Promise<VolumeRecord> {
+  async create(input: CreateVolumeInput): Promise<VolumeRecord> {
+    return this.createResolved(
+      await resolveRefs(this.ctx.db, input, {
+        zoneId: zoneRepo,
+        diskOfferingId: diskOfferingRepo,
+        accountId: accountRepo,
+      }),
+    );
+  }
+
+  /** {@link create} with the input's references resolved to numeric ids. */
+  private createResolved(input: Resolved<CreateVolumeInput>): Promise<VolumeRecord> {
     return this.ctx.write(async (w) => {
       const name = typeof input.name === 'string' && input.name.trim() !== '' ? input.name.trim() : undefined;
       if (!name) throw new InvalidParameterError('name', input.name, 'a volume name is required');

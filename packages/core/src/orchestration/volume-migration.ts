@@ -1,6 +1,10 @@
 import type { VolumeResult } from '../driver/storage-spec.js';
 import { InvalidParameterError, InvalidStateError, UnsupportedError } from '../errors.js';
+import type { Ref } from '../model/ref.js';
 import { requireAccess } from '../resources/permissions.js';
+import { resolveRef } from '../resources/ref-resolution.js';
+import { volumeRefs } from '../resources/ref-tables.js';
+import { storagePoolRepo } from '../resources/storage-pools.js';
 import type { SubmittedJob } from './jobs.js';
 import { getPoolRow, hostsReaching } from './pool-reach.js';
 import { poolRef } from './storage-refs.js';
@@ -15,7 +19,9 @@ export class VolumeMigration extends VolumeResize {
    * storage.md §4.5): detached, or attached to a stopped VM. A host must reach both pools (same
    * cluster, or a zone-wide pool); the allocation moves with the volume.
    */
-  async migrate(volumeId: number, poolId: number): Promise<SubmittedJob<VolumeRecord>> {
+  async migrate(volumeId: Ref, poolId: Ref): Promise<SubmittedJob<VolumeRecord>> {
+    volumeId = await resolveRef(this.ctx.db, volumeRefs, volumeId, 'volumeId');
+    poolId = await storagePoolRepo.resolve(this.ctx.db, poolId, 'poolId');
     const volume = await getVolume(this.ctx.db, volumeId);
     await requireAccess(this.ctx.db, this.ctx.caller, volume, 'migrate a volume');
     if (volume.state !== 'Ready' || volume.poolId === null)

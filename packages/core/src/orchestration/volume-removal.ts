@@ -1,6 +1,9 @@
 import type { Writer } from '../context.js';
 import { InvalidStateError, ResourceInUseError, ResourceUnavailableError } from '../errors.js';
+import type { Ref } from '../model/ref.js';
 import { requireAccess } from '../resources/permissions.js';
+import { resolveRef } from '../resources/ref-resolution.js';
+import { vmRefs, volumeRefs } from '../resources/ref-tables.js';
 import { getPoolRow, hostsReaching } from './pool-reach.js';
 import { poolRef } from './storage-refs.js';
 import { getVm } from './vm-row.js';
@@ -64,7 +67,8 @@ export class VolumeRemoval extends VolumeMigration {
   }
 
   /** VM expunge (operations.md §2.8): physically deletes the VM's destroyed ROOT volume(s). */
-  async expungeVmVolumes(vmId: number): Promise<void> {
+  async expungeVmVolumes(vmId: Ref): Promise<void> {
+    vmId = await resolveRef(this.ctx.db, vmRefs, vmId, 'vmId');
     const rows = await this.ctx.db
       .selectFrom('volumes')
       .select('id')
@@ -87,7 +91,8 @@ export class VolumeRemoval extends VolumeMigration {
    * A VM whose first start failed gives its volumes back: every volume created on storage is
    * expunged, and the never-created ones (root and data) are deleted records.
    */
-  async releaseVmVolumes(vmId: number): Promise<void> {
+  async releaseVmVolumes(vmId: Ref): Promise<void> {
+    vmId = await resolveRef(this.ctx.db, vmRefs, vmId, 'vmId');
     await this.expungeVmVolumes(vmId);
     const rows = await this.ctx.db
       .selectFrom('volumes')
@@ -112,7 +117,8 @@ export class VolumeRemoval extends VolumeMigration {
    * (counts and pool allocation released, recoverable until the storage GC expunges it). Its
    * snapshot policies go; its snapshots stay.
    */
-  delete(volumeId: number): Promise<VolumeRecord> {
+  async delete(volumeId: Ref): Promise<VolumeRecord> {
+    volumeId = await resolveRef(this.ctx.db, volumeRefs, volumeId, 'volumeId');
     return this.ctx.write(async (w) => {
       const volume = await getVolume(w.db, volumeId);
       await requireAccess(w.db, w.caller, volume, 'delete a volume');
@@ -191,7 +197,8 @@ export class VolumeRemoval extends VolumeMigration {
   }
 
   /** Recovers a destroyed volume (Destroy → Ready) before the storage GC expunges it. */
-  recover(volumeId: number): Promise<VolumeRecord> {
+  async recover(volumeId: Ref): Promise<VolumeRecord> {
+    volumeId = await resolveRef(this.ctx.db, volumeRefs, volumeId, 'volumeId');
     return this.ctx.write(async (w) => {
       const volume = await getVolume(w.db, volumeId);
       await requireAccess(w.db, w.caller, volume, 'recover a volume');
@@ -228,7 +235,8 @@ export class VolumeRemoval extends VolumeMigration {
   }
 
   /** Physically deletes a destroyed volume (Destroy → Expunging → Expunged); a failure returns it to Destroy. */
-  async expunge(volumeId: number): Promise<void> {
+  async expunge(volumeId: Ref): Promise<void> {
+    volumeId = await resolveRef(this.ctx.db, volumeRefs, volumeId, 'volumeId');
     const volume = await getVolume(this.ctx.db, volumeId);
     if (volume.state !== 'Destroy')
       throw new InvalidStateError(`volume ${volume.name} is ${volume.state}, not Destroy`, {

@@ -1,7 +1,10 @@
 import type { Writer } from '../context.js';
 import { InvalidParameterError, InvalidStateError, ResourceUnavailableError, UnsupportedError } from '../errors.js';
+import type { Ref } from '../model/ref.js';
 import { GiB } from '../model/units.js';
 import { requireAccess } from '../resources/permissions.js';
+import { resolveRef } from '../resources/ref-resolution.js';
+import { volumeRefs } from '../resources/ref-tables.js';
 import type { SubmittedJob } from './jobs.js';
 import { getPoolRow, hostsReaching } from './pool-reach.js';
 import { poolRef } from './storage-refs.js';
@@ -15,7 +18,8 @@ export class VolumeResize extends VolumeAttachment {
   // ── Resize / migrate ─────────────────────────────────────────────────────────────────────────────────
 
   /** Grows a volume (Ready → Resizing → Ready) as a job; behind the driver's `volumeResize` capability. */
-  async resize(volumeId: number, newSizeGiB: number): Promise<SubmittedJob<VolumeRecord>> {
+  async resize(volumeId: Ref, newSizeGiB: number): Promise<SubmittedJob<VolumeRecord>> {
+    volumeId = await resolveRef(this.ctx.db, volumeRefs, volumeId, 'volumeId');
     const volume = await getVolume(this.ctx.db, volumeId);
     await requireAccess(this.ctx.db, this.ctx.caller, volume, 'resize a volume');
     if (!Number.isSafeInteger(newSizeGiB) || newSizeGiB < 1)

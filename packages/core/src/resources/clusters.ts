@@ -1,7 +1,9 @@
 import type { CloudContext } from '../context.js';
 import { InvalidParameterError, ResourceInUseError } from '../errors.js';
 import { HYPERVISOR_TYPES, type HypervisorType } from '../model/enums.js';
+import type { ListOptions } from '../model/list-options.js';
 import type { Cluster } from '../model/records.js';
+import type { Ref } from '../model/ref.js';
 import {
   ALLOCATION_STATES,
   type AllocationState,
@@ -15,12 +17,13 @@ import { newUuid } from '../store/uuid.js';
 import { requireRootAdmin } from './permissions.js';
 import { podRepo } from './pods.js';
 import { countLive, Repo } from './repo.js';
+import { zoneRepo } from './zones.js';
 
 export const clusterRepo = new Repo<Cluster>('clusters', 'Cluster', decoder<Cluster>({ json: ['details'] }));
 
 /** A cluster to create in a pod: name, hypervisor type, allocation state, and its vCenter for VMware. */
 export interface CreateClusterInput {
-  podId: number;
+  podId: Ref;
   /** Free text for XenServer/KVM; for VMware the vCenter cluster's name. */
   name: string;
   hypervisorType: HypervisorType;
@@ -41,12 +44,14 @@ export class ClusterService {
     this.settings = new SettingsService(ctx);
   }
 
-  get(id: number): Promise<Cluster> {
+  async get(id: Ref): Promise<Cluster> {
+    id = await clusterRepo.resolve(this.ctx.db, id);
     return clusterRepo.get(this.ctx.db, id);
   }
 
-  list(filter: { zoneId?: number; podId?: number; hypervisorType?: HypervisorType } = {}): Promise<Cluster[]> {
-    return clusterRepo.list(this.ctx.db, filter);
+  /** Clusters by id, filtered, a page of them with `page`/`pageSize`, matching `keyword` by name. */
+  list(filter: { zoneId?: Ref; podId?: Ref; hypervisorType?: HypervisorType } & ListOptions = {}): Promise<Cluster[]> {
+    return clusterRepo.listFor(this.ctx, filter, { zoneId: zoneRepo, podId: podRepo });
   }
 
   create(input: CreateClusterInput): Promise<Cluster> {
@@ -107,8 +112,8 @@ export class ClusterService {
   }
 
   /** Name, allocation state and over-provisioning ratios may change; the hypervisor never does. */
-  update(
-    id: number,
+  async update(
+    id: Ref,
     patch: {
       name?: string;
       allocationState?: AllocationState;
@@ -117,6 +122,7 @@ export class ClusterService {
       memoryOvercommitRatio?: number;
     },
   ): Promise<Cluster> {
+    id = await clusterRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'update a cluster');
       const cluster = await clusterRepo.get(w.db, id);
@@ -157,7 +163,8 @@ export class ClusterService {
   }
 
   /** Manage / unmanage (used around hypervisor upgrades; unmanaged clusters are left alone). */
-  setManaged(id: number, event: ClusterManagedEvent): Promise<Cluster> {
+  async setManaged(id: Ref, event: ClusterManagedEvent): Promise<Cluster> {
+    id = await clusterRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'manage a cluster');
       const cluster = await clusterRepo.get(w.db, id);
@@ -180,7 +187,8 @@ export class ClusterService {
   }
 
   /** A cluster with hosts or primary storage cannot be deleted. */
-  delete(id: number): Promise<void> {
+  async delete(id: Ref): Promise<void> {
+    id = await clusterRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'delete a cluster');
       const cluster = await clusterRepo.get(w.db, id);

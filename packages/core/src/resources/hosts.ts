@@ -6,7 +6,9 @@ import type { HostRef } from '../driver/operation-context.js';
 import type { PoolSpec } from '../driver/storage-spec.js';
 import { InvalidParameterError, InvalidStateError, ResourceInUseError } from '../errors.js';
 import { OS_CATEGORIES, type OsCategory } from '../model/enums.js';
+import type { ListOptions } from '../model/list-options.js';
 import type { Cluster, Host } from '../model/records.js';
+import type { Ref } from '../model/ref.js';
 import {
   HOST_LOST_CONNECTION_STATUSES,
   HOST_STATUS_INITIAL_STATE,
@@ -65,7 +67,7 @@ async function mountSharedPools(
 
 /** A host to add (CloudStack's addHost): its cluster, the driver's connection URL and credentials, and tags. */
 export interface AddHostInput {
-  clusterId: number;
+  clusterId: Ref;
   /** Where the driver connects, e.g. `qemu+ssh://root@10.0.0.11/system` or `sim://host1`. */
   url: string;
   credentials?: DriverCredentials;
@@ -82,14 +84,15 @@ export interface AddHostInput {
 export class HostService {
   constructor(private readonly ctx: CloudContext) {}
 
-  get(id: number): Promise<Host> {
+  async get(id: Ref): Promise<Host> {
+    id = await hostRepo.resolve(this.ctx.db, id);
     return hostRepo.get(this.ctx.db, id);
   }
 
   list(
-    filter: { zoneId?: number; podId?: number; clusterId?: number; status?: string; resourceState?: string } = {},
+    filter: { zoneId?: Ref; podId?: Ref; clusterId?: Ref; status?: string; resourceState?: string } & ListOptions = {},
   ): Promise<Host[]> {
-    return hostRepo.list(this.ctx.db, filter);
+    return hostRepo.listFor(this.ctx, filter, { zoneId: zoneRepo, podId: podRepo, clusterId: clusterRepo });
   }
 
   /** Connects to the host(s) behind `url` and adds them to the cluster (several for a Xen pool). */
@@ -318,7 +321,8 @@ export class HostService {
    * `Disconnected` (a later ping or reconnect brings it back). `credentials` are needed where the driver cannot
    * reconnect without them (core does not keep them).
    */
-  async reconnect(id: number, options: { credentials?: DriverCredentials } = {}): Promise<Host> {
+  async reconnect(id: Ref, options: { credentials?: DriverCredentials } = {}): Promise<Host> {
+    id = await hostRepo.resolve(this.ctx.db, id);
     requireRootAdmin(this.ctx.caller, 'reconnect a host');
     const host = await hostRepo.get(this.ctx.db, id);
     if (hostStatusStateMachine.next(host.status, 'ShutdownRequested') === undefined)
@@ -359,7 +363,8 @@ export class HostService {
   }
 
   /** Applies a connection-status event (ping, timeout, disconnect…) with compare-and-set. */
-  updateStatus(id: number, event: HostStatusEvent): Promise<Host> {
+  async updateStatus(id: Ref, event: HostStatusEvent): Promise<Host> {
+    id = await hostRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       const host = await hostRepo.get(w.db, id);
       await this.statusIn(w, host, event);
@@ -411,11 +416,13 @@ export class HostService {
     return to;
   }
 
-  enable(id: number): Promise<Host> {
+  async enable(id: Ref): Promise<Host> {
+    id = await hostRepo.resolve(this.ctx.db, id);
     return this.resourceEvent(id, 'Enable', 'HOST.ENABLE');
   }
 
-  disable(id: number): Promise<Host> {
+  async disable(id: Ref): Promise<Host> {
+    id = await hostRepo.resolve(this.ctx.db, id);
     return this.resourceEvent(id, 'Disable', 'HOST.DISABLE');
   }
 
@@ -426,7 +433,8 @@ export class HostService {
    * The driver prepares the host first (`prepareMaintenance`, CloudStack's `MaintainCommand`); if it cannot,
    * nothing changes.
    */
-  async prepareForMaintenance(id: number): Promise<Host> {
+  async prepareForMaintenance(id: Ref): Promise<Host> {
+    id = await hostRepo.resolve(this.ctx.db, id);
     await this.tellDriver(id, 'AdminAskMaintenance', 'prepareMaintenance');
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'put a host into maintenance');
@@ -439,7 +447,8 @@ export class HostService {
   }
 
   /** PrepareForMaintenance → Maintenance once no VM runs on the host. */
-  completeMaintenance(id: number): Promise<Host> {
+  async completeMaintenance(id: Ref): Promise<Host> {
+    id = await hostRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       const host = await hostRepo.get(w.db, id);
       const vms = await this.vmCount(w, id);
@@ -453,7 +462,8 @@ export class HostService {
    * Maintenance → Enabled (also from PrepareForMaintenance and its error states): the driver undoes its
    * maintenance steps (`cancelMaintenance`) first; if it cannot, nothing changes.
    */
-  async cancelMaintenance(id: number): Promise<Host> {
+  async cancelMaintenance(id: Ref): Promise<Host> {
+    id = await hostRepo.resolve(this.ctx.db, id);
     await this.tellDriver(id, 'AdminCancelMaintenance', 'cancelMaintenance');
     return this.resourceEvent(id, 'AdminCancelMaintenance', 'MAINT.CANCEL');
   }
@@ -475,10 +485,11 @@ export class HostService {
     await this.ctx.drivers.hypervisor(host.hypervisorType)[operation](hostRef(host));
   }
 
-  update(
-    id: number,
+  async update(
+    id: Ref,
     patch: { hostTags?: string | string[]; osCategoryPreference?: OsCategory | null; name?: string },
   ): Promise<Host> {
+    id = await hostRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'update a host');
       const host = await hostRepo.get(w.db, id);
@@ -510,7 +521,8 @@ export class HostService {
    * Removes a host. It must be in Maintenance, or have lost its connection (Down, Alert,
    * Disconnected), and hold no VMs; its local storage pools must hold no volumes.
    */
-  async delete(id: number): Promise<void> {
+  async delete(id: Ref): Promise<void> {
+    id = await hostRepo.resolve(this.ctx.db, id);
     const host = await this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'delete a host');
       const host = await hostRepo.get(w.db, id);

@@ -1,6 +1,8 @@
 import type { CloudContext } from '../context.js';
 import { InvalidParameterError, ResourceInUseError } from '../errors.js';
+import type { ListOptions } from '../model/list-options.js';
 import type { ImageStore } from '../model/records.js';
+import type { Ref } from '../model/ref.js';
 import { optionalString, requireString } from '../model/validate.js';
 import { decoder } from '../store/codec.js';
 import { newUuid } from '../store/uuid.js';
@@ -17,16 +19,18 @@ export const imageStoreRepo = new Repo<ImageStore>('imageStores', 'ImageStore', 
 export class ImageStoreService {
   constructor(private readonly ctx: CloudContext) {}
 
-  get(id: number): Promise<ImageStore> {
+  async get(id: Ref): Promise<ImageStore> {
+    id = await imageStoreRepo.resolve(this.ctx.db, id);
     return imageStoreRepo.get(this.ctx.db, id);
   }
 
-  list(filter: { zoneId?: number } = {}): Promise<ImageStore[]> {
-    return imageStoreRepo.list(this.ctx.db, filter);
+  /** Image stores by id, of a zone, a page of them with `page`/`pageSize`, matching `keyword` by name. */
+  list(filter: { zoneId?: Ref } & ListOptions = {}): Promise<ImageStore[]> {
+    return imageStoreRepo.listFor(this.ctx, filter, { zoneId: zoneRepo });
   }
 
   /** Adds an NFS image store, `nfs://server/export`. */
-  add(input: { zoneId: number; url: string; name?: string }): Promise<ImageStore> {
+  add(input: { zoneId: Ref; url: string; name?: string }): Promise<ImageStore> {
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'add secondary storage');
       const zone = await zoneRepo.get(w.db, input.zoneId, 'zoneId');
@@ -70,7 +74,8 @@ export class ImageStoreService {
   }
 
   /** The zone's last image store cannot go while the zone has templates registered in it. */
-  delete(id: number): Promise<void> {
+  async delete(id: Ref): Promise<void> {
+    id = await imageStoreRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'delete secondary storage');
       const store = await imageStoreRepo.get(w.db, id);

@@ -8,7 +8,9 @@ import {
   SYSTEM_VM_TYPES,
   type SystemVmType,
 } from '../model/enums.js';
+import type { ListOptions } from '../model/list-options.js';
 import type { DiskOffering, ServiceOffering, ServiceOfferingDetails } from '../model/records.js';
+import type { Ref } from '../model/ref.js';
 import { GiB } from '../model/units.js';
 import { optionalString, parseTags, requireInteger, requireOneOf, requireString } from '../model/validate.js';
 import { bit, decoder, json } from '../store/codec.js';
@@ -21,6 +23,7 @@ export const serviceOfferingRepo = new Repo<ServiceOffering>(
   'serviceOfferings',
   'ServiceOffering',
   decoder<ServiceOffering>({ bool: ['offerHa', 'limitCpuUse', 'isSystem'], json: ['tags', 'details'] }),
+  ['name', 'displayText'],
 );
 
 /** The host tags an offering requires, every one on the host (spec/allocation.md §8). */
@@ -66,6 +69,7 @@ export const diskOfferingRepo = new Repo<DiskOffering>(
   'diskOfferings',
   'DiskOffering',
   decoder<DiskOffering>({ bool: ['customized'], json: ['tags'] }),
+  ['name', 'displayText'],
 );
 
 /** A service offering to create: CPUs, speed, memory, host tags, storage type and details. */
@@ -96,7 +100,7 @@ export interface CreateServiceOfferingInput {
    */
   details?: ServiceOfferingDetails;
   /** Visible only to this domain's subtree; omitted = public. */
-  domainId?: number;
+  domainId?: Ref;
   systemVmType?: SystemVmType;
 }
 
@@ -109,7 +113,7 @@ export interface CreateDiskOfferingInput {
   customized?: boolean;
   tags?: string | string[];
   storageType?: StorageType;
-  domainId?: number;
+  domainId?: Ref;
 }
 
 /** Only the name and display text of an offering can change (spec/resource-model.md §6.1). */
@@ -123,12 +127,16 @@ const MUTABLE = new Set(['name', 'displayText']);
 export class OfferingService {
   constructor(private readonly ctx: CloudContext) {}
 
-  getServiceOffering(id: number): Promise<ServiceOffering> {
+  async getServiceOffering(id: Ref): Promise<ServiceOffering> {
+    id = await serviceOfferingRepo.resolve(this.ctx.db, id);
     return serviceOfferingRepo.get(this.ctx.db, id);
   }
 
-  listServiceOfferings(filter: { isSystem?: boolean; state?: 'Active' | 'Inactive' } = {}): Promise<ServiceOffering[]> {
-    return serviceOfferingRepo.list(this.ctx.db, {
+  listServiceOfferings(
+    filter: { isSystem?: boolean; state?: 'Active' | 'Inactive' } & ListOptions = {},
+  ): Promise<ServiceOffering[]> {
+    return serviceOfferingRepo.listFor(this.ctx, {
+      ...filter,
       state: filter.state ?? 'Active',
       isSystem: filter.isSystem === undefined ? undefined : bit(filter.isSystem),
     });
@@ -138,7 +146,8 @@ export class OfferingService {
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'create a service offering');
       const name = requireString('name', input.name, { max: 255 });
-      if (input.domainId !== undefined) await domainRepo.get(w.db, input.domainId, 'domainId');
+      const domainId =
+        input.domainId === undefined ? null : (await domainRepo.get(w.db, input.domainId, 'domainId')).id;
       const systemVmType =
         input.systemVmType === undefined ? null : requireOneOf('systemVmType', input.systemVmType, SYSTEM_VM_TYPES);
       const row = await w.db
@@ -158,7 +167,7 @@ export class OfferingService {
           tags: json(parseTags('tags', input.tags)),
           hostTag: parseTags('hostTag', input.hostTag).join(',') || null,
           details: json(parseOfferingDetails(input.details)),
-          domainId: input.domainId ?? null,
+          domainId,
           isSystem: bit(systemVmType !== null),
           systemVmType,
           state: 'Active',
@@ -179,7 +188,8 @@ export class OfferingService {
     });
   }
 
-  updateServiceOffering(id: number, patch: Partial<CreateServiceOfferingInput>): Promise<ServiceOffering> {
+  async updateServiceOffering(id: Ref, patch: Partial<CreateServiceOfferingInput>): Promise<ServiceOffering> {
+    id = await serviceOfferingRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'update a service offering');
       const offering = await serviceOfferingRepo.get(w.db, id);
@@ -198,7 +208,8 @@ export class OfferingService {
   }
 
   /** Removed when unused; hidden from new deployments (Inactive) while a VM still uses it. */
-  deleteServiceOffering(id: number): Promise<void> {
+  async deleteServiceOffering(id: Ref): Promise<void> {
+    id = await serviceOfferingRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'delete a service offering');
       const offering = await serviceOfferingRepo.get(w.db, id);
@@ -214,12 +225,13 @@ export class OfferingService {
     });
   }
 
-  getDiskOffering(id: number): Promise<DiskOffering> {
+  async getDiskOffering(id: Ref): Promise<DiskOffering> {
+    id = await diskOfferingRepo.resolve(this.ctx.db, id);
     return diskOfferingRepo.get(this.ctx.db, id);
   }
 
-  listDiskOfferings(filter: { state?: 'Active' | 'Inactive' } = {}): Promise<DiskOffering[]> {
-    return diskOfferingRepo.list(this.ctx.db, { state: filter.state ?? 'Active' });
+  listDiskOfferings(filter: { state?: 'Active' | 'Inactive' } & ListOptions = {}): Promise<DiskOffering[]> {
+    return diskOfferingRepo.listFor(this.ctx, { ...filter, state: filter.state ?? 'Active' });
   }
 
   createDiskOffering(input: CreateDiskOfferingInput): Promise<DiskOffering> {
@@ -239,7 +251,8 @@ export class OfferingService {
           input.diskSizeGb,
           'a size is required unless the offering is customized',
         );
-      if (input.domainId !== undefined) await domainRepo.get(w.db, input.domainId, 'domainId');
+      const domainId =
+        input.domainId === undefined ? null : (await domainRepo.get(w.db, input.domainId, 'domainId')).id;
       const row = await w.db
         .insertInto('diskOfferings')
         .values({
@@ -252,7 +265,7 @@ export class OfferingService {
           customized: bit(customized),
           tags: json(parseTags('tags', input.tags)),
           storageType: requireOneOf('storageType', input.storageType ?? 'shared', STORAGE_TYPES),
-          domainId: input.domainId ?? null,
+          domainId,
           state: 'Active',
           created: w.now,
           removed: null,
@@ -271,7 +284,8 @@ export class OfferingService {
     });
   }
 
-  updateDiskOffering(id: number, patch: Partial<CreateDiskOfferingInput>): Promise<DiskOffering> {
+  async updateDiskOffering(id: Ref, patch: Partial<CreateDiskOfferingInput>): Promise<DiskOffering> {
+    id = await diskOfferingRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'update a disk offering');
       const offering = await diskOfferingRepo.get(w.db, id);
@@ -289,7 +303,8 @@ export class OfferingService {
     });
   }
 
-  deleteDiskOffering(id: number): Promise<void> {
+  async deleteDiskOffering(id: Ref): Promise<void> {
+    id = await diskOfferingRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'delete a disk offering');
       const offering = await diskOfferingRepo.get(w.db, id);

@@ -8,12 +8,16 @@ import {
   TRAFFIC_TYPES,
   type TrafficType,
 } from '../model/enums.js';
+import type { ListOptions } from '../model/list-options.js';
 import type { PhysicalNetwork, PhysicalNetworkTrafficType, VlanRange } from '../model/records.js';
+import type { Ref } from '../model/ref.js';
 import { type PhysicalNetworkEvent, physicalNetworkStateMachine } from '../model/state-machines/index.js';
 import { optionalString, parseTags, rangesOverlap, requireOneOf, requireString } from '../model/validate.js';
 import { decoder, json } from '../store/codec.js';
+import type { Db } from '../store/store.js';
 import { newUuid } from '../store/uuid.js';
 import { requireRootAdmin } from './permissions.js';
+import { refTable, resolveRef } from './ref-resolution.js';
 import { Repo } from './repo.js';
 import { zoneRepo } from './zones.js';
 
@@ -24,6 +28,11 @@ export const physicalNetworkRepo = new Repo<PhysicalNetwork>(
 );
 export const trafficTypeRepo = {
   decode: decoder<PhysicalNetworkTrafficType>({ json: ['labels'] }),
+  ...refTable('physicalNetworkTrafficTypes', 'TrafficType', false),
+  /** The numeric id a caller's traffic-type id or uuid names. */
+  resolve(db: Db, ref: Ref, field = 'id'): Promise<number> {
+    return resolveRef(db, this, ref, field);
+  },
 };
 
 /** Highest id per isolation method: 802.1Q VLANs 1–4094, VXLAN VNIs up to 2^24 − 2. */
@@ -31,7 +40,7 @@ const MAX_VNET: Partial<Record<IsolationMethod, number>> = { VLAN: 4094, VXLAN: 
 
 /** A physical network to create in a zone: isolation methods, VLAN ranges and tags. */
 export interface CreatePhysicalNetworkInput {
-  zoneId: number;
+  zoneId: Ref;
   name: string;
   isolationMethods?: IsolationMethod[];
   /** Guest VLAN ids, e.g. `"800-900,1000-1099"` or `[{start: 800, end: 900}]`. */
@@ -88,12 +97,14 @@ const asRange = (r: VlanRange) => ({ first: r.start, last: r.end });
 export class PhysicalNetworkService {
   constructor(private readonly ctx: CloudContext) {}
 
-  get(id: number): Promise<PhysicalNetwork> {
+  async get(id: Ref): Promise<PhysicalNetwork> {
+    id = await physicalNetworkRepo.resolve(this.ctx.db, id);
     return physicalNetworkRepo.get(this.ctx.db, id);
   }
 
-  list(filter: { zoneId?: number } = {}): Promise<PhysicalNetwork[]> {
-    return physicalNetworkRepo.list(this.ctx.db, filter);
+  /** Physical networks by id, of a zone, a page of them with `page`/`pageSize`, matching `keyword` by name. */
+  list(filter: { zoneId?: Ref } & ListOptions = {}): Promise<PhysicalNetwork[]> {
+    return physicalNetworkRepo.listFor(this.ctx, filter, { zoneId: zoneRepo });
   }
 
   create(input: CreatePhysicalNetworkInput): Promise<PhysicalNetwork> {
@@ -155,10 +166,11 @@ export class PhysicalNetworkService {
    * Updates tags, speed or the guest VLAN ranges. Ranges may grow freely; a VLAN range may only
    * shrink where none of its ids is held by a guest network (the VLAN pool checks that).
    */
-  update(
-    id: number,
+  async update(
+    id: Ref,
     patch: { vlan?: string | VlanRange[]; tags?: string | string[]; speed?: string },
   ): Promise<PhysicalNetwork> {
+    id = await physicalNetworkRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'update a physical network');
       const net = await physicalNetworkRepo.get(w.db, id);
@@ -188,12 +200,14 @@ export class PhysicalNetworkService {
     });
   }
 
-  enable(id: number): Promise<PhysicalNetwork> {
+  async enable(id: Ref): Promise<PhysicalNetwork> {
+    id = await physicalNetworkRepo.resolve(this.ctx.db, id);
     return this.setState(id, 'Enable');
   }
 
   /** Blocks new guest networks only; existing traffic continues. */
-  disable(id: number): Promise<PhysicalNetwork> {
+  async disable(id: Ref): Promise<PhysicalNetwork> {
+    id = await physicalNetworkRepo.resolve(this.ctx.db, id);
     return this.setState(id, 'Disable');
   }
 
@@ -214,7 +228,8 @@ export class PhysicalNetworkService {
   }
 
   /** A physical network with guest networks on it cannot be deleted; its traffic types go with it. */
-  delete(id: number): Promise<void> {
+  async delete(id: Ref): Promise<void> {
+    id = await physicalNetworkRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'delete a physical network');
       const net = await physicalNetworkRepo.get(w.db, id);
@@ -238,7 +253,8 @@ export class PhysicalNetworkService {
 
   // ---- traffic types ----
 
-  listTrafficTypes(physicalNetworkId: number): Promise<PhysicalNetworkTrafficType[]> {
+  async listTrafficTypes(physicalNetworkId: Ref): Promise<PhysicalNetworkTrafficType[]> {
+    physicalNetworkId = await physicalNetworkRepo.resolve(this.ctx.db, physicalNetworkId, 'physicalNetworkId');
     return this.ctx.db
       .selectFrom('physicalNetworkTrafficTypes')
       .selectAll()
@@ -253,10 +269,11 @@ export class PhysicalNetworkService {
    * name-label, VMware vSwitch). Guest traffic may sit on several physical networks of a zone;
    * Public, Management, Storage and Control on one each.
    */
-  addTrafficType(
-    physicalNetworkId: number,
+  async addTrafficType(
+    physicalNetworkId: Ref,
     input: { trafficType: TrafficType; labels?: Partial<Record<HypervisorType, string>> },
   ): Promise<PhysicalNetworkTrafficType> {
+    physicalNetworkId = await physicalNetworkRepo.resolve(this.ctx.db, physicalNetworkId, 'physicalNetworkId');
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'add a traffic type');
       const net = await physicalNetworkRepo.get(w.db, physicalNetworkId, 'physicalNetworkId');
@@ -308,7 +325,11 @@ export class PhysicalNetworkService {
     });
   }
 
-  updateTrafficType(id: number, labels: Partial<Record<HypervisorType, string>>): Promise<PhysicalNetworkTrafficType> {
+  async updateTrafficType(
+    id: Ref,
+    labels: Partial<Record<HypervisorType, string>>,
+  ): Promise<PhysicalNetworkTrafficType> {
+    id = await trafficTypeRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'update a traffic type');
       const checked = this.checkLabels(labels);
@@ -336,7 +357,8 @@ export class PhysicalNetworkService {
     });
   }
 
-  removeTrafficType(id: number): Promise<void> {
+  async removeTrafficType(id: Ref): Promise<void> {
+    id = await trafficTypeRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'remove a traffic type');
       const row = await w.db
@@ -357,7 +379,8 @@ export class PhysicalNetworkService {
   }
 
   /** The label of `trafficType` for `hypervisor` in a zone, as drivers need it (null when unset). */
-  async trafficLabel(zoneId: number, trafficType: TrafficType, hypervisor: HypervisorType): Promise<string | null> {
+  async trafficLabel(zoneId: Ref, trafficType: TrafficType, hypervisor: HypervisorType): Promise<string | null> {
+    zoneId = await zoneRepo.resolve(this.ctx.db, zoneId, 'zoneId');
     const row = await this.ctx.db
       .selectFrom('physicalNetworkTrafficTypes')
       .selectAll()

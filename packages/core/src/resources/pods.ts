@@ -1,6 +1,8 @@
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, ResourceInUseError } from '../errors.js';
+import type { ListOptions } from '../model/list-options.js';
 import type { Pod } from '../model/records.js';
+import type { Ref } from '../model/ref.js';
 import { ALLOCATION_STATES, type AllocationState } from '../model/state-machines/index.js';
 import {
   type Cidr,
@@ -23,7 +25,7 @@ export const podRepo = new Repo<Pod>('pods', 'Pod', decoder<Pod>({}));
 
 /** A pod to create in a zone: its gateway, netmask and management IP range. */
 export interface CreatePodInput {
-  zoneId: number;
+  zoneId: Ref;
   name: string;
   /** The pod's management gateway. */
   gateway: string;
@@ -47,12 +49,14 @@ export type UpdatePodInput = Partial<Omit<CreatePodInput, 'zoneId'>>;
 export class PodService {
   constructor(private readonly ctx: CloudContext) {}
 
-  get(id: number): Promise<Pod> {
+  async get(id: Ref): Promise<Pod> {
+    id = await podRepo.resolve(this.ctx.db, id);
     return podRepo.get(this.ctx.db, id);
   }
 
-  list(filter: { zoneId?: number } = {}): Promise<Pod[]> {
-    return podRepo.list(this.ctx.db, filter);
+  /** Pods by id, of a zone, a page of them with `page`/`pageSize`, matching `keyword` by name. */
+  list(filter: { zoneId?: Ref } & ListOptions = {}): Promise<Pod[]> {
+    return podRepo.listFor(this.ctx, filter, { zoneId: zoneRepo });
   }
 
   create(input: CreatePodInput): Promise<Pod> {
@@ -94,7 +98,8 @@ export class PodService {
     });
   }
 
-  update(id: number, patch: UpdatePodInput): Promise<Pod> {
+  async update(id: Ref, patch: UpdatePodInput): Promise<Pod> {
+    id = await podRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'update a pod');
       const pod = await podRepo.get(w.db, id);
@@ -142,7 +147,8 @@ export class PodService {
   }
 
   /** A pod with clusters cannot be deleted. */
-  delete(id: number): Promise<void> {
+  async delete(id: Ref): Promise<void> {
+    id = await podRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'delete a pod');
       const pod = await podRepo.get(w.db, id);

@@ -1,27 +1,42 @@
+import type { CloudContext } from '../context.js';
 import { NotFoundError } from '../errors.js';
+import { type ListOptions, type Paging, splitListOptions } from '../model/list-options.js';
+import type { Ref } from '../model/ref.js';
 import type { TableName } from '../store/schema.js';
 import { statementFamily } from '../store/statement.js';
 import { runStatement } from '../store/statement-cache.js';
 import type { Db } from '../store/store.js';
+import { applyPaging, listPaging } from './list-paging.js';
+import { type RefTable, resolveRef, resolveRefs } from './ref-resolution.js';
 
 /**
  * Typed reads of one entity table: live rows only (soft-deleted rows are invisible), decoded
  * into records. Lookups of a missing id throw NotFoundError naming the field the caller passed.
  */
-export class Repo<Rec extends { id: number }> {
+export class Repo<Rec extends { id: number }> implements RefTable {
+  /**
+   * @param keywordColumns - the columns a list's `keyword` is matched against (default `name`).
+   */
   constructor(
     readonly table: TableName,
     readonly entity: string,
     readonly decode: (row: object) => Rec,
+    readonly keywordColumns: readonly string[] = ['name'],
   ) {}
+
+  /** The numeric id a caller's id or uuid names (see {@link resolveRef}). */
+  resolve(db: Db, ref: Ref, field = 'id'): Promise<number> {
+    return resolveRef(db, this, ref, field);
+  }
 
   async find(db: Db, id: number): Promise<Rec | undefined> {
     const row = (await this.byId(db, id)).rows[0];
     return row ? this.decode(row) : undefined;
   }
 
-  /** The live record with this id; NotFoundError(entity, field, id) otherwise. */
-  async get(db: Db, id: number, field = 'id'): Promise<Rec> {
+  /** The live record with this id (or uuid); NotFoundError(entity, field, id) otherwise. */
+  async get(db: Db, ref: Ref, field = 'id'): Promise<Rec> {
+    const id = typeof ref === 'string' ? await this.resolve(db, ref, field) : ref;
     if (typeof id !== 'number' || !Number.isSafeInteger(id)) throw new NotFoundError(this.entity, field, id);
     const row = (await this.byId(db, id)).rows[0];
     if (!row) throw new NotFoundError(this.entity, field, id);
@@ -43,8 +58,19 @@ export class Repo<Rec extends { id: number }> {
     return this.decode(row);
   }
 
-  /** Live rows matching every given column = value (undefined filters are ignored), by id. */
-  async list(db: Db, filter: Record<string, unknown> = {}): Promise<Rec[]> {
+  /**
+   * Live rows matching every given column = value (undefined filters are ignored), by id; with
+   * `paging`, the keyword and page of them.
+   */
+  async list(db: Db, filter: Record<string, unknown> = {}, paging?: Paging): Promise<Rec[]> {
+    if (paging !== undefined) {
+      const query = applyPaging(
+        liveWhere(db.selectFrom(this.table as never).selectAll(), filter).orderBy('id' as never),
+        paging,
+        this.keywordColumns,
+      );
+      return (await query.execute()).map(this.decode);
+    }
     const shape = filterShape(this.table, filter);
     const { rows } =
       shape === undefined
@@ -55,6 +81,21 @@ export class Repo<Rec extends { id: number }> {
           )
         : await runStatement(db, liveList, filter, shape);
     return rows.map(this.decode);
+  }
+
+  /**
+   * A public list call over this table: the filter's references (ids or uuids, through `refs`)
+   * resolved, its paging validated and applied in SQL, live rows matching every column filter.
+   */
+  async listFor<F extends ListOptions>(
+    ctx: CloudContext,
+    filter: F,
+    refs: { [K in keyof F]?: RefTable } = {},
+    db: Db = ctx.db,
+  ): Promise<Rec[]> {
+    const { options, rest } = splitListOptions(filter);
+    const resolved = await resolveRefs(db, rest, refs as never);
+    return this.list(db, resolved as Record<string, unknown>, await listPaging(ctx, options, db));
   }
 
   /** How many live rows match. */

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, NotFoundError, ResourceLimitError } from '../errors.js';
 import { AccountType } from '../model/enums.js';
+import type { Ref } from '../model/ref.js';
 import { GiB } from '../model/units.js';
 import { requireInteger, requireOneOf } from '../model/validate.js';
 import type { SettingKey } from '../settings/catalog.js';
@@ -79,8 +80,8 @@ export class ResourceLimitService {
   /** Sets (or, with `max: null`, removes) an explicit limit on an account or a domain. */
   set(input: {
     type: LimitedResource;
-    accountId?: number;
-    domainId?: number;
+    accountId?: Ref;
+    domainId?: Ref;
     max: number | null;
   }): Promise<ResourceLimit | null> {
     return this.ctx.write(async (w) => {
@@ -128,7 +129,8 @@ export class ResourceLimitService {
   }
 
   /** The effective limit of every type for an account (-1 = unlimited). */
-  async accountLimits(accountId: number): Promise<Record<LimitedResource, number>> {
+  async accountLimits(accountId: Ref): Promise<Record<LimitedResource, number>> {
+    accountId = await accountRepo.resolve(this.ctx.db, accountId, 'accountId');
     const out = {} as Record<LimitedResource, number>;
     for (const type of RESOURCE_TYPES) out[type] = await accountLimit(this.ctx.db, this.settings, accountId, type);
     return out;

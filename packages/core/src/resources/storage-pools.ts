@@ -9,7 +9,9 @@ import {
   type StoragePoolType,
   ZONE_WIDE_STORAGE_HYPERVISORS,
 } from '../model/enums.js';
+import type { ListOptions } from '../model/list-options.js';
 import type { Cluster, Host, StoragePool } from '../model/records.js';
+import type { Ref } from '../model/ref.js';
 import { type StoragePoolEvent, storagePoolStateMachine } from '../model/state-machines/index.js';
 import { parseTags, requireInteger, requireOneOf, requireString } from '../model/validate.js';
 import { decoder, json } from '../store/codec.js';
@@ -94,9 +96,9 @@ export interface CreateStoragePoolInput {
   /** CLUSTER (default) or ZONE (zone-wide, KVM/VMware/Hyper-V). Local pools come from host discovery. */
   scope?: 'CLUSTER' | 'ZONE';
   /** For CLUSTER scope. */
-  clusterId?: number;
+  clusterId?: Ref;
   /** For ZONE scope. */
-  zoneId?: number;
+  zoneId?: Ref;
   /** For ZONE scope: which hypervisor's hosts mount it. */
   hypervisorType?: HypervisorType;
   tags?: string | string[];
@@ -155,14 +157,15 @@ export function parsePoolUrl(url: string): {
 export class StoragePoolService {
   constructor(private readonly ctx: CloudContext) {}
 
-  get(id: number): Promise<StoragePool> {
+  async get(id: Ref): Promise<StoragePool> {
+    id = await storagePoolRepo.resolve(this.ctx.db, id);
     return storagePoolRepo.get(this.ctx.db, id);
   }
 
   list(
-    filter: { zoneId?: number; clusterId?: number; hostId?: number; scope?: string; status?: string } = {},
+    filter: { zoneId?: Ref; clusterId?: Ref; hostId?: Ref; scope?: string; status?: string } & ListOptions = {},
   ): Promise<StoragePool[]> {
-    return storagePoolRepo.list(this.ctx.db, filter);
+    return storagePoolRepo.listFor(this.ctx, filter, { zoneId: zoneRepo, clusterId: clusterRepo, hostId: hostRepo });
   }
 
   async create(input: CreateStoragePoolInput): Promise<StoragePool> {
@@ -290,10 +293,11 @@ export class StoragePoolService {
     }
   }
 
-  update(
-    id: number,
+  async update(
+    id: Ref,
     patch: { name?: string; tags?: string | string[]; capacityIops?: number | null },
   ): Promise<StoragePool> {
+    id = await storagePoolRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'update primary storage');
       const pool = await storagePoolRepo.get(w.db, id);
@@ -318,12 +322,14 @@ export class StoragePoolService {
     });
   }
 
-  enable(id: number): Promise<StoragePool> {
+  async enable(id: Ref): Promise<StoragePool> {
+    id = await storagePoolRepo.resolve(this.ctx.db, id);
     return this.event(id, 'Enable');
   }
 
   /** No new volumes while Disabled; existing ones keep working. */
-  disable(id: number): Promise<StoragePool> {
+  async disable(id: Ref): Promise<StoragePool> {
+    id = await storagePoolRepo.resolve(this.ctx.db, id);
     return this.event(id, 'Disable');
   }
 
@@ -331,7 +337,8 @@ export class StoragePoolService {
    * Up → PrepareForMaintenance; with no running VM using the pool it completes at once
    * (→ Maintenance). Otherwise the orchestrator stops those VMs and calls {@link completeMaintenance}.
    */
-  enableMaintenance(id: number): Promise<StoragePool> {
+  async enableMaintenance(id: Ref): Promise<StoragePool> {
+    id = await storagePoolRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'put primary storage into maintenance');
       const pool = await storagePoolRepo.get(w.db, id);
@@ -349,7 +356,8 @@ export class StoragePoolService {
     });
   }
 
-  completeMaintenance(id: number): Promise<StoragePool> {
+  async completeMaintenance(id: Ref): Promise<StoragePool> {
+    id = await storagePoolRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       const pool = await storagePoolRepo.get(w.db, id);
       const running = await this.runningVmsUsing(w, id);
@@ -358,7 +366,8 @@ export class StoragePoolService {
     });
   }
 
-  cancelMaintenance(id: number): Promise<StoragePool> {
+  async cancelMaintenance(id: Ref): Promise<StoragePool> {
+    id = await storagePoolRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'cancel primary storage maintenance');
       const pool = await storagePoolRepo.get(w.db, id);
@@ -376,7 +385,8 @@ export class StoragePoolService {
   }
 
   /** Removes a pool in Maintenance that holds no volumes, and detaches it from its hosts. */
-  async delete(id: number): Promise<void> {
+  async delete(id: Ref): Promise<void> {
+    id = await storagePoolRepo.resolve(this.ctx.db, id);
     const { pool, hosts } = await this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'delete primary storage');
       const pool = await storagePoolRepo.get(w.db, id);

@@ -11,13 +11,17 @@ import {
   TEMPLATE_TYPES,
   type TemplateType,
 } from '../model/enums.js';
+import type { ListOptions } from '../model/list-options.js';
 import type { Template } from '../model/records.js';
+import type { Ref } from '../model/ref.js';
 import { TEMPLATE_REGISTERED_INITIAL_STATE } from '../model/state-machines/index.js';
 import { optionalString, requireOneOf, requireString } from '../model/validate.js';
 import { SettingsService } from '../settings/settings-service.js';
 import { bit, decoder } from '../store/codec.js';
 import { newUuid } from '../store/uuid.js';
+import { listPaging, pageArray } from './list-paging.js';
 import { isRootAdmin, requireAccess } from './permissions.js';
+import { resolveOptionalRef, resolveRefs } from './ref-resolution.js';
 import { Repo } from './repo.js';
 import { checkResourceLimits } from './resource-limits.js';
 import { accountRepo } from './tenancy.js';
@@ -55,7 +59,7 @@ export interface RegisterTemplateInput {
   /** Default: derived from osType, else Other. */
   osCategory?: OsCategory;
   /** The zone it is registered in; omit with crossZones for every zone. */
-  zoneId?: number;
+  zoneId?: Ref;
   crossZones?: boolean;
   isPublic?: boolean;
   /** Root admins only. */
@@ -69,7 +73,7 @@ export interface RegisterTemplateInput {
   /** ISOs: can a VM boot from it. */
   bootable?: boolean;
   /** Owner; default the caller's account. */
-  accountId?: number;
+  accountId?: Ref;
   templateType?: TemplateType;
 }
 
@@ -105,7 +109,8 @@ export class TemplateService {
     this.settings = new SettingsService(ctx);
   }
 
-  get(id: number): Promise<Template> {
+  async get(id: Ref): Promise<Template> {
+    id = await templateRepo.resolve(this.ctx.db, id);
     return templateRepo.get(this.ctx.db, id);
   }
 
@@ -113,7 +118,11 @@ export class TemplateService {
    * Templates (or ISOs, with `isIso`) visible to the caller under `filter` (default executable).
    * System-VM templates show only under `all`.
    */
-  async list(options: { filter?: TemplateFilter; isIso?: boolean; zoneId?: number } = {}): Promise<Template[]> {
+  async list(
+    options: { filter?: TemplateFilter; isIso?: boolean; zoneId?: Ref } & ListOptions = {},
+  ): Promise<Template[]> {
+    const paging = await listPaging(this.ctx, options);
+    const zoneId = await resolveOptionalRef(this.ctx.db, zoneRepo, options.zoneId, 'zoneId');
     const caller = this.ctx.caller;
     const filter = options.filter ?? 'executable';
     if (filter === 'all' && !isRootAdmin(caller))
@@ -130,8 +139,8 @@ export class TemplateService {
           .execute()
       ).map((r) => Number(r.templateId)),
     );
-    return all.filter((t) => {
-      if (options.zoneId !== undefined && !t.crossZones && t.zoneId !== options.zoneId) return false;
+    const visible = all.filter((t) => {
+      if (zoneId !== undefined && !t.crossZones && t.zoneId !== zoneId) return false;
       if (t.templateType === 'SYSTEM' && filter !== 'all') return false;
       const own = t.accountId === caller.accountId;
       switch (filter) {
@@ -149,6 +158,8 @@ export class TemplateService {
           return true;
       }
     });
+    // Visibility (ownership, sharing, featured/public) is decided per row above, so the page is cut after it.
+    return pageArray(visible, paging, (t) => [t.name, t.displayText]);
   }
 
   /** Registers a template (or, with format ISO, an ISO) by URL; its state starts Active. */
@@ -180,7 +191,7 @@ export class TemplateService {
         throw new InvalidParameterError('zoneId', input.zoneId, 'a cross-zone template names no zone');
       if (!crossZones && input.zoneId === undefined)
         throw new InvalidParameterError('zoneId', input.zoneId, 'name a zone, or register with crossZones');
-      if (input.zoneId !== undefined) await zoneRepo.get(w.db, input.zoneId, 'zoneId');
+      const zoneId = input.zoneId === undefined ? null : (await zoneRepo.get(w.db, input.zoneId, 'zoneId')).id;
       const templateType = requireOneOf('templateType', input.templateType ?? 'USER', TEMPLATE_TYPES);
       if (templateType !== 'USER' && !isRootAdmin(w.caller)) {
         throw new PermissionDeniedError(`only a root admin may register ${templateType} templates`, {
@@ -223,7 +234,7 @@ export class TemplateService {
           bits,
           bootable: bit(isIso && input.bootable !== false),
           crossZones: bit(crossZones),
-          zoneId: input.zoneId ?? null,
+          zoneId,
           templateType,
           checksum: optionalString('checksum', input.checksum),
           accountId: owner.id,
@@ -248,8 +259,8 @@ export class TemplateService {
     });
   }
 
-  update(
-    id: number,
+  async update(
+    id: Ref,
     patch: {
       name?: string;
       displayText?: string;
@@ -261,6 +272,7 @@ export class TemplateService {
       sshKeyEnabled?: boolean;
     },
   ): Promise<Template> {
+    id = await templateRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       const template = await templateRepo.get(w.db, id);
       await requireAccess(w.db, w.caller, template, 'update a template');
@@ -301,7 +313,9 @@ export class TemplateService {
   }
 
   /** Shares a private template with named accounts, or stops sharing it. */
-  updatePermissions(id: number, change: { add?: number[]; remove?: number[] }): Promise<number[]> {
+  async updatePermissions(id: Ref, accounts: { add?: Ref[]; remove?: Ref[] }): Promise<number[]> {
+    id = await templateRepo.resolve(this.ctx.db, id);
+    const change = await resolveRefs(this.ctx.db, accounts, { add: accountRepo, remove: accountRepo });
     return this.ctx.write(async (w) => {
       const template = await templateRepo.get(w.db, id);
       await requireAccess(w.db, w.caller, template, 'share a template');
@@ -340,7 +354,8 @@ export class TemplateService {
   }
 
   /** Deletes a template; VMs already deployed from it keep running (their root volumes are copies). */
-  delete(id: number): Promise<void> {
+  async delete(id: Ref): Promise<void> {
+    id = await templateRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       const template = await templateRepo.get(w.db, id);
       await requireAccess(w.db, w.caller, template, 'delete a template');

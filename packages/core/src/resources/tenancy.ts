@@ -2,7 +2,9 @@ import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
 import type { CloudContext } from '../context.js';
 import { InvalidParameterError, InvalidStateError, PermissionDeniedError, ResourceInUseError } from '../errors.js';
 import { AccountType, type AccountTypeName } from '../model/enums.js';
+import type { ListOptions } from '../model/list-options.js';
 import type { Account, Domain, User } from '../model/records.js';
+import type { Ref } from '../model/ref.js';
 import { type AccountEvent, accountStateMachine, userStateMachine } from '../model/state-machines/index.js';
 import { optionalString, requireString } from '../model/validate.js';
 import { decoder } from '../store/codec.js';
@@ -16,19 +18,24 @@ export const ROOT_DOMAIN_ID = 1;
 export const SYSTEM_ACCOUNT_ID = 1;
 
 export const domainRepo = new Repo<Domain>('domains', 'Domain', decoder<Domain>({}));
-export const accountRepo = new Repo<Account>('accounts', 'Account', decoder<Account>({}));
+export const accountRepo = new Repo<Account>('accounts', 'Account', decoder<Account>({}), ['accountName']);
 const decodeUser = decoder<User & { passwordHash?: string | null; secretKey?: string | null }>({});
 /** Users as returned: never the password hash or the secret key. */
-export const userRepo = new Repo<User>('users', 'User', (row) => {
-  const { passwordHash: _p, secretKey: _s, ...user } = decodeUser(row);
-  return user;
-});
+export const userRepo = new Repo<User>(
+  'users',
+  'User',
+  (row) => {
+    const { passwordHash: _p, secretKey: _s, ...user } = decodeUser(row);
+    return user;
+  },
+  ['username', 'firstName', 'lastName', 'email'],
+);
 
 /** A domain to create under a parent domain. */
 export interface CreateDomainInput {
   name: string;
   /** Default: ROOT. */
-  parentId?: number;
+  parentId?: Ref;
   networkDomain?: string;
 }
 
@@ -46,7 +53,7 @@ export interface CreateUserInput {
 export interface CreateAccountInput {
   accountName: string;
   type?: AccountTypeName;
-  domainId?: number;
+  domainId?: Ref;
   networkDomain?: string;
   /** Creating an account creates its first user. */
   user: CreateUserInput;
@@ -78,12 +85,14 @@ export class TenancyService {
 
   // ---- domains ----
 
-  getDomain(id: number): Promise<Domain> {
+  async getDomain(id: Ref): Promise<Domain> {
+    id = await domainRepo.resolve(this.ctx.db, id);
     return domainRepo.get(this.ctx.db, id);
   }
 
-  listDomains(filter: { parentId?: number } = {}): Promise<Domain[]> {
-    return domainRepo.list(this.ctx.db, filter);
+  /** Domains by id, children of `parentId`, a page of them with `page`/`pageSize`, matching `keyword` by name. */
+  listDomains(filter: { parentId?: Ref } & ListOptions = {}): Promise<Domain[]> {
+    return domainRepo.listFor(this.ctx, filter, { parentId: domainRepo });
   }
 
   createDomain(input: CreateDomainInput): Promise<Domain> {
@@ -128,7 +137,8 @@ export class TenancyService {
    * `cleanup` its sub-domains, accounts and users go too, provided none of those accounts still
    * owns VMs, volumes or templates.
    */
-  deleteDomain(id: number, options: { cleanup?: boolean } = {}): Promise<void> {
+  async deleteDomain(id: Ref, options: { cleanup?: boolean } = {}): Promise<void> {
+    id = await domainRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       if (id === ROOT_DOMAIN_ID) throw new InvalidParameterError('id', id, 'the ROOT domain cannot be deleted');
       const domain = await domainRepo.get(w.db, id);
@@ -187,12 +197,14 @@ export class TenancyService {
 
   // ---- accounts ----
 
-  getAccount(id: number): Promise<Account> {
+  async getAccount(id: Ref): Promise<Account> {
+    id = await accountRepo.resolve(this.ctx.db, id);
     return accountRepo.get(this.ctx.db, id);
   }
 
-  listAccounts(filter: { domainId?: number; state?: string } = {}): Promise<Account[]> {
-    return accountRepo.list(this.ctx.db, filter);
+  /** Accounts by id, filtered, a page of them with `page`/`pageSize`, matching `keyword` by account name. */
+  listAccounts(filter: { domainId?: Ref; state?: string } & ListOptions = {}): Promise<Account[]> {
+    return accountRepo.listFor(this.ctx, filter, { domainId: domainRepo });
   }
 
   /** Creates an account and its first user. */
@@ -250,7 +262,8 @@ export class TenancyService {
   }
 
   /** enable / disable / lock an account (disabled or locked accounts fail authentication). */
-  setAccountState(id: number, event: AccountEvent): Promise<Account> {
+  async setAccountState(id: Ref, event: AccountEvent): Promise<Account> {
+    id = await accountRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       const account = await accountRepo.get(w.db, id);
       if (account.id <= 2)
@@ -270,7 +283,8 @@ export class TenancyService {
   }
 
   /** Deletes an account and its users; the account must own no VMs, volumes or templates. */
-  deleteAccount(id: number): Promise<void> {
+  async deleteAccount(id: Ref): Promise<void> {
+    id = await accountRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       const account = await accountRepo.get(w.db, id);
       await requireAdminOverDomain(w.db, w.caller, account.domainId, 'delete an account');
@@ -329,15 +343,18 @@ export class TenancyService {
 
   // ---- users ----
 
-  getUser(id: number): Promise<User> {
+  async getUser(id: Ref): Promise<User> {
+    id = await userRepo.resolve(this.ctx.db, id);
     return userRepo.get(this.ctx.db, id);
   }
 
-  listUsers(filter: { accountId?: number; domainId?: number } = {}): Promise<User[]> {
-    return userRepo.list(this.ctx.db, filter);
+  /** Users by id, filtered, a page of them with `page`/`pageSize`, matching `keyword` by user name. */
+  listUsers(filter: { accountId?: Ref; domainId?: Ref } & ListOptions = {}): Promise<User[]> {
+    return userRepo.listFor(this.ctx, filter, { accountId: accountRepo, domainId: domainRepo });
   }
 
-  createUser(accountId: number, input: CreateUserInput): Promise<User> {
+  async createUser(accountId: Ref, input: CreateUserInput): Promise<User> {
+    accountId = await accountRepo.resolve(this.ctx.db, accountId, 'accountId');
     return this.ctx.write(async (w) => {
       const account = await accountRepo.get(w.db, accountId, 'accountId');
       await requireAccess(w.db, w.caller, { accountId: account.id, domainId: account.domainId }, 'create a user');
@@ -393,7 +410,8 @@ export class TenancyService {
   }
 
   /** Generates a new API key and secret key for a user (the old ones stop working). */
-  registerUserKeys(userId: number): Promise<{ apiKey: string; secretKey: string }> {
+  async registerUserKeys(userId: Ref): Promise<{ apiKey: string; secretKey: string }> {
+    userId = await userRepo.resolve(this.ctx.db, userId, 'userId');
     return this.ctx.write(async (w) => {
       const user = await userRepo.get(w.db, userId, 'userId');
       await requireAccess(w.db, w.caller, user, 'register keys');
@@ -459,7 +477,8 @@ export class TenancyService {
     return account?.state === 'enabled';
   }
 
-  setUserState(id: number, event: AccountEvent): Promise<User> {
+  async setUserState(id: Ref, event: AccountEvent): Promise<User> {
+    id = await userRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       const user = await userRepo.get(w.db, id);
       await requireAdminOverDomain(w.db, w.caller, user.domainId, 'change a user');
@@ -478,7 +497,8 @@ export class TenancyService {
     });
   }
 
-  deleteUser(id: number): Promise<void> {
+  async deleteUser(id: Ref): Promise<void> {
+    id = await userRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       const user = await userRepo.get(w.db, id);
       await requireAdminOverDomain(w.db, w.caller, user.domainId, 'delete a user');

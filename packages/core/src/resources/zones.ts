@@ -1,7 +1,9 @@
 import type { CloudContext, Writer } from '../context.js';
 import { InvalidParameterError, InvalidStateError, ResourceInUseError } from '../errors.js';
 import { NETWORK_TYPES, type NetworkType } from '../model/enums.js';
+import type { ListOptions } from '../model/list-options.js';
 import type { Zone } from '../model/records.js';
+import type { Ref } from '../model/ref.js';
 import { ALLOCATION_STATES, type AllocationState } from '../model/state-machines/index.js';
 import {
   optionalIpv4,
@@ -42,7 +44,7 @@ export interface CreateZoneInput {
   guestCidr?: string;
   networkDomain?: string;
   /** A private zone, usable only by this domain and its sub-domains. */
-  dedicatedDomainId?: number;
+  dedicatedDomainId?: Ref;
   localStorageEnabled?: boolean;
   /** Basic zones only. */
   securityGroupEnabled?: boolean;
@@ -61,12 +63,14 @@ export type UpdateZoneInput = Partial<Omit<CreateZoneInput, 'networkType'>> & { 
 export class ZoneService {
   constructor(private readonly ctx: CloudContext) {}
 
-  get(id: number): Promise<Zone> {
+  async get(id: Ref): Promise<Zone> {
+    id = await zoneRepo.resolve(this.ctx.db, id);
     return zoneRepo.get(this.ctx.db, id);
   }
 
-  list(filter: { allocationState?: AllocationState; networkType?: NetworkType } = {}): Promise<Zone[]> {
-    return zoneRepo.list(this.ctx.db, filter);
+  /** Zones by id, filtered, a page of them with `page`/`pageSize`, matching `keyword` by name. */
+  list(filter: { allocationState?: AllocationState; networkType?: NetworkType } & ListOptions = {}): Promise<Zone[]> {
+    return zoneRepo.listFor(this.ctx, filter);
   }
 
   create(input: CreateZoneInput): Promise<Zone> {
@@ -78,8 +82,10 @@ export class ZoneService {
       if (networkType === 'Advanced' && input.securityGroupEnabled) {
         throw new InvalidParameterError('securityGroupEnabled', true, 'security groups are a basic-zone feature');
       }
-      if (input.dedicatedDomainId !== undefined)
-        await domainRepo.get(w.db, input.dedicatedDomainId, 'dedicatedDomainId');
+      const dedicatedDomainId =
+        input.dedicatedDomainId === undefined
+          ? null
+          : (await domainRepo.get(w.db, input.dedicatedDomainId, 'dedicatedDomainId')).id;
       await w.lock('zones');
       if ((await zoneRepo.count(w.db, { name })) > 0)
         throw new InvalidParameterError('name', name, 'a zone with this name already exists');
@@ -95,7 +101,7 @@ export class ZoneService {
           internalDns2: optionalIpv4('internalDns2', input.internalDns2),
           guestCidr,
           networkDomain: optionalString('networkDomain', input.networkDomain),
-          dedicatedDomainId: input.dedicatedDomainId ?? null,
+          dedicatedDomainId,
           localStorageEnabled: bit(input.localStorageEnabled),
           securityGroupEnabled: bit(networkType === 'Basic' && input.securityGroupEnabled),
           allocationState: requireOneOf('allocationState', input.allocationState ?? 'Disabled', ALLOCATION_STATES),
@@ -117,7 +123,8 @@ export class ZoneService {
     });
   }
 
-  update(id: number, patch: UpdateZoneInput): Promise<Zone> {
+  async update(id: Ref, patch: UpdateZoneInput): Promise<Zone> {
+    id = await zoneRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'update a zone');
       const zone = await zoneRepo.get(w.db, id);
@@ -147,8 +154,10 @@ export class ZoneService {
         if (set.allocationState === 'Enabled' && zone.allocationState !== 'Enabled') await this.checkReady(w, zone);
       }
       if (patch.dedicatedDomainId !== undefined) {
-        if (patch.dedicatedDomainId !== null) await domainRepo.get(w.db, patch.dedicatedDomainId, 'dedicatedDomainId');
-        set.dedicatedDomainId = patch.dedicatedDomainId;
+        set.dedicatedDomainId =
+          patch.dedicatedDomainId === null
+            ? null
+            : (await domainRepo.get(w.db, patch.dedicatedDomainId, 'dedicatedDomainId')).id;
       }
       if (patch.guestCidr !== undefined && patch.guestCidr !== zone.guestCidr) {
         set.guestCidr = await this.checkGuestCidr(w.db, zone.networkType, patch.guestCidr, zone.id);
@@ -177,7 +186,8 @@ export class ZoneService {
   }
 
   /** A zone with pods, physical networks or secondary storage cannot be deleted. */
-  delete(id: number): Promise<void> {
+  async delete(id: Ref): Promise<void> {
+    id = await zoneRepo.resolve(this.ctx.db, id);
     return this.ctx.write(async (w) => {
       requireRootAdmin(w.caller, 'delete a zone');
       const zone = await zoneRepo.get(w.db, id);
