@@ -21,6 +21,11 @@ const ENTRY_POINTS: Record<string, string> = {
   '@stratus/driver-kvm': 'packages/driver-kvm/src/index.ts',
   '@stratus/testkit': 'packages/testkit/src/index.ts',
   '@stratus/testkit/libvirt-test-daemon': 'packages/testkit/src/harness/libvirt-test-daemon.ts',
+  '@stratus/testkit/fake-xapi': 'packages/testkit/src/fake-xapi/index.ts',
+  '@stratus/testkit/fake-junos': 'packages/testkit/src/fake-junos/index.ts',
+  '@stratus/driver-vsphere': 'packages/driver-vsphere/src/index.ts',
+  '@stratus/driver-xen': 'packages/driver-xen/src/index.ts',
+  '@stratus/driver-srx': 'packages/driver-srx/src/index.ts',
 };
 
 /** Core's machinery that application code must not reach (named in issue 14 and its kind). */

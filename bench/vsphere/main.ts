@@ -6,17 +6,12 @@
  * STRATUS_BENCH_OPS sets the operations per measurement (default 200).
  */
 
-import {
-  el,
-  leaf,
-  type MoRef,
-  mor,
-  PropertyCollector,
-  TaskWaiter,
-  Vcenter,
-  VimHttp,
-  VimSession,
-} from '../../packages/driver-vsphere/src/index.js';
+import { PropertyCollector } from '../../packages/driver-vsphere/src/property-collector.js';
+import { el, leaf, type MoRef, mor } from '../../packages/driver-vsphere/src/soap-xml.js';
+import { TaskWaiter } from '../../packages/driver-vsphere/src/task-waiter.js';
+import { Vcenter } from '../../packages/driver-vsphere/src/vcenter.js';
+import { VimHttp } from '../../packages/driver-vsphere/src/vim-http.js';
+import { VimSession } from '../../packages/driver-vsphere/src/vim-session.js';
 import { prepareVcsim, startVcsim } from '../../packages/testkit/src/harness/vcsim.js';
 
 const OPS = Number(process.env.STRATUS_BENCH_OPS ?? 200);

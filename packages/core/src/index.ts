@@ -285,6 +285,7 @@ export {
   type TrafficType,
   ZONE_WIDE_STORAGE_HYPERVISORS,
 } from './model/enums.js';
+export type { ListOptions } from './model/list-options.js';
 export type {
   Account,
   AffinityGroup,
@@ -311,6 +312,7 @@ export type {
   Volume,
   Zone,
 } from './model/records.js';
+export { isUuid, type Ref } from './model/ref.js';
 export { StateMachine, type TransitionRow } from './model/state-machine.js';
 export {
   ACCOUNT_EVENTS,

@@ -94,7 +94,7 @@ function publicMethods(): PublicMethod[] {
         if (depth === 0 && NOT_SERVICES.has(symbol.name)) continue;
         if (depth < 2 && memberType.getSymbol()?.flags && memberType.getCallSignatures().length === 0) {
           const name = checker.typeToString(memberType);
-          if (/^[A-Z]\w*(Service|Layer|Reconciler)$/.test(name)) walk([...path, symbol.name], memberType, depth + 1);
+          if (/^[A-Z]\w*(Services?|Layer|Reconciler)$/.test(name)) walk([...path, symbol.name], memberType, depth + 1);
         }
         continue;
       }

@@ -1,20 +1,12 @@
 /**
- * @stratus/driver-vsphere — VMware vCenter through the vSphere SOAP API (drivers.md §5): a CloudStack cluster is a
- * vSphere cluster, primary storage a datastore, templates template VMs cloned with `CloneVM_Task`.
+ * `@stratus/driver-vsphere`: VMware vCenter through the vSphere SOAP API (drivers.md §5): a CloudStack
+ * cluster is a vSphere cluster, primary storage a datastore, templates template VMs cloned with
+ * `CloneVM_Task`.
+ *
+ * @packageDocumentation
  */
-
-export * from './ova.js';
-export * from './property-collector.js';
-export * from './soap-xml.js';
-export * from './task-waiter.js';
-export * from './traffic-label.js';
-export * from './vcenter.js';
-export * from './vim-fault.js';
-export * from './vim-http.js';
-export * from './vim-logger.js';
-export * from './vim-session.js';
-export * from './vm-devices.js';
-export * from './vsphere-driver.js';
-export * from './vsphere-options.js';
-export * from './vsphere-url.js';
-export * from './xml-node.js';
+export { parseTrafficLabel, portGroupName, type TrafficLabel, type VirtualSwitchType } from './traffic-label.js';
+export type { VimTlsOptions } from './vim-http.js';
+export type { VimLogger } from './vim-logger.js';
+export { VsphereDriver, vsphereDriver } from './vsphere-driver.js';
+export type { VsphereDriverOptions } from './vsphere-options.js';
