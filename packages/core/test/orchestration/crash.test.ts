@@ -49,6 +49,8 @@ describe('crash recovery: SIGKILL at random points, 50 times', () => {
       outfile: bundle,
       packages: 'external',
       alias: {
+        // esbuild prefers the longest matching alias: the subpath before the package it is under.
+        '@stratus/core/driver-kit': join(root, 'packages', 'core', 'src', 'driver-kit.ts'),
         '@stratus/core': src('core'),
         '@stratus/allocator': src('allocator'),
         '@stratus/driver-simulator': src('driver-simulator'),
