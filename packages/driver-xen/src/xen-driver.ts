@@ -80,6 +80,33 @@ function srType(type: string): string {
 }
 
 /** XenServer and XCP-ng through XAPI. */
+
+/**
+ * A `VDI.create` record with every constructor field XAPI requires (a missing one is
+ * `FIELD_MISSING`): a user disk on `sr` of `size` bytes.
+ */
+function vdiRecord(
+  name: string,
+  description: string,
+  sr: string,
+  size: number | bigint,
+  options: { sharable?: boolean; readOnly?: boolean; otherConfig?: Record<string, string> } = {},
+): Record<string, unknown> {
+  return {
+    name_label: name,
+    name_description: description,
+    SR: sr,
+    virtual_size: String(size),
+    type: 'user',
+    sharable: options.sharable ?? false,
+    read_only: options.readOnly ?? false,
+    other_config: options.otherConfig ?? {},
+    sm_config: {},
+    xenstore_data: {},
+    tags: [],
+  };
+}
+
 export class XenDriver implements HypervisorDriver {
   readonly type = 'XenServer';
   /** Pool sessions by the host guids they serve. */
@@ -412,19 +439,10 @@ export class XenDriver implements HypervisorDriver {
       const bytes = await readSecondaryObject(disk.path, this.options);
       const vdi = String(
         await x.call('VDI.create', [
-          {
-            name_label: disk.path.split('/').pop() ?? 'iso',
-            name_description: disk.volumeUuid,
-            SR: srs[0].sr,
-            virtual_size: String(bytes.length),
-            type: 'user',
+          vdiRecord(disk.path.split('/').pop() ?? 'iso', disk.volumeUuid, srs[0].sr, bytes.length, {
             sharable: true,
-            read_only: true,
-            other_config: {},
-            sm_config: {},
-            xenstore_data: {},
-            tags: [],
-          },
+            readOnly: true,
+          }),
         ]),
       );
       try {
@@ -670,19 +688,7 @@ export class XenDriver implements HypervisorDriver {
         try {
           vdi = String(
             await x.call('VDI.create', [
-              {
-                name_label: volume.uuid,
-                name_description: volume.name,
-                SR: sr,
-                virtual_size: String(volume.sizeBytes),
-                type: 'user',
-                sharable: false,
-                read_only: false,
-                other_config: { [VOLUME_KEY]: volume.uuid },
-                sm_config: {},
-                xenstore_data: {},
-                tags: [],
-              },
+              vdiRecord(volume.uuid, volume.name, sr, volume.sizeBytes, { otherConfig: { [VOLUME_KEY]: volume.uuid } }),
             ]),
           );
         } catch (e) {
@@ -825,19 +831,9 @@ export class XenDriver implements HypervisorDriver {
       const size = Math.max(template.sizeBytes, format === 'raw' ? bytes.length : 0);
       const vdi = String(
         await x.call('VDI.create', [
-          {
-            name_label: `${template.isIso ? 'iso' : 'template'}-${template.uuid}`,
-            name_description: template.name,
-            SR: sr,
-            virtual_size: String(size),
-            type: 'user',
-            sharable: false,
-            read_only: template.isIso === true,
-            other_config: {},
-            sm_config: {},
-            xenstore_data: {},
-            tags: [],
-          },
+          vdiRecord(`${template.isIso ? 'iso' : 'template'}-${template.uuid}`, template.name, sr, size, {
+            readOnly: template.isIso === true,
+          }),
         ]),
       );
       try {
@@ -1002,19 +998,7 @@ export class XenDriver implements HypervisorDriver {
         const bytes = await readFile(file);
         vdi = String(
           await x.call('VDI.create', [
-            {
-              name_label: volume.uuid,
-              name_description: volume.name,
-              SR: sr,
-              virtual_size: String(volume.sizeBytes),
-              type: 'user',
-              sharable: false,
-              read_only: false,
-              other_config: { [VOLUME_KEY]: volume.uuid },
-              sm_config: {},
-              xenstore_data: {},
-              tags: [],
-            },
+            vdiRecord(volume.uuid, volume.name, sr, volume.sizeBytes, { otherConfig: { [VOLUME_KEY]: volume.uuid } }),
           ]),
         );
         try {

@@ -763,25 +763,8 @@ const insertAllocation = statement(
   'ip.insert',
   (
     q,
-    p: {
-      uuid: string;
-      space: IpSpace;
-      scopeId: number;
-      poolId: number;
-      address: number;
-      ip: string;
-      zoneId: number;
-      state: IpAllocationState;
-      ownerType: IpOwnerType;
-      ownerId: number | null;
-      accountId: number | null;
-      domainId: number | null;
-      networkId: number | null;
-      vpcId: number | null;
-      sourceNat: number;
-      created: number;
-      updatedCount: number;
-    },
+    // The record's columns as stored: the flag as 0/1, the time in epoch milliseconds.
+    p: Omit<IpAllocation, 'id' | 'sourceNat' | 'created'> & { sourceNat: number; created: number },
   ) =>
     q
       .insertInto('ipAllocations')
