@@ -79,8 +79,6 @@ function srType(type: string): string {
   }
 }
 
-/** XenServer and XCP-ng through XAPI. */
-
 /**
  * A `VDI.create` record with every constructor field XAPI requires (a missing one is
  * `FIELD_MISSING`): a user disk on `sr` of `size` bytes.
@@ -107,6 +105,7 @@ function vdiRecord(
   };
 }
 
+/** XenServer and XCP-ng through XAPI. */
 export class XenDriver implements HypervisorDriver {
   readonly type = 'XenServer';
   /** Pool sessions by the host guids they serve. */
